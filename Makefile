@@ -1,0 +1,49 @@
+# Skills Registry — every task in one place. `make help` lists them.
+# Works on a machine with only Python 3.11 and pip: uv is installed on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+export UV_LINK_MODE ?= copy
+
+.PHONY: help uv install run test test-fast lint typecheck fmt migrate bench check-deploy images clean
+
+help: ## List every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+uv: ## Install uv with pip when it is not on PATH
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+install: uv ## Create .venv with every package and dev tool, exactly as uv.lock says
+	@$(UV) sync --frozen --all-packages
+
+run: install ## Start the registry on http://127.0.0.1:8000 (SQLite, in-process queue)
+	$(RUN) python -m skreg_gateway
+
+migrate: install ## Upgrade the database at DATABASE_URL to the latest schema (explicit step in prod)
+	$(RUN) python -m skreg_gateway.migrate upgrade
+
+lint: install ## ruff lint + format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## mypy (strict) over every package
+	$(RUN) mypy proto/src services/common/src services/catalog/src services/auth/src services/importer/src gateway/src cli/src
+
+fmt: install ## Format and auto-fix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test: lint typecheck ## Lint, type-check, then the whole suite on SQLite and PostgreSQL with Redis
+	$(RUN) pytest
+
+test-fast: install ## Only the SQLite half of the suite (PostgreSQL not needed)
+	SKREG_TEST_BACKENDS=sqlite $(RUN) pytest -x -q
+
+bench: install ## Run the benchmarks under bench/ and print their figures
+	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+clean: ## Remove caches and the local SQLite database
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis skills_registry.db*

@@ -1,0 +1,1 @@
+"""The gateway: web UI and the all-in-one process."""

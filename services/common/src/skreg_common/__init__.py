@@ -1,0 +1,1 @@
+"""The small kit every Skills Registry service shares."""

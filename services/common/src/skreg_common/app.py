@@ -1,0 +1,105 @@
+"""Assemble Litestar apps from service components, the same way alone or all-in-one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_common.db import unit_of_work
+from skreg_common.errors import EXCEPTION_HANDLERS
+from skreg_common.health import HEALTH_HANDLERS
+from skreg_common.logging import request_id_middleware
+from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
+from skreg_common.runtime import Runtime
+
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass
+class ServiceComponent:
+    """What a service contributes to an app: its routes, and what to start and stop with it."""
+
+    name: str
+    route_handlers: Sequence[ControllerRouterHandler]
+    on_startup: Sequence[Hook] = field(default_factory=list)
+    on_shutdown: Sequence[Hook] = field(default_factory=list)
+    # Lets a component (auth, in-process) supply the principal resolver for the whole app.
+    resolver_factory: Callable[[Runtime], PrincipalResolver] | None = None
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed on success and rolled back otherwise.
+
+    Litestar runs the code after `yield` before the response is sent, and throws the
+    handler's exception into this generator, so a failed commit is never a 200.
+    """
+    runtime: Runtime = request.app.state.runtime
+    async with unit_of_work(runtime.sessions) as session:
+        yield session
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller, resolved once per request."""
+    return await resolve_principal(request)
+
+
+def build_app(
+    title: str,
+    runtime: Runtime,
+    components: Sequence[ServiceComponent],
+    *,
+    resolver: PrincipalResolver | None = None,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+    debug: bool = False,
+    **litestar_kwargs: Any,
+) -> Litestar:
+    """One Litestar app serving `components`, with health, metrics, errors and sessions wired in."""
+    factories = [c.resolver_factory for c in components if c.resolver_factory is not None]
+    if resolver is None and factories:
+        resolver = factories[0](runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(runtime.close)
+            for component in components:
+                for hook in component.on_startup:
+                    await hook(runtime)
+                for hook in reversed(component.on_shutdown):
+                    stack.push_async_callback(hook, runtime)
+            yield
+
+    handlers: list[ControllerRouterHandler] = [*HEALTH_HANDLERS, *extra_handlers]
+    for component in components:
+        handlers.extend(component.route_handlers)
+    prometheus = PrometheusConfig(app_name="skreg", group_path=True, exclude=["/metrics"])
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware, prometheus.middleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        cors_config=None if not debug else CORSConfig(),
+        debug=debug,
+        **litestar_kwargs,
+    )
+    app.state.runtime = runtime
+    app.state.principal_resolver = resolver
+    return app

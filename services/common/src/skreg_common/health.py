@@ -1,0 +1,71 @@
+"""`/health` (alive), `/ready` (database and Redis reachable) and `/metrics` for any service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ControllerRouterHandler
+from skreg_proto.codec import to_json
+from sqlalchemy import text
+
+from skreg_common.errors import PROBLEM_JSON
+from skreg_common.runtime import Runtime
+
+READY_TIMEOUT_S = 2.0
+
+
+class HealthStatus(msgspec.Struct):
+    """Body of `/health` and `/ready`."""
+
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+@get("/health", opt={"skip_principal": True}, include_in_schema=True, sync_to_thread=False)
+def health() -> HealthStatus:
+    """Alive: answers without touching anything."""
+    return HealthStatus(status="ok")
+
+
+async def _check(name: str, probe: Any) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, READY_TIMEOUT_S)
+    except Exception as exc:  # any failure means not ready; the reason goes in the body
+        return name, f"failed: {type(exc).__name__}"
+    return name, "ok"
+
+
+async def _ping_database(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+@get("/ready")
+async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Ready: the database (and Redis, when configured) answer within a short timeout."""
+    runtime: Runtime = request.app.state.runtime
+    probes = [_check("database", _ping_database(runtime))]
+    if runtime.redis is not None:
+        probes.append(_check("redis", runtime.redis.ping()))
+    checks = dict(await asyncio.gather(*probes))
+    ok = all(v == "ok" for v in checks.values())
+    body = HealthStatus(status="ok" if ok else "unavailable", checks=checks)
+    return Response(
+        content=to_json(body),
+        status_code=200 if ok else 503,
+        media_type="application/json" if ok else PROBLEM_JSON,
+    )
+
+
+class MetricsController(PrometheusController):
+    """Prometheus text exposition at `/metrics`."""
+
+    path = "/metrics"
+    openmetrics_format = False
+
+
+HEALTH_HANDLERS: list[ControllerRouterHandler] = [health, ready, MetricsController]

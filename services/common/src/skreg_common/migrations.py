@@ -1,0 +1,148 @@
+"""Alembic, one history per service, each with its own version table, on one shared database.
+
+Migrations always run on a connection we hand to Alembic (`config.attributes`),
+so the same code runs inside the embedded app's event loop and from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from skreg_common.db import create_engine
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """Where a service's migrations live and which tables and version table are its own."""
+
+    service: str
+    script_location: str  # "package:folder", e.g. "skreg_catalog:migrations"
+    metadata: MetaData
+
+    @property
+    def version_table(self) -> str:
+        """The service's own Alembic version table."""
+        return f"alembic_version_{self.service}"
+
+
+def _config(spec: MigrationSpec, connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", spec.script_location)
+    cfg.attributes["spec"] = spec
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def run_env(context: Any) -> None:
+    """The body of every service's `env.py`: migrate on the handed-in connection."""
+    spec: MigrationSpec = context.config.attributes["spec"]
+    connection: Connection | None = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through skreg_common.migrations, not the alembic CLI")
+    context.configure(
+        connection=connection,
+        target_metadata=spec.metadata,
+        version_table=spec.version_table,
+        render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies tables
+        compare_type=True,
+        # Each service sees only its own tables when autogenerating.
+        include_name=lambda name, type_, _parent: type_ != "table" or name in spec.metadata.tables,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_upgrade(conn: Connection, spec: MigrationSpec, revision: str) -> None:
+    command.upgrade(_config(spec, conn), revision)
+
+
+def _run_downgrade(conn: Connection, spec: MigrationSpec, revision: str) -> None:
+    command.downgrade(_config(spec, conn), revision)
+
+
+async def upgrade(
+    engine: AsyncEngine, specs: Sequence[MigrationSpec], revision: str = "head"
+) -> None:
+    """Upgrade each service's history, in the given order (one transaction per service)."""
+    for spec in specs:
+        async with engine.begin() as conn:
+            await conn.run_sync(_run_upgrade, spec, revision)
+
+
+async def downgrade(
+    engine: AsyncEngine, specs: Sequence[MigrationSpec], revision: str = "base"
+) -> None:
+    """Downgrade in reverse order, so dependents go first."""
+    for spec in reversed(specs):
+        async with engine.begin() as conn:
+            await conn.run_sync(_run_downgrade, spec, revision)
+
+
+async def current_revisions(
+    engine: AsyncEngine, specs: Sequence[MigrationSpec]
+) -> dict[str, str | None]:
+    """The revision each service's version table records (None: never migrated)."""
+
+    def read(conn: Connection, spec: MigrationSpec) -> str | None:
+        ctx = MigrationContext.configure(conn, opts={"version_table": spec.version_table})
+        return ctx.get_current_revision()
+
+    result: dict[str, str | None] = {}
+    async with engine.connect() as conn:
+        for spec in specs:
+            result[spec.service] = await conn.run_sync(read, spec)
+    return result
+
+
+async def _revision(
+    engine: AsyncEngine, spec: MigrationSpec, message: str, autogenerate: bool
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(
+            lambda c: command.revision(_config(spec, c), message=message, autogenerate=autogenerate)
+        )
+
+
+def main(
+    specs: Sequence[MigrationSpec], database_url: str, argv: Sequence[str] | None = None
+) -> None:
+    """Command line: `upgrade [REV]`, `downgrade [REV]`, `current`, `revision SVC -m MSG`."""
+    parser = argparse.ArgumentParser(prog="migrate", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("upgrade").add_argument("revision", nargs="?", default="head")
+    sub.add_parser("downgrade").add_argument("revision", nargs="?", default="base")
+    sub.add_parser("current")
+    rev = sub.add_parser("revision")
+    rev.add_argument("service", choices=[s.service for s in specs])
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--autogenerate", action="store_true")
+    args = parser.parse_args(argv)
+
+    async def run() -> None:
+        engine = create_engine(database_url)
+        try:
+            if args.command == "upgrade":
+                await upgrade(engine, specs, args.revision)
+            elif args.command == "downgrade":
+                await downgrade(engine, specs, args.revision)
+            elif args.command == "current":
+                for service, revision in (await current_revisions(engine, specs)).items():
+                    print(f"{service}: {revision or '(none)'}")
+            else:
+                spec = next(s for s in specs if s.service == args.service)
+                await _revision(engine, spec, args.message, args.autogenerate)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,38 @@
+"""The live resources a process shares between its services: engine, sessions, Redis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from skreg_common.db import create_engine, create_sessionmaker
+from skreg_common.settings import ServiceSettings
+
+
+@dataclass
+class Runtime:
+    """Opened once per process; the all-in-one gateway hands the same one to every service."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: ServiceSettings) -> Runtime:
+        """Create the engine (lazy: no connection yet) and the Redis client if configured."""
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        return cls(
+            settings=settings, engine=engine, sessions=create_sessionmaker(engine), redis=redis
+        )
+
+    async def close(self) -> None:
+        """Release connections."""
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,10 @@
+"""The importer service's declarative base: its own MetaData, so it owns exactly its tables."""
+
+from skreg_common.db import new_metadata
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Base of every importer model."""
+
+    metadata = new_metadata()

@@ -1,0 +1,105 @@
+"""The database kit behaves the same on SQLite and PostgreSQL; migrations go up, down, up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from skreg_common.db import UTCDateTime, create_engine, utcnow
+from skreg_common.migrations import current_revisions, downgrade, upgrade
+from skreg_gateway.migrate import ALL_MIGRATIONS
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import create_pg_database, drop_pg_database
+
+
+@pytest.fixture
+async def blank_engine(backend: str, tmp_path) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database with nothing in it (not even migrations)."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}")
+        yield engine
+        await engine.dispose()
+    else:
+        dsn = await create_pg_database("skreg_blank")
+        engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
+        yield engine
+        await engine.dispose()
+        await drop_pg_database(dsn)
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_migrations_up_down_up(blank_engine: AsyncEngine) -> None:
+    owned = {t for spec in ALL_MIGRATIONS for t in spec.metadata.tables}
+    version_tables = {spec.version_table for spec in ALL_MIGRATIONS}
+
+    await upgrade(blank_engine, ALL_MIGRATIONS)
+    after_up = await _tables(blank_engine)
+    assert owned | version_tables <= after_up
+    heads = await current_revisions(blank_engine, ALL_MIGRATIONS)
+    services_with_history = {s.service for s in ALL_MIGRATIONS if s.metadata.tables}
+    assert all(heads[name] is not None for name in services_with_history)
+
+    await downgrade(blank_engine, ALL_MIGRATIONS)
+    assert not (owned & await _tables(blank_engine))
+    assert all(v is None for v in (await current_revisions(blank_engine, ALL_MIGRATIONS)).values())
+
+    await upgrade(blank_engine, ALL_MIGRATIONS)
+    assert await _tables(blank_engine) == after_up
+
+
+async def test_each_service_has_its_own_version_table(blank_engine: AsyncEngine) -> None:
+    await upgrade(blank_engine, ALL_MIGRATIONS)
+    tables = await _tables(blank_engine)
+    for spec in ALL_MIGRATIONS:
+        assert f"alembic_version_{spec.service}" in tables
+    assert "alembic_version" not in tables
+
+
+async def test_timestamps_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
+    table = Table("tz_probe", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("at", UTCDateTime()))
+    paris = dt.timezone(dt.timedelta(hours=2))
+    moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=paris)
+    async with engine.begin() as conn:
+        await conn.run_sync(table.create)
+        try:
+            await conn.execute(table.insert().values(id=1, at=moment))
+            read = (await conn.execute(select(table.c.at))).scalar_one()
+        finally:
+            await conn.run_sync(table.drop)
+    assert read.tzinfo is not None
+    assert read.utcoffset() == dt.timedelta(0)
+    assert read == moment
+
+
+async def test_naive_timestamps_are_refused(engine: AsyncEngine) -> None:
+    table = Table("tz_probe2", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("at", UTCDateTime()))
+    async with engine.begin() as conn:
+        await conn.run_sync(table.create)
+    try:
+        with pytest.raises(Exception, match="naive datetime"):
+            async with engine.begin() as conn:
+                await conn.execute(table.insert().values(id=1, at=dt.datetime(2026, 1, 1)))
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.drop)
+    assert utcnow().tzinfo is dt.UTC
+
+
+async def test_sqlite_pragmas(backend: str, engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        if backend == "sqlite":
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
+        else:
+            assert (await conn.execute(text("SHOW TIMEZONE"))).scalar_one()
+            assert engine.pool._pre_ping  # type: ignore[attr-defined]

@@ -1,0 +1,167 @@
+"""Test fixtures shared by the whole suite: real SQLite, real PostgreSQL, real Redis.
+
+Every database test runs on both backends (`[sqlite]` and `[postgresql]` in its id).
+PostgreSQL gets a throwaway database per test session, created here and dropped at
+the end. Nothing is skipped when a service is missing: the fixture fails with the
+reason, because CI must never go green without the real thing.
+`SKREG_TEST_BACKENDS=sqlite` narrows the run on a laptop (deselection, not skipping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+from skreg_common.db import create_engine
+from skreg_common.migrations import upgrade
+from skreg_common.runtime import Runtime
+from skreg_common.settings import ServiceSettings
+from skreg_gateway.migrate import ALL_MIGRATIONS
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+PG_ADMIN_DSN = os.environ.get("SKREG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SKREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+BACKENDS = [b for b in os.environ.get("SKREG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+def _asyncpg_to_sqlalchemy(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def create_pg_database(prefix: str = "skreg_test") -> str:
+    """Create an empty PostgreSQL database; returns its asyncpg DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is required for the tests and unreachable at {PG_ADMIN_DSN}: {exc}")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_pg_database(dsn: str) -> None:
+    """Drop a database made by `create_pg_database`, whoever is still connected."""
+    name = dsn.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """One migrated PostgreSQL database for the session (SQLAlchemy URL)."""
+    dsn = asyncio.run(create_pg_database())
+    url = _asyncpg_to_sqlalchemy(dsn)
+
+    async def migrate() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine, ALL_MIGRATIONS)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    yield url
+    asyncio.run(drop_pg_database(dsn))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (copying beats migrating every time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    url = f"sqlite+aiosqlite:///{path}"
+
+    async def migrate() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine, ALL_MIGRATIONS)
+            async with engine.connect() as conn:  # fold the WAL into the file before copying
+                await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        tables = [t.name for spec in ALL_MIGRATIONS for t in spec.metadata.sorted_tables]
+        if tables:
+            async with engine.begin() as conn:
+                quoted = ", ".join(f'"{name}"' for name in tables)
+                await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend under test: "sqlite" or "postgresql"."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """A migrated, empty database of the current backend, private to this test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "registry.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+    else:
+        url: str = request.getfixturevalue("pg_template")
+        yield url
+        asyncio.run(_truncate_all(url))
+
+
+@pytest.fixture
+def settings(database_url: str) -> ServiceSettings:
+    """Dev-mode settings pointing at the test database."""
+    return ServiceSettings(database_url=database_url)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database."""
+    eng = create_engine(database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def runtime(settings: ServiceSettings) -> AsyncIterator[Runtime]:
+    """A Runtime (engine + sessions) on the test database, no Redis."""
+    rt = Runtime.open(settings)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Redis]:
+    """A real Redis connection on a database index reserved for tests, flushed before use."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        pytest.fail(f"Redis is required for the tests and unreachable at {REDIS_URL}: {exc}")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
