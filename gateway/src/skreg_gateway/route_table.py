@@ -1,0 +1,88 @@
+"""The one route table: for every public path, which service owns it and its rate-limit class.
+
+The all-in-one app is checked against it (tests/gateway) and the Traefik dynamic
+configuration is generated from it (`python -m skreg_gateway.traefik`), so the
+two deployments can never disagree about who serves what.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Service = Literal["auth", "catalog", "importer", "gateway"]
+RateClass = Literal["read", "write", "auth", "download"]
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+_SEGMENT = "[^/]+"
+
+
+@dataclass(frozen=True)
+class PublicRoute:
+    """Requests whose path matches `pattern` (and method, when given) go to `service`."""
+
+    name: str
+    pattern: str  # a regular expression over the whole path
+    service: Service
+    rate_class: RateClass
+    methods: tuple[str, ...] = ()  # empty: any method
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when this route takes a request for `method` `path`."""
+        if self.methods and method.upper() not in self.methods:
+            return False
+        return re.fullmatch(self.pattern, path) is not None
+
+
+def _prefix(path: str) -> str:
+    return re.escape(path) + "(?:/.*)?"
+
+
+# First match wins; more specific routes come first.
+ROUTE_TABLE: tuple[PublicRoute, ...] = (
+    PublicRoute(
+        "auth-credentials",
+        r"/api/v1/auth/(?:login|register|refresh)",
+        "auth",
+        "auth",
+    ),
+    PublicRoute("auth-read", _prefix("/api/v1/auth"), "auth", "read", READ_METHODS),
+    PublicRoute("auth-write", _prefix("/api/v1/auth"), "auth", "write", WRITE_METHODS),
+    PublicRoute(
+        "catalog-download",
+        rf"/api/v1/skills/{_SEGMENT}/{_SEGMENT}/versions/{_SEGMENT}/(?:download|files/.+)",
+        "catalog",
+        "download",
+        READ_METHODS,
+    ),
+    PublicRoute("catalog-read", _prefix("/api/v1/skills"), "catalog", "read", READ_METHODS),
+    PublicRoute("catalog-write", _prefix("/api/v1/skills"), "catalog", "write", WRITE_METHODS),
+    PublicRoute("catalog-tags", _prefix("/api/v1/tags"), "catalog", "read"),
+    PublicRoute("catalog-stats", _prefix("/api/v1/stats"), "catalog", "read"),
+    PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
+    PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),
+    PublicRoute("importer-imports", _prefix("/api/v1/imports"), "importer", "write"),
+    PublicRoute("gateway", r"/.*", "gateway", "read"),
+)
+
+# Service-to-service paths: never routed from outside (Traefik answers 403).
+INTERNAL_PATTERN = _prefix("/internal")
+
+# Paths every process serves for itself; not public API, owned by whichever process answers.
+PER_PROCESS_PATHS = ("/health", "/ready", "/metrics", "/schema")
+
+
+def route_for(method: str, path: str) -> PublicRoute:
+    """The route that takes `method path` (the gateway catch-all if nothing else does)."""
+    for route in ROUTE_TABLE:
+        if route.matches(method, path):
+            return route
+    raise LookupError(path)  # unreachable: the catch-all matches everything
+
+
+def owner_of(method: str, path: str) -> Service:
+    """The service that serves `method path` in a split deployment."""
+    return route_for(method, path).service
