@@ -58,7 +58,8 @@ def _app(runtime: Runtime) -> Any:
 async def test_health_ready_metrics(runtime: Runtime) -> None:
     async with AsyncTestClient(_app(runtime)) as client:
         health = await client.get("/health")
-        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
         ready = await client.get("/ready")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok"}
@@ -94,7 +95,8 @@ async def test_errors_are_problem_json(runtime: Runtime) -> None:
         assert resp.json()["errors"] == [{"path": "frontmatter.name", "message": "required"}]
 
         resp = await client.get("/limited")
-        assert resp.status_code == 429 and resp.headers["retry-after"] == "42"
+        assert resp.status_code == 429
+        assert resp.headers["retry-after"] == "42"
 
         resp = await client.get("/nowhere")
         assert resp.status_code == 404
@@ -109,7 +111,8 @@ async def test_a_500_says_nothing_internal_but_gives_the_request_id(runtime: Run
     async with AsyncTestClient(_app(runtime)) as client:
         resp = await client.get("/boom", headers={"X-Request-ID": "req-123"})
     assert resp.status_code == 500
-    assert "shadow" not in resp.text and "RuntimeError" not in resp.text
+    assert "shadow" not in resp.text
+    assert "RuntimeError" not in resp.text
     assert resp.json()["request_id"] == "req-123"
     assert resp.headers["x-request-id"] == "req-123"
 

@@ -63,8 +63,9 @@ async def test_each_service_has_its_own_version_table(blank_engine: AsyncEngine)
 
 
 async def test_timestamps_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
-    table = Table("tz_probe", MetaData(), Column("id", Integer, primary_key=True),
-                  Column("at", UTCDateTime()))
+    table = Table(
+        "tz_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime())
+    )
     paris = dt.timezone(dt.timedelta(hours=2))
     moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=paris)
     async with engine.begin() as conn:
@@ -80,8 +81,12 @@ async def test_timestamps_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
 
 
 async def test_naive_timestamps_are_refused(engine: AsyncEngine) -> None:
-    table = Table("tz_probe2", MetaData(), Column("id", Integer, primary_key=True),
-                  Column("at", UTCDateTime()))
+    table = Table(
+        "tz_probe2",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime()),
+    )
     async with engine.begin() as conn:
         await conn.run_sync(table.create)
     try:

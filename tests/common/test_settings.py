@@ -17,7 +17,9 @@ STRONG = "x" * 40
 def test_defaults_are_the_embedded_mode() -> None:
     settings = load_settings(ServiceSettings, {})
     assert settings.environment == "dev"
-    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./skills_registry.db"
+    assert (
+        settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./skills_registry.db"
+    )
     assert settings.redis_url is None
 
 
