@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install run test test-fast lint typecheck fmt migrate bench check-deploy images clean
+.PHONY: help uv install run test test-fast lint typecheck fmt migrate bench images traefik-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ test-fast: install ## Only the SQLite half of the suite (PostgreSQL not needed)
 
 bench: install ## Run the benchmarks under bench/ and print their figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+images: ## Build the multi-arch image (linux/amd64 + linux/arm64) with docker buildx bake
+	docker buildx bake -f docker-bake.hcl
+
+traefik-config: install ## Regenerate deploy/traefik/dynamic/routes.yml from the gateway route table
+	$(RUN) python -m skreg_gateway.traefik
 
 clean: ## Remove caches and the local SQLite database
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis skills_registry.db*

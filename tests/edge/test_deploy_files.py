@@ -1,0 +1,130 @@
+"""Compose profiles validate with the real Compose v2 binary; the Dockerfile passes hadolint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from skreg_gateway.devcert import write_self_signed
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "deploy/compose/compose.yml"
+PROD_ENV = {
+    "POSTGRES_PASSWORD": "p" * 20,
+    "SECRET_KEY": "s" * 40,
+    "SERVICE_SECRET": "t" * 40,
+    "ADMIN_PASSWORD": "a-strong-admin-password",
+    "TLS_CERT_DIR": "/etc/skills-registry/certs",
+}
+APPS = ("catalog", "auth", "importer", "worker", "gateway")
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} must be installed (uv sync installs it)"
+    return path
+
+
+def _compose(profile: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
+    return subprocess.run(
+        [_tool("docker-compose"), "-f", str(COMPOSE), "--profile", profile, "config", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("profile", ["prod", "dev"])
+def test_compose_profile_is_valid(profile: str) -> None:
+    result = _compose(profile, PROD_ENV, "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_dev_env_file_is_enough_for_the_dev_profile() -> None:
+    result = subprocess.run(
+        [
+            _tool("docker-compose"),
+            "-f",
+            str(COMPOSE),
+            "--env-file",
+            str(REPO / "deploy/compose/dev.env"),
+            "--profile",
+            "dev",
+            "config",
+            "-q",
+        ],
+        env={k: v for k, v in os.environ.items() if k not in PROD_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_prod_refuses_to_render_without_secrets() -> None:
+    result = _compose("prod", {}, "-q")
+    assert result.returncode != 0
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "SERVICE_SECRET", "ADMIN_PASSWORD"):
+        assert name in result.stderr
+
+
+@pytest.fixture(scope="module")
+def prod() -> dict[str, Any]:
+    result = _compose("prod", PROD_ENV)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_only_traefik_publishes_ports_in_prod(prod: dict[str, Any]) -> None:
+    published = {name for name, svc in prod.items() if svc.get("ports")}
+    assert published == {"traefik"}
+
+
+def test_apps_wait_for_healthy_state_and_migrations(prod: dict[str, Any]) -> None:
+    for name in APPS:
+        svc = prod[name]
+        assert svc["restart"] == "unless-stopped"
+        assert svc["healthcheck"]["test"]
+        assert svc["environment"]["SERVICE"] == name
+        deps = svc["depends_on"]
+        assert deps["postgres"]["condition"] == "service_healthy"
+        assert deps["redis"]["condition"] == "service_healthy"
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    assert prod["worker"]["deploy"]["replicas"] >= 2
+    assert "pg_isready" in " ".join(prod["postgres"]["healthcheck"]["test"])
+    assert "--appendonly" in prod["redis"]["command"]
+    assert prod["migrate"]["environment"]["SERVICE"] == "migrate"
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [_tool("hadolint"), str(REPO / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bake_builds_both_architectures() -> None:
+    bake = (REPO / "docker-bake.hcl").read_text()
+    assert '"linux/amd64"' in bake
+    assert '"linux/arm64"' in bake
+
+
+def test_devcert_is_written_once(tmp_path: Path) -> None:
+    assert write_self_signed(tmp_path) is True
+    first = (tmp_path / "tls.crt").read_bytes()
+    assert write_self_signed(tmp_path) is False
+    assert (tmp_path / "tls.crt").read_bytes() == first
+    assert oct((tmp_path / "tls.key").stat().st_mode & 0o777) == "0o600"
