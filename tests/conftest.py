@@ -42,7 +42,9 @@ async def create_pg_database(prefix: str = "skreg_test") -> str:
     try:
         conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL is required for the tests and unreachable at {PG_ADMIN_DSN}: {exc}")
+        pytest.fail(
+            f"PostgreSQL is required for the tests and unreachable at {PG_ADMIN_DSN}: {exc}"
+        )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -116,9 +118,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[str]:
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of the current backend, private to this test."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")

@@ -5,8 +5,8 @@ Decoders are cached per type: building one is the expensive part.
 
 from __future__ import annotations
 
-from functools import cache
 from collections.abc import Hashable
+from functools import cache
 from typing import Any, TypeVar, cast
 
 import msgspec
