@@ -1,0 +1,1 @@
+"""The skreg command: find, inspect, install and publish Agent Skills."""
