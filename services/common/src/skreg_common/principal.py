@@ -31,6 +31,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     roles: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     key_id: str | None = None
+    # The login session an access token belongs to (lets logout end it without a body).
+    session_id: str | None = None
 
     @property
     def is_authenticated(self) -> bool:

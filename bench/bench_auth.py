@@ -1,0 +1,449 @@
+"""Auth benchmark: principal resolution in-process, and the auth server under load.
+
+In-process (no HTTP): the per-operation cost of resolving a principal from an access
+JWT (signature + claims + revocation check) and from a cached API key, and, for
+reference, an uncached introspection against the embedded SQLite database.
+
+Against the real server (`python -m skreg_auth`, one uvicorn process, embedded SQLite,
+production argon2 cost), at 32 concurrent keep-alive connections: `/health`,
+`GET /api/v1/auth/me` with an API key and with a JWT, and uncached API-key
+introspection (`POST /api/v1/auth/introspect` with a service token: auth always reads
+the database there). Then the login p50, and `/health` latency while 32 clients log in
+at once (argon2 runs on a bounded thread pool, off the event loop).
+
+    uv run python bench/bench_auth.py [--duration 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONCURRENCY = 32
+PASSWORD = "bench-password-123"
+ADMIN_PASSWORD = "bench-admin-password"
+SERVICE_SECRET = "bench-service-secret-that-is-long-enough-0123"
+AUTH = "/api/v1/auth"
+
+
+# --- in-process -----------------------------------------------------------------------------
+
+
+def _per_op_us(total_s: float, n: int) -> float:
+    return total_s / n * 1e6
+
+
+async def in_process(workdir: Path, iterations: int) -> None:
+    """Resolve principals through the same CredentialResolver every service uses."""
+    from skreg_auth.apikeys.service import LocalIntrospector, create_key
+    from skreg_auth.context import AuthContext
+    from skreg_auth.schema import MIGRATIONS
+    from skreg_auth.settings import AuthSettings
+    from skreg_auth.tokens.signing import LocalKeySource
+    from skreg_auth.users.service import register
+    from skreg_common.db import unit_of_work
+    from skreg_common.migrations import upgrade
+    from skreg_common.principal import Principal
+    from skreg_common.runtime import Runtime
+    from skreg_common.verifier import JwtVerifier
+    from skreg_proto.auth import KeyCreateRequest, RegisterRequest
+
+    settings = AuthSettings(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'inproc.db'}",
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        argon2_parallelism=1,
+    )
+    runtime = Runtime.open(settings)
+    await upgrade(runtime.engine, [MIGRATIONS])
+    ctx = AuthContext.build(settings, runtime)
+    async with unit_of_work(runtime.sessions) as session:
+        user = await register(
+            session, ctx.passwords, RegisterRequest("bench", "bench@example.com", PASSWORD)
+        )
+        principal = Principal(
+            kind="user", id=user.id, username=user.username, roles=("user",), scopes=("read",)
+        )
+        created = await create_key(
+            session, principal, KeyCreateRequest("bench", ["read"]), max_keys=10
+        )
+    token = ctx.issuer.access_token(
+        user_id=user.id, username="bench", role="user", token_version=0, session_id="s"
+    )
+    resolver = ctx.resolver
+    await resolver.resolve(token)
+    await resolver.resolve(created.key)  # fills the cache
+
+    verifier = JwtVerifier(LocalKeySource(ctx.issuer.key))
+    await verifier.verify(token)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        await verifier.verify(token)
+    jwt_us = _per_op_us(time.perf_counter() - start, iterations)
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        await resolver.resolve(token)
+    jwt_known_us = _per_op_us(time.perf_counter() - start, iterations)
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        await resolver.resolve(created.key)
+    cached_us = _per_op_us(time.perf_counter() - start, iterations)
+
+    introspector = LocalIntrospector(
+        runtime.engine,
+        runtime.sessions,
+        admin_username="admin",
+        admin_api_key=None,
+        cache_seconds=30,
+    )
+    rounds = max(200, iterations // 20)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        await introspector.introspect(created.key)
+    uncached_us = _per_op_us(time.perf_counter() - start, rounds)
+
+    ctx.passwords.close()
+    await runtime.close()
+    print("in-process principal resolution (target: ≤ 200 µs each)")
+    print(f"  access JWT, full verify (Ed25519 signature + claims)     {jwt_us:8.1f} µs/op")
+    print(f"  access JWT, seen before (revocation check only)          {jwt_known_us:8.1f} µs/op")
+    print(f"  API key, cached                                          {cached_us:8.1f} µs/op")
+    print(f"  API key, uncached (one indexed SQLite query), reference  {uncached_us:8.1f} µs/op")
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AuthServer:
+    """`python -m skreg_auth` in a subprocess on an embedded SQLite file."""
+
+    def __init__(self, database: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "SERVICE_SECRET": SERVICE_SECRET,
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "true",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> AuthServer:
+        import httpx
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "skreg_auth"], env=self.env, stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("the auth server exited during start-up")
+            time.sleep(0.2)
+        raise RuntimeError("the auth server did not become ready")
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on plain asyncio streams.
+
+    A full client library (httpx) spends more CPU per request than the server spends on
+    `/health`, and would measure itself; this does the minimum.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        length = 0
+        for line in header_lines:
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-length":
+                length = int(value.strip())
+        return int(status_line.split(" ", 2)[1]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+Call = Callable[[Connection], Awaitable[tuple[int, bytes]]]
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<34} {self.rate:8.1f} req/s   p50 {self.pct(0.5):7.2f} ms   "
+            f"p99 {self.pct(0.99):7.2f} ms   n={len(self.latencies)} errors={self.errors}"
+        )
+
+
+async def _health(c: Connection) -> tuple[int, bytes]:
+    return await c.request("GET", "/health")
+
+
+async def measure(
+    url: str,
+    name: str,
+    call: Call,
+    *,
+    duration: float,
+    concurrency: int = CONCURRENCY,
+    warm: Call | None = None,
+) -> Result:
+    """Closed loop: `concurrency` connections, each sending its next request on the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    connections = [Connection(host, int(port)) for _ in range(concurrency)]
+    await asyncio.gather(*(call(c) if warm is None else warm(c) for c in connections))
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    deadline = start + duration
+
+    async def worker(connection: Connection) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            status, _ = await call(connection)
+            latencies.append(time.perf_counter() - t0)
+            errors += status >= 400
+
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return Result(name, latencies, errors, elapsed)
+
+
+async def measure_rate(
+    url: str, name: str, call: Call, *, rate: float, duration: float, concurrency: int = CONCURRENCY
+) -> Result:
+    """Open loop: `concurrency` connections sharing a fixed arrival `rate` (requests/s).
+
+    Latency counts from when a request was due, so a slow answer that delays the next
+    request on its connection shows up in full (no coordinated omission).
+    """
+    host, port = url.removeprefix("http://").split(":")
+    connections = [Connection(host, int(port)) for _ in range(concurrency)]
+    await asyncio.gather(*(call(c) for c in connections))
+    latencies: list[float] = []
+    errors = 0
+    interval = concurrency / rate
+    start = time.perf_counter()
+
+    async def worker(index: int, connection: Connection) -> None:
+        nonlocal errors
+        due = start + interval * index / concurrency
+        while due < start + duration:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            status, _ = await call(connection)
+            latencies.append(time.perf_counter() - due)
+            errors += status >= 400
+            due += interval
+
+    await asyncio.gather(*(worker(i, c) for i, c in enumerate(connections)))
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return Result(name, latencies, errors, elapsed)
+
+
+def _json(body: Any) -> tuple[dict[str, str], bytes]:
+    return {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+async def _post(c: Connection, path: str, body: Any, auth: dict[str, str] | None = None) -> Any:
+    headers, raw = _json(body)
+    status, content = await c.request("POST", path, {**headers, **(auth or {})}, raw)
+    if status >= 400:
+        raise RuntimeError(f"{path}: {status} {content[:200]!r}")
+    return json.loads(content) if content else None
+
+
+async def server_run(url: str, duration: float) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    setup = Connection(host, int(port))
+    await _post(
+        setup,
+        f"{AUTH}/register",
+        {"username": "bench", "email": "b@example.com", "password": PASSWORD},
+    )
+    login = await _post(setup, f"{AUTH}/login", {"username": "bench", "password": PASSWORD})
+    jwt_header = {"Authorization": f"Bearer {login['access_token']}"}
+    key = (
+        await _post(
+            setup, f"{AUTH}/keys", {"name": "bench", "scopes": ["read", "publish"]}, jwt_header
+        )
+    )["key"]
+    service = await _post(
+        setup, "/internal/v1/auth/service-token", {"service": "bench", "secret": SERVICE_SECRET}
+    )
+    service_header = {"Authorization": f"Bearer {service['access_token']}"}
+    setup.close()
+    key_header = {"X-API-Key": key}
+    introspect_headers, introspect_body = _json({"key": key})
+
+    async def health(c: Connection) -> tuple[int, bytes]:
+        return await c.request("GET", "/health")
+
+    async def me_key(c: Connection) -> tuple[int, bytes]:
+        return await c.request("GET", f"{AUTH}/me", key_header)
+
+    async def me_jwt(c: Connection) -> tuple[int, bytes]:
+        return await c.request("GET", f"{AUTH}/me", jwt_header)
+
+    async def introspect(c: Connection) -> tuple[int, bytes]:
+        return await c.request(
+            "POST", f"{AUTH}/introspect", {**introspect_headers, **service_header}, introspect_body
+        )
+
+    print(f"\nauth server (one uvicorn process, SQLite), {CONCURRENCY} connections")
+    health_result = await measure(url, "GET /health", health, duration=duration)
+    print(health_result.line())
+    me_result = await measure(url, "GET /api/v1/auth/me (API key)", me_key, duration=duration)
+    print(me_result.line())
+    print((await measure(url, "GET /api/v1/auth/me (JWT)", me_jwt, duration=duration)).line())
+    intro = await measure(url, "POST /introspect (uncached, DB)", introspect, duration=duration)
+    print(intro.line())
+    paced = []
+    for rate in (250, 500):
+        result = await measure_rate(
+            url, f"POST /introspect, {rate}/s open loop", introspect, rate=rate, duration=duration
+        )
+        paced.append(result)
+        print(result.line())
+    print(
+        f"  /me with an API key vs /health throughput: {me_result.rate / health_result.rate:6.1%}"
+        "   (target ≥ 40%)"
+    )
+    print(
+        f"  uncached introspection p99 at {CONCURRENCY} connections (target ≤ 5 ms):"
+        f" {paced[0].pct(0.99):.2f} ms at {paced[0].rate:.0f}/s,"
+        f" {paced[1].pct(0.99):.2f} ms at {paced[1].rate:.0f}/s,"
+        f" {intro.pct(0.99):.2f} ms saturated (closed loop)"
+    )
+    await login_storm(url, duration)
+
+
+async def login_storm(url: str, duration: float) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    body_headers, body = _json({"username": "bench", "password": PASSWORD})
+
+    async def login(c: Connection) -> tuple[int, bytes]:
+        return await c.request("POST", f"{AUTH}/login", body_headers, body)
+
+    quiet = await measure(
+        url, "POST /login, 1 client (argon2id)", login, duration=duration, concurrency=1
+    )
+    print(quiet.line())
+
+    storm_done = asyncio.Event()
+
+    async def storm() -> Result:
+        try:
+            return await measure(
+                url, f"POST /login, {CONCURRENCY} clients", login, duration=duration, warm=_health
+            )
+        finally:
+            storm_done.set()
+
+    async def probe() -> Result:
+        connection = Connection(host, int(port))
+        await connection.request("GET", "/health")
+        latencies: list[float] = []
+        start = time.perf_counter()
+        await asyncio.sleep(0.5)  # let the storm build up
+        while not storm_done.is_set():
+            t0 = time.perf_counter()
+            await connection.request("GET", "/health")
+            latencies.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.005)
+        connection.close()
+        return Result("GET /health during the storm", latencies, 0, time.perf_counter() - start)
+
+    storm_result, probe_result = await asyncio.gather(storm(), probe())
+    print(storm_result.line())
+    print(probe_result.line())
+    print(f"  login p50 (one client): {quiet.pct(0.5):.1f} ms")
+    print(
+        f"  /health p99 during a {CONCURRENCY}-client login storm:"
+        f" {probe_result.pct(0.99):.2f} ms   (target ≤ 50 ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--iterations", type=int, default=20_000, help="in-process operations")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="skreg-bench-auth-") as tmp:
+        workdir = Path(tmp)
+        asyncio.run(in_process(workdir, args.iterations))
+        with AuthServer(workdir / "server.db") as server:
+            asyncio.run(server_run(server.url, args.duration))
+
+
+if __name__ == "__main__":
+    main()

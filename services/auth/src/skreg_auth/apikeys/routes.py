@@ -1,0 +1,69 @@
+"""`/api/v1/auth/keys[/{id}]` and `/api/v1/auth/introspect` (services only)."""
+
+from __future__ import annotations
+
+from litestar import delete, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from skreg_common.principal import Principal, requires_service, requires_user
+from skreg_proto.auth import ApiKeyCreated, ApiKeyOut, KeyCreateRequest
+from skreg_proto.internal import IntrospectRequest, IntrospectResponse
+from skreg_proto.pagination import Page
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_auth.apikeys import service
+from skreg_auth.context import AuthContext
+
+
+@get("/keys", guards=[requires_user()])
+async def list_keys(
+    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+) -> Page[ApiKeyOut]:
+    """The caller's active keys (without secrets)."""
+    assert principal.id is not None
+    return await service.list_keys(db_session, principal.id)
+
+
+@post(
+    "/keys",
+    guards=[requires_user()],
+    status_code=201,
+    cache_control=CacheControlHeader(no_store=True),
+)
+async def create_key(
+    data: JSONBody[KeyCreateRequest],
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    principal: NamedDependency[Principal],
+    client_ip: NamedDependency[str | None],
+) -> ApiKeyCreated:
+    """Create a key; its secret is in this response and nowhere else, ever."""
+    return await service.create_key(
+        db_session, principal, data, max_keys=auth.settings.max_keys_per_user, client_ip=client_ip
+    )
+
+
+@delete("/keys/{key_id:str}", guards=[requires_user()], status_code=204)
+async def delete_key(
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    principal: NamedDependency[Principal],
+    client_ip: NamedDependency[str | None],
+    key_id: FromPath[str],
+) -> None:
+    """Revoke a key (it stops working at once)."""
+    await service.revoke_key(db_session, auth.revoker, principal, key_id, client_ip=client_ip)
+
+
+@post("/introspect", guards=[requires_service()], status_code=200)
+async def introspect(
+    data: JSONBody[IntrospectRequest], auth: NamedDependency[AuthContext]
+) -> IntrospectResponse:
+    """Resolve an API key for another service (always read fresh from the database)."""
+    if len(data.key) > 4096:
+        return IntrospectResponse(active=False)
+    return await auth.introspector.introspect(data.key)
+
+
+ROUTES = [list_keys, create_key, delete_key, introspect]

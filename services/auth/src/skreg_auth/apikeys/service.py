@@ -1,0 +1,303 @@
+"""API keys: create (secret shown once), list, revoke, and resolve (introspection).
+
+A key is `sr_<key id>_<secret>`: the key id is the table's primary key, so resolving
+a key is one indexed lookup, then a constant-time comparison of SHA-256(secret). A
+fast hash is right here (unlike passwords): the secret is 256 random bits.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+
+import structlog
+from skreg_common.db import unit_of_work, utcnow
+from skreg_common.errors import Conflict, Forbidden, Invalid, NotFound
+from skreg_common.principal import ALL_SCOPES, Principal
+from skreg_proto.auth import ApiKeyCreated, ApiKeyOut, KeyCreateRequest
+from skreg_proto.internal import IntrospectResponse
+from skreg_proto.pagination import Page
+from skreg_proto.problems import FieldProblem
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from skreg_auth.apikeys.models import ApiKey
+from skreg_auth.audit import service as audit
+from skreg_auth.inputs import is_clean
+from skreg_auth.revoker import Revoker
+from skreg_auth.users.models import User
+
+KEY_PREFIX = "sr_"
+KEY_RE = re.compile(r"sr_([a-z2-7]{16})_([a-z2-7]{52})")
+ADMIN_ENV_KEY_ID = "env-admin-key"
+MAX_EXPIRY_DAYS = 3650
+LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+_LOOKUP = (
+    select(
+        ApiKey.secret_hash,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        ApiKey.last_used_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+        User.disabled,
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .where(ApiKey.id == bindparam("key_id"))
+)
+
+log = structlog.get_logger(__name__)
+
+
+def _b32(n: int) -> str:
+    return base64.b32encode(secrets.token_bytes(n)).decode("ascii").rstrip("=").lower()
+
+
+def generate_key() -> tuple[str, str]:
+    """A new (key id, full key): 80 bits of id, 256 bits of secret."""
+    key_id, secret = _b32(10), _b32(32)
+    return key_id, f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def parse_key(value: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
+    match = KEY_RE.fullmatch(value)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def hash_secret(secret: str) -> str:
+    """What is stored instead of the secret."""
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def to_struct(key: ApiKey) -> ApiKeyOut:
+    """The API shape of a key (never its secret)."""
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        scopes=key.scope_list,
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        prefix=f"{KEY_PREFIX}{key.id}",
+    )
+
+
+def _validated(principal: Principal, data: KeyCreateRequest) -> tuple[str, list[str]]:
+    problems: list[FieldProblem] = []
+    name = data.name.strip()
+    if not name or not is_clean(name, 100):
+        problems.append(FieldProblem("name", "1-100 printable characters"))
+    unknown = [s for s in data.scopes if s not in ALL_SCOPES]
+    if unknown or not data.scopes:
+        problems.append(FieldProblem("scopes", f"a non-empty list of {', '.join(ALL_SCOPES)}"))
+    if data.expires_in_days is not None and not 1 <= data.expires_in_days <= MAX_EXPIRY_DAYS:
+        problems.append(FieldProblem("expires_in_days", f"between 1 and {MAX_EXPIRY_DAYS}"))
+    if problems:
+        raise Invalid("the key request is not valid", errors=problems)
+    scopes = [s for s in ALL_SCOPES if s in data.scopes]
+    if "admin" in scopes and "admin" not in principal.roles:
+        raise Forbidden("only administrators can create keys with the admin scope")
+    # A key can only mint keys that can do less than itself, never more.
+    beyond = [s for s in scopes if not principal.has_scope(s)]
+    if beyond:
+        raise Forbidden(f"this credential cannot grant scopes it lacks: {', '.join(beyond)}")
+    return name, scopes
+
+
+async def create_key(
+    session: AsyncSession,
+    principal: Principal,
+    data: KeyCreateRequest,
+    *,
+    max_keys: int,
+    client_ip: str | None = None,
+) -> ApiKeyCreated:
+    """Create a key for the caller; the response is the only time the secret exists."""
+    assert principal.id is not None
+    name, scopes = _validated(principal, data)
+    active = await session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.user_id == principal.id, ApiKey.revoked_at.is_(None))
+    )
+    if (active or 0) >= max_keys:
+        raise Conflict(f"at most {max_keys} active keys per user; revoke one first")
+    key_id, full = generate_key()
+    now = utcnow()
+    expires = None
+    if data.expires_in_days is not None:
+        expires = now + dt.timedelta(days=data.expires_in_days)
+    key = ApiKey(
+        id=key_id,
+        user_id=principal.id,
+        name=name,
+        scopes=" ".join(scopes),
+        secret_hash=hash_secret(full.rsplit("_", 1)[1]),
+        created_at=now,
+        expires_at=expires,
+    )
+    session.add(key)
+    await session.flush()
+    audit.record(
+        session,
+        "key.created",
+        actor=principal,
+        target_type="api_key",
+        target_id=key_id,
+        client_ip=client_ip,
+        details={
+            "name": name,
+            "scopes": scopes,
+            "expires_at": expires.isoformat() if expires else None,
+        },
+    )
+    log.info("key.created", key_id=key_id, user_id=principal.id, scopes=scopes)
+    return ApiKeyCreated(
+        id=key_id,
+        name=name,
+        scopes=scopes,
+        key=full,
+        created_at=now,
+        expires_at=expires,
+        prefix=f"{KEY_PREFIX}{key_id}",
+    )
+
+
+async def list_keys(session: AsyncSession, user_id: str) -> Page[ApiKeyOut]:
+    """The user's keys that are not revoked, newest first (at most MAX_KEYS: one page)."""
+    rows = (
+        await session.scalars(
+            select(ApiKey)
+            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.created_at.desc(), ApiKey.id)
+        )
+    ).all()
+    return Page(items=[to_struct(k) for k in rows], total=len(rows))
+
+
+async def revoke_key(
+    session: AsyncSession,
+    revoker: Revoker,
+    principal: Principal,
+    key_id: str,
+    *,
+    client_ip: str | None = None,
+) -> None:
+    """Revoke one of the caller's keys (admins: anyone's). Repeating it is harmless."""
+    key = await session.get(ApiKey, key_id) if is_clean(key_id, 32) else None
+    if key is None or (key.user_id != principal.id and not principal.is_admin):
+        raise NotFound("no such key")  # someone else's key is not even confirmed to exist
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    await session.flush()
+    audit.record(
+        session,
+        "key.revoked",
+        actor=principal,
+        target_type="api_key",
+        target_id=key.id,
+        client_ip=client_ip,
+        details={"owner_id": key.user_id, "name": key.name},
+    )
+    revoker.after_commit(session, revoker.key(key.id))
+    log.info("key.revoked", key_id=key.id, actor=principal.id)
+
+
+class LocalIntrospector:
+    """Auth's own answer to "whose key is this?": one indexed query, no slow hash."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        admin_username: str,
+        admin_api_key: str | None,
+        cache_seconds: int,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._admin_username = admin_username.strip().lower()
+        # Only the hash of ADMIN_API_KEY is kept; unsetting the variable revokes it.
+        self._admin_key_hash = (
+            hashlib.sha256(admin_api_key.encode()).digest() if admin_api_key else None
+        )
+        self._cache_seconds = cache_seconds
+
+    async def introspect(self, key: str) -> IntrospectResponse:
+        """Active with the principal's details, or `active=False` (no reason given)."""
+        if self._admin_key_hash is not None and hmac.compare_digest(
+            hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest(), self._admin_key_hash
+        ):
+            return await self._admin()
+        parsed = parse_key(key)
+        if parsed is None:
+            return IntrospectResponse(active=False)
+        key_id, secret = parsed
+        # A plain connection and plain columns, no ORM session: the hot path of every
+        # uncached key.
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(_LOOKUP, {"key_id": key_id})).first()
+        matches = hmac.compare_digest(row.secret_hash if row else _DUMMY_HASH, hash_secret(secret))
+        if row is None or not matches:
+            return IntrospectResponse(active=False)
+        now = utcnow()
+        if (
+            row.revoked_at is not None
+            or (row.expires_at is not None and row.expires_at <= now)
+            or row.disabled
+        ):
+            return IntrospectResponse(active=False)
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            await self._touch(key_id, now)
+        ttl = self._cache_seconds
+        if row.expires_at is not None:
+            ttl = min(ttl, max(0, int((row.expires_at - now).total_seconds())))
+        return IntrospectResponse(
+            active=True,
+            user_id=row.user_id,
+            username=row.username,
+            roles=[row.role],
+            scopes=row.scopes.split(),
+            key_id=key_id,
+            cache_seconds=ttl,
+        )
+
+    async def _admin(self) -> IntrospectResponse:
+        async with self._sessions() as session:
+            user = await session.scalar(select(User).where(User.username == self._admin_username))
+        if user is None or user.disabled:
+            return IntrospectResponse(active=False)
+        return IntrospectResponse(
+            active=True,
+            user_id=user.id,
+            username=user.username,
+            roles=[user.role],
+            scopes=list(ALL_SCOPES),
+            key_id=ADMIN_ENV_KEY_ID,
+            cache_seconds=self._cache_seconds,
+        )
+
+    async def _touch(self, key_id: str, now: dt.datetime) -> None:
+        # Minute resolution: a busy key costs one small write a minute, not one per request.
+        async with unit_of_work(self._sessions) as session:
+            await session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key_id,
+                    or_(
+                        ApiKey.last_used_at.is_(None),
+                        ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+                    ),
+                )
+                .values(last_used_at=now)
+            )

@@ -1,0 +1,313 @@
+"""Login, refresh-token rotation, logout, password change.
+
+These flows open their own short transactions instead of using the request's: a
+failed login must leave its audit entry behind although the request ends in a 401,
+and refresh-token reuse must revoke the family although the caller gets a 401 too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from skreg_common.db import unit_of_work, utcnow
+from skreg_common.errors import BadRequest, Forbidden, Invalid, RateLimited, Unauthorized
+from skreg_common.principal import Principal
+from skreg_proto.auth import TokenResponse
+from skreg_proto.problems import FieldProblem
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from skreg_auth.audit import service as audit
+from skreg_auth.inputs import is_clean, printable
+from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from skreg_auth.revoker import Revoker
+from skreg_auth.sessions.models import RefreshToken
+from skreg_auth.throttle import Throttle, throttle_key
+from skreg_auth.tokens.signing import TokenIssuer
+from skreg_auth.users.models import User
+from skreg_auth.users.service import to_struct as user_struct
+
+REFRESH_PREFIX = "rt_"
+REFRESH_RE = re.compile(r"rt_[A-Za-z0-9_-]{43}")
+INVALID_LOGIN = "invalid username or password"
+MAX_IDENTIFIER_LENGTH = 254
+
+log = structlog.get_logger(__name__)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionService:
+    """Everything a login session needs, wired once per process."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    passwords: Passwords
+    issuer: TokenIssuer
+    throttle: Throttle
+    revoker: Revoker
+    refresh_ttl: dt.timedelta
+
+    async def login(self, identifier: str, password: str, client_ip: str | None) -> TokenResponse:
+        """Password login by username or email; failures look and take the same."""
+        ident = identifier.strip().lower()
+        ip_key = throttle_key("ip", client_ip or "unknown")
+        await self._refuse_if_throttled(ip_key, None, ident, client_ip)
+        user = await self._find(ident)
+        account_key = throttle_key("account", user.id if user else ident)
+        await self._refuse_if_throttled(account_key, user, ident, client_ip)
+        matches, rehash = await self.passwords.verify(
+            user.password_hash if user else None, password
+        )
+        if user is None or not matches or user.disabled:
+            await self.throttle.failed(ip_key)
+            await self.throttle.failed(account_key)
+            reason = "unknown_user" if user is None else "disabled" if matches else "wrong_password"
+            await self._record_failure(user, ident, client_ip, reason)
+            raise Unauthorized(INVALID_LOGIN)
+        new_hash = await self.passwords.hash(password) if rehash else None
+        response = await self._start_session(user.id, client_ip, new_hash, "login.succeeded")
+        await self.throttle.reset(account_key)
+        return response
+
+    async def _refuse_if_throttled(
+        self, key: str, user: User | None, ident: str, client_ip: str | None
+    ) -> None:
+        wait = await self.throttle.retry_after(key)
+        if wait:
+            await self._record_failure(user, ident, client_ip, "throttled")
+            raise RateLimited(wait, "too many failed sign-ins; try again later")
+
+    async def _find(self, ident: str) -> User | None:
+        if not ident or not is_clean(ident, MAX_IDENTIFIER_LENGTH):
+            return None
+        column = func.lower(User.email) if "@" in ident else User.username
+        async with self.sessions() as session:
+            return await session.scalar(select(User).where(column == ident))
+
+    async def _record_failure(
+        self, user: User | None, ident: str, client_ip: str | None, reason: str
+    ) -> None:
+        async with unit_of_work(self.sessions) as session:
+            audit.record(
+                session,
+                "login.failed",
+                outcome="failure",
+                actor_id=user.id if user else None,
+                actor_name=user.username if user else printable(ident, 64),
+                target_type="user",
+                target_id=user.id if user else None,
+                client_ip=client_ip,
+                details={"reason": reason},
+            )
+        log.info("login.failed", reason=reason, user_id=user.id if user else None)
+
+    async def _start_session(
+        self, user_id: str, client_ip: str | None, new_hash: str | None, action: str
+    ) -> TokenResponse:
+        family = str(uuid.uuid4())
+        async with unit_of_work(self.sessions) as session:
+            user = await session.get(User, user_id)
+            if user is None or user.disabled:  # disabled between the check and now
+                raise Unauthorized(INVALID_LOGIN)
+            user.last_login_at = utcnow()
+            if new_hash is not None:
+                user.password_hash = new_hash
+            refresh = self._new_refresh_token(session, user.id, family, client_ip)
+            audit.record(
+                session,
+                action,
+                actor_id=user.id,
+                actor_name=user.username,
+                target_type="user",
+                target_id=user.id,
+                client_ip=client_ip,
+                details={"rehashed": True} if new_hash else {},
+            )
+        log.info(action, user_id=user.id, rehashed=new_hash is not None)
+        return self._tokens(user, family, refresh)
+
+    def _new_refresh_token(
+        self, session: AsyncSession, user_id: str, family: str, client_ip: str | None
+    ) -> str:
+        token = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        session.add(
+            RefreshToken(
+                id=str(uuid.uuid4()),
+                family_id=family,
+                user_id=user_id,
+                token_hash=_hash(token),
+                created_at=now,
+                expires_at=now + self.refresh_ttl,
+                client_ip=client_ip,
+            )
+        )
+        return token
+
+    def _tokens(self, user: User, family: str, refresh: str) -> TokenResponse:
+        access = self.issuer.access_token(
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            token_version=user.token_version,
+            session_id=family,
+        )
+        return TokenResponse(
+            access_token=access,
+            expires_in=self.issuer.access_ttl,
+            refresh_token=refresh,
+            refresh_expires_in=int(self.refresh_ttl.total_seconds()),
+            user=user_struct(user),
+        )
+
+    async def refresh(self, token: str, client_ip: str | None) -> TokenResponse:
+        """Trade a refresh token for new tokens; a second use revokes its whole session."""
+        if not REFRESH_RE.fullmatch(token):
+            raise Unauthorized("refresh token is not valid")
+        now = utcnow()
+        outcome, family, user, successor = "unknown", None, None, None
+        async with unit_of_work(self.sessions) as session:
+            row = (
+                await session.execute(
+                    select(RefreshToken, User)
+                    .join(User, User.id == RefreshToken.user_id)
+                    .where(RefreshToken.token_hash == _hash(token))
+                )
+            ).first()
+            if row is not None:
+                stored, user = row
+                family = stored.family_id
+                outcome = await self._rotate(session, stored, user, now)
+                if outcome == "ok":
+                    successor = self._new_refresh_token(session, user.id, family, client_ip)
+                elif outcome == "reused":
+                    await _revoke_family(session, family, now)
+                    audit.record(
+                        session,
+                        "session.reuse_detected",
+                        outcome="failure",
+                        actor_id=user.id,
+                        actor_name=user.username,
+                        target_type="session",
+                        target_id=family,
+                        client_ip=client_ip,
+                    )
+        if outcome == "reused" and family is not None:
+            await self.revoker.deliver(self.revoker.session(family))
+            log.warning("session.reuse_detected", session_id=family)
+        if outcome != "ok" or user is None or family is None or successor is None:
+            raise Unauthorized("refresh token is not valid")
+        return self._tokens(user, family, successor)
+
+    @staticmethod
+    async def _rotate(
+        session: AsyncSession, stored: RefreshToken, user: User, now: dt.datetime
+    ) -> str:
+        if stored.revoked_at is not None:
+            return "revoked"
+        if stored.used_at is not None:
+            return "reused"
+        if stored.expires_at <= now or user.disabled:
+            return "expired"
+        # Claim it atomically: of two concurrent uses exactly one wins, the other is a reuse.
+        claimed = await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == stored.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return "ok" if claimed.rowcount == 1 else "reused"  # type: ignore[attr-defined]
+
+    async def logout(
+        self, principal: Principal, refresh_token: str | None, client_ip: str | None
+    ) -> None:
+        """End a session: the one the refresh token belongs to, else the bearer token's."""
+        family = principal.session_id
+        if refresh_token is not None and REFRESH_RE.fullmatch(refresh_token):
+            async with self.sessions() as session:
+                found = await session.scalar(
+                    select(RefreshToken.family_id).where(
+                        RefreshToken.token_hash == _hash(refresh_token)
+                    )
+                )
+            family = found or family
+        if family is None:
+            if refresh_token is None:
+                raise BadRequest("send the refresh token, or sign out with an access token")
+            return  # an unknown refresh token: nothing to end, and nothing to reveal
+        async with unit_of_work(self.sessions) as session:
+            await _revoke_family(session, family, utcnow())
+            audit.record(
+                session,
+                "logout",
+                actor=principal if principal.is_authenticated else None,
+                target_type="session",
+                target_id=family,
+                client_ip=client_ip,
+            )
+        await self.revoker.deliver(self.revoker.session(family))
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, client_ip: str | None
+    ) -> TokenResponse:
+        """Change the caller's password; every other session ends, a new one starts."""
+        if principal.key_id is not None or principal.id is None:
+            raise Forbidden("sign in with your password to change it (not with an API key)")
+        if not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
+            raise Invalid(
+                errors=[
+                    FieldProblem(
+                        "new_password",
+                        f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters",
+                    )
+                ]
+            )
+        account_key = throttle_key("account", principal.id)
+        async with self.sessions() as session:
+            user = await session.get(User, principal.id)
+        if user is None:
+            raise Unauthorized("sign in again")
+        await self._refuse_if_throttled(account_key, user, user.username, client_ip)
+        matches, _ = await self.passwords.verify(user.password_hash, current)
+        if not matches:
+            await self.throttle.failed(account_key)
+            await self._record_failure(user, user.username, client_ip, "wrong_current_password")
+            raise Invalid(errors=[FieldProblem("current_password", "is not your password")])
+        new_hash = await self.passwords.hash(new)
+        async with unit_of_work(self.sessions) as session:
+            locked = await session.get(User, user.id)
+            assert locked is not None
+            locked.token_version += 1
+            locked.tokens_revoked_at = utcnow()
+            await _revoke_user_sessions(session, user.id)
+            version = locked.token_version
+        await self.revoker.deliver(self.revoker.user(user.id, version))
+        return await self._start_session(user.id, client_ip, new_hash, "password.changed")
+
+
+async def _revoke_family(session: AsyncSession, family: str, now: dt.datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def _revoke_user_sessions(session: AsyncSession, user_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

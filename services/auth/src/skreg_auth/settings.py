@@ -1,0 +1,57 @@
+"""Auth settings: the seed admin, token lifetimes, login throttling, password hashing cost."""
+
+from __future__ import annotations
+
+from skreg_common.settings import ServiceSettings
+
+DEV_ADMIN_PASSWORD = "admin123"  # noqa: S105 - the known dev default, refused in prod
+
+
+class AuthSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Read from the environment (`ADMIN_USERNAME`, `REGISTRATION_OPEN`, …) by `load_settings`."""
+
+    admin_username: str = "admin"
+    admin_email: str = "admin@localhost"
+    admin_password: str = DEV_ADMIN_PASSWORD
+    admin_api_key: str | None = None
+    # None: open in dev, closed in prod.
+    registration_open: bool | None = None
+    access_token_ttl: int = 900
+    service_token_ttl: int = 900
+    refresh_token_ttl_days: int = 30
+    login_max_failures: int = 10
+    login_window: int = 900
+    # argon2id cost; changing these rehashes each password at its owner's next login.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # Threads hashing passwords at once (0: half the CPUs); the rest queue, the loop stays free.
+    password_hash_workers: int = 0
+    # How many proxies in front of us append to X-Forwarded-For (0: use the socket peer).
+    trusted_proxy_depth: int = 0
+    max_keys_per_user: int = 100
+    # Upgrade auth's tables at start-up (default: on for SQLite, off otherwise).
+    auto_migrate: bool | None = None
+    # Seconds other processes may cache an API-key introspection (the verifier caps it at 30).
+    introspection_cache_seconds: int = 30
+
+    @property
+    def registration_is_open(self) -> bool:
+        """Whether anyone may register (admins always can)."""
+        return self.is_dev if self.registration_open is None else self.registration_open
+
+    @property
+    def should_migrate(self) -> bool:
+        """Embedded SQLite migrates itself; production migrates as an explicit step."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """The common checks plus the seed admin's credentials."""
+        problems = super().production_problems()
+        if self.admin_password == DEV_ADMIN_PASSWORD or len(self.admin_password) < 10:
+            problems.append("ADMIN_PASSWORD is the dev default or shorter than 10 characters")
+        if self.admin_api_key is not None and len(self.admin_api_key) < 32:
+            problems.append("ADMIN_API_KEY is shorter than 32 characters")
+        return problems

@@ -1,0 +1,1 @@
+"""Users: registration, roles, disable/enable, the seed admin."""

@@ -1,0 +1,157 @@
+"""Fixtures for the auth tests: a real auth app on the test database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar, get
+from litestar.di import NamedDependency
+from litestar.testing import AsyncTestClient
+from skreg_auth.component import component
+from skreg_auth.settings import AuthSettings
+from skreg_common.app import build_app
+from skreg_common.db import create_sessionmaker
+from skreg_common.principal import Principal, requires_scope
+from skreg_common.runtime import Runtime
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.conftest import REDIS_URL
+
+ADMIN_PASSWORD = "admin-password-1"
+PASSWORD = "correct-horse-battery"
+AUTH = "/api/v1/auth"
+
+
+@get("/probe/publish", guards=[requires_scope("publish")], sync_to_thread=False)
+def publish_probe(principal: NamedDependency[Principal]) -> dict[str, Any]:
+    """Stands in for a catalog route that needs the publish scope."""
+    return {"user": principal.username}
+
+
+@get("/probe/yank", guards=[requires_scope("yank")], sync_to_thread=False)
+def yank_probe(principal: NamedDependency[Principal]) -> dict[str, Any]:
+    """Stands in for a catalog route that needs the yank scope."""
+    return {"user": principal.username}
+
+
+def make_settings(database_url: str, **overrides: Any) -> AuthSettings:
+    """Dev settings with a cheap argon2 profile (the tests hash a lot of passwords)."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8192,
+        "argon2_parallelism": 1,
+        "admin_password": ADMIN_PASSWORD,
+        "admin_email": "admin@example.com",
+    }
+    values.update(overrides)
+    return AuthSettings(**values)
+
+
+def make_app(settings: AuthSettings) -> Litestar:
+    """The auth service alone, plus probe routes guarded by scopes."""
+    return build_app(
+        "auth-test",
+        Runtime.open(settings),
+        [component(settings)],
+        extra_handlers=[publish_probe, yank_probe],
+    )
+
+
+AppFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def auth_settings(database_url: str) -> AuthSettings:
+    """Settings for the current backend."""
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def start_app(database_url: str) -> AppFactory:
+    """`async with start_app(**overrides) as client`: a started app on the test database."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[AsyncTestClient[Litestar]]:
+        app = make_app(make_settings(database_url, **overrides))
+        async with AsyncTestClient(app) as client:
+            yield client
+
+    return start
+
+
+@pytest.fixture
+async def client(start_app: AppFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A started auth app (in-memory throttling, no Redis)."""
+    async with start_app() as c:
+        yield c
+
+
+@pytest.fixture
+def db(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the test database from the test's own event loop (the app runs in another)."""
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+def redis_url(redis_client: Any) -> str:
+    """The test Redis (flushed before and after by `redis_client`)."""
+    return REDIS_URL
+
+
+async def register(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, email: str | None = None
+) -> dict[str, Any]:
+    """Register and return the user."""
+    response = await client.post(
+        f"{AUTH}/register",
+        json={
+            "username": username,
+            "email": email or f"{username}@example.com",
+            "password": password,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> dict[str, Any]:
+    """Log in and return the token response."""
+    response = await client.post(f"{AUTH}/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """Headers carrying the seed admin's access token."""
+    return bearer((await login(client, "admin", ADMIN_PASSWORD))["access_token"])
+
+
+async def user_with_token(
+    client: httpx.AsyncClient, username: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Register `username`, log in; returns (user, token response)."""
+    user = await register(client, username)
+    return user, await login(client, username)
+
+
+async def create_key(
+    client: httpx.AsyncClient, headers: dict[str, str], scopes: list[str], **extra: Any
+) -> dict[str, Any]:
+    """Create an API key and return the creation response (with the secret)."""
+    response = await client.post(
+        f"{AUTH}/keys", headers=headers, json={"name": "test key", "scopes": scopes, **extra}
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())

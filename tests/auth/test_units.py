@@ -1,0 +1,191 @@
+"""The parts under the endpoints: throttles (one contract, memory and Redis), the revocation
+list, settings, client addresses, key formats."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from skreg_auth.apikeys.service import generate_key, parse_key
+from skreg_auth.clientip import client_address
+from skreg_auth.settings import AuthSettings
+from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Throttle, throttle_key
+from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
+from skreg_common.errors import Unauthorized
+from skreg_common.revocation import (
+    RevocationList,
+    RevocationSubscriber,
+    load_revocations,
+    publish_revocation,
+)
+from skreg_common.settings import SettingsError, load_settings
+from skreg_common.verifier import CLOCK_LEEWAY_S, CredentialResolver, JwtVerifier
+from skreg_proto.auth import RevocationEvent
+from skreg_proto.internal import IntrospectResponse
+
+STRONG = "s" * 40
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def throttle(request: pytest.FixtureRequest, redis_client: Redis) -> AsyncIterator[Throttle]:
+    """Both implementations, held to the same contract."""
+    if request.param == "memory":
+        yield MemoryThrottle(limit=3, window=1)
+    else:
+        yield RedisThrottle(redis_client, limit=3, window=1)
+
+
+async def test_throttle_contract(throttle: Throttle) -> None:
+    key, other = throttle_key("account", "alice"), throttle_key("account", "bob")
+    assert await throttle.retry_after(key) == 0
+    for _ in range(2):
+        await throttle.failed(key)
+    assert await throttle.retry_after(key) == 0  # under the limit
+    await throttle.failed(key)
+    assert await throttle.retry_after(key) == 1  # at the limit: wait for the window
+    assert await throttle.retry_after(other) == 0  # keys are independent
+    await throttle.reset(key)
+    assert await throttle.retry_after(key) == 0
+    for _ in range(3):
+        await throttle.failed(key)
+    await asyncio.sleep(1.2)  # the window (1 s) closes
+    assert await throttle.retry_after(key) == 0
+
+
+def test_throttle_keys_are_bounded_and_distinct() -> None:
+    long = throttle_key("account", "x" * 100_000)
+    assert len(long) < 64
+    assert throttle_key("ip", "a") != throttle_key("account", "a")
+
+
+def test_revocation_list() -> None:
+    now = [1000.0]
+    revocations = RevocationList(clock=lambda: now[0])
+    seen: list[RevocationEvent] = []
+    revocations.subscribe(seen.append)
+    revocations.apply(RevocationEvent(kind="user", id="u", min_version=2, until=1900))
+    assert revocations.token_revoked("u", 1, None)
+    assert not revocations.token_revoked("u", 2, None)
+    assert not revocations.token_revoked("v", 0, None)
+    # A lower version arriving late never un-revokes.
+    revocations.apply(RevocationEvent(kind="user", id="u", min_version=1, until=1900))
+    assert revocations.token_revoked("u", 1, None)
+    revocations.apply(RevocationEvent(kind="session", id="s", until=1900))
+    assert revocations.token_revoked("v", 0, "s")
+    assert not revocations.token_revoked("v", 0, "t")
+    assert len(seen) == 3
+    now[0] = 2000.0  # every token those entries could void has expired
+    assert not revocations.token_revoked("u", 1, "s")
+    revocations.prune()
+    revocations.apply(RevocationEvent(kind="user", id="w", min_version=5, until=1500))
+    assert not revocations.token_revoked("w", 0, None)
+
+
+async def test_revocations_reach_subscribers_and_late_starters(redis_client: Redis) -> None:
+    live = RevocationList()
+    subscriber = RevocationSubscriber(redis_client, live)
+    await subscriber.start()
+    try:
+        event = RevocationEvent(kind="user", id="u1", min_version=3, until=time.time() + 60)
+        await publish_revocation(redis_client, event)
+        for _ in range(250):
+            if live.token_revoked("u1", 0, None):
+                break
+            await asyncio.sleep(0.02)
+        assert live.token_revoked("u1", 0, None)
+    finally:
+        await subscriber.stop()
+    late = RevocationList()
+    assert await load_revocations(redis_client, late) == 1
+    assert late.token_revoked("u1", 2, None)
+    # Expired entries are pruned from the record on the next publish.
+    await publish_revocation(
+        redis_client, RevocationEvent(kind="session", id="old", until=time.time() - 1)
+    )
+    assert await load_revocations(redis_client, RevocationList()) == 1
+
+
+def test_prod_refuses_dev_admin_password() -> None:
+    env = {"ENVIRONMENT": "prod", "SECRET_KEY": STRONG, "SERVICE_SECRET": STRONG}
+    with pytest.raises(SettingsError, match="ADMIN_PASSWORD"):
+        load_settings(AuthSettings, env)
+    with pytest.raises(SettingsError, match="ADMIN_PASSWORD"):
+        load_settings(AuthSettings, {**env, "ADMIN_PASSWORD": "admin123"})
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings(
+            AuthSettings, {**env, "SECRET_KEY": "short", "ADMIN_PASSWORD": "a-good-password"}
+        )
+    with pytest.raises(SettingsError, match="ADMIN_API_KEY"):
+        load_settings(
+            AuthSettings, {**env, "ADMIN_PASSWORD": "a-good-password", "ADMIN_API_KEY": "k"}
+        )
+    ok = load_settings(AuthSettings, {**env, "ADMIN_PASSWORD": "a-good-password"})
+    assert ok.registration_is_open is False  # closed by default in prod
+    assert load_settings(AuthSettings, {}).registration_is_open is True  # open in dev
+    assert load_settings(AuthSettings, {"REGISTRATION_OPEN": "false"}).registration_is_open is False
+
+
+def test_key_format() -> None:
+    key_id, key = generate_key()
+    parsed = parse_key(key)
+    assert parsed is not None
+    assert parsed[0] == key_id
+    assert len(parsed[1]) == 52  # base32 of 32 random bytes: 256 bits
+    assert len({generate_key()[1] for _ in range(1000)}) == 1000
+    for bad in ("", "sr_", key.upper(), key + "x", "xr" + key[2:], key.replace("_", "-")):
+        assert parse_key(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("depth", "forwarded", "expected"),
+    [
+        (0, "203.0.113.1", "10.0.0.9"),  # no proxy trusted: the header is ignored
+        (1, "203.0.113.1", "203.0.113.1"),
+        (1, "6.6.6.6, 203.0.113.1", "203.0.113.1"),  # the client's own entry is ignored
+        (2, "203.0.113.1, 10.1.1.1", "203.0.113.1"),
+        (2, "203.0.113.1", "10.0.0.9"),  # fewer hops than proxies: not trustworthy
+        (1, "not-an-ip", "10.0.0.9"),
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_client_address(depth: int, forwarded: str, expected: str) -> None:
+    class Conn:
+        headers: dict[str, Any] = {"x-forwarded-for": forwarded}
+
+        class client:  # noqa: N801 - mimics the connection's attribute
+            host = "10.0.0.9"
+
+    assert client_address(Conn(), depth) == expected  # type: ignore[arg-type]
+
+
+async def test_a_remembered_token_still_expires_and_is_still_revocable() -> None:
+    key = SigningKey.derive("r" * 40)
+    issuer = TokenIssuer(key, access_ttl=900, service_ttl=900)
+    revocations = RevocationList()
+    resolver = CredentialResolver(JwtVerifier(LocalKeySource(key)), _NoIntrospection(), revocations)
+    # Valid for about one more second, counting the clock leeway.
+    dying = issuer.access_token(
+        user_id="u1", username="al", role="user", token_version=0, session_id="s1",
+        now=time.time() - CLOCK_LEEWAY_S, ttl=1,
+    )  # fmt: skip
+    assert (await resolver.resolve(dying)).username == "al"
+    await asyncio.sleep(1.5)
+    with pytest.raises(Unauthorized, match="expired"):
+        await resolver.resolve(dying)
+
+    fresh = issuer.access_token(
+        user_id="u1", username="al", role="user", token_version=0, session_id="s2"
+    )
+    assert (await resolver.resolve(fresh)).id == "u1"
+    revocations.apply(RevocationEvent(kind="session", id="s2", until=time.time() + 60))
+    with pytest.raises(Unauthorized, match="revoked"):
+        await resolver.resolve(fresh)
+
+
+class _NoIntrospection:
+    async def introspect(self, key: str) -> IntrospectResponse:
+        return IntrospectResponse(active=False)
