@@ -49,9 +49,17 @@ async def typed(data: JSONBody[Body]) -> dict[str, Any]:
     return {"count": data.count}
 
 
+@post("/anything")
+async def anything(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    return {"keys": len(data)}
+
+
 def _app(runtime: Runtime) -> Any:
     return build_app(
-        "test", runtime, [], extra_handlers=[boom, conflict, invalid, format_error, limited, typed]
+        "test",
+        runtime,
+        [],
+        extra_handlers=[boom, conflict, invalid, format_error, limited, typed, anything],
     )
 
 
@@ -100,6 +108,11 @@ async def test_errors_are_problem_json(runtime: Runtime) -> None:
 
         resp = await client.get("/nowhere")
         assert resp.status_code == 404
+        assert resp.headers["content-type"].startswith("application/problem+json")
+
+        deep = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        resp = await client.post("/anything", content=deep)
+        assert resp.status_code == 400, resp.text
         assert resp.headers["content-type"].startswith("application/problem+json")
 
         resp = await client.post("/typed", content=b"{not json")

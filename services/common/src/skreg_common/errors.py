@@ -175,11 +175,45 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     )
 
 
+# A component may show browsers a page instead of JSON for routing errors (the web UI's
+# 404 page): it puts a callable `(request, status) -> Response | None` in
+# `runtime.extras[HTML_ERROR_PAGE]`; None (or any failure in it) keeps problem+json.
+HTML_ERROR_PAGE = "html_error_page"
+
+
+def _browser_page(request: Request[Any, Any, Any], status: int) -> Response[bytes] | None:
+    runtime = getattr(request.app.state, "runtime", None)
+    extras = getattr(runtime, "extras", None)
+    render = extras.get(HTML_ERROR_PAGE) if isinstance(extras, dict) else None
+    if render is None:
+        return None
+    try:
+        page = render(request, status)
+    except Exception:
+        log.exception("request.error_page_failed", path=request.url.path)
+        return None
+    return page if isinstance(page, Response) else None
+
+
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
+    page = _browser_page(request, status)
+    if page is not None:
+        return page
     detail = exc.detail if status < 500 else None  # a 5xx says nothing internal
     return problem_response(
         status, detail=detail, headers=exc.headers or {}, request_id=_request_id(request)
+    )
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # msgspec and the YAML/JSON layers recurse per nesting level: a body nested thousands
+    # deep is the client's fault, not ours.
+    return problem_response(
+        400,
+        title="Bad request",
+        detail="the request body is nested too deeply",
+        request_id=_request_id(request),
     )
 
 
@@ -202,5 +236,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Handler] = {
     FormatError: _format,
     ValidationException: _validation,
     HTTPException: _http,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }
