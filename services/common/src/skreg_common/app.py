@@ -97,6 +97,9 @@ def build_app(
             title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         cors_config=None if not debug else CORSConfig(),
+        # Logging is configured once per process by skreg_common.logging; Litestar's own
+        # config would replace our handlers and print stdlib records in another format.
+        logging_config=None,
         debug=debug,
         **litestar_kwargs,
     )
