@@ -123,24 +123,28 @@ def test_internal_paths_are_not_reachable_from_outside(edge: Edge) -> None:
     assert response.status_code == 403
 
 
+def _limited_by_traefik(response: httpx.Response) -> bool:
+    # The auth service throttles failed logins too (problem+json); Traefik's 429 is plain text.
+    return response.status_code == 429 and "problem+json" not in response.headers.get(
+        "content-type", ""
+    )
+
+
 def test_auth_burst_is_limited_per_client_ip(edge: Edge) -> None:
-    statuses = []
-    with _client(edge) as client:
-        for _ in range(25):
-            r = client.post(
-                "/api/v1/auth/login",
-                json={"username": "x", "password": "y"},
-                headers={"X-Forwarded-For": "203.0.113.7"},
-            )
-            statuses.append(r.status_code)
-        other = client.post(
+    def login(client: httpx.Client, ip: str, n: int) -> httpx.Response:
+        return client.post(
             "/api/v1/auth/login",
-            json={"username": "x", "password": "y"},
-            headers={"X-Forwarded-For": "203.0.113.8"},
+            json={"username": f"nobody-{ip}-{n}", "password": "wrong password"},
+            headers={"X-Forwarded-For": ip},
         )
-    assert 429 in statuses
-    assert statuses.index(429) >= 5  # the burst is allowed first
-    assert other.status_code != 429
+
+    with _client(edge) as client:
+        burst = [login(client, "203.0.113.7", n) for n in range(25)]
+        other = login(client, "203.0.113.8", 0)
+    limited = [_limited_by_traefik(r) for r in burst]
+    assert any(limited)
+    assert limited.index(True) >= 5  # the burst allowance comes first
+    assert not _limited_by_traefik(other)
 
 
 def test_static_config_hardening() -> None:
