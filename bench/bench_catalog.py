@@ -1,0 +1,749 @@
+"""Catalog benchmark: 10,000 generated skills, 32 concurrent connections, one server process.
+
+Starts the real catalog app under uvicorn on 127.0.0.1 with an embedded SQLite file,
+loads the same generated skills every run through the publish API, then measures
+search, detail, download (200 and 304) and publish, and prints requests/s, p50/p99
+and the ratios to the same server's `/health`. Finally it shows how search time
+scales with 1k, 10k and 100k skills (those databases are filled with direct SQL
+inserts to stay fast) with the read cache off, so the figures are the index's.
+Identities are fixed bench tokens (no auth service needed).
+
+Reads run with the default 1 s in-process read cache; each is measured both
+cache-friendly (16 queries, one skill) and cache-hostile (800 queries, every skill
+once), since real traffic sits somewhere between. Bounded: a few seconds per
+operation (`--duration`), about 4 minutes in all.
+
+    uv run python bench/bench_catalog.py [--skills N] [--duration S] [--scaling 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from skreg_common.errors import Unauthorized
+from skreg_common.principal import Principal
+
+CONCURRENCY = 32
+SEED = 20260101
+DOMAINS = (
+    "pdf",
+    "git",
+    "docker",
+    "kubernetes",
+    "terraform",
+    "python",
+    "react",
+    "sql",
+    "csv",
+    "excel",
+    "slack",
+    "jira",
+    "aws",
+    "gcp",
+    "azure",
+    "testing",
+    "lint",
+    "refactor",
+    "security",
+    "logs",
+    "metrics",
+    "markdown",
+    "images",
+    "video",
+    "audio",
+    "email",
+    "calendar",
+    "invoice",
+    "translation",
+    "changelog",
+    "release",
+    "api",
+    "graphql",
+    "postgres",
+    "redis",
+    "kafka",
+    "ansible",
+    "nginx",
+    "css",
+    "typescript",
+)
+ACTIONS = (
+    "extract",
+    "convert",
+    "review",
+    "generate",
+    "analyze",
+    "deploy",
+    "monitor",
+    "format",
+    "validate",
+    "search",
+    "summarize",
+    "migrate",
+    "debug",
+    "document",
+    "optimize",
+    "audit",
+    "scaffold",
+    "clean",
+    "report",
+    "sync",
+)
+WORDS = (
+    "the",
+    "agent",
+    "should",
+    "use",
+    "this",
+    "skill",
+    "when",
+    "working",
+    "with",
+    "files",
+    "projects",
+    "teams",
+    "data",
+    "careful",
+    "steps",
+    "check",
+    "output",
+    "before",
+    "commit",
+    "always",
+    "prefer",
+    "small",
+    "changes",
+    "tests",
+    "reference",
+    "scripts",
+    "folder",
+)
+QUERIES = (
+    "pdf",
+    "git commit",
+    "docker deploy",
+    "kubernetes",
+    "python lint",
+    "extract tables",
+    "sql migrate",
+    "review",
+    "security audit",
+    "markdown",
+    "invoice",
+    "release changelog",
+    "terraform",
+    "email summarize",
+    "react",
+    "csv convert",
+)
+
+
+# --- deterministic data -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkillSpec:
+    namespace: str
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    body: str
+
+
+def generate_skills(count: int, body_words: int = 250) -> list[SkillSpec]:
+    """The same `count` skills every run."""
+    rng = random.Random(SEED)
+    skills = []
+    for i in range(count):
+        domain, action = rng.choice(DOMAINS), rng.choice(ACTIONS)
+        other = rng.choice(DOMAINS)
+        name = f"{domain}-{action}-{i}"
+        description = (
+            f"{action.capitalize()} {domain} work: helps the agent {action} {domain} "
+            f"and {other} artefacts in real projects."
+        )
+        paragraphs = " ".join(rng.choice(WORDS) for _ in range(body_words))
+        body = f"# {name}\n\n## When to use\n\n{paragraphs}\n\n## Steps\n\n1. {action} {domain}\n"
+        skills.append(
+            SkillSpec(
+                namespace=f"team{i % 50:02d}",
+                name=name,
+                description=description,
+                tags=(domain, action, other),
+                body=body,
+            )
+        )
+    return skills
+
+
+def skill_md(spec: SkillSpec, version: str = "1.0.0") -> bytes:
+    return (
+        f"---\nname: {spec.name}\ndescription: {json.dumps(spec.description)}\nlicense: MIT\n"
+        f'metadata:\n  version: "{version}"\n  tags: "{", ".join(spec.tags)}"\n'
+        f"---\n{spec.body}"
+    ).encode()
+
+
+def skill_bundle(spec: SkillSpec) -> bytes:
+    from skreg_proto.bundle import pack_files
+
+    script = f"#!/bin/sh\necho {spec.name}\n".encode()
+    return pack_files({"SKILL.md": (skill_md(spec), False), "scripts/run.sh": (script, True)})
+
+
+def fifty_kb_bundles(count: int) -> list[bytes]:
+    """Bundles of ~50 KB compressed (incompressible reference data), one per version."""
+    from skreg_proto.bundle import pack_files
+
+    rng = random.Random(SEED + 1)
+    reference = base64.b64encode(rng.randbytes(49_500))
+    spec = SkillSpec("bench", "bench-publish", "A 50 KB bundle for the benchmark.", ("bench",), "x")
+    return [
+        pack_files(
+            {
+                "SKILL.md": (skill_md(spec, f"1.0.{n}"), False),
+                "references/data.txt": (reference, False),
+            }
+        )
+        for n in range(count)
+    ]
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+class BenchTokens:
+    """`Bearer bench-<user>` is that user with read/publish/yank (the bench has no auth)."""
+
+    async def resolve(self, credential: str) -> Principal:
+        if not credential.startswith("bench-"):
+            raise Unauthorized("unknown bench token")
+        user = credential.removeprefix("bench-")
+        return Principal(
+            kind="user",
+            id=f"u-{user}",
+            username=user,
+            roles=("user",),
+            scopes=("read", "publish", "yank"),
+        )
+
+
+def serve(database: Path, port: int) -> None:
+    """Child process: the catalog app on uvicorn, embedded SQLite, settings from the env."""
+    import uvicorn
+    from skreg_catalog.app import create_app
+    from skreg_catalog.settings import CatalogSettings
+    from skreg_common.logging import configure_logging
+    from skreg_common.settings import load_settings
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port)}
+    settings = load_settings(CatalogSettings, env)
+    configure_logging("WARNING", json=True)
+    app = create_app(settings, resolver=BenchTokens())
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, log_level="warning"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """Starts `serve` in a subprocess and waits for `/ready`."""
+
+    def __init__(self, database: Path, cache_ttl: float | None = None) -> None:
+        self.database = database
+        self.port = free_port()
+        self.env = dict(os.environ)
+        if cache_ttl is not None:
+            self.env["READ_CACHE_TTL"] = str(cache_ttl)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(self.database), str(self.port)],
+            stdout=subprocess.DEVNULL,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("the server exited during start-up")
+            time.sleep(0.2)
+        raise RuntimeError("the server did not become ready")
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<22} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms   "
+            f"p99 {self.pct(0.99):7.2f} ms   n={self.requests} errors={self.errors}"
+        )
+
+
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client connection on asyncio streams.
+
+    httpx's pool costs more CPU per request than the server under test spends on a
+    `/health` at 32 connections (it measured ~370 req/s against a trivial ASGI app
+    here), so the measuring loop uses one plain socket per worker instead.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "User-Agent: skreg-bench",
+            f"Content-Length: {len(body)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        got = {}
+        for line in header_lines:
+            if ":" in line:
+                key, _, value = line.partition(":")
+                got[key.strip().lower()] = value.strip()
+        if "content-length" in got:
+            content = await self.reader.readexactly(int(got["content-length"]))
+        elif got.get("transfer-encoding") == "chunked":
+            content = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                content += await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        else:
+            content = b""
+        return status, got, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+Call = Callable[[Connection, int], Awaitable[tuple[int, dict[str, str], bytes]]]
+
+
+async def measure(
+    base_url: str,
+    name: str,
+    call: Call,
+    ok: tuple[int, ...],
+    *,
+    duration: float,
+    max_requests: int,
+    concurrency: int = CONCURRENCY,
+) -> Result:
+    """Run `call` from `concurrency` workers for `duration` seconds (or `max_requests`)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    connections = [Connection(host, int(port)) for _ in range(concurrency)]
+    for connection in connections:  # open and warm every connection first
+        await call(connection, 0)
+    start = time.perf_counter()
+    deadline = start + duration
+
+    async def worker(connection: Connection) -> None:
+        nonlocal errors, issued
+        while time.perf_counter() < deadline and issued < max_requests:
+            issued += 1
+            n = issued
+            t0 = time.perf_counter()
+            status, _, _ = await call(connection, n)
+            latencies.append(time.perf_counter() - t0)
+            if status not in ok:
+                errors += 1
+
+    await asyncio.gather(*[worker(c) for c in connections])
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return Result(name, len(latencies), errors, elapsed, latencies)
+
+
+async def load_via_api(base_url: str, skills: list[SkillSpec]) -> float:
+    """Publish every skill through the API at 32 concurrency; returns skills/s."""
+    bundles = [skill_bundle(s) for s in skills]
+    done: set[int] = set()
+
+    def publish(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+        index = n % len(skills)  # warm-up calls (n=0) republish skill 0: an idempotent 200
+        done.add(index)
+        headers = {
+            "Content-Type": "application/gzip",
+            "Authorization": f"Bearer bench-{skills[index].namespace}",
+        }
+        return c.request("POST", "/api/v1/skills", headers, bundles[index])
+
+    result = await measure(
+        base_url,
+        "load (publish)",
+        publish,
+        (200, 201),
+        duration=3600,
+        max_requests=len(skills) - 1,
+    )
+    if result.errors or len(done) != len(skills):
+        raise RuntimeError(f"{result.errors} publishes failed while loading")
+    return result.rate
+
+
+# --- direct SQL loading (scaling runs) ----------------------------------------------------
+
+
+async def migrate(database: Path) -> None:
+    from skreg_catalog.schema import MIGRATIONS
+    from skreg_common.db import create_engine
+    from skreg_common.migrations import upgrade
+
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        await upgrade(engine, [MIGRATIONS])
+    finally:
+        await engine.dispose()
+
+
+def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
+    """Insert skills the way publishing would leave them, thousands per transaction."""
+    from skreg_proto.bundle import read_bundle
+
+    sample = skill_bundle(skills[0])
+    parsed = read_bundle(sample)
+    manifest = json.dumps(
+        [
+            {"path": f.path, "size": f.size, "mode": f.mode, "sha256": f.sha256}
+            for f in parsed.manifest
+        ]
+    )
+    now = "2026-01-01 00:00:00.000000"
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    with conn:
+        conn.execute(
+            "INSERT INTO catalog_blobs(digest, data, size, created_at) VALUES (?, ?, ?, ?)",
+            (parsed.digest, sample, len(sample), now),
+        )
+        namespaces = sorted({s.namespace for s in skills})
+        conn.executemany(
+            "INSERT INTO catalog_namespaces(id, name, owner_id, owner_name, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(i + 1, ns, f"u-{ns}", ns, now) for i, ns in enumerate(namespaces)],
+        )
+    ns_id = {ns: i + 1 for i, ns in enumerate(namespaces)}
+    rng = random.Random(SEED + 2)
+    for start in range(0, len(skills), 5000):
+        chunk = list(enumerate(skills[start : start + 5000], start=start + 1))
+        with conn:
+            conn.executemany(
+                "INSERT INTO catalog_skills(id, namespace_id, namespace, name, description, tags,"
+                " latest_version, latest_version_id, downloads, created_at, updated_at,"
+                " deprecated) VALUES (?, ?, ?, ?, ?, ?, '1.0.0', ?, ?, ?, ?, 0)",
+                [
+                    (
+                        i,
+                        ns_id[s.namespace],
+                        s.namespace,
+                        s.name,
+                        s.description,
+                        json.dumps(list(s.tags)),
+                        i,
+                        rng.randint(0, 5000),
+                        now,
+                        now,
+                    )
+                    for i, s in chunk
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO catalog_versions(id, skill_id, version, digest, prerelease,"
+                " description, tags, manifest, frontmatter, body, size, compressed_size,"
+                " published_at, warnings, yanked, downloads) VALUES"
+                " (?, ?, '1.0.0', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 0, 0)",
+                [
+                    (
+                        i,
+                        i,
+                        parsed.digest,
+                        s.description,
+                        json.dumps(list(s.tags)),
+                        manifest,
+                        json.dumps({"name": s.name, "description": s.description}),
+                        s.body,
+                        parsed.total_size,
+                        len(sample),
+                        now,
+                    )
+                    for i, s in chunk
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO catalog_skill_tags(skill_id, tag) VALUES (?, ?)",
+                [(i, tag) for i, s in chunk for tag in s.tags],
+            )
+            conn.executemany(
+                "INSERT INTO catalog_search_documents(skill_id, namespace, name, tags,"
+                " description, body) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (i, s.namespace, s.name, " ".join(s.tags), s.description, s.body)
+                    for i, s in chunk
+                ],
+            )
+    with conn:
+        conn.execute(
+            "INSERT INTO catalog_counters(name, value) VALUES ('visible_skills', ?)", (len(skills),)
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+# --- the runs -----------------------------------------------------------------------------
+
+
+def _search_call(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+    query = QUERIES[n % len(QUERIES)].replace(" ", "+")
+    return c.request("GET", f"/api/v1/skills?q={query}")
+
+
+def _distinct_query(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+    # 800 domain+action pairs: at this rate nearly every one misses the 1 s read cache.
+    query = f"{DOMAINS[n % len(DOMAINS)]}+{ACTIONS[(n // len(DOMAINS)) % len(ACTIONS)]}"
+    return c.request("GET", f"/api/v1/skills?q={query}")
+
+
+async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
+    skills = generate_skills(skills_count)
+    database = workdir / "bench.db"  # the server migrates it at start-up (embedded mode)
+    with Server(database) as server:
+        url = server.url
+        t0 = time.perf_counter()
+        rate = await load_via_api(url, skills)
+        print(
+            f"loaded {skills_count} skills through the publish API in "
+            f"{time.perf_counter() - t0:.1f} s ({rate:.0f} publishes/s at {CONCURRENCY})"
+        )
+        picks = random.Random(SEED + 3)
+        chosen = [skills[picks.randrange(len(skills))] for _ in range(skills_count)]
+        async with httpx.AsyncClient(base_url=url) as client:
+            first = await client.get(
+                f"/api/v1/skills/{chosen[0].namespace}/{chosen[0].name}/versions/1.0.0/download"
+            )
+        etag = first.headers["etag"]
+        bundles = fifty_kb_bundles(400)
+        print(f"publish payload: {len(bundles[0])} bytes compressed; read cache TTL 1 s")
+
+        def path(n: int) -> str:
+            s = chosen[n % len(chosen)]
+            return f"/api/v1/skills/{s.namespace}/{s.name}"
+
+        publish_headers = {
+            "Content-Type": "application/gzip",
+            "Authorization": "Bearer bench-bench",
+        }
+        exact = f"/api/v1/skills/{chosen[0].namespace}/{chosen[0].name}/versions/1.0.0/download"
+        many = 10**7
+        runs: list[tuple[str, Call, tuple[int, ...], int, int]] = [
+            ("health", lambda c, n: c.request("GET", "/health"), (200,), many, CONCURRENCY),
+            ("search (16 queries)", _search_call, (200,), many, CONCURRENCY),
+            ("search (800 queries)", _distinct_query, (200,), many, CONCURRENCY),
+            (
+                "detail (all skills)",
+                lambda c, n: c.request("GET", path(n)),
+                (200,),
+                many,
+                CONCURRENCY,
+            ),
+            (
+                "detail (one skill)",
+                lambda c, n: c.request("GET", path(0)),
+                (200,),
+                many,
+                CONCURRENCY,
+            ),
+            (
+                "download 200",
+                lambda c, n: c.request("GET", path(n % 1000) + "/versions/1.0.0/download"),
+                (200,),
+                many,
+                CONCURRENCY,
+            ),
+            (
+                "download 304",
+                lambda c, n: c.request("GET", exact, {"If-None-Match": etag}),
+                (304,),
+                many,
+                CONCURRENCY,
+            ),
+            (
+                "publish 50KB",
+                lambda c, n: c.request("POST", "/api/v1/skills", publish_headers, bundles[n % 200]),
+                (200, 201),
+                199,
+                CONCURRENCY,
+            ),
+            (
+                "publish 50KB (1 conn)",
+                lambda c, n: c.request(
+                    "POST", "/api/v1/skills", publish_headers, bundles[200 + n % 200]
+                ),
+                (200, 201),
+                199,
+                1,
+            ),
+        ]
+        results = {}
+        for name, call, ok, cap, conc in runs:
+            results[name] = await measure(
+                url, name, call, ok, duration=duration, max_requests=cap, concurrency=conc
+            )
+            print(results[name].line())
+    health = results["health"].rate
+    for name, target in (
+        ("search (16 queries)", 0.25),
+        ("search (800 queries)", 0.25),
+        ("detail (all skills)", 0.5),
+        ("detail (one skill)", 0.5),
+    ):
+        ratio = results[name].rate / health
+        print(f"  {name + ' / health':<36} {ratio:6.1%}  (target >= {target:.0%})")
+    print(
+        f"  search p99 {results['search (16 queries)'].pct(0.99):.1f} ms / "
+        f"{results['search (800 queries)'].pct(0.99):.1f} ms (target <= 50 ms)"
+    )
+    print(
+        f"  publish 50KB p50 {results['publish 50KB (1 conn)'].pct(0.5):.1f} ms alone, "
+        f"{results['publish 50KB'].pct(0.5):.1f} ms with {CONCURRENCY} publishers queueing "
+        "for SQLite's single writer (target <= 30 ms)"
+    )
+
+
+async def scaling_run(sizes: list[int], duration: float, workdir: Path) -> None:
+    print("search scaling, read cache off (direct SQL load; 32 connections):")
+    rows = []
+    for size in sizes:
+        database = workdir / f"scale-{size}.db"
+        await migrate(database)
+        specs = generate_skills(size, body_words=120)
+        t0 = time.perf_counter()
+        load_via_sql(database, specs)
+        loaded = time.perf_counter() - t0
+        names = [specs[i].name for i in range(0, size, max(1, size // 64))]
+
+        def by_name(c: Connection, n: int, names: list[str] = names) -> Awaitable[Any]:
+            return c.request("GET", f"/api/v1/skills?q={names[n % len(names)]}")
+
+        with Server(database, cache_ttl=0) as server:
+            cases = [
+                ("common words", _search_call),
+                ("skill names", by_name),
+                ("browse", lambda c, n: c.request("GET", "/api/v1/skills")),
+            ]
+            for label, call in cases:
+                result = await measure(
+                    server.url,
+                    f"{label} @ {size}",
+                    call,
+                    (200,),
+                    duration=duration,
+                    max_requests=10**7,
+                )
+                rows.append(result)
+                print(
+                    result.line() + (f"   (loaded in {loaded:.1f} s)" if label == "browse" else "")
+                )
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        serve(Path(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skills", type=int, default=10_000)
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="seconds per measured operation"
+    )
+    parser.add_argument("--scaling", default="1000,10000,100000")
+    args = parser.parse_args()
+    print(
+        f"catalog benchmark: {os.cpu_count()} CPUs, SQLite, one uvicorn process, "
+        f"{CONCURRENCY} connections"
+    )
+    with tempfile.TemporaryDirectory(prefix="skreg-bench-") as tmp:
+        asyncio.run(main_run(args.skills, args.duration, Path(tmp)))
+        sizes = [int(s) for s in args.scaling.split(",") if s]
+        if sizes:
+            asyncio.run(scaling_run(sizes, args.duration, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The catalog service's public shapes (API.md, catalog section).
+
+Field names listed in API.md are binding; fields are only ever added (with defaults).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import msgspec
+
+from skreg_proto.digest import FileEntry
+from skreg_proto.internal import Provenance
+from skreg_proto.problems import FieldProblem
+
+SearchSort = Literal["relevance", "downloads", "updated", "name"]
+
+
+class SkillSummary(msgspec.Struct, kw_only=True):
+    """A skill in lists and search results."""
+
+    namespace: str
+    name: str
+    description: str
+    latest_version: str | None
+    tags: list[str]
+    downloads: int
+    updated_at: dt.datetime
+    deprecated: bool = False
+
+
+class SkillVersion(msgspec.Struct, kw_only=True):
+    """One published version: its manifest, digest, frontmatter and where it came from."""
+
+    namespace: str
+    name: str
+    version: str
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+    files: list[FileEntry]
+    frontmatter: dict[str, Any]
+    provenance: Provenance | None
+    published_at: dt.datetime
+    description: str = ""
+    license: str | None = None
+    compatibility: str | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+    prerelease: bool = False
+    size: int = 0
+    compressed_size: int = 0
+    downloads: int = 0
+    publisher: str | None = None
+    yanked_at: dt.datetime | None = None
+    # Lenient-mode findings recorded when an import published this version.
+    warnings: list[FieldProblem] = msgspec.field(default_factory=list)
+
+
+class VersionDetail(SkillVersion, kw_only=True):
+    """One version with its SKILL.md body, raw and rendered to sanitised HTML."""
+
+    body: str = ""
+    body_html: str = ""
+    is_latest: bool = False
+
+
+class SkillDetail(SkillSummary, kw_only=True):
+    """A skill: its latest version, tags, owners, downloads and provenance."""
+
+    created_at: dt.datetime
+    owners: list[str] = msgspec.field(default_factory=list)
+    license: str | None = None
+    compatibility: str | None = None
+    provenance: Provenance | None = None
+    deprecated_reason: str | None = None
+    versions_count: int = 0
+    latest: SkillVersion | None = None
+
+
+class PublishResponse(SkillVersion, kw_only=True):
+    """The result of `POST /api/v1/skills`: the version, and whether it was written now.
+
+    `created` is false for an idempotent retry (same version, same digest) and for a
+    dry run, where `dry_run` is true and nothing was written.
+    """
+
+    created: bool = False
+    dry_run: bool = False
+
+
+class YankRequest(msgspec.Struct):
+    """`POST …/versions/{version}/yank`: why this version should no longer be resolved."""
+
+    reason: str
+
+
+class TagCount(msgspec.Struct):
+    """A tag and how many visible skills carry it."""
+
+    tag: str
+    count: int
+
+
+class CatalogStats(msgspec.Struct, kw_only=True):
+    """`GET /api/v1/stats`: totals and the most downloaded skills."""
+
+    skills: int
+    versions: int
+    namespaces: int
+    downloads: int
+    top: list[SkillSummary]

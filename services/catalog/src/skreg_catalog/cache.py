@@ -1,0 +1,117 @@
+"""A small in-process cache of read results, dropped whenever this process writes.
+
+Reads of skills, versions, search pages, tags and stats are cached for a short
+time (`READ_CACHE_TTL`, seconds). Every write handled by this process bumps a
+generation *after its transaction committed* (an `after_response` hook), which
+invalidates everything cached before, so a process always reads its own writes.
+Writes made by other replicas become visible within the TTL; the embedded
+default is a single process, where the cache is always exact. TTL 0 disables it.
+
+Entries remember the generation current when their read *started*: a read that
+raced a write and saw the old data is never served after that write. An expired
+entry of the current generation is served once more while one background load
+refreshes it (stale-while-revalidate), so hot keys never stall a burst of readers;
+entries are thus at most TTL plus one load old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+from litestar import Request
+
+T = TypeVar("T")
+
+
+class ReadCache:
+    """Bounded LRU of read results with a TTL and a write generation."""
+
+    def __init__(self, ttl: float, max_entries: int) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
+        self._inflight: dict[Hashable, tuple[int, asyncio.Future[Any]]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()
+
+    def invalidate(self) -> None:
+        """Forget everything (this process just committed a write)."""
+        self.generation += 1
+        self._entries.clear()
+
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value for `key`, or `load()` (cached unless a write happened meanwhile)."""
+        if self.ttl <= 0:
+            return await load()
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        flight = self._inflight.get(key)
+        if entry is not None and entry[0] == self.generation:
+            self._entries.move_to_end(key)
+            value: T = entry[2]
+            if entry[1] <= now and flight is None:
+                # Stale while revalidating: answer from the entry at once, refresh it in
+                # the background (nothing changed here since it was loaded: same generation).
+                self._refresh(key, load, now)
+            return value
+        if flight is not None and flight[0] == self.generation:
+            # Single flight: when an entry expires under load, one request reloads it
+            # and the others wait for that result instead of all querying at once.
+            shared = flight[1]
+            try:
+                result: T = await asyncio.shield(shared)
+                return result
+            except BaseException:
+                if not shared.done():  # we were cancelled ourselves
+                    raise
+                # The loader failed (or was cancelled): load for ourselves below.
+        return await self._load(key, load, now)
+
+    def _refresh(self, key: Hashable, load: Callable[[], Awaitable[T]], now: float) -> None:
+        async def run() -> None:
+            try:
+                await self._load(key, load, now)
+            except Exception:  # the next reader loads it again and sees the error itself
+                self._entries.pop(key, None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _load(self, key: Hashable, load: Callable[[], Awaitable[T]], now: float) -> T:
+        started = self.generation
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = (started, future)
+        try:
+            value = await load()
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # mark it retrieved: waiters handle it, nobody logs it
+            else:
+                future.cancel()
+            raise
+        finally:
+            if self._inflight.get(key, (None, None))[1] is future:
+                del self._inflight[key]
+        future.set_result(value)
+        if started == self.generation:
+            self._entries[key] = (started, now + self.ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+
+def invalidate_after_writes(cache: ReadCache) -> Callable[[Request[Any, Any, Any]], None]:
+    """An `after_response` hook: runs once the response (and so the commit) is done."""
+
+    def hook(request: Request[Any, Any, Any]) -> None:
+        if request.method not in ("GET", "HEAD"):
+            cache.invalidate()
+
+    return hook

@@ -1,0 +1,118 @@
+"""What the catalog's handlers share for the life of the app: settings, stores, caches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from litestar import Request
+from skreg_common.db import unit_of_work
+from skreg_common.runtime import Runtime
+from skreg_proto.bundle import Bundle, BundleLimits
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
+from skreg_catalog.cache import ReadCache
+from skreg_catalog.downloads.service import DownloadCounter
+from skreg_catalog.settings import CatalogSettings
+
+T = TypeVar("T")
+
+
+class BundleCache:
+    """Parsed bundles by digest, for serving single files (bundles are immutable)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[str, Bundle] = {}
+
+    def get(self, digest: str) -> Bundle | None:
+        """A parsed bundle, if recently used."""
+        bundle = self._items.pop(digest, None)
+        if bundle is not None:
+            self._items[digest] = bundle  # re-insert: dicts keep order, so this is LRU
+        return bundle
+
+    def put(self, digest: str, bundle: Bundle) -> None:
+        """Remember a parsed bundle, forgetting the least recently used past the size."""
+        self._items[digest] = bundle
+        while len(self._items) > self._size:
+            self._items.pop(next(iter(self._items)))
+
+
+@dataclass
+class CatalogContext:
+    """Built once by the component; handlers receive it as the `catalog` dependency."""
+
+    settings: CatalogSettings
+    blobs: BlobStore
+    bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
+    reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
+    _counter: DownloadCounter | None = None
+    _reads_gate: asyncio.Semaphore | None = None
+
+    @property
+    def limits(self) -> BundleLimits:
+        """Bundle limits from the settings."""
+        return self.settings.bundle_limits
+
+    async def read(
+        self,
+        request: Request[Any, Any, Any],
+        key: Hashable,
+        load: Callable[[AsyncSession], Awaitable[T]],
+    ) -> T:
+        """A cached read; only a miss opens a session (one read transaction, as a request would).
+
+        Cached endpoints do not take the `db_session` dependency: setting it up costs
+        as much as serving a cache hit.
+        """
+        runtime: Runtime = request.app.state.runtime
+
+        async def miss() -> T:
+            async with self.reading(runtime) as session:
+                return await load(session)
+
+        return await self.reads.get_or_load(key, miss)
+
+    @asynccontextmanager
+    async def reading(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:
+        """A session for reads outside the request's own (through the SQLite read gate)."""
+        async with self._read_gate(runtime), unit_of_work(runtime.sessions) as session:
+            yield session
+
+    def _read_gate(self, runtime: Runtime) -> AbstractAsyncContextManager[Any]:
+        """On SQLite, at most `sqlite_read_concurrency` reads at once (others queue).
+
+        Each aiosqlite connection is a thread; past a couple of them, their fight
+        for the GIL with the event loop costs more than it overlaps (measured with
+        bench/bench_catalog.py: 2 beat 4 and 15 on 2 CPUs). PostgreSQL is bounded
+        by its pool only.
+        """
+        if runtime.engine.dialect.name != "sqlite":
+            return nullcontext()
+        if self._reads_gate is None:
+            self._reads_gate = asyncio.Semaphore(self.settings.sqlite_read_concurrency)
+        return self._reads_gate
+
+    def downloads(self, runtime: Runtime) -> DownloadCounter:
+        """The download counter on the app's database (made on first use)."""
+        if self._counter is None:
+            serialize = runtime.engine.dialect.name == "sqlite"
+            self._counter = DownloadCounter(
+                runtime.sessions, serialize=serialize, on_counted=self.reads.invalidate
+            )
+        return self._counter
+
+    @classmethod
+    def create(cls, settings: CatalogSettings) -> CatalogContext:
+        """The default stores for `settings`."""
+        return cls(
+            settings=settings,
+            blobs=DatabaseBlobStore(),
+            bundles=BundleCache(settings.bundle_cache_size),
+            reads=ReadCache(settings.read_cache_ttl, settings.read_cache_entries),
+        )

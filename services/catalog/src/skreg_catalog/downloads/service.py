@@ -1,0 +1,149 @@
+"""Download counting: per version per UTC day, each client counted at most once a day.
+
+A client is the authenticated principal, or else a keyed hash of the client
+address and user agent; addresses are never stored. The day is part of the
+keyed hash, so one client cannot be followed across days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+from collections import OrderedDict
+from collections.abc import Callable
+
+import structlog
+from skreg_common.db import unit_of_work
+from skreg_common.principal import Principal
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from skreg_catalog.dialect import insert_for
+from skreg_catalog.downloads.models import DownloadClient, DownloadDay
+from skreg_catalog.skills.models import Skill, Version
+
+log = structlog.get_logger(__name__)
+
+KNOWN_CLIENTS = 100_000
+
+_SEEN = select(DownloadClient.client).where(
+    DownloadClient.version_id == bindparam("version_id"),
+    DownloadClient.day == bindparam("day"),
+    DownloadClient.client == bindparam("client"),
+)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxy_depth: int) -> str:
+    """The caller's address: the socket peer, or the entry our trusted proxies appended."""
+    if trusted_proxy_depth > 0 and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if len(hops) >= trusted_proxy_depth:
+            return hops[-trusted_proxy_depth]
+    return peer or "unknown"
+
+
+def client_key(
+    secret: str, day: dt.date, principal: Principal, address: str, user_agent: str
+) -> str:
+    """A keyed hash naming one client for one day (never reversible to an address)."""
+    if principal.is_authenticated and principal.id:
+        identity = f"{principal.kind}:{principal.id}"
+    else:
+        identity = f"anon:{address}\0{user_agent[:512]}"
+    message = f"{day.isoformat()}\0{identity}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:48]
+
+
+class DownloadCounter:
+    """Counts downloads in short transactions of their own, after the response is sent.
+
+    A count is a side effect of serving a file, not part of reading it: the
+    request only checks (read-only) whether this client was counted today, and
+    the write runs once the request has released its connection, so a download
+    never waits for the writer lock or holds two connections. On SQLite, counting
+    transactions of this process take turns on an asyncio lock: SQLite has one
+    writer, and its busy handler's sleeps would make racing writers wait far longer
+    than the writes take.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        serialize: bool,
+        on_counted: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._lock = asyncio.Lock() if serialize else None
+        self._on_counted = on_counted
+        # Clients known to be counted already (a bounded memory of the table's newest
+        # rows), so repeat downloads need no query at all.
+        self._known: OrderedDict[tuple[int, dt.date, str], None] = OrderedDict()
+
+    def known(self, version_id: int, client: str, day: dt.date) -> bool:
+        """True when this process knows the client was counted (False: ask `seen`)."""
+        return (version_id, day, client) in self._known
+
+    def _remember(self, version_id: int, client: str, day: dt.date) -> None:
+        self._known[(version_id, day, client)] = None
+        while len(self._known) > KNOWN_CLIENTS:
+            self._known.popitem(last=False)
+
+    async def seen(self, session: AsyncSession, version_id: int, client: str, day: dt.date) -> bool:
+        """Whether this client was already counted for this version today."""
+        params = {"version_id": version_id, "day": day, "client": client}
+        seen = (await session.execute(_SEEN, params)).first() is not None
+        if seen:
+            self._remember(version_id, client, day)
+        return seen
+
+    async def count(self, version_id: int, skill_id: int, client: str, day: dt.date) -> bool:
+        """Count one download unless already counted; True when counted.
+
+        The insert that decides is atomic on both backends, so two racing first
+        downloads by one client count once.
+        """
+        try:
+            if self._lock is None:
+                counted = await self._write(version_id, skill_id, client, day)
+            else:
+                async with self._lock:
+                    counted = await self._write(version_id, skill_id, client, day)
+        except Exception:
+            # The file was served already; a lost count must not look like a failed download.
+            log.exception("download.count_failed", version_id=version_id)
+            return False
+        self._remember(version_id, client, day)
+        if counted:
+            self._on_counted()
+        return counted
+
+    async def _write(self, version_id: int, skill_id: int, client: str, day: dt.date) -> bool:
+        async with unit_of_work(self._sessions) as session:
+            insert = insert_for(session)
+            claimed = await session.execute(
+                insert(DownloadClient)
+                .values(version_id=version_id, day=day, client=client)
+                .on_conflict_do_nothing()
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            await session.execute(
+                insert(DownloadDay)
+                .values(version_id=version_id, day=day, count=1)
+                .on_conflict_do_update(
+                    index_elements=[DownloadDay.version_id, DownloadDay.day],
+                    set_={"count": DownloadDay.__table__.c.count + 1},
+                )
+            )
+            await session.execute(
+                update(Version)
+                .where(Version.id == version_id)
+                .values(downloads=Version.downloads + 1)
+            )
+            await session.execute(
+                update(Skill).where(Skill.id == skill_id).values(downloads=Skill.downloads + 1)
+            )
+        return True

@@ -1,0 +1,139 @@
+"""`POST /api/v1/skills` (publish), and the importer's internal publish and deprecate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
+from skreg_common.errors import BadRequest
+from skreg_common.principal import Principal, requires_scope, requires_service
+from skreg_proto.catalog import PublishResponse
+from skreg_proto.codec import from_json
+from skreg_proto.internal import (
+    SERVICE_DEPRECATE_PATH,
+    SERVICE_PUBLISH_PATH,
+    DeprecateRequest,
+    DeprecateResult,
+    ServicePublishRequest,
+    ServicePublishResult,
+)
+from skreg_proto.problems import FormatError
+from skreg_proto.skillmd import ParseMode
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.publishing.imports import ImportPublisher
+from skreg_catalog.publishing.service import PublishService
+from skreg_catalog.publishing.upload import read_limited, read_upload
+from skreg_catalog.publishing.validate import CheckedSkill, check_skill
+
+# Checking a bundle is CPU work; past this size it moves off the event loop.
+INLINE_CHECK_BYTES = 128 * 1024
+
+
+async def checked_skill(data: bytes, **kwargs: Any) -> CheckedSkill:
+    """`check_skill`, in a worker thread for large bundles."""
+    if len(data) > INLINE_CHECK_BYTES:
+        return await asyncio.to_thread(lambda: check_skill(data, **kwargs))
+    return check_skill(data, **kwargs)
+
+
+@post(
+    "/api/v1/skills",
+    guards=[requires_scope("publish")],
+    request_max_body_size=None,  # read_upload enforces the bundle limit while streaming
+    summary="Publish a version",
+    tags=["catalog"],
+)
+async def create_skill_version(
+    request: Request[Any, Any, Any],
+    catalog: NamedDependency[CatalogContext],
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    dry_run: FromQuery[bool] = False,
+    version: FromQuery[str | None] = None,
+    namespace: FromQuery[str | None] = None,
+) -> Response[PublishResponse]:
+    """Publish a bundle (`application/gzip` body, or the multipart field `bundle`)."""
+    upload = await read_upload(request, catalog.limits.max_compressed_bytes)
+    checked = await checked_skill(
+        upload.data,
+        limits=catalog.limits,
+        mode=ParseMode.STRICT,
+        namespace=upload.fields.get("namespace") or namespace or principal.username or "",
+        version=upload.fields.get("version") or version,
+        version_required=True,
+    )
+    result = await PublishService(db_session, catalog).publish(checked, principal, dry_run=dry_run)
+    return Response(result, status_code=201 if result.created else 200)
+
+
+@post(
+    SERVICE_PUBLISH_PATH,
+    guards=[requires_service()],
+    request_max_body_size=None,  # bounded below: the bundle limit, base64-encoded
+    status_code=200,
+    include_in_schema=False,
+)
+async def service_publish(
+    request: Request[Any, Any, Any],
+    catalog: NamedDependency[CatalogContext],
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+) -> ServicePublishResult:
+    """Publish one imported skill; validation problems are an `invalid` result, not an error."""
+    ceiling = catalog.limits.max_compressed_bytes * 4 // 3 + 64 * 1024
+    body = await read_limited(request, ceiling)
+    try:
+        message = from_json(body, ServicePublishRequest)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadRequest(f"invalid publish request: {exc}") from None
+    if _too_long(message):
+        raise BadRequest(
+            "source_id, owner and provenance fields must be at most 64/2048 characters"
+        )
+    try:
+        checked = await checked_skill(
+            message.bundle,
+            limits=catalog.limits,
+            mode=ParseMode.LENIENT,
+            namespace=message.namespace,
+            version=message.version,
+            version_required=False,
+        )
+    except FormatError as exc:
+        return ServicePublishResult(
+            outcome="invalid", namespace=message.namespace, problems=exc.problems
+        )
+    return await ImportPublisher(db_session, catalog).publish_imported(message, checked, principal)
+
+
+@post(
+    SERVICE_DEPRECATE_PATH,
+    guards=[requires_service()],
+    status_code=200,
+    include_in_schema=False,
+)
+async def service_deprecate(
+    data: JSONBody[DeprecateRequest],
+    catalog: NamedDependency[CatalogContext],
+    db_session: NamedDependency[AsyncSession],
+) -> DeprecateResult:
+    """Mark skills that vanished upstream as deprecated (never deleted)."""
+    return await ImportPublisher(db_session, catalog).deprecate(data)
+
+
+def _too_long(message: ServicePublishRequest) -> bool:
+    provenance = message.provenance
+    short = (provenance.source_id, message.owner)
+    long = (provenance.repository_url, provenance.ref, provenance.commit, provenance.path)
+    return any(v is not None and len(v) > 64 for v in short) or any(
+        v is not None and len(v) > 2048 for v in long
+    )
+
+
+HANDLERS = [create_skill_version, service_publish, service_deprecate]

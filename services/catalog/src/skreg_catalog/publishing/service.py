@@ -1,0 +1,250 @@
+"""Publishing versions: by users (strict, with permissions) and by the importer (lenient).
+
+One transaction per publish (the request's): the namespace, the skill, the blob
+and the version are written together or not at all. Concurrent publishers are
+handled with atomic inserts (`ON CONFLICT DO NOTHING`) and a lock on the skill
+row, never with check-then-insert races.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+from skreg_common.db import utcnow
+from skreg_common.errors import Conflict, Forbidden
+from skreg_common.principal import Principal
+from skreg_proto.catalog import PublishResponse
+from skreg_proto.internal import Provenance
+from skreg_proto.problems import FieldProblem
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.dialect import insert_for
+from skreg_catalog.publishing.validate import CheckedSkill
+from skreg_catalog.skills.convert import version_fields
+from skreg_catalog.skills.models import Namespace, Skill, Version
+from skreg_catalog.skills.state import can_manage, clean_tags, refresh_skill
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Written:
+    """What a publish did: the version (new or existing) and whether anything was created."""
+
+    skill: Skill
+    version: Version
+    created: bool
+    new_skill: bool
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who published, and for imports where from and with which warnings."""
+
+    publisher_id: str | None
+    publisher_name: str | None
+    provenance: Provenance | None = None
+    warnings: tuple[FieldProblem, ...] = ()
+
+
+class PublishService:
+    """Writes new versions; the bundle was checked before the transaction opened."""
+
+    def __init__(self, session: AsyncSession, catalog: CatalogContext) -> None:
+        self.session = session
+        self.catalog = catalog
+
+    # --- users -----------------------------------------------------------------
+
+    async def publish(
+        self, checked: CheckedSkill, principal: Principal, *, dry_run: bool
+    ) -> PublishResponse:
+        """Publish for a user: 201 new, 200 identical retry, 409 same version other content."""
+        assert checked.version is not None  # strict publishing always resolves a version
+        namespace = await self._user_namespace(checked.namespace, principal, create=not dry_run)
+        origin = Origin(publisher_id=principal.id, publisher_name=principal.username)
+        if dry_run:
+            return await self._dry_run(checked, namespace, origin)
+        assert namespace is not None
+        skill, new_skill = await self._skill(namespace, checked.document.name)
+        if skill.deleted_at is not None:
+            # The name stays reserved for its owners; publishing brings the skill back
+            # with only new (or identical) versions: deleted ones never return changed.
+            skill.deleted_at = None
+        written = await self._write(skill, new_skill, checked, str(checked.version), origin)
+        if not written.created and written.version.digest != checked.bundle.digest:
+            raise Conflict(
+                f"{skill.namespace}/{skill.name}@{written.version.version} exists with "
+                f"different content ({written.version.digest}); versions are immutable"
+            )
+        return PublishResponse(
+            **version_fields(written.skill, written.version), created=written.created
+        )
+
+    async def _user_namespace(
+        self, name: str, principal: Principal, *, create: bool
+    ) -> Namespace | None:
+        namespace = await self._find_namespace(name)
+        if namespace is not None:
+            if not can_manage(namespace, principal):
+                raise Forbidden(f"the namespace '{name}' belongs to someone else")
+            return namespace
+        if name != principal.username and not principal.is_admin:
+            raise Forbidden(
+                f"you may create only your own namespace '{principal.username}', not '{name}'"
+            )
+        if not create:
+            return None
+        return await self._ensure_namespace(name, principal.id, principal.username)
+
+    async def _dry_run(
+        self, checked: CheckedSkill, namespace: Namespace | None, origin: Origin
+    ) -> PublishResponse:
+        text = str(checked.version)
+        if namespace is not None:
+            existing = (
+                await self.session.execute(
+                    select(Version.digest)
+                    .join(Skill, Skill.id == Version.skill_id)
+                    .where(
+                        Skill.namespace_id == namespace.id,
+                        Skill.name == checked.document.name,
+                        Version.version == text,
+                    )
+                )
+            ).scalar_one_or_none()
+            if existing is not None and existing != checked.bundle.digest:
+                raise Conflict(
+                    f"{namespace.name}/{checked.document.name}@{text} exists with "
+                    f"different content ({existing}); versions are immutable"
+                )
+        skill = Skill(namespace=checked.namespace, name=checked.document.name)
+        version = Version(**version_values(checked, text, origin), downloads=0)
+        return PublishResponse(**version_fields(skill, version), dry_run=True)
+
+    # --- shared ----------------------------------------------------------------
+
+    async def _find_namespace(self, name: str) -> Namespace | None:
+        query = select(Namespace).where(Namespace.name == name)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def _ensure_namespace(
+        self, name: str, owner_id: str | None, owner_name: str | None
+    ) -> Namespace:
+        """The namespace, created for its owner if new (racing creators both succeed)."""
+        insert = insert_for(self.session)
+        await self.session.execute(
+            insert(Namespace)
+            .values(name=name, owner_id=owner_id, owner_name=owner_name, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[Namespace.name])
+        )
+        namespace = await self._find_namespace(name)
+        assert namespace is not None
+        return namespace
+
+    async def _skill(self, namespace: Namespace, name: str) -> tuple[Skill, bool]:
+        """The skill (created if new), locked so its versions change one publish at a time."""
+        now = utcnow()
+        insert = insert_for(self.session)
+        created = (
+            await self.session.execute(
+                insert(Skill)
+                .values(
+                    namespace_id=namespace.id,
+                    namespace=namespace.name,
+                    name=name,
+                    description="",
+                    tags=[],
+                    downloads=0,
+                    created_at=now,
+                    updated_at=now,
+                    deprecated=False,
+                )
+                .on_conflict_do_nothing(index_elements=[Skill.namespace_id, Skill.name])
+                .returning(Skill.id)
+            )
+        ).scalar_one_or_none()
+        skill = (
+            await self.session.execute(
+                select(Skill)
+                .where(Skill.namespace_id == namespace.id, Skill.name == name)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        return skill, created is not None
+
+    async def _existing(self, skill: Skill, text: str) -> Version | None:
+        query = select(Version).where(Version.skill_id == skill.id, Version.version == text)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def _write(
+        self, skill: Skill, new_skill: bool, checked: CheckedSkill, text: str, origin: Origin
+    ) -> Written:
+        """Insert the version unless `name@version` exists; returns the existing one if so."""
+        existing = await self._existing(skill, text)
+        if existing is None:
+            await self.catalog.blobs.put(self.session, checked.bundle.digest, checked.data)
+            insert = insert_for(self.session)
+            version_id = (
+                await self.session.execute(
+                    insert(Version)
+                    .values(skill_id=skill.id, downloads=0, **version_values(checked, text, origin))
+                    .on_conflict_do_nothing(index_elements=[Version.skill_id, Version.version])
+                    .returning(Version.id)
+                )
+            ).scalar_one_or_none()
+            if version_id is not None:
+                skill.updated_at = utcnow()
+                version = await self.session.get(Version, version_id)
+                assert version is not None
+                await refresh_skill(self.session, skill)
+                log.info(
+                    "skill.published",
+                    skill=f"{skill.namespace}/{skill.name}",
+                    version=text,
+                    digest=checked.bundle.digest,
+                    publisher=origin.publisher_name,
+                    imported=origin.provenance is not None,
+                )
+                return Written(skill, version, created=True, new_skill=new_skill)
+            existing = await self._existing(skill, text)  # a concurrent publish won the race
+            assert existing is not None
+        if existing.deleted_at is not None and existing.digest == checked.bundle.digest:
+            existing.deleted_at = None  # re-publishing the identical content restores it
+            await refresh_skill(self.session, skill)
+        return Written(skill, existing, created=False, new_skill=False)
+
+
+def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str, Any]:
+    document = checked.document
+    bundle = checked.bundle
+    provenance = None
+    if origin.provenance is not None:
+        provenance = msgspec.to_builtins(origin.provenance)
+    return {
+        "version": text,
+        "digest": bundle.digest,
+        "prerelease": "-" in text.split("+", 1)[0],
+        "description": document.description,
+        "license": document.license,
+        "compatibility": document.compatibility,
+        "tags": clean_tags(document.tags),
+        "manifest": msgspec.to_builtins(bundle.manifest),
+        "frontmatter": msgspec.to_builtins(document.frontmatter),
+        "body": document.body,
+        "size": bundle.total_size,
+        "compressed_size": bundle.compressed_size,
+        "published_at": utcnow(),
+        "publisher_id": origin.publisher_id,
+        "publisher_name": origin.publisher_name,
+        "provenance": provenance,
+        "warnings": msgspec.to_builtins(list(origin.warnings)),
+        "yanked": False,
+        "deleted_at": None,
+    }

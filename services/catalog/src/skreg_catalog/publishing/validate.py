@@ -1,0 +1,119 @@
+"""Checking a bundle before any transaction opens: bundle rules, SKILL.md, version, namespace.
+
+Pure and synchronous (large bundles run in a worker thread). Every problem is
+collected and reported at once through `FormatError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
+from skreg_proto.problems import FieldProblem, FormatError
+from skreg_proto.semver import Version as SemVer
+from skreg_proto.semver import parse_version
+from skreg_proto.skillmd import ParseMode, SkillDocument, parse_skill_md
+
+from skreg_catalog.skills.models import VERSION_LENGTH
+
+SKILL_FILE = "SKILL.md"
+# The same shape as auth's usernames, so every user's default namespace is valid.
+NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,38}")
+
+
+@dataclass(frozen=True)
+class CheckedSkill:
+    """A bundle that passed every check, with what was read from its SKILL.md."""
+
+    data: bytes
+    bundle: Bundle
+    document: SkillDocument
+    namespace: str
+    version: SemVer | None  # None only for imports, which generate one later
+
+
+def namespace_problem(namespace: str) -> FieldProblem | None:
+    """Why `namespace` is not a valid namespace name, if it is not."""
+    if NAMESPACE.fullmatch(namespace):
+        return None
+    return FieldProblem(
+        "namespace",
+        "must be 1-39 characters: lowercase letters, digits, '-' or '_', "
+        "starting with a letter or digit",
+    )
+
+
+def _version_problem(text: str) -> tuple[SemVer | None, FieldProblem | None]:
+    if len(text) > VERSION_LENGTH:
+        return None, FieldProblem("version", f"must be at most {VERSION_LENGTH} characters")
+    try:
+        return parse_version(text), None
+    except ValueError as exc:
+        return None, FieldProblem("version", str(exc))
+
+
+def _nul_problems(document: SkillDocument) -> list[FieldProblem]:
+    """NUL characters: valid UTF-8, but no database text column (PostgreSQL's) stores them."""
+    found: list[FieldProblem] = []
+    if "\x00" in document.body:
+        found.append(FieldProblem(SKILL_FILE, "the body contains a NUL character"))
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            found.append(FieldProblem(path, "contains a NUL character"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(str(key), path)
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    walk(document.frontmatter, "frontmatter")
+    return found
+
+
+def check_skill(
+    data: bytes,
+    *,
+    limits: BundleLimits,
+    mode: ParseMode,
+    namespace: str,
+    version: str | None,
+    version_required: bool,
+) -> CheckedSkill:
+    """Open and check the bundle, parse SKILL.md, resolve the version; all problems at once.
+
+    The version is the one given, else SKILL.md's `metadata.version`.
+    """
+    bundle = read_bundle(data, limits)  # a broken archive cannot be checked any further
+    problems: list[FieldProblem] = []
+    document: SkillDocument | None = None
+    try:
+        document = parse_skill_md(bundle.files[SKILL_FILE], mode=mode)
+    except FormatError as exc:
+        problems.extend(exc.problems)
+    ns_problem = namespace_problem(namespace)
+    if ns_problem is not None:
+        problems.append(ns_problem)
+    text = version or (document.version if document else None)
+    parsed: SemVer | None = None
+    if text:
+        parsed, problem = _version_problem(text)
+        if problem is not None:
+            problems.append(problem)
+    elif version_required and document is not None:
+        problems.append(
+            FieldProblem(
+                "version", "no version given: pass `version` or set metadata.version in SKILL.md"
+            )
+        )
+    if document is not None:
+        problems.extend(_nul_problems(document))
+    if problems or document is None:
+        raise FormatError(problems)
+    return CheckedSkill(
+        data=data, bundle=bundle, document=document, namespace=namespace, version=parsed
+    )

@@ -1,0 +1,58 @@
+"""`GET /api/v1/skills` (search and browse), `GET /api/v1/tags`, `GET /api/v1/stats`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
+from skreg_proto.catalog import CatalogStats, SearchSort, SkillSummary, TagCount
+from skreg_proto.pagination import Page
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.search.service import SearchQuery, SearchService
+
+
+@get("/api/v1/skills", summary="Search and browse skills", tags=["catalog"])
+async def list_skills(
+    request: Request[Any, Any, Any],
+    catalog: NamedDependency[CatalogContext],
+    q: str = Parameter(default="", max_length=200),
+    tag: str | None = Parameter(default=None, max_length=64),
+    namespace: str | None = Parameter(default=None, max_length=64),
+    sort: FromQuery[SearchSort] = "relevance",
+    cursor: str | None = Parameter(default=None, max_length=2048),
+    limit: int | None = Parameter(default=None, ge=1, le=100),
+) -> Page[SkillSummary]:
+    """Full text over name, description, tags and body; exact name first; cursor paging."""
+    query = SearchQuery(q=q, tag=tag, namespace=namespace, sort=sort, cursor=cursor, limit=limit)
+    return await catalog.read(
+        request,
+        ("search", q, tag, namespace, sort, cursor, limit),
+        lambda session: SearchService(session).search(query),
+    )
+
+
+@get("/api/v1/tags", summary="Tags with counts", tags=["catalog"])
+async def list_tags(
+    request: Request[Any, Any, Any],
+    catalog: NamedDependency[CatalogContext],
+    cursor: str | None = Parameter(default=None, max_length=2048),
+    limit: int | None = Parameter(default=None, ge=1, le=100),
+) -> Page[TagCount]:
+    """Tags of visible skills, most used first."""
+    return await catalog.read(
+        request, ("tags", cursor, limit), lambda session: SearchService(session).tags(cursor, limit)
+    )
+
+
+@get("/api/v1/stats", summary="Catalog totals and top skills", tags=["catalog"])
+async def get_stats(
+    request: Request[Any, Any, Any], catalog: NamedDependency[CatalogContext]
+) -> CatalogStats:
+    """Totals and the most downloaded skills."""
+    return await catalog.read(request, ("stats",), lambda session: SearchService(session).stats())
+
+
+HANDLERS = [list_skills, list_tags, get_stats]

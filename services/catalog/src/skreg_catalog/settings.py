@@ -1,0 +1,49 @@
+"""Catalog settings: bundle limits, search and download counting on top of the common ones."""
+
+from __future__ import annotations
+
+from skreg_common.settings import ServiceSettings
+from skreg_proto.bundle import BundleLimits
+
+# A multipart body wraps the bundle in boundaries and part headers; this much slack
+# over the bundle limit is enough for those and the small `version`/`namespace` fields.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Read from the environment (`BUNDLE_MAX_COMPRESSED_BYTES`, …) by `load_settings`."""
+
+    bundle_max_files: int = 1000
+    bundle_max_file_bytes: int = 5 * 1024**2
+    bundle_max_total_bytes: int = 20 * 1024**2
+    bundle_max_compressed_bytes: int = 10 * 1024**2
+    # How many proxies in front of us append to X-Forwarded-For (0: use the socket peer).
+    # Only used to tell anonymous download clients apart.
+    trusted_proxy_depth: int = 0
+    # Parsed bundles kept in memory to serve single files without re-reading the blob.
+    bundle_cache_size: int = 64
+    # Reads cached in-process for this many seconds (0: off). This process sees its own
+    # writes at once; other replicas' writes show up within the TTL.
+    read_cache_ttl: float = 1.0
+    read_cache_entries: int = 4096
+    # Concurrent read transactions on SQLite (aiosqlite threads); others queue.
+    sqlite_read_concurrency: int = 2
+    # Upgrade the catalog's tables at start-up (default: on for SQLite, off otherwise).
+    auto_migrate: bool | None = None
+
+    @property
+    def should_migrate(self) -> bool:
+        """Embedded SQLite migrates itself; production migrates as an explicit step."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def bundle_limits(self) -> BundleLimits:
+        """The limits every uploaded or imported bundle must respect."""
+        return BundleLimits(
+            max_files=self.bundle_max_files,
+            max_file_bytes=self.bundle_max_file_bytes,
+            max_total_bytes=self.bundle_max_total_bytes,
+            max_compressed_bytes=self.bundle_max_compressed_bytes,
+        )

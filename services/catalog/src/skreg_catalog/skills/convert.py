@@ -1,0 +1,100 @@
+"""Models to the public Structs (models never leave the service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from skreg_proto.catalog import SkillDetail, SkillSummary, SkillVersion, VersionDetail
+from skreg_proto.digest import FileEntry
+from skreg_proto.internal import Provenance
+from skreg_proto.problems import FieldProblem
+
+from skreg_catalog.rendering import render_markdown
+from skreg_catalog.skills.models import Namespace, Skill, Version
+
+
+def provenance_of(raw: dict[str, Any] | None) -> Provenance | None:
+    """The stored provenance mapping as a Struct."""
+    return None if raw is None else msgspec.convert(raw, Provenance)
+
+
+def version_fields(skill: Skill, version: Version) -> dict[str, Any]:
+    """The fields every version shape shares."""
+    return {
+        "namespace": skill.namespace,
+        "name": skill.name,
+        "version": version.version,
+        "digest": version.digest,
+        "yanked": version.yanked,
+        "yank_reason": version.yank_reason,
+        "files": msgspec.convert(version.manifest, list[FileEntry]),
+        "frontmatter": version.frontmatter,
+        "provenance": provenance_of(version.provenance),
+        "published_at": version.published_at,
+        "description": version.description,
+        "license": version.license,
+        "compatibility": version.compatibility,
+        "tags": list(version.tags),
+        "prerelease": version.prerelease,
+        "size": version.size,
+        "compressed_size": version.compressed_size,
+        "downloads": version.downloads,
+        "publisher": version.publisher_name,
+        "yanked_at": version.yanked_at,
+        "warnings": msgspec.convert(version.warnings, list[FieldProblem]),
+    }
+
+
+def to_version(skill: Skill, version: Version) -> SkillVersion:
+    """A version as lists and skill details show it."""
+    return SkillVersion(**version_fields(skill, version))
+
+
+def to_version_detail(skill: Skill, version: Version) -> VersionDetail:
+    """A version with its body, raw and as sanitised HTML."""
+    return VersionDetail(
+        **version_fields(skill, version),
+        body=version.body,
+        body_html=render_markdown(version.body),
+        is_latest=skill.latest_version_id == version.id,
+    )
+
+
+def to_summary(skill: Skill) -> SkillSummary:
+    """A skill as lists show it."""
+    return SkillSummary(
+        namespace=skill.namespace,
+        name=skill.name,
+        description=skill.description,
+        latest_version=skill.latest_version,
+        tags=list(skill.tags),
+        downloads=skill.downloads,
+        updated_at=skill.updated_at,
+        deprecated=skill.deprecated,
+    )
+
+
+def to_detail(
+    skill: Skill, namespace: Namespace, latest: Version | None, versions_count: int
+) -> SkillDetail:
+    """A skill with its latest version, owners and provenance."""
+    owner = namespace.owner_name or namespace.owner_id
+    return SkillDetail(
+        namespace=skill.namespace,
+        name=skill.name,
+        description=skill.description,
+        latest_version=skill.latest_version,
+        tags=list(skill.tags),
+        downloads=skill.downloads,
+        updated_at=skill.updated_at,
+        deprecated=skill.deprecated,
+        created_at=skill.created_at,
+        owners=[owner] if owner else [],
+        license=latest.license if latest else None,
+        compatibility=latest.compatibility if latest else None,
+        provenance=provenance_of(latest.provenance) if latest else None,
+        deprecated_reason=skill.deprecated_reason,
+        versions_count=versions_count,
+        latest=to_version(skill, latest) if latest else None,
+    )

@@ -1,0 +1,279 @@
+"""Skill and version reads, downloads, single files, yank/unyank and soft delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+from skreg_common.errors import Forbidden, NotFound, Unauthorized
+from skreg_common.principal import Guard, Principal, Scope, resolve_principal
+from skreg_common.runtime import Runtime
+from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
+from skreg_proto.pagination import Page
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.downloads.service import client_address, client_key
+from skreg_catalog.skills.service import LATEST, Located, SkillService
+
+SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
+VERSION = SKILL + "/versions/{version:str}"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"  # `latest` moves: clients must revalidate (cheap 304s)
+# Files are shown, never run: no sniffing into HTML, no scripts, no plugins, sandboxed.
+FILE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+def requires_owner_credential(scope: Scope) -> Guard:
+    """Guard: a user whose credential carries `scope`, or an admin; ownership is checked later."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await resolve_principal(connection)
+        if principal.kind != "user":
+            raise Unauthorized("sign in or present an API key")
+        if not (principal.has_scope(scope) or principal.is_admin):
+            raise Forbidden(f"this credential lacks the '{scope}' scope")
+
+    return guard
+
+
+def _etag_matches(header: str | None, digest: str) -> bool:
+    if not header:
+        return False
+    for candidate in header.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"')
+        if tag in ("*", digest):
+            return True
+    return False
+
+
+@get(SKILL, summary="A skill", tags=["catalog"])
+async def get_skill(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+) -> SkillDetail:
+    """The skill, its latest version, tags, owners, downloads and provenance."""
+    return await catalog.read(
+        request,
+        ("skill", namespace, name),
+        lambda session: SkillService(session, catalog).get_skill(namespace, name),
+    )
+
+
+@delete(
+    SKILL,
+    guards=[requires_owner_credential("publish")],
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Soft-delete a skill",
+    tags=["catalog"],
+)
+async def delete_skill(
+    namespace: FromPath[str],
+    name: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    catalog: NamedDependency[CatalogContext],
+    principal: NamedDependency[Principal],
+) -> None:
+    """Hide the skill everywhere; its name and versions stay reserved."""
+    await SkillService(db_session, catalog).delete_skill(namespace, name, principal)
+
+
+@get(SKILL + "/versions", summary="Versions, newest first", tags=["catalog"])
+async def list_versions(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+    cursor: str | None = Parameter(default=None, max_length=2048),
+    limit: int | None = Parameter(default=None, ge=1, le=100),
+) -> Page[SkillVersion]:
+    """All versions by semver precedence, highest first, with yank flags."""
+    return await catalog.read(
+        request,
+        ("versions", namespace, name, cursor, limit),
+        lambda session: SkillService(session, catalog).list_versions(
+            namespace, name, cursor, limit
+        ),
+    )
+
+
+@get(VERSION, summary="One version", tags=["catalog"])
+async def get_version(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+) -> VersionDetail:
+    """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed."""
+    return await catalog.read(
+        request,
+        ("version", namespace, name, version),
+        lambda session: SkillService(session, catalog).get_version(namespace, name, version),
+    )
+
+
+async def _locate(
+    request: Request[Any, Any, Any],
+    catalog: CatalogContext,
+    namespace: str,
+    name: str,
+    version: str,
+) -> Located:
+    return await catalog.read(
+        request,
+        ("locate", namespace, name, version),
+        lambda session: SkillService(session, catalog).locate(namespace, name, version),
+    )
+
+
+@get(VERSION + "/download", summary="Download the bundle", tags=["catalog"])
+async def download_version(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+    principal: NamedDependency[Principal],
+) -> Response[bytes]:
+    """The bundle; `ETag` is the digest, exact versions are cached immutably, 304 on match.
+
+    The hot path touches no database: where the version is, its bytes and who was
+    counted today are all kept in memory; a session opens only for what is missing.
+    """
+    found = await _locate(request, catalog, namespace, name, version)
+    headers = {
+        "ETag": f'"{found.digest}"',
+        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
+    }
+    if _etag_matches(request.headers.get("if-none-match"), found.digest):
+        return Response(b"", status_code=304, headers=headers)
+    runtime: Runtime = request.app.state.runtime
+    day = dt.datetime.now(dt.UTC).date()
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        catalog.settings.trusted_proxy_depth,
+    )
+    client = client_key(
+        catalog.settings.secret_key, day, principal, address, request.headers.get("user-agent", "")
+    )
+    counter = catalog.downloads(runtime)
+    data = catalog.blobs.peek(found.digest)
+    seen = counter.known(found.version_id, client, day)
+    if data is None or not seen:
+        async with catalog.reading(runtime) as session:
+            if data is None:
+                data = await SkillService(session, catalog).bundle_bytes(found.digest)
+            if not seen:
+                seen = await counter.seen(session, found.version_id, client, day)
+    background = None
+    if not seen:  # counted after the response, in a transaction of its own
+        background = BackgroundTask(counter.count, found.version_id, found.skill_id, client, day)
+    filename = f"{found.namespace}-{found.name}-{found.version}.tar.gz"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(data, media_type="application/gzip", headers=headers, background=background)
+
+
+@get(VERSION + "/files/{path:path}", summary="One file of the bundle", tags=["catalog"])
+async def get_file(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    path: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+) -> Response[bytes]:
+    """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
+    found = await _locate(request, catalog, namespace, name, version)
+    relative = path.lstrip("/")
+    sha256 = found.files.get(relative)
+    if sha256 is None:
+        raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
+    etag = f"sha256:{sha256}"
+    headers = {
+        **FILE_HEADERS,
+        "ETag": f'"{etag}"',
+        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
+    }
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=headers)
+    bundle = catalog.bundles.get(found.digest)
+    if bundle is None:
+        async with catalog.reading(request.app.state.runtime) as session:
+            bundle = await SkillService(session, catalog).bundle(found.digest)
+    content = bundle.files[relative]
+    try:
+        content.decode("utf-8")
+        media_type = "text/plain"
+    except UnicodeDecodeError:
+        media_type = "application/octet-stream"
+        headers["Content-Disposition"] = "attachment"
+    return Response(content, media_type=media_type, headers=headers)
+
+
+@post(
+    VERSION + "/yank",
+    guards=[requires_owner_credential("yank")],
+    status_code=200,
+    summary="Yank a version",
+    tags=["catalog"],
+)
+async def yank_version(
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[YankRequest],
+    db_session: NamedDependency[AsyncSession],
+    catalog: NamedDependency[CatalogContext],
+    principal: NamedDependency[Principal],
+) -> SkillVersion:
+    """Hide the version from `latest` and search; it stays downloadable by exact version."""
+    return await SkillService(db_session, catalog).set_yanked(
+        namespace, name, version, principal, data.reason
+    )
+
+
+@delete(
+    VERSION + "/yank",
+    guards=[requires_owner_credential("yank")],
+    status_code=200,
+    summary="Unyank a version",
+    tags=["catalog"],
+)
+async def unyank_version(
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    catalog: NamedDependency[CatalogContext],
+    principal: NamedDependency[Principal],
+) -> SkillVersion:
+    """Make a yanked version resolvable again."""
+    return await SkillService(db_session, catalog).set_yanked(
+        namespace, name, version, principal, None
+    )
+
+
+HANDLERS = [
+    get_skill,
+    delete_skill,
+    list_versions,
+    get_version,
+    download_version,
+    get_file,
+    yank_version,
+    unyank_version,
+]

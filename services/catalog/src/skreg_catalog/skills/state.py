@@ -1,0 +1,118 @@
+"""Keeping a skill's derived state right: its latest version, tags and search document.
+
+Called after anything that changes which versions are visible (publish, yank,
+unyank, delete), inside the same transaction, with the skill row locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from skreg_common.principal import Principal
+from skreg_proto.semver import Version as SemVer
+from skreg_proto.semver import latest, parse_version
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skreg_catalog.dialect import insert_for
+from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchDocument
+from skreg_catalog.skills.models import NAME_LENGTH, Namespace, Skill, SkillTag, Version
+
+MAX_TAGS = 20
+
+
+def current_version(candidates: Iterable[tuple[str, bool]]) -> SemVer | None:
+    """What `latest` resolves to: the highest release that is not yanked.
+
+    A skill with no release at all (only pre-releases, such as the generated
+    `0.0.0-git.…` versions of imports) falls back to its highest non-yanked
+    pre-release, so it stays installable and findable.
+    """
+    pairs = [(parse_version(text), yanked) for text, yanked in candidates]
+    release = latest(pairs)
+    if release is not None:
+        return release
+    return max((v for v, yanked in pairs if not yanked), default=None)
+
+
+def newest_first(versions: Sequence[Version]) -> list[Version]:
+    """Versions sorted by semver precedence, highest first."""
+    return sorted(versions, key=lambda v: parse_version(v.version), reverse=True)
+
+
+def can_manage(namespace: Namespace, principal: Principal) -> bool:
+    """Owners manage their namespace; admins manage every namespace."""
+    if principal.is_admin:
+        return True
+    return (
+        principal.kind == "user"
+        and namespace.owner_id is not None
+        and namespace.owner_id == principal.id
+    )
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: bounded in number and length, no duplicates, order kept."""
+    kept = (tag.strip().lower() for tag in tags)
+    unique = dict.fromkeys(tag for tag in kept if tag and len(tag) <= NAME_LENGTH)
+    return list(unique)[:MAX_TAGS]
+
+
+async def _count_visible(session: AsyncSession, delta: int) -> None:
+    if delta == 0:
+        return
+    insert = insert_for(session)
+    await session.execute(
+        insert(CatalogCounter)
+        .values(name=VISIBLE_SKILLS, value=delta)
+        .on_conflict_do_update(
+            index_elements=[CatalogCounter.name],
+            set_={"value": CatalogCounter.__table__.c.value + delta},
+        )
+    )
+
+
+async def refresh_skill(session: AsyncSession, skill: Skill) -> None:
+    """Recompute latest, copy its description and tags, and update the search document."""
+    rows = (
+        await session.execute(
+            select(Version.id, Version.version, Version.yanked).where(
+                Version.skill_id == skill.id, Version.deleted_at.is_(None)
+            )
+        )
+    ).all()
+    was_visible = skill.latest_version_id is not None  # invariant: visible <=> has a latest
+    chosen: Version | None = None
+    pick = None if skill.deleted_at is not None else current_version((r[1], r[2]) for r in rows)
+    if pick is not None:
+        # Compared as versions: precedence ignores build metadata, the text keeps it.
+        chosen_id = next(r[0] for r in rows if not r[2] and parse_version(r[1]) == pick)
+        chosen = await session.get(Version, chosen_id)
+    await session.execute(delete(SkillTag).where(SkillTag.skill_id == skill.id))
+    document = await session.get(SearchDocument, skill.id)
+    await _count_visible(session, int(chosen is not None) - int(was_visible))
+    if chosen is None:
+        skill.latest_version = None
+        skill.latest_version_id = None
+        if document is not None:
+            await session.delete(document)
+        await session.flush()
+        return
+    skill.latest_version = chosen.version
+    skill.latest_version_id = chosen.id
+    skill.description = chosen.description
+    skill.tags = list(chosen.tags)
+    session.add_all(SkillTag(skill_id=skill.id, tag=tag) for tag in chosen.tags)
+    fields = {
+        "namespace": skill.namespace,
+        "name": skill.name,
+        "tags": " ".join(chosen.tags),
+        "description": chosen.description,
+        "body": chosen.body,
+    }
+    if document is None:
+        session.add(SearchDocument(skill_id=skill.id, **fields))
+    else:
+        for key, value in fields.items():
+            setattr(document, key, value)
+    await session.flush()

@@ -1,0 +1,151 @@
+"""Building bundles and calling the catalog in tests."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+from skreg_proto.bundle import pack_files
+
+GZIP = {"Content-Type": "application/gzip"}
+
+
+def auth(who: str) -> dict[str, str]:
+    """Headers presenting `who`'s test token (see conftest's FixedTokens)."""
+    return {"Authorization": f"Bearer t-{who}"}
+
+
+def skill_md(
+    name: str,
+    description: str = "A skill for tests.",
+    *,
+    version: str | None = None,
+    tags: str | None = None,
+    body: str = "# Title\n\nSome body text.\n",
+    extra: str = "",
+) -> bytes:
+    """A SKILL.md with the given fields (metadata only when version or tags are given)."""
+    lines = [f"name: {name}", f"description: {description}"]
+    metadata = []
+    if version is not None:
+        metadata.append(f'  version: "{version}"')
+    if tags is not None:
+        metadata.append(f'  tags: "{tags}"')
+    if metadata:
+        lines += ["metadata:", *metadata]
+    front = "\n".join(lines) + "\n" + extra
+    return f"---\n{front}---\n{body}".encode()
+
+
+def bundle(name: str, *, files: dict[str, bytes] | None = None, **fields: Any) -> bytes:
+    """A valid bundle: SKILL.md plus `files`."""
+    content = {"SKILL.md": (skill_md(name, **fields), False)}
+    for path, data in (files or {}).items():
+        content[path] = (data, path.endswith(".sh"))
+    return pack_files(content)
+
+
+def raw_targz(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """A tar.gz built entry by entry, for hostile archives pack_files would refuse."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return gzip.compress(buffer.getvalue())
+
+
+def entry(
+    name: str, data: bytes = b"", *, kind: bytes = tarfile.REGTYPE, linkname: str = ""
+) -> tuple[tarfile.TarInfo, bytes]:
+    """One tar entry."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    info.mode = 0o644
+    info.linkname = linkname
+    return info, data
+
+
+async def publish(
+    client: httpx.AsyncClient,
+    data: bytes,
+    who: str = "alice",
+    **params: Any,
+) -> httpx.Response:
+    """POST a bundle as `who` with query parameters."""
+    query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}
+    return await client.post(
+        "/api/v1/skills", content=data, headers={**GZIP, **auth(who)}, params=query
+    )
+
+
+async def published(
+    client: httpx.AsyncClient, name: str, version: str, who: str = "alice", **fields: Any
+) -> dict[str, Any]:
+    """Publish `name@version` and return the response body (asserting 201)."""
+    response = await publish(client, bundle(name, **fields), who, version=version)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class RawRequest:
+    """Drives the ASGI app directly, to send bodies a test client cannot (chunked, lying)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.pending = [
+            {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+        ] + [{"type": "http.request", "body": b"", "more_body": False}]
+        self.consumed = 0
+        self.status = 0
+        self.body = b""
+
+    async def send_to(self, app: Any, path: str, headers: dict[str, str]) -> None:
+        """Send a POST to `app` and collect the response."""
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "state": {},
+        }
+
+        async def receive() -> dict[str, Any]:
+            if not self.pending:
+                return {"type": "http.disconnect"}
+            self.consumed += 1
+            return self.pending.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+            elif message["type"] == "http.response.body":
+                self.body += message.get("body", b"")
+
+        await app(scope, receive, send)
+
+
+def parse_html(html: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every tag and attribute a browser would build from `html`."""
+    tags: list[str] = []
+    attributes: list[tuple[str, str]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            tags.append(tag)
+            attributes.extend((name.lower(), (value or "").strip()) for name, value in attrs)
+
+    Collector().feed(html)
+    return tags, attributes

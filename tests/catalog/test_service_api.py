@@ -1,0 +1,175 @@
+"""The importer's internal endpoints: service publish (lenient, provenance) and deprecate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skreg_proto.codec import from_json, to_json
+from skreg_proto.internal import (
+    SERVICE_DEPRECATE_PATH,
+    SERVICE_PUBLISH_PATH,
+    DeprecateRequest,
+    DeprecateResult,
+    Provenance,
+    ServicePublishRequest,
+    ServicePublishResult,
+)
+from skreg_proto.problems import FieldProblem
+
+from tests.catalog.helpers import auth, bundle, entry, raw_targz
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _provenance(commit: str = "0123abcd" * 5, path: str = "skills/demo") -> Provenance:
+    return Provenance(
+        source_id="src-1",
+        repository_url="https://git.example.com/team/skills.git",
+        ref="main",
+        commit=commit,
+        path=path,
+    )
+
+
+async def _import(client, data: bytes, **fields: Any) -> ServicePublishResult:
+    fields.setdefault("provenance", _provenance())
+    message = ServicePublishRequest(
+        namespace=fields.pop("namespace", "team"), bundle=data, **fields
+    )
+    response = await client.post(
+        SERVICE_PUBLISH_PATH, content=to_json(message), headers={**JSON, **auth("importer")}
+    )
+    assert response.status_code == 200, response.text
+    return from_json(response.content, ServicePublishResult)
+
+
+async def test_created_updated_unchanged_with_provenance(client) -> None:
+    first = await _import(client, bundle("demo", version="1.0.0"), owner="u-alice")
+    assert (first.outcome, first.namespace, first.name, first.version) == (
+        "created",
+        "team",
+        "demo",
+        "1.0.0",
+    )
+    same = await _import(client, bundle("demo", version="1.0.0"))
+    assert same.outcome == "unchanged"
+    assert same.version == "1.0.0"
+    newer = await _import(
+        client, bundle("demo", version="1.1.0"), provenance=_provenance("feed" * 10)
+    )
+    assert newer.outcome == "updated"
+    assert newer.version == "1.1.0"
+    version = (await client.get("/api/v1/skills/team/demo/versions/1.1.0")).json()
+    assert version["provenance"]["repository_url"] == "https://git.example.com/team/skills.git"
+    assert version["provenance"]["commit"] == "feed" * 10
+    assert version["provenance"]["imported_at"]
+    assert version["publisher"] == "importer"
+    detail = (await client.get("/api/v1/skills/team/demo")).json()
+    assert detail["provenance"]["path"] == "skills/demo"
+    # The namespace was created for the owner named in the request: alice may publish there.
+    owner = await client.post(
+        "/api/v1/skills",
+        content=bundle("hand-made"),
+        params={"version": "1.0.0", "namespace": "team"},
+        headers={"Content-Type": "application/gzip", **auth("alice")},
+    )
+    assert owner.status_code == 201
+
+
+async def test_lenient_validation_records_warnings(client) -> None:
+    data = bundle("demo", extra="version: 2.0.0\ntags: [1, 2]\nauthor: someone\n")
+    result = await _import(
+        client, data, warnings=[FieldProblem("skills/demo", "found by the importer")]
+    )
+    assert result.outcome == "created"
+    assert result.version == "2.0.0"
+    version = (await client.get("/api/v1/skills/team/demo/versions/2.0.0")).json()
+    paths = {w["path"] for w in version["warnings"]}
+    assert {"skills/demo", "frontmatter.version", "frontmatter.tags"} <= paths
+
+
+async def test_generated_versions_sort_after_previous_imports(client) -> None:
+    first = await _import(client, bundle("demo", description="one"))
+    second = await _import(
+        client, bundle("demo", description="two"), provenance=_provenance("b" * 40)
+    )
+    assert first.outcome == "created"
+    assert second.outcome == "updated"
+    assert first.version
+    assert first.version.startswith("0.0.0-git.")
+    assert second.version
+    assert second.version.endswith(".gbbbbbbb")
+    versions = (await client.get("/api/v1/skills/team/demo/versions")).json()["items"]
+    assert [v["version"] for v in versions] == [second.version, first.version]
+    detail = (await client.get("/api/v1/skills/team/demo")).json()
+    assert detail["latest_version"] == second.version  # pre-releases only: newest one
+    unchanged = await _import(client, bundle("demo", description="two"))
+    assert unchanged.outcome == "unchanged"
+    assert unchanged.version == second.version
+
+
+async def test_invalid_and_conflict_are_results_not_errors(client) -> None:
+    broken = bundle("demo", description="")
+    invalid = await _import(client, broken)
+    assert invalid.outcome == "invalid"
+    assert [p.path for p in invalid.problems] == ["frontmatter.description"]
+    hostile = raw_targz(
+        [entry("SKILL.md", b"---\nname: x\ndescription: y\n---\n"), entry("../x", b"")]
+    )
+    assert (await _import(client, hostile)).outcome == "invalid"
+    bad_ns = await _import(client, bundle("demo", version="1.0.0"), namespace="Bad NS")
+    assert bad_ns.outcome == "invalid"
+    await _import(client, bundle("demo", version="1.0.0"))
+    conflict = await _import(client, bundle("demo", version="1.0.0", description="changed"))
+    assert conflict.outcome == "conflict"
+    assert conflict.problems
+    assert (await client.get("/api/v1/skills/team/demo")).json()["latest_version"] == "1.0.0"
+
+
+async def test_deprecate_and_clear_on_reimport(client) -> None:
+    for name in ("keep-me", "gone"):
+        await _import(client, bundle(name, version="1.0.0"))
+    request = DeprecateRequest(namespace="team", source_id="src-1", keep=["keep-me"])
+    response = await client.post(
+        SERVICE_DEPRECATE_PATH, content=to_json(request), headers={**JSON, **auth("importer")}
+    )
+    assert response.status_code == 200, response.text
+    assert from_json(response.content, DeprecateResult).deprecated == ["gone"]
+    gone = (await client.get("/api/v1/skills/team/gone")).json()
+    assert gone["deprecated"] is True
+    assert gone["deprecated_reason"] == "removed upstream"
+    assert (await client.get("/api/v1/skills/team/keep-me")).json()["deprecated"] is False
+    search = (await client.get("/api/v1/skills", params={"q": "gone"})).json()
+    assert search["items"][0]["deprecated"] is True  # still found, marked
+    back = await _import(client, bundle("gone", version="1.0.0"))
+    assert back.outcome == "unchanged"
+    assert (await client.get("/api/v1/skills/team/gone")).json()["deprecated"] is False
+
+
+async def test_deleted_skills_are_not_revived_by_imports(client) -> None:
+    await _import(client, bundle("demo", version="1.0.0"))
+    assert (
+        await client.delete("/api/v1/skills/team/demo", headers=auth("admin"))
+    ).status_code == 204
+    again = await _import(client, bundle("demo", version="1.1.0"))
+    assert again.outcome == "conflict"
+    assert (await client.get("/api/v1/skills/team/demo")).status_code == 404
+
+
+async def test_only_services_may_call(client) -> None:
+    message = to_json(ServicePublishRequest(namespace="team", bundle=b"", provenance=Provenance()))
+    for headers, status in (({}, 401), (auth("admin"), 403), (auth("alice"), 403)):
+        response = await client.post(
+            SERVICE_PUBLISH_PATH, content=message, headers={**JSON, **headers}
+        )
+        assert response.status_code == status
+        deprecate = await client.post(
+            SERVICE_DEPRECATE_PATH,
+            content=to_json(DeprecateRequest(namespace="t", source_id="s", keep=[])),
+            headers={**JSON, **headers},
+        )
+        assert deprecate.status_code == status
+    garbage = await client.post(
+        SERVICE_PUBLISH_PATH, content=b"{not json", headers={**JSON, **auth("importer")}
+    )
+    assert garbage.status_code == 400
