@@ -1,0 +1,1 @@
+"""Talking to Git safely: URL policy, the hardened git runner, clones and `ls-remote`."""

@@ -1,0 +1,212 @@
+"""Shallow clones and `ls-remote` in a private temporary workspace, removed afterwards.
+
+Every command gets the same hardening: protocols limited by `protocol.allow`, hooks,
+fsmonitor, system/global config, credential prompts, redirects, submodules and LFS
+smudging off; `--` before every URL; secrets only in a 0600 file inside the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from skreg_importer.gitops.runner import GitCall, GitFailed, run_git
+from skreg_importer.gitops.urls import RepoUrl
+
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+LS_REMOTE_TIMEOUT_CAP = 30.0
+
+
+@dataclass(frozen=True)
+class GitAuth:
+    """Decrypted credentials for one clone: an HTTPS token, or an SSH key file on this host."""
+
+    token: str | None = None
+    username: str | None = None
+    ssh_key_path: str | None = None
+
+
+@dataclass(frozen=True)
+class GitPolicy:
+    """The limits every git command runs under."""
+
+    allow_local: bool
+    timeout: float
+    max_repo_bytes: int
+    known_hosts: str | None = None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A private temporary directory: `home` (git's HOME) and `repo` (the checkout)."""
+
+    root: Path
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def repo(self) -> Path:
+        return self.root / "repo"
+
+
+@contextmanager
+def workspace(prefix: str = "skreg-import-") -> Iterator[Workspace]:
+    """A fresh 0700 temporary directory, removed whatever happens inside the block."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        (root / "home").mkdir(mode=0o700)
+        yield Workspace(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class GitClient:
+    """Clones and ls-remotes under one `GitPolicy` (blocking: call from a thread)."""
+
+    def __init__(self, policy: GitPolicy) -> None:
+        self.policy = policy
+
+    def _config(self, space: Workspace, repo: RepoUrl, auth: GitAuth) -> list[str]:
+        protocols = ["https", "ssh", "git"] + (["file", "http"] if self.policy.allow_local else [])
+        pairs = [
+            "protocol.allow=never",
+            *(f"protocol.{name}.allow=always" for name in protocols),
+            "core.hooksPath=/dev/null",
+            "core.fsmonitor=false",
+            "credential.helper=",
+            "http.followRedirects=false",
+            "submodule.recurse=false",
+            "fetch.recurseSubmodules=false",
+            "init.templateDir=",
+            "advice.detachedHead=false",
+        ]
+        if auth.token and repo.scheme in ("https", "http"):
+            pairs.append(
+                f"credential.helper=store --file={self._credential_file(space, repo, auth)}"
+            )
+        return [item for pair in pairs for item in ("-c", pair)]
+
+    def _credential_file(self, space: Workspace, repo: RepoUrl, auth: GitAuth) -> Path:
+        path = space.home / ".skreg-credentials"
+        if path.exists():
+            return path
+        user = quote(auth.username or "x-access-token", safe="")
+        token = quote(auth.token or "", safe="")
+        host = f"[{repo.host}]" if repo.host and ":" in repo.host else repo.host
+        port = f":{repo.port}" if repo.port else ""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{repo.scheme}://{user}:{token}@{host}{port}\n")
+        return path
+
+    def _env(self, space: Workspace, auth: GitAuth) -> dict[str, str]:
+        allowed = "https:ssh:git" + (":file:http" if self.policy.allow_local else "")
+        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
+        if self.policy.known_hosts:
+            ssh += [
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                f"UserKnownHostsFile={self.policy.known_hosts}",
+            ]
+        else:
+            ssh += ["-o", "StrictHostKeyChecking=accept-new"]
+            ssh += ["-o", f"UserKnownHostsFile={space.home / 'known_hosts'}"]
+        if auth.ssh_key_path:
+            ssh += ["-i", auth.ssh_key_path, "-o", "IdentitiesOnly=yes"]
+        return {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": str(space.home),
+            "LANG": "C",
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_LFS_SKIP_SMUDGE": "1",
+            "GIT_ALLOW_PROTOCOL": allowed,
+            "GIT_SSH_COMMAND": shlex.join(ssh),
+        }
+
+    def _call(
+        self, space: Workspace, repo: RepoUrl, auth: GitAuth, args: list[str], **limits: object
+    ) -> GitCall:
+        return GitCall(
+            args=args,
+            env=self._env(space, auth),
+            config=self._config(space, repo, auth),
+            cwd=space.root,
+            timeout=float(limits.get("timeout", self.policy.timeout)),  # type: ignore[arg-type]
+            watch_dir=space.repo if limits.get("watch") else None,
+            max_bytes=self.policy.max_repo_bytes if limits.get("watch") else None,
+        )
+
+    def remote_commit(
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        ref: str | None,
+        auth: GitAuth,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """The commit `ref` (default: the remote HEAD) points at, without cloning."""
+        if ref is not None and FULL_SHA.match(ref):
+            return ref
+        patterns = ["HEAD"] if ref is None else [ref, f"{ref}^{{}}"]
+        timeout = min(self.policy.timeout, LS_REMOTE_TIMEOUT_CAP)
+        call = self._call(
+            space, repo, auth, ["ls-remote", "--", repo.git_url, *patterns], timeout=timeout
+        )
+        refs: dict[str, str] = {}
+        for line in run_git(call, cancel).splitlines():
+            sha, _, name = line.partition("\t")
+            if FULL_SHA.match(sha):
+                refs[name] = sha
+        wanted = (
+            ["HEAD"]
+            if ref is None
+            else [f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", ref]
+        )
+        for name in wanted:
+            if name in refs:
+                return refs[name]
+        raise GitFailed(f"ref {ref or 'HEAD'!r} not found in the repository", transient=False)
+
+    def clone(
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        ref: str | None,
+        auth: GitAuth,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """Shallow, single-branch, no-tags clone of `ref` into `space.repo`; returns the commit."""
+        shallow = ["--depth", "1", "--no-tags", "--no-recurse-submodules"]
+        if ref is not None and FULL_SHA.match(ref):
+            # A commit cannot be cloned by name; fetch exactly that object instead.
+            run_git(
+                self._call(space, repo, auth, ["init", "--quiet", "--template=", str(space.repo)]),
+                cancel,
+            )
+            fetch = ["-C", str(space.repo), "fetch", "--quiet", *shallow, "--", repo.git_url, ref]
+            run_git(self._call(space, repo, auth, fetch, watch=True), cancel)
+            checkout = ["-C", str(space.repo), "checkout", "--quiet", "--detach", "FETCH_HEAD"]
+            run_git(self._call(space, repo, auth, checkout, watch=True), cancel)
+        else:
+            args = ["clone", "--quiet", "--single-branch", "--template=", *shallow]
+            if ref is not None:
+                args += ["--branch", ref]
+            args += ["--", repo.git_url, str(space.repo)]
+            run_git(self._call(space, repo, auth, args, watch=True), cancel)
+        head = ["-C", str(space.repo), "rev-parse", "HEAD"]
+        return run_git(self._call(space, repo, auth, head), cancel).strip()

@@ -1,0 +1,1 @@
+"""The import job: claim a run, clone, discover, publish, record. Idempotent by design."""

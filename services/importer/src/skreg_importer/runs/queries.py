@@ -1,0 +1,106 @@
+"""Reading runs back: one run with every result, or pages of runs with per-outcome counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from skreg_common.errors import BadRequest, NotFound
+from skreg_proto.importer import ImportRun as RunOut
+from skreg_proto.pagination import InvalidCursor, Page, clamp_limit, decode_cursor, encode_cursor
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from skreg_importer.runs.models import ImportResult, ImportRun
+from skreg_importer.runs.service import to_struct
+
+
+class RunQueries:
+    """Reading runs inside the request's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, run_id: str) -> RunOut:
+        """One run with every per-skill result."""
+        run = await self.session.scalar(
+            select(ImportRun).where(ImportRun.id == run_id).options(selectinload(ImportRun.results))
+        )
+        if run is None:
+            raise NotFound(f"no import run with id {run_id!r}")
+        results = list(run.results)
+        return to_struct(run, results, _count(results))
+
+    async def list_runs(
+        self,
+        *,
+        source_id: str | None,
+        state: str | None,
+        limit: int | None,
+        cursor: str | None,
+    ) -> Page[RunOut]:
+        """Runs, newest first, optionally of one source or in one state."""
+        size = clamp_limit(limit)
+        filters = []
+        if source_id:
+            filters.append(ImportRun.source_id == source_id)
+        if state:
+            if state not in ("queued", "running", "succeeded", "failed"):
+                raise BadRequest("state must be queued, running, succeeded or failed")
+            filters.append(ImportRun.state == state)
+        query = (
+            select(ImportRun)
+            .where(*filters)
+            .order_by(ImportRun.created_at.desc(), ImportRun.id.desc())
+            .limit(size + 1)
+        )
+        if cursor:
+            at, last_id = _decode(cursor)
+            query = query.where(
+                or_(
+                    ImportRun.created_at < at,
+                    and_(ImportRun.created_at == at, ImportRun.id < last_id),
+                )
+            )
+        rows = list((await self.session.execute(query)).scalars())
+        page, more = rows[:size], len(rows) > size
+        counts = await self._counts([r.id for r in page])
+        total = await self.session.scalar(
+            select(func.count()).select_from(ImportRun).where(*filters)
+        )
+        next_cursor = (
+            encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more else None
+        )
+        return Page(
+            items=[to_struct(r, None, counts.get(r.id, {})) for r in page],
+            next_cursor=next_cursor,
+            total=int(total or 0),
+        )
+
+    async def _counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        if not run_ids:
+            return {}
+        rows = await self.session.execute(
+            select(ImportResult.run_id, ImportResult.outcome, func.count())
+            .where(ImportResult.run_id.in_(run_ids))
+            .group_by(ImportResult.run_id, ImportResult.outcome)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for run_id, outcome, count in rows:
+            out.setdefault(run_id, {})[outcome] = int(count)
+        return out
+
+
+def _count(results: list[ImportResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return counts
+
+
+def _decode(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        at, last_id = decode_cursor(cursor)
+        return dt.datetime.fromisoformat(str(at)), str(last_id)
+    except (InvalidCursor, ValueError, TypeError) as exc:
+        raise BadRequest("malformed cursor") from exc

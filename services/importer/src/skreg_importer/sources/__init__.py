@@ -1,0 +1,1 @@
+"""Git sources: where skills are imported from, and how often."""
