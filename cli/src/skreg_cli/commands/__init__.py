@@ -1,0 +1,1 @@
+"""The `skreg` subcommands, grouped by what they are for."""

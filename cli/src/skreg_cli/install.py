@@ -1,0 +1,266 @@
+"""install, update and remove: resolve exactly, download, verify, unpack atomically, keep the lock.
+
+Every command plans first (resolution, digests, what happens at each copy) and
+refuses before writing anything when a copy has local changes. Bundles are
+all downloaded and verified before the first copy is touched, so a digest
+mismatch or an unsafe bundle leaves the disk and the lockfile as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
+from skreg_proto.problems import FormatError
+
+from skreg_cli import agents as agent_table
+from skreg_cli import localcopy, lockfile, registry
+from skreg_cli.context import AppContext
+from skreg_cli.errors import CliError, ExitCode
+from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
+from skreg_cli.plan import (
+    WRITES,
+    Action,
+    Plan,
+    copies_for,
+    decide_removals,
+    decide_writes,
+    refuse_if_modified,
+    refuse_name_clashes,
+)
+from skreg_cli.refs import LATEST, SkillRef, parse_ref
+from skreg_cli.views import VersionView
+
+LIMITS = BundleLimits()
+
+
+class Installer:
+    """Carries out install / update / remove for one scope (a project, or --global)."""
+
+    def __init__(
+        self,
+        app: AppContext,
+        scope: Scope,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        frozen: bool = False,
+    ) -> None:
+        self.app = app
+        self.out = app.output
+        self.scope = scope
+        self.force = force
+        self.dry_run = dry_run
+        self.frozen = frozen
+        self.lock = lockfile.read(scope.lock_path)
+
+    # -- install by name -------------------------------------------------------------
+
+    def install(self, refs: Sequence[SkillRef], agent_names: Sequence[str]) -> list[Plan]:
+        """Install each ref (exact name; newest matching version) for the chosen agents."""
+        lock = self.lock or Lockfile()
+        plans = [self._plan_install(lock, ref, agent_names) for ref in refs]
+        for plan in plans:
+            refuse_name_clashes(lock, self.scope, plan)
+        refuse_if_modified(plans, "overwrite")
+        if self.frozen:
+            self._refuse_lock_change(plans)
+        return self._execute(lock, plans)
+
+    def _plan_install(self, lock: Lockfile, ref: SkillRef, agent_names: Sequence[str]) -> Plan:
+        client = self.app.client()
+        previous = lock.skills.get(ref.full_name)
+        chosen = registry.select(ref, registry.list_versions(client, ref.namespace, ref.name))
+        meta = registry.get_version(client, ref.namespace, ref.name, chosen.version)
+        _check_digest(ref.full_name, meta)
+        if previous and previous.version == meta.version and previous.digest != meta.digest:
+            raise _mismatch(
+                ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
+            )
+        chosen_agents = agent_table.select(agent_names, self.scope.root, global_=self.scope.global_)
+        agents = [agent.id for agent in chosen_agents]
+        if previous is not None:
+            # Without --agent keep the agents it has; with --agent add to them.
+            agents = previous.agents + (agents if agent_names else [])
+        entry = LockedSkill(
+            version=meta.version,
+            digest=meta.digest,
+            source=registry.download_url(client, ref.namespace, ref.name, meta.version),
+            registry=client.base_url,
+            requested=ref.spec or LATEST,
+            agents=sorted(set(agents)),
+        )
+        return self._plan_change(ref.full_name, entry, previous, meta)
+
+    def _plan_change(
+        self, key: str, entry: LockedSkill, previous: LockedSkill | None, meta: VersionView
+    ) -> Plan:
+        copies = copies_for(self.scope, key.split("/", 1)[1], entry.agents)
+        old = previous.digest if previous else None
+        decide_writes(copies, old=old, new=entry.digest, force=self.force)
+        plan = Plan(key, entry, copies, previous, yanked=meta.yanked)
+        if meta.yanked:
+            reason = f": {meta.yank_reason}" if meta.yank_reason else ""
+            plan.notes.append(f"{key}@{meta.version} is yanked{reason}")
+        return plan
+
+    def _refuse_lock_change(self, plans: Sequence[Plan]) -> None:
+        current = self.lock.skills if self.lock else {}
+        changed = [plan for plan in plans if current.get(plan.key) != plan.entry]
+        if self.lock is None or changed:
+            what = ", ".join(f"{p.key} -> {p.entry.version}" for p in changed) or "no lockfile"
+            raise CliError(
+                f"--frozen: {LOCK_NAME} would change ({what})",
+                hint=f"run without --frozen and commit {LOCK_NAME}",
+                code=ExitCode.CONFLICT,
+            )
+
+    # -- install from the lockfile ---------------------------------------------------
+
+    def install_locked(self) -> list[Plan]:
+        """Install exactly what the lockfile says; any digest difference is fatal."""
+        lock = self._require_lock()
+        plans: list[Plan] = []
+        for key, entry in sorted(lock.skills.items()):
+            namespace, name = key.split("/", 1)
+            copies = copies_for(self.scope, name, entry.agents)
+            decide_writes(copies, old=entry.digest, new=entry.digest, force=self.force)
+            plan = Plan(key, entry, copies, previous=entry)
+            if plan.writes:
+                client = self.app.client(entry.registry)
+                meta = registry.get_version(client, namespace, name, entry.version)
+                if meta.digest != entry.digest:
+                    raise _mismatch(key, entry.version, entry.digest, meta.digest, "the registry")
+                plan.yanked = meta.yanked
+                if meta.yanked:  # still installed: the lock pins it, but say so
+                    plan.notes.append(f"{key}@{entry.version} is yanked: {meta.yank_reason or '-'}")
+            plans.append(plan)
+        refuse_if_modified(plans, "overwrite")
+        return self._execute(lock, plans)
+
+    # -- update ----------------------------------------------------------------------
+
+    def update(self, names: Sequence[str]) -> list[Plan]:
+        """Move skills to the newest non-yanked version in their range (or a new `@RANGE`)."""
+        lock = self._require_lock()
+        targets: list[tuple[str, str | None]] = []
+        for text in names:
+            base, at, spec = text.partition("@")
+            key = lockfile.find(lock, base)
+            targets.append((key, parse_ref(f"{key}@{spec}").spec if at else None))
+        plans = [self._plan_update(lock, key, spec) for key, spec in targets or _all(lock)]
+        refuse_if_modified(plans, "overwrite")
+        return self._execute(lock, plans)
+
+    def _plan_update(self, lock: Lockfile, key: str, spec: str | None) -> Plan:
+        entry = lock.skills[key]
+        namespace, name = key.split("/", 1)
+        ref = SkillRef(namespace, name, spec or entry.requested)
+        client = self.app.client(entry.registry)
+        chosen = registry.select(ref, registry.list_versions(client, namespace, name))
+        requested = ref.spec or LATEST
+        if chosen.version == entry.version:
+            # Nothing to fetch; only the recorded range may change.
+            copies = copies_for(self.scope, name, entry.agents)
+            updated = msgspec.structs.replace(entry, requested=requested)
+            return Plan(key, updated, copies, previous=entry, yanked=chosen.yanked)
+        meta = registry.get_version(client, namespace, name, chosen.version)
+        _check_digest(key, meta)
+        updated = msgspec.structs.replace(
+            entry,
+            version=meta.version,
+            digest=meta.digest,
+            source=registry.download_url(client, namespace, name, meta.version),
+            requested=requested,
+        )
+        return self._plan_change(key, updated, entry, meta)
+
+    # -- remove ----------------------------------------------------------------------
+
+    def remove(self, names: Sequence[str]) -> list[Plan]:
+        """Delete the copies of each skill and drop it from the lockfile."""
+        lock = self._require_lock()
+        plans = []
+        for text in names:
+            key = lockfile.find(lock, text)
+            entry = lock.skills[key]
+            copies = copies_for(self.scope, key.split("/", 1)[1], entry.agents)
+            decide_removals(copies, old=entry.digest, force=self.force)
+            plans.append(Plan(key, entry, copies, previous=entry))
+        refuse_if_modified(plans, "remove")
+        if self.dry_run:
+            return plans
+        for plan in plans:
+            for copy in plan.copies:
+                if copy.action is Action.REMOVE:
+                    localcopy.remove(copy.path)
+            lock.skills.pop(plan.key, None)
+        lockfile.write(self.scope.lock_path, lock)
+        return plans
+
+    # -- shared steps ----------------------------------------------------------------
+
+    def _require_lock(self) -> Lockfile:
+        if self.lock is None:
+            raise CliError(
+                f"no {LOCK_NAME} in {self.scope.root}",
+                hint="install a skill by name first: `skreg install NAMESPACE/NAME`",
+                code=ExitCode.CONFLICT if self.frozen else ExitCode.FAILED,
+            )
+        return self.lock
+
+    def _execute(self, lock: Lockfile, plans: list[Plan]) -> list[Plan]:
+        if self.dry_run:
+            return plans
+        bundles = {plan.key: self._fetch(plan) for plan in plans if plan.writes}
+        before = lockfile.dumps(lock) if self.lock is not None else None
+        for plan in plans:
+            for copy in plan.copies:
+                if copy.action in WRITES:
+                    localcopy.replace_with(bundles[plan.key], copy.path)
+            lock.skills[plan.key] = plan.entry
+        if not self.frozen and lockfile.dumps(lock) != before:
+            lockfile.write(self.scope.lock_path, lock)
+        return plans
+
+    def _fetch(self, plan: Plan) -> Bundle:
+        """Download, check every bundle rule, and compare digests; nothing is written here."""
+        entry = plan.entry
+        label = f"{plan.key}@{entry.version}"
+        client = self.app.client(entry.registry)
+        with self.out.progress(label) as bar:
+            data = client.download(entry.source, limit=LIMITS.max_compressed_bytes, progress=bar)
+        try:
+            bundle = read_bundle(data, LIMITS)
+        except FormatError as exc:
+            raise CliError(
+                f"{label}: the downloaded bundle is unsafe or invalid; nothing was installed",
+                hint="the registry serves a bundle that breaks the bundle rules; tell its admins",
+                code=ExitCode.INTEGRITY,
+                details=[f"{p.path or '(bundle)'}: {p.message}" for p in exc.problems],
+            ) from exc
+        if bundle.digest != entry.digest:
+            raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the download")
+        return bundle
+
+
+def _all(lock: Lockfile) -> list[tuple[str, str | None]]:
+    return [(key, None) for key in sorted(lock.skills)]
+
+
+def _check_digest(key: str, meta: VersionView) -> None:
+    if not lockfile.DIGEST.fullmatch(meta.digest):
+        raise CliError(
+            f"{key}@{meta.version}: the registry gave no usable digest ({meta.digest!r})",
+            hint="without a digest the download cannot be verified; nothing was installed",
+            code=ExitCode.INTEGRITY,
+        )
+
+
+def _mismatch(key: str, version: str, expected: str, actual: str, where: str) -> CliError:
+    return CliError(
+        f"digest mismatch for {key}@{version}: expected {expected}, {where} has {actual}",
+        hint="the bundle changed after it was locked or published; nothing was installed",
+        code=ExitCode.INTEGRITY,
+    )
