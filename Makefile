@@ -8,7 +8,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install run test test-fast lint typecheck fmt migrate bench images traefik-config clean
+
+.PHONY: help uv install browser run test test-fast lint typecheck fmt migrate bench images traefik-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -36,7 +37,10 @@ fmt: install ## Format and auto-fix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: lint typecheck ## Lint, type-check, then the whole suite on SQLite and PostgreSQL with Redis
+browser: ## Install Debian's headless Chromium for the browser tests when missing (root)
+	@bash scripts/ensure-chromium.sh
+
+test: lint typecheck browser ## Lint, type-check, then the whole suite on SQLite and PostgreSQL with Redis
 	$(RUN) pytest
 
 test-fast: install ## Only the SQLite half of the suite (PostgreSQL not needed)

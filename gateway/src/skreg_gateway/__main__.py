@@ -1,34 +1,45 @@
-"""`python -m skreg_gateway`: run the all-in-one registry (embedded default: SQLite, no Redis)."""
+"""`python -m skreg_gateway`: the whole registry in one process (SQLite, no Redis by default)."""
 
 from __future__ import annotations
 
 import sys
 
-import structlog
-import uvicorn
-from skreg_common.logging import configure_logging
-from skreg_common.settings import SettingsError, load_settings
+from litestar import Litestar
+from skreg_auth.settings import DEV_ADMIN_PASSWORD, AuthSettings
+from skreg_common.serve import load_or_exit, serve
 
 from skreg_gateway.app import create_app
 from skreg_gateway.settings import GatewaySettings
 
 
-def main() -> None:
-    """Read settings once, build the app, serve it."""
-    try:
-        settings = load_settings(GatewaySettings)
-    except SettingsError as exc:
-        sys.stderr.write(f"skreg: {exc}\n")
-        raise SystemExit(2) from exc
-    configure_logging(settings.log_level, settings.log_json)
-    app = create_app(settings)
-    structlog.get_logger("skreg_gateway").info(
-        "gateway.starting",
-        url=f"http://{settings.host}:{settings.port}",
-        database=settings.database_url.split("@")[-1],
-        queue="redis" if settings.redis_url else "in-process",
+def app_from_environment() -> Litestar:
+    """The app factory uvicorn calls (also on reload): settings read from the environment."""
+    return create_app(load_or_exit(GatewaySettings))
+
+
+def _banner(settings: GatewaySettings, auth: AuthSettings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    # Echo the password only when it is the well-known dev default; never a real secret.
+    password = (
+        auth.admin_password
+        if auth.admin_password == DEV_ADMIN_PASSWORD
+        else "(from ADMIN_PASSWORD)"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return (
+        f"\n  Skills Registry  ->  http://{host}:{settings.port}\n"
+        f"  admin login      ->  {auth.admin_username} / {password}\n"
+        f"  database         ->  {settings.database_url.split('@')[-1]}\n"
+        f"  queue            ->  {'redis' if settings.redis_url else 'in-process'}\n\n"
+    )
+
+
+def main() -> None:
+    """Read settings once, say where the registry is and how to sign in, then serve."""
+    settings = load_or_exit(GatewaySettings)
+    auth = load_or_exit(AuthSettings)
+    sys.stdout.write(_banner(settings, auth))
+    sys.stdout.flush()
+    serve("gateway", settings, "skreg_gateway.__main__:app_from_environment")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,59 @@
-"""The all-in-one app: every service's routes in one ASGI app on one port."""
+"""The all-in-one app: auth, catalog, importer and the web UI in one ASGI app on one port.
+
+Services still talk to each other over HTTP, only without a socket: the UI's API
+client and the importer's catalog client go through an in-process ASGI transport
+into this same app. Auth comes first: it supplies the principal resolver.
+"""
 
 from __future__ import annotations
 
 from litestar import Litestar
+from skreg_auth.component import component as auth_component
+from skreg_auth.settings import AuthSettings
+from skreg_catalog.component import component as catalog_component
+from skreg_catalog.settings import CatalogSettings
 from skreg_common.app import ServiceComponent, build_app
 from skreg_common.migrations import upgrade
 from skreg_common.runtime import Runtime
+from skreg_common.settings import load_settings
+from skreg_importer.component import component as importer_component
+from skreg_importer.settings import ImporterSettings
 
 from skreg_gateway.migrate import ALL_MIGRATIONS
 from skreg_gateway.settings import GatewaySettings
+from skreg_gateway.ui.component import InProcessApi, ui_component
 
 
-def components(settings: GatewaySettings) -> list[ServiceComponent]:
-    """The services mounted in this process (filled in as each service lands)."""
-    return []
+def components(settings: GatewaySettings, api: InProcessApi) -> list[ServiceComponent]:
+    """Every service mounted in this process, each with its own settings from the environment."""
+    return [
+        auth_component(load_settings(AuthSettings)),
+        catalog_component(load_settings(CatalogSettings)),
+        importer_component(load_settings(ImporterSettings), catalog_transport=api.transport()),
+        ui_component(settings, api.client),
+    ]
 
 
 def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Litestar:
     """Build the all-in-one app; migrates first when the settings say so (embedded SQLite)."""
     runtime = runtime or Runtime.open(settings)
+    api = InProcessApi()
 
     async def migrate(rt: Runtime) -> None:
         await upgrade(rt.engine, ALL_MIGRATIONS)
 
-    parts = components(settings)
+    async def close_api(_: Runtime) -> None:
+        await api.client.aclose()
+
+    parts = components(settings, api)
+    parts.append(
+        ServiceComponent(name="in-process-api", route_handlers=[], on_shutdown=[close_api])
+    )
     if settings.should_migrate:
+        # First, so every other component starts on an up-to-date schema.
         parts.insert(
             0, ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
         )
-    return build_app("Skills Registry", runtime, parts)
+    app = build_app("Skills Registry", runtime, parts)
+    api.bind(app)
+    return app

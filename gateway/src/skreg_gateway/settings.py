@@ -6,9 +6,19 @@ from skreg_common.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
-    """`AUTO_MIGRATE`: upgrade the database at start-up (default: on for SQLite, off otherwise)."""
+    """`AUTO_MIGRATE`: upgrade the database at start-up (default: on for SQLite, off otherwise).
+
+    The `UI_*` fields configure the web UI: `IMPORTER_URL` is where the UI reaches the importer
+    API in a split deployment (auth and catalog use `AUTH_URL` / `CATALOG_URL`);
+    `UI_TRUSTED_PROXIES` lists the proxy addresses (comma-separated CIDRs) whose
+    `X-Forwarded-Proto` is believed when deciding whether the session cookie is `Secure`;
+    `UI_SESSION_DAYS` is how long a browser session lasts at most.
+    """
 
     auto_migrate: bool | None = None
+    importer_url: str = "http://127.0.0.1:8000"
+    ui_trusted_proxies: str = "127.0.0.1/32,::1/128"
+    ui_session_days: int = 14
 
     @property
     def should_migrate(self) -> bool:

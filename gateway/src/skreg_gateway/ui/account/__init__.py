@@ -1,0 +1,1 @@
+"""Accounts: sign in, register, sign out, the profile with API keys and password change."""

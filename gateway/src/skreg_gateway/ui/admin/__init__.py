@@ -1,0 +1,1 @@
+"""Admin pages: users, Git sources and import runs, skills, the audit log."""

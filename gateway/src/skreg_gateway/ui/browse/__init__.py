@@ -1,0 +1,1 @@
+"""Browsing: home, search, skill pages, file previews, and owners' yank/delete actions."""

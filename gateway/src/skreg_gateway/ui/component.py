@@ -1,0 +1,106 @@
+"""The web UI as a service component the gateway mounts (all-in-one or alone).
+
+Wiring (gateway app): `ui_component(settings, api)` where `api` is an httpx client for
+the public API, e.g. `InProcessApi().client` bound to the finished app in the all-in-one
+process; without one, the UI calls AUTH_URL / CATALOG_URL / IMPORTER_URL over the network.
+"""
+
+from __future__ import annotations
+
+import httpx
+from litestar import Router
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Receive, Scope, Send
+from skreg_common.app import ServiceComponent
+from skreg_common.errors import HTML_ERROR_PAGE
+from skreg_common.runtime import Runtime
+
+from skreg_gateway.settings import GatewaySettings
+from skreg_gateway.ui.account.routes import ROUTES as ACCOUNT_ROUTES
+from skreg_gateway.ui.admin.routes import admin_router
+from skreg_gateway.ui.browse.routes import ROUTES as BROWSE_ROUTES
+from skreg_gateway.ui.client import ApiRouter
+from skreg_gateway.ui.context import STATE_KEY, UiState, provide_ui
+from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
+from skreg_gateway.ui.guards import csrf_protect
+from skreg_gateway.ui.refresh import RefreshCoordinator
+from skreg_gateway.ui.rendering import STATIC_DIR, create_templates
+from skreg_gateway.ui.session import SessionCodec, derive_session_key, parse_networks
+
+IN_PROCESS_BASE_URL = "http://skreg.internal"
+STATIC_MAX_AGE_S = 3600
+
+
+class InProcessApi:
+    """An httpx client that calls an ASGI app in this process (bound once the app exists).
+
+    The all-in-one app is built from the components, so the UI's client has to exist
+    before the app does: `bind(app)` closes the loop.
+    """
+
+    def __init__(self, base_url: str = IN_PROCESS_BASE_URL) -> None:
+        self._app: ASGIApp | None = None
+        self.client = httpx.AsyncClient(
+            transport=self.transport(),
+            base_url=base_url,
+            timeout=httpx.Timeout(30.0),
+            headers={"user-agent": "skreg-ui"},
+        )
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport into the bound app (e.g. the importer's catalog client)."""
+        # httpx and Litestar spell the ASGI callable's type differently; it is the same shape.
+        return httpx.ASGITransport(app=self)  # type: ignore[arg-type]
+
+    def bind(self, app: ASGIApp) -> None:
+        """Send every call to `app` from now on."""
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            raise RuntimeError("InProcessApi used before bind(app)")
+        await self._app(scope, receive, send)
+
+
+def ui_component(
+    settings: GatewaySettings, api: httpx.AsyncClient | None = None
+) -> ServiceComponent:
+    """The pages, static files, and the browser error pages for unknown addresses."""
+    state = UiState(
+        settings=settings,
+        codec=SessionCodec(settings.secret_key, settings.ui_session_days * 24 * 3600),
+        router=ApiRouter(settings, api),
+        templates=create_templates(),
+        trusted_proxies=parse_networks(settings.ui_trusted_proxies),
+        refresher=RefreshCoordinator(derive_session_key(settings.secret_key + ":refresh")),
+    )
+    pages = Router(
+        path="/",
+        route_handlers=[*BROWSE_ROUTES, *ACCOUNT_ROUTES, admin_router()],
+        dependencies={"ui": Provide(provide_ui)},
+        guards=[csrf_protect],
+        exception_handlers=UI_EXCEPTION_HANDLERS,
+        opt={STATE_KEY: state, "skip_principal": True},
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(public=True, max_age=STATIC_MAX_AGE_S),
+        include_in_schema=False,
+        name="ui-static",
+        opt={"skip_principal": True},
+    )
+
+    async def start(runtime: Runtime) -> None:
+        state.refresher.redis = runtime.redis
+        runtime.extras[HTML_ERROR_PAGE] = browser_error_page(state)
+
+    async def stop(_: Runtime) -> None:
+        await state.router.aclose()
+
+    return ServiceComponent(
+        name="ui", route_handlers=[pages, static], on_startup=[start], on_shutdown=[stop]
+    )

@@ -1,0 +1,251 @@
+"""Per-request UI plumbing: the session, the API on the user's behalf, rendering, guards, CSRF."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import structlog
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from skreg_proto.auth import RefreshRequest, TokenResponse
+
+from skreg_gateway.settings import GatewaySettings
+from skreg_gateway.ui.client import Api, ApiError, ApiRouter
+from skreg_gateway.ui.refresh import RefreshCoordinator
+from skreg_gateway.ui.rendering import SECURITY_HEADERS
+from skreg_gateway.ui.session import (
+    SESSION_COOKIE,
+    Flash,
+    IpNetwork,
+    SessionCodec,
+    SessionUser,
+    UiSession,
+    new_session,
+    request_is_https,
+)
+
+log = structlog.get_logger(__name__)
+
+STATE_KEY = "ui_state"
+_SCOPE_SESSION = "ui_session"
+_SCOPE_CONTEXT = "ui_context"
+# Refresh a little before expiry so a page's API calls never race the token's last second.
+REFRESH_MARGIN_S = 30
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class UiState:
+    """Everything the UI shares across requests in one process."""
+
+    settings: GatewaySettings
+    codec: SessionCodec
+    router: ApiRouter
+    templates: JinjaTemplateEngine
+    trusted_proxies: tuple[IpNetwork, ...]
+    refresher: RefreshCoordinator
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> UiState:
+        # Litestar deep-copies handler `opt` per route; this is one shared object, not data.
+        return self
+
+
+def state_of(connection: ASGIConnection[Any, Any, Any, Any]) -> UiState:
+    """The UI state, carried in the route handlers' `opt` by the UI router."""
+    handler = connection.scope.get("route_handler")
+    state = handler.opt.get(STATE_KEY) if handler is not None else None
+    if not isinstance(state, UiState):
+        raise RuntimeError("UI handler mounted without the UI router")
+    return state
+
+
+def load_session(connection: ASGIConnection[Any, Any, Any, Any], state: UiState) -> UiSession:
+    """The browser's session (a new anonymous one when absent or invalid), once per request."""
+    scope_state = connection.scope.setdefault("state", {})
+    cached = scope_state.get(_SCOPE_SESSION)
+    if isinstance(cached, UiSession):
+        return cached
+    session = state.codec.open(connection.cookies.get(SESSION_COOKIE))
+    if session is None:
+        session = new_session()
+        scope_state["ui_session_new"] = True
+    scope_state[_SCOPE_SESSION] = session
+    return session
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The browser's address as this process sees it."""
+    return connection.client.host if connection.client else None
+
+
+class UiContext:
+    """One request's view of the UI: session, API client, and the page helpers."""
+
+    def __init__(self, request: Request[Any, Any, Any], state: UiState) -> None:
+        self.request = request
+        self.state = state
+        self.session = load_session(request, state)
+        self.dirty = bool(request.scope.get("state", {}).get("ui_session_new"))
+        self.api = Api(state.router, self.session.access_token, client_ip(request))
+
+    @property
+    def user(self) -> SessionUser | None:
+        """The signed-in user, if any."""
+        return self.session.user if self.session.signed_in else None
+
+    def anonymous_api(self) -> Api:
+        """An API client without the user's token (public reads, login, register)."""
+        return Api(self.state.router, None, client_ip(self.request))
+
+    def flash(self, message: str, level: str = "info") -> None:
+        """Show `message` on the next page rendered for this browser."""
+        self.session.flash.append(Flash(level=level, message=message))
+        self.dirty = True
+
+    def sign_in(self, tokens: TokenResponse) -> None:
+        """Keep fresh tokens (after login or refresh); a new CSRF token on login."""
+        self.session.user = SessionUser(
+            id=tokens.user.id, username=tokens.user.username, role=tokens.user.role
+        )
+        self.session.access_token = tokens.access_token
+        self.session.refresh_token = tokens.refresh_token
+        self.session.access_expires_at = time.time() + tokens.expires_in
+        self.api.token = tokens.access_token
+        self.dirty = True
+
+    def sign_out(self) -> None:
+        """Forget the user in this browser."""
+        self.session.sign_out()
+        self.api.token = None
+        self.dirty = True
+
+    async def ensure_fresh(self) -> None:
+        """Refresh the access token when it is about to expire; sign out when that fails."""
+        session = self.session
+        if not session.signed_in or session.refresh_token is None:
+            return
+        if session.access_expires_at - time.time() > REFRESH_MARGIN_S:
+            return
+        router = self.state.router
+
+        async def call(token: str) -> TokenResponse:
+            api = Api(router, None, client_ip(self.request))
+            return await api.call(
+                "POST",
+                "/api/v1/auth/refresh",
+                TokenResponse,
+                body=RefreshRequest(refresh_token=token),
+            )
+
+        try:
+            tokens = await self.state.refresher.refresh(session.refresh_token, call)
+        except ApiError as exc:
+            if exc.status in (400, 401, 403):
+                log.info("ui.session_expired", user=session.user.username if session.user else None)
+                self.sign_out()
+                self.flash("Your session has ended; please sign in again.")
+                return
+            raise
+        self.sign_in(tokens)
+
+    def template_globals(self, partial: bool = False) -> dict[str, Any]:
+        """What every template may use: the user, the CSRF token, one-time messages.
+
+        A partial (a fragment fetched by a script) leaves the messages for the next page.
+        """
+        flashes = [] if partial else list(self.session.flash)
+        if flashes:
+            self.session.flash.clear()
+            self.dirty = True
+        return {
+            "current_user": self.user,
+            "ui_csrf_token": self.session.csrf,
+            "ui_csrf_field": CSRF_FIELD,
+            "flashes": flashes,
+            "current_path": self.request.url.path,
+        }
+
+    def render(
+        self,
+        template: str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        partial: bool = False,
+        **values: Any,
+    ) -> Response[str]:
+        """Render `template` with `values` and the globals, as an HTML response."""
+        html = self.state.templates.get_template(template).render(
+            **self.template_globals(partial), **values
+        )
+        response: Response[str] = Response(
+            content=html,
+            status_code=status,
+            media_type="text/html; charset=utf-8",
+            headers=headers or {},
+        )
+        return self.finish(response)
+
+    def redirect(self, path: str, **query: str | None) -> Response[Any]:
+        """A 303 to a path of ours (after a POST, and for sign-in)."""
+        params = {k: v for k, v in query.items() if v}
+        target = safe_local_path(path) + (("?" + urlencode(params)) if params else "")
+        return self.finish(Redirect(path=target, status_code=303))
+
+    def finish(self, response: Response[Any]) -> Response[Any]:
+        """Add the security headers, and the session cookie when it changed."""
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if self.dirty:
+            response.set_cookie(self.session_cookie())
+        return response
+
+    def session_cookie(self) -> Cookie:
+        """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the browser used HTTPS."""
+        request = self.request
+        secure = request_is_https(
+            request.url.scheme, client_ip(request), request.headers, self.state.trusted_proxies
+        )
+        return Cookie(
+            key=SESSION_COOKIE,
+            value=self.state.codec.seal(self.session),
+            max_age=self.state.codec.max_age_s,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+
+
+def safe_local_path(value: str | None, default: str = "/") -> str:
+    """`value` if it is a path on this site; otherwise `default` (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(c) < 0x20 for c in value):
+        return default
+    return value
+
+
+def context_for(connection: ASGIConnection[Any, Any, Any, Any]) -> UiContext | None:
+    """The request's UiContext if the handler already built one (error pages reuse it)."""
+    found = connection.scope.get("state", {}).get(_SCOPE_CONTEXT)
+    return found if isinstance(found, UiContext) else None
+
+
+async def provide_ui(request: Request[Any, Any, Any]) -> UiContext:
+    """Dependency `ui`: the context with a fresh access token."""
+    existing = context_for(request)
+    if existing is not None:
+        return existing
+    ctx = UiContext(request, state_of(request))
+    request.scope.setdefault("state", {})[_SCOPE_CONTEXT] = ctx
+    await ctx.ensure_fresh()
+    return ctx
