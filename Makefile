@@ -8,7 +8,6 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-
 .PHONY: help uv install browser run test test-fast lint typecheck fmt migrate bench images traefik-config clean
 
 help: ## List every target with what it does

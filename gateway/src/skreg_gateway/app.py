@@ -34,8 +34,17 @@ def components(settings: GatewaySettings, api: InProcessApi) -> list[ServiceComp
     ]
 
 
+def create_ui_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Litestar:
+    """The split deployment's gateway: only the web UI, calling the services over HTTP."""
+    return build_app(
+        "Skills Registry UI", runtime or Runtime.open(settings), [ui_component(settings)]
+    )
+
+
 def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Litestar:
-    """Build the all-in-one app; migrates first when the settings say so (embedded SQLite)."""
+    """Build the app `GATEWAY_MODE` asks for; all-in-one migrates first on embedded SQLite."""
+    if settings.gateway_mode == "ui":
+        return create_ui_app(settings, runtime)
     runtime = runtime or Runtime.open(settings)
     api = InProcessApi()
 

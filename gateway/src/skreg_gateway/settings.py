@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from skreg_common.settings import ServiceSettings
 
 
@@ -13,8 +15,12 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     `UI_TRUSTED_PROXIES` lists the proxy addresses (comma-separated CIDRs) whose
     `X-Forwarded-Proto` is believed when deciding whether the session cookie is `Secure`;
     `UI_SESSION_DAYS` is how long a browser session lasts at most.
+    `GATEWAY_MODE`: `all-in-one` mounts every service in this process (the embedded
+    default); `ui` serves only the web UI, calling the services at their URLs (split
+    deployment behind Traefik).
     """
 
+    gateway_mode: Literal["all-in-one", "ui"] = "all-in-one"
     auto_migrate: bool | None = None
     importer_url: str = "http://127.0.0.1:8000"
     ui_trusted_proxies: str = "127.0.0.1/32,::1/128"
@@ -25,4 +31,4 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
         """Embedded SQLite migrates itself; production migrates as an explicit step."""
         if self.auto_migrate is not None:
             return self.auto_migrate
-        return self.database_url.startswith("sqlite")
+        return self.gateway_mode == "all-in-one" and self.database_url.startswith("sqlite")
