@@ -13,7 +13,7 @@ from skreg_auth.settings import AuthSettings
 from skreg_catalog.component import component as catalog_component
 from skreg_catalog.settings import CatalogSettings
 from skreg_common.app import ServiceComponent, build_app
-from skreg_common.migrations import upgrade
+from skreg_common.migrations import migration_component
 from skreg_common.runtime import Runtime
 from skreg_common.settings import load_settings
 from skreg_importer.component import component as importer_component
@@ -48,9 +48,6 @@ def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Lit
     runtime = runtime or Runtime.open(settings)
     api = InProcessApi()
 
-    async def migrate(rt: Runtime) -> None:
-        await upgrade(rt.engine, ALL_MIGRATIONS)
-
     async def close_api(_: Runtime) -> None:
         await api.client.aclose()
 
@@ -60,9 +57,7 @@ def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Lit
     )
     if settings.should_migrate:
         # First, so every other component starts on an up-to-date schema.
-        parts.insert(
-            0, ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
-        )
+        parts.insert(0, migration_component(ALL_MIGRATIONS))
     app = build_app("Skills Registry", runtime, parts)
     api.bind(app)
     return app

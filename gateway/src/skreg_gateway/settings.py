@@ -21,14 +21,11 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     """
 
     gateway_mode: Literal["all-in-one", "ui"] = "all-in-one"
-    auto_migrate: bool | None = None
     importer_url: str = "http://127.0.0.1:8000"
     ui_trusted_proxies: str = "127.0.0.1/32,::1/128"
     ui_session_days: int = 14
 
     @property
     def should_migrate(self) -> bool:
-        """Embedded SQLite migrates itself; production migrates as an explicit step."""
-        if self.auto_migrate is not None:
-            return self.auto_migrate
-        return self.gateway_mode == "all-in-one" and self.database_url.startswith("sqlite")
+        """The UI owns no tables; the all-in-one process migrates like any service."""
+        return self.gateway_mode == "all-in-one" and super().should_migrate

@@ -2,44 +2,29 @@
 
 from __future__ import annotations
 
-import sys
-
-import structlog
-import uvicorn
-from skreg_common.app import ServiceComponent, build_app
-from skreg_common.logging import configure_logging
-from skreg_common.migrations import upgrade
+from litestar import Litestar
+from skreg_common.app import build_app
+from skreg_common.migrations import migration_component
 from skreg_common.runtime import Runtime
-from skreg_common.settings import SettingsError, load_settings
+from skreg_common.serve import load_or_exit, serve
 
 from skreg_auth.component import component
 from skreg_auth.schema import MIGRATIONS
 from skreg_auth.settings import AuthSettings
 
 
-def main() -> None:
-    """Read settings once, build the app, serve it."""
-    try:
-        settings = load_settings(AuthSettings)
-    except SettingsError as exc:
-        sys.stderr.write(f"skreg-auth: {exc}\n")
-        raise SystemExit(2) from exc
-    configure_logging(settings.log_level, settings.log_json)
-    runtime = Runtime.open(settings)
+def app_from_environment() -> Litestar:
+    """The app factory uvicorn calls (also on reload): settings read from the environment."""
+    settings = load_or_exit(AuthSettings)
     parts = [component(settings)]
     if settings.should_migrate:
+        parts.insert(0, migration_component([MIGRATIONS]))
+    return build_app("Skills Registry — auth", Runtime.open(settings), parts)
 
-        async def migrate(rt: Runtime) -> None:
-            await upgrade(rt.engine, [MIGRATIONS])
 
-        parts.insert(
-            0, ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
-        )
-    app = build_app("Skills Registry — auth", runtime, parts)
-    structlog.get_logger("skreg_auth").info(
-        "auth.starting", url=f"http://{settings.host}:{settings.port}"
-    )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+def main() -> None:
+    """Read settings once, then serve on HOST:PORT."""
+    serve("auth", load_or_exit(AuthSettings), "skreg_auth.__main__:app_from_environment")
 
 
 if __name__ == "__main__":

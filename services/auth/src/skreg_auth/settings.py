@@ -30,8 +30,6 @@ class AuthSettings(ServiceSettings, frozen=True, kw_only=True):
     # How many proxies in front of us append to X-Forwarded-For (0: use the socket peer).
     trusted_proxy_depth: int = 0
     max_keys_per_user: int = 100
-    # Upgrade auth's tables at start-up (default: on for SQLite, off otherwise).
-    auto_migrate: bool | None = None
     # Seconds other processes may cache an API-key introspection (the verifier caps it at 30).
     introspection_cache_seconds: int = 30
 
@@ -39,13 +37,6 @@ class AuthSettings(ServiceSettings, frozen=True, kw_only=True):
     def registration_is_open(self) -> bool:
         """Whether anyone may register (admins always can)."""
         return self.is_dev if self.registration_open is None else self.registration_open
-
-    @property
-    def should_migrate(self) -> bool:
-        """Embedded SQLite migrates itself; production migrates as an explicit step."""
-        if self.auto_migrate is not None:
-            return self.auto_migrate
-        return self.database_url.startswith("sqlite")
 
     def production_problems(self) -> list[str]:
         """The common checks plus the seed admin's credentials."""

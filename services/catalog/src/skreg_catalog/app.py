@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from skreg_common.app import ServiceComponent, build_app
-from skreg_common.migrations import upgrade
+from skreg_common.app import build_app
+from skreg_common.migrations import migration_component
 from skreg_common.principal import PrincipalResolver
 from skreg_common.runtime import Runtime
 from skreg_common.verifier import remote_auth_component
@@ -29,11 +29,5 @@ def create_app(
     if resolver is None:
         parts.insert(0, remote_auth_component(settings, "catalog"))
     if settings.should_migrate:
-
-        async def migrate(rt: Runtime) -> None:
-            await upgrade(rt.engine, [MIGRATIONS])
-
-        parts.insert(
-            0, ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
-        )
+        parts.insert(0, migration_component([MIGRATIONS]))
     return build_app("Skills Registry — catalog", runtime, parts, resolver=resolver)

@@ -28,15 +28,6 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     read_cache_entries: int = 4096
     # Concurrent read transactions on SQLite (aiosqlite threads); others queue.
     sqlite_read_concurrency: int = 2
-    # Upgrade the catalog's tables at start-up (default: on for SQLite, off otherwise).
-    auto_migrate: bool | None = None
-
-    @property
-    def should_migrate(self) -> bool:
-        """Embedded SQLite migrates itself; production migrates as an explicit step."""
-        if self.auto_migrate is not None:
-            return self.auto_migrate
-        return self.database_url.startswith("sqlite")
 
     @property
     def bundle_limits(self) -> BundleLimits:

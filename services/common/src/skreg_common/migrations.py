@@ -19,7 +19,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from skreg_common.app import ServiceComponent
 from skreg_common.db import create_engine
+from skreg_common.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ async def _revision(
         await conn.run_sync(
             lambda c: command.revision(_config(spec, c), message=message, autogenerate=autogenerate)
         )
+
+
+def migration_component(specs: Sequence[MigrationSpec]) -> ServiceComponent:
+    """A component that upgrades `specs` at start-up; put it first so others see the schema."""
+
+    async def migrate(runtime: Runtime) -> None:
+        await upgrade(runtime.engine, specs)
+
+    return ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
 
 
 def main(

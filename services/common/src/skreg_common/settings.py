@@ -40,11 +40,21 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 10
+    # Upgrade the schema at start-up. None: only on SQLite (the embedded default);
+    # production runs migrations as an explicit step (`make migrate`, the compose job).
+    auto_migrate: bool | None = None
 
     @property
     def is_dev(self) -> bool:
         """True in the dev mode, where dev default secrets are tolerated."""
         return self.environment == "dev"
+
+    @property
+    def should_migrate(self) -> bool:
+        """Whether this process upgrades the database schema when it starts."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url.startswith("sqlite")
 
     def production_problems(self) -> list[str]:
         """Why this configuration must not run outside dev mode (empty when it may)."""

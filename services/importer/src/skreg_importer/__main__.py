@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from litestar import Litestar
 from skreg_common.app import build_app
+from skreg_common.migrations import migration_component
 from skreg_common.runtime import Runtime
 from skreg_common.serve import load_or_exit, serve
 from skreg_common.verifier import remote_auth_component
 
 from skreg_importer.component import component
+from skreg_importer.schema import MIGRATIONS
 from skreg_importer.settings import ImporterSettings
 
 
 def create_app() -> Litestar:
     """The standalone importer app (settings from the environment)."""
     settings = load_or_exit(ImporterSettings)
-    return build_app(
-        "Skills Registry importer",
-        Runtime.open(settings),
-        [remote_auth_component(settings, "importer"), component(settings)],
-    )
+    parts = [remote_auth_component(settings, "importer"), component(settings)]
+    if settings.should_migrate:
+        parts.insert(0, migration_component([MIGRATIONS]))
+    return build_app("Skills Registry importer", Runtime.open(settings), parts)
 
 
 def main() -> None:
