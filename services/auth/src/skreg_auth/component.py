@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
-from litestar import Request, Response, Router
+from litestar import Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
-from skreg_common.errors import problem_response
 from skreg_common.revocation import RevocationSubscriber
 from skreg_common.runtime import Runtime
 from skreg_common.verifier import CredentialResolver
@@ -29,16 +26,6 @@ PREFIX = "/api/v1/auth"
 MAX_BODY_BYTES = 64 * 1024
 
 log = structlog.get_logger(__name__)
-
-
-def _too_deeply_nested(request: Request[Any, Any, Any], _exc: RecursionError) -> Response[bytes]:
-    # msgspec gives up on absurdly nested JSON with RecursionError, not a DecodeError;
-    # it is the client's malformed body, not our bug.
-    return problem_response(
-        400,
-        detail="the request body is nested too deeply",
-        request_id=request.scope.get("state", {}).get("request_id"),
-    )
 
 
 def context(settings: AuthSettings, runtime: Runtime) -> AuthContext:
@@ -108,7 +95,6 @@ def component(settings: AuthSettings) -> ServiceComponent:
         ],
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,
-        exception_handlers={RecursionError: _too_deeply_nested},
         tags=["auth"],
     )
     internal = Router(
@@ -116,7 +102,6 @@ def component(settings: AuthSettings) -> ServiceComponent:
         route_handlers=INTERNAL_ROUTES,
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,
-        exception_handlers={RecursionError: _too_deeply_nested},
         include_in_schema=False,
     )
     return ServiceComponent(
