@@ -19,18 +19,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONCURRENCY = 32
+from loadkit import (  # bench/loadkit.py, the shared load-generation kit
+    CONCURRENCY,
+    Connection,
+    Response,
+    Result,
+    ServerProcess,
+    free_port,
+    measure,
+    measure_rate,
+)
+
 PASSWORD = "bench-password-123"
 ADMIN_PASSWORD = "bench-admin-password"
 SERVICE_SECRET = "bench-service-secret-that-is-long-enough-0123"
@@ -127,185 +132,28 @@ async def in_process(workdir: Path, iterations: int) -> None:
 # --- the server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class AuthServer:
+def auth_server(database: Path) -> ServerProcess:
     """`python -m skreg_auth` in a subprocess on an embedded SQLite file."""
-
-    def __init__(self, database: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "SERVICE_SECRET": SERVICE_SECRET,
-            "LOG_LEVEL": "WARNING",
-            "LOG_JSON": "true",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> AuthServer:
-        import httpx
-
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "skreg_auth"], env=self.env, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError("the auth server exited during start-up")
-            time.sleep(0.2)
-        raise RuntimeError("the auth server did not become ready")
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+    port = free_port()
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SERVICE_SECRET": SERVICE_SECRET,
+        "LOG_LEVEL": "WARNING",
+        "LOG_JSON": "true",
+    }
+    command = [sys.executable, "-m", "skreg_auth"]
+    return ServerProcess(command, port=port, env=env, label="the auth server")
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection on plain asyncio streams.
-
-    A full client library (httpx) spends more CPU per request than the server spends on
-    `/health`, and would measure itself; this does the minimum.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
-    ) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        length = 0
-        for line in header_lines:
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "content-length":
-                length = int(value.strip())
-        return int(status_line.split(" ", 2)[1]), await self.reader.readexactly(length)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+def show(result: Result) -> None:
+    print(result.line(name_width=34, rate_width=8))
 
 
-Call = Callable[[Connection], Awaitable[tuple[int, bytes]]]
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: list[float]
-    errors: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
-
-    def line(self) -> str:
-        return (
-            f"  {self.name:<34} {self.rate:8.1f} req/s   p50 {self.pct(0.5):7.2f} ms   "
-            f"p99 {self.pct(0.99):7.2f} ms   n={len(self.latencies)} errors={self.errors}"
-        )
-
-
-async def _health(c: Connection) -> tuple[int, bytes]:
+async def _health(c: Connection, _n: int) -> Response:
     return await c.request("GET", "/health")
-
-
-async def measure(
-    url: str,
-    name: str,
-    call: Call,
-    *,
-    duration: float,
-    concurrency: int = CONCURRENCY,
-    warm: Call | None = None,
-) -> Result:
-    """Closed loop: `concurrency` connections, each sending its next request on the answer."""
-    host, port = url.removeprefix("http://").split(":")
-    connections = [Connection(host, int(port)) for _ in range(concurrency)]
-    await asyncio.gather(*(call(c) if warm is None else warm(c) for c in connections))
-    latencies: list[float] = []
-    errors = 0
-    start = time.perf_counter()
-    deadline = start + duration
-
-    async def worker(connection: Connection) -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            status, _ = await call(connection)
-            latencies.append(time.perf_counter() - t0)
-            errors += status >= 400
-
-    await asyncio.gather(*(worker(c) for c in connections))
-    elapsed = time.perf_counter() - start
-    for connection in connections:
-        connection.close()
-    return Result(name, latencies, errors, elapsed)
-
-
-async def measure_rate(
-    url: str, name: str, call: Call, *, rate: float, duration: float, concurrency: int = CONCURRENCY
-) -> Result:
-    """Open loop: `concurrency` connections sharing a fixed arrival `rate` (requests/s).
-
-    Latency counts from when a request was due, so a slow answer that delays the next
-    request on its connection shows up in full (no coordinated omission).
-    """
-    host, port = url.removeprefix("http://").split(":")
-    connections = [Connection(host, int(port)) for _ in range(concurrency)]
-    await asyncio.gather(*(call(c) for c in connections))
-    latencies: list[float] = []
-    errors = 0
-    interval = concurrency / rate
-    start = time.perf_counter()
-
-    async def worker(index: int, connection: Connection) -> None:
-        nonlocal errors
-        due = start + interval * index / concurrency
-        while due < start + duration:
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            status, _ = await call(connection)
-            latencies.append(time.perf_counter() - due)
-            errors += status >= 400
-            due += interval
-
-    await asyncio.gather(*(worker(i, c) for i, c in enumerate(connections)))
-    elapsed = time.perf_counter() - start
-    for connection in connections:
-        connection.close()
-    return Result(name, latencies, errors, elapsed)
 
 
 def _json(body: Any) -> tuple[dict[str, str], bytes]:
@@ -314,15 +162,14 @@ def _json(body: Any) -> tuple[dict[str, str], bytes]:
 
 async def _post(c: Connection, path: str, body: Any, auth: dict[str, str] | None = None) -> Any:
     headers, raw = _json(body)
-    status, content = await c.request("POST", path, {**headers, **(auth or {})}, raw)
+    status, _, content = await c.request("POST", path, {**headers, **(auth or {})}, raw)
     if status >= 400:
         raise RuntimeError(f"{path}: {status} {content[:200]!r}")
     return json.loads(content) if content else None
 
 
 async def server_run(url: str, duration: float) -> None:
-    host, port = url.removeprefix("http://").split(":")
-    setup = Connection(host, int(port))
+    setup = Connection.to(url)
     await _post(
         setup,
         f"{AUTH}/register",
@@ -343,35 +190,32 @@ async def server_run(url: str, duration: float) -> None:
     key_header = {"X-API-Key": key}
     introspect_headers, introspect_body = _json({"key": key})
 
-    async def health(c: Connection) -> tuple[int, bytes]:
-        return await c.request("GET", "/health")
-
-    async def me_key(c: Connection) -> tuple[int, bytes]:
+    async def me_key(c: Connection, _n: int) -> Response:
         return await c.request("GET", f"{AUTH}/me", key_header)
 
-    async def me_jwt(c: Connection) -> tuple[int, bytes]:
+    async def me_jwt(c: Connection, _n: int) -> Response:
         return await c.request("GET", f"{AUTH}/me", jwt_header)
 
-    async def introspect(c: Connection) -> tuple[int, bytes]:
+    async def introspect(c: Connection, _n: int) -> Response:
         return await c.request(
             "POST", f"{AUTH}/introspect", {**introspect_headers, **service_header}, introspect_body
         )
 
     print(f"\nauth server (one uvicorn process, SQLite), {CONCURRENCY} connections")
-    health_result = await measure(url, "GET /health", health, duration=duration)
-    print(health_result.line())
+    health_result = await measure(url, "GET /health", _health, duration=duration)
+    show(health_result)
     me_result = await measure(url, "GET /api/v1/auth/me (API key)", me_key, duration=duration)
-    print(me_result.line())
-    print((await measure(url, "GET /api/v1/auth/me (JWT)", me_jwt, duration=duration)).line())
+    show(me_result)
+    show(await measure(url, "GET /api/v1/auth/me (JWT)", me_jwt, duration=duration))
     intro = await measure(url, "POST /introspect (uncached, DB)", introspect, duration=duration)
-    print(intro.line())
+    show(intro)
     paced = []
     for rate in (250, 500):
         result = await measure_rate(
             url, f"POST /introspect, {rate}/s open loop", introspect, rate=rate, duration=duration
         )
         paced.append(result)
-        print(result.line())
+        show(result)
     print(
         f"  /me with an API key vs /health throughput: {me_result.rate / health_result.rate:6.1%}"
         "   (target ≥ 40%)"
@@ -386,16 +230,15 @@ async def server_run(url: str, duration: float) -> None:
 
 
 async def login_storm(url: str, duration: float) -> None:
-    host, port = url.removeprefix("http://").split(":")
     body_headers, body = _json({"username": "bench", "password": PASSWORD})
 
-    async def login(c: Connection) -> tuple[int, bytes]:
+    async def login(c: Connection, _n: int) -> Response:
         return await c.request("POST", f"{AUTH}/login", body_headers, body)
 
     quiet = await measure(
         url, "POST /login, 1 client (argon2id)", login, duration=duration, concurrency=1
     )
-    print(quiet.line())
+    show(quiet)
 
     storm_done = asyncio.Event()
 
@@ -408,7 +251,7 @@ async def login_storm(url: str, duration: float) -> None:
             storm_done.set()
 
     async def probe() -> Result:
-        connection = Connection(host, int(port))
+        connection = Connection.to(url)
         await connection.request("GET", "/health")
         latencies: list[float] = []
         start = time.perf_counter()
@@ -422,8 +265,8 @@ async def login_storm(url: str, duration: float) -> None:
         return Result("GET /health during the storm", latencies, 0, time.perf_counter() - start)
 
     storm_result, probe_result = await asyncio.gather(storm(), probe())
-    print(storm_result.line())
-    print(probe_result.line())
+    show(storm_result)
+    show(probe_result)
     print(f"  login p50 (one client): {quiet.pct(0.5):.1f} ms")
     print(
         f"  /health p99 during a {CONCURRENCY}-client login storm:"
@@ -441,7 +284,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="skreg-bench-auth-") as tmp:
         workdir = Path(tmp)
         asyncio.run(in_process(workdir, args.iterations))
-        with AuthServer(workdir / "server.db") as server:
+        with auth_server(workdir / "server.db") as server:
             asyncio.run(server_run(server.url, args.duration))
 
 

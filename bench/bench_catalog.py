@@ -24,22 +24,27 @@ import base64
 import json
 import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
+from loadkit import (  # bench/loadkit.py, the shared load-generation kit
+    CONCURRENCY,
+    Call,
+    Connection,
+    Response,
+    ServerProcess,
+    free_port,
+    measure,
+)
 from skreg_common.errors import Unauthorized
 from skreg_common.principal import Principal
 
-CONCURRENCY = 32
 SEED = 20260101
 DOMAINS = (
     "pdf",
@@ -261,172 +266,15 @@ def serve(database: Path, port: int) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def catalog_server(database: Path, cache_ttl: float | None = None) -> ServerProcess:
+    """`serve` (this script with `--serve`) in a subprocess; `cache_ttl` sets READ_CACHE_TTL."""
+    port = free_port()
+    env = {} if cache_ttl is None else {"READ_CACHE_TTL": str(cache_ttl)}
+    command = [sys.executable, __file__, "--serve", str(database), str(port)]
+    return ServerProcess(command, port=port, env=env)
 
 
-class Server:
-    """Starts `serve` in a subprocess and waits for `/ready`."""
-
-    def __init__(self, database: Path, cache_ttl: float | None = None) -> None:
-        self.database = database
-        self.port = free_port()
-        self.env = dict(os.environ)
-        if cache_ttl is not None:
-            self.env["READ_CACHE_TTL"] = str(cache_ttl)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(self.database), str(self.port)],
-            stdout=subprocess.DEVNULL,
-            env=self.env,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError("the server exited during start-up")
-            time.sleep(0.2)
-        raise RuntimeError("the server did not become ready")
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
-# --- measuring ----------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    name: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-    def line(self) -> str:
-        return (
-            f"  {self.name:<22} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms   "
-            f"p99 {self.pct(0.99):7.2f} ms   n={self.requests} errors={self.errors}"
-        )
-
-
-class Connection:
-    """A minimal keep-alive HTTP/1.1 client connection on asyncio streams.
-
-    httpx's pool costs more CPU per request than the server under test spends on a
-    `/health` at 32 connections (it measured ~370 req/s against a trivial ASGI app
-    here), so the measuring loop uses one plain socket per worker instead.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
-    ) -> tuple[int, dict[str, str], bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        lines = [
-            f"{method} {path} HTTP/1.1",
-            f"Host: {self.host}:{self.port}",
-            "User-Agent: skreg-bench",
-            f"Content-Length: {len(body)}",
-        ]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        status = int(status_line.split(" ", 2)[1])
-        got = {}
-        for line in header_lines:
-            if ":" in line:
-                key, _, value = line.partition(":")
-                got[key.strip().lower()] = value.strip()
-        if "content-length" in got:
-            content = await self.reader.readexactly(int(got["content-length"]))
-        elif got.get("transfer-encoding") == "chunked":
-            content = b""
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                content += await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-        else:
-            content = b""
-        return status, got, content
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-Call = Callable[[Connection, int], Awaitable[tuple[int, dict[str, str], bytes]]]
-
-
-async def measure(
-    base_url: str,
-    name: str,
-    call: Call,
-    ok: tuple[int, ...],
-    *,
-    duration: float,
-    max_requests: int,
-    concurrency: int = CONCURRENCY,
-) -> Result:
-    """Run `call` from `concurrency` workers for `duration` seconds (or `max_requests`)."""
-    host, port = base_url.removeprefix("http://").split(":")
-    latencies: list[float] = []
-    errors = 0
-    issued = 0
-    connections = [Connection(host, int(port)) for _ in range(concurrency)]
-    for connection in connections:  # open and warm every connection first
-        await call(connection, 0)
-    start = time.perf_counter()
-    deadline = start + duration
-
-    async def worker(connection: Connection) -> None:
-        nonlocal errors, issued
-        while time.perf_counter() < deadline and issued < max_requests:
-            issued += 1
-            n = issued
-            t0 = time.perf_counter()
-            status, _, _ = await call(connection, n)
-            latencies.append(time.perf_counter() - t0)
-            if status not in ok:
-                errors += 1
-
-    await asyncio.gather(*[worker(c) for c in connections])
-    elapsed = time.perf_counter() - start
-    for connection in connections:
-        connection.close()
-    return Result(name, len(latencies), errors, elapsed, latencies)
+# --- loading through the API ------------------------------------------------------------
 
 
 async def load_via_api(base_url: str, skills: list[SkillSpec]) -> float:
@@ -434,7 +282,7 @@ async def load_via_api(base_url: str, skills: list[SkillSpec]) -> float:
     bundles = [skill_bundle(s) for s in skills]
     done: set[int] = set()
 
-    def publish(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+    def publish(c: Connection, n: int) -> Awaitable[Response]:
         index = n % len(skills)  # warm-up calls (n=0) republish skill 0: an idempotent 200
         done.add(index)
         headers = {
@@ -447,9 +295,9 @@ async def load_via_api(base_url: str, skills: list[SkillSpec]) -> float:
         base_url,
         "load (publish)",
         publish,
-        (200, 201),
         duration=3600,
         max_requests=len(skills) - 1,
+        ok=(200, 201),
     )
     if result.errors or len(done) != len(skills):
         raise RuntimeError(f"{result.errors} publishes failed while loading")
@@ -568,12 +416,12 @@ def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
 # --- the runs -----------------------------------------------------------------------------
 
 
-def _search_call(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+def _search_call(c: Connection, n: int) -> Awaitable[Response]:
     query = QUERIES[n % len(QUERIES)].replace(" ", "+")
     return c.request("GET", f"/api/v1/skills?q={query}")
 
 
-def _distinct_query(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str], bytes]]:
+def _distinct_query(c: Connection, n: int) -> Awaitable[Response]:
     # 800 domain+action pairs: at this rate nearly every one misses the 1 s read cache.
     query = f"{DOMAINS[n % len(DOMAINS)]}+{ACTIONS[(n // len(DOMAINS)) % len(ACTIONS)]}"
     return c.request("GET", f"/api/v1/skills?q={query}")
@@ -582,7 +430,7 @@ def _distinct_query(c: Connection, n: int) -> Awaitable[tuple[int, dict[str, str
 async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
     skills = generate_skills(skills_count)
     database = workdir / "bench.db"  # the server migrates it at start-up (embedded mode)
-    with Server(database) as server:
+    with catalog_server(database) as server:
         url = server.url
         t0 = time.perf_counter()
         rate = await load_via_api(url, skills)
@@ -662,7 +510,7 @@ async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
         results = {}
         for name, call, ok, cap, conc in runs:
             results[name] = await measure(
-                url, name, call, ok, duration=duration, max_requests=cap, concurrency=conc
+                url, name, call, duration=duration, concurrency=conc, max_requests=cap, ok=ok
             )
             print(results[name].line())
     health = results["health"].rate
@@ -697,10 +545,10 @@ async def scaling_run(sizes: list[int], duration: float, workdir: Path) -> None:
         loaded = time.perf_counter() - t0
         names = [specs[i].name for i in range(0, size, max(1, size // 64))]
 
-        def by_name(c: Connection, n: int, names: list[str] = names) -> Awaitable[Any]:
+        def by_name(c: Connection, n: int, names: list[str] = names) -> Awaitable[Response]:
             return c.request("GET", f"/api/v1/skills?q={names[n % len(names)]}")
 
-        with Server(database, cache_ttl=0) as server:
+        with catalog_server(database, cache_ttl=0) as server:
             cases = [
                 ("common words", _search_call),
                 ("skill names", by_name),
@@ -711,9 +559,8 @@ async def scaling_run(sizes: list[int], duration: float, workdir: Path) -> None:
                     server.url,
                     f"{label} @ {size}",
                     call,
-                    (200,),
                     duration=duration,
-                    max_requests=10**7,
+                    ok=(200,),
                 )
                 rows.append(result)
                 print(

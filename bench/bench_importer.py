@@ -24,8 +24,6 @@ import asyncio
 import logging
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # reuse the test helpers (git daemon, slow proxy, live server)
 
 import httpx  # noqa: E402
+from loadkit import stop  # noqa: E402  (bench/loadkit.py, the shared load-generation kit)
 from redis.asyncio import Redis  # noqa: E402
 
 from tests.conftest import REDIS_URL, _asyncpg_to_sqlalchemy, create_pg_database, drop_pg_database  # noqa: E402
@@ -70,15 +69,6 @@ async def wait_run(client: httpx.AsyncClient, run_id: str, limit_s: float) -> di
         if time.monotonic() > deadline:
             raise SystemExit(f"run {run_id} still {run['state']} after {limit_s} s")
         await asyncio.sleep(0.02)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def big_import(live: LiveServer, workdir: Path, daemon_url: str, skills: int) -> None:
