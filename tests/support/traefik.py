@@ -51,10 +51,12 @@ def start_traefik(
     *,
     ip_depth: int = 0,
     trusted_ips: list[str] | None = None,
+    dynamic_source: Path = DYNAMIC_DIR,
 ) -> Edge:
     """Start Traefik with the committed static and dynamic config, rewriting only ports and paths.
 
     A test CA and a certificate for 127.0.0.1/localhost are made now (trustme).
+    `dynamic_source` lets a benchmark run a modified copy of the dynamic config.
     """
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -70,7 +72,7 @@ def start_traefik(
     static["entryPoints"]["websecure"]["forwardedHeaders"]["trustedIPs"] = trusted_ips or []
     static["entryPoints"]["ops"]["address"] = f"127.0.0.1:{ops_port}"
     dynamic_dir = workdir / "dynamic"
-    shutil.copytree(DYNAMIC_DIR, dynamic_dir)
+    shutil.copytree(dynamic_source, dynamic_dir)
     static["providers"]["file"]["directory"] = str(dynamic_dir)
     static["providers"]["file"]["watch"] = False
     static["accessLog"]["filePath"] = str(workdir / "access.log")
