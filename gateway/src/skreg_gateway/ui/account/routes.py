@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 from skreg_proto.auth import (
     ApiKeyCreated,
     ApiKeyOut,
@@ -46,7 +47,7 @@ def _errors_of(exc: ApiError) -> dict[str, str]:
 
 @get("/login", include_in_schema=False)
 async def login_page(
-    ui: UiContext, next: str | None = Parameter(default=None, max_length=2048)
+    ui: NamedDependency[UiContext], next: str | None = Parameter(default=None, max_length=2048)
 ) -> Response[Any]:
     """The sign-in form (already signed in: straight on)."""
     if ui.user is not None:
@@ -55,7 +56,7 @@ async def login_page(
 
 
 @post("/login", include_in_schema=False)
-async def login(ui: UiContext) -> Response[Any]:
+async def login(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Check the password with auth; a wrong one is said on the same page."""
     form = await ui.request.form()
     username, password = _field(form, "username", 320), _field(form, "password")
@@ -96,7 +97,7 @@ async def login(ui: UiContext) -> Response[Any]:
 
 
 @get("/register", include_in_schema=False)
-async def register_page(ui: UiContext) -> Response[Any]:
+async def register_page(ui: NamedDependency[UiContext]) -> Response[Any]:
     """The registration form."""
     if ui.user is not None:
         return ui.redirect("/profile")
@@ -104,7 +105,7 @@ async def register_page(ui: UiContext) -> Response[Any]:
 
 
 @post("/register", include_in_schema=False)
-async def register(ui: UiContext) -> Response[Any]:
+async def register(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Create the account with auth, then sign straight in."""
     form = await ui.request.form()
     values = {k: _field(form, k, 320) for k in ("username", "email")}
@@ -144,7 +145,7 @@ async def register(ui: UiContext) -> Response[Any]:
 
 
 @post("/logout", include_in_schema=False)
-async def logout(ui: UiContext) -> Response[Any]:
+async def logout(ui: NamedDependency[UiContext]) -> Response[Any]:
     """End the session at auth (its refresh token stops working) and in this browser."""
     token = ui.session.refresh_token
     if ui.user is not None and token:
@@ -191,13 +192,13 @@ async def _profile(
 
 
 @get("/profile", guards=[signed_in], include_in_schema=False)
-async def profile_page(ui: UiContext) -> Response[Any]:
+async def profile_page(ui: NamedDependency[UiContext]) -> Response[Any]:
     """My skills, my API keys, change password."""
     return await _profile(ui)
 
 
 @post("/profile/keys", guards=[signed_in], include_in_schema=False)
-async def create_key(ui: UiContext) -> Response[Any]:
+async def create_key(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Create an API key and show its secret this once (never stored by the UI)."""
     form = await ui.request.form()
     name = _field(form, "name", 100).strip()
@@ -222,7 +223,7 @@ async def create_key(ui: UiContext) -> Response[Any]:
 
 
 @post("/profile/keys/{key_id:str}/revoke", guards=[signed_in], include_in_schema=False)
-async def revoke_key(ui: UiContext, key_id: str) -> Response[Any]:
+async def revoke_key(ui: NamedDependency[UiContext], key_id: FromPath[str]) -> Response[Any]:
     """Revoke one of my keys."""
     try:
         await ui.api.send("DELETE", f"/api/v1/auth/keys/{seg(key_id)}")
@@ -236,7 +237,7 @@ async def revoke_key(ui: UiContext, key_id: str) -> Response[Any]:
 
 
 @post("/profile/password", guards=[signed_in], include_in_schema=False)
-async def change_password(ui: UiContext) -> Response[Any]:
+async def change_password(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Change my password; other sessions end, this one carries on with fresh tokens."""
     form = await ui.request.form()
     current, new = _field(form, "current_password"), _field(form, "new_password")

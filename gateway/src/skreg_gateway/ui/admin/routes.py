@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, Router, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 from skreg_proto.auth import AuditEventOut, UserOut, UserUpdateRequest
 from skreg_proto.catalog import CatalogStats, SkillSummary
 from skreg_proto.importer import ImportRun, Source
@@ -25,7 +26,7 @@ def _refused(exc: ApiError) -> bool:
 
 
 @get("/", include_in_schema=False)
-async def admin_home(ui: UiContext) -> Response[Any]:
+async def admin_home(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Overview: totals and the latest import runs."""
     stats = await ui.api.get("/api/v1/stats", CatalogStats)
     runs = await get_page(ui.api, "/api/v1/imports", ImportRun, {"limit": 5})
@@ -37,7 +38,7 @@ async def admin_home(ui: UiContext) -> Response[Any]:
 
 @get("/users", include_in_schema=False)
 async def users_page(
-    ui: UiContext, q: str | None = Text, cursor: str | None = Text
+    ui: NamedDependency[UiContext], q: str | None = Text, cursor: str | None = Text
 ) -> Response[Any]:
     """Users, searchable, a page at a time."""
     query = (q or "").strip()[:100]
@@ -48,7 +49,7 @@ async def users_page(
 
 
 @post("/users/{user_id:str}", include_in_schema=False)
-async def update_user(ui: UiContext, user_id: str) -> Response[Any]:
+async def update_user(ui: NamedDependency[UiContext], user_id: FromPath[str]) -> Response[Any]:
     """Change a role, disable or re-enable (the form says which)."""
     form = await ui.request.form()
     action = text(form, "action", 20)
@@ -81,14 +82,14 @@ async def update_user(ui: UiContext, user_id: str) -> Response[Any]:
 
 
 @get("/sources", include_in_schema=False)
-async def sources_page(ui: UiContext, cursor: str | None = Text) -> Response[Any]:
+async def sources_page(ui: NamedDependency[UiContext], cursor: str | None = Text) -> Response[Any]:
     """Sources with their last run, and the add form."""
     page = await get_page(ui.api, "/api/v1/sources", Source, {"cursor": cursor, "limit": 50})
     return ui.render("admin/sources.html", page=page, form=SourceForm())
 
 
 @post("/sources", include_in_schema=False)
-async def create_source(ui: UiContext) -> Response[Any]:
+async def create_source(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Add a source; a wrong field is shown next to it."""
     form = SourceForm.from_form(await ui.request.form())
     body = form.create_request()
@@ -129,13 +130,13 @@ async def _source_page(
 
 
 @get("/sources/{source_id:str}", include_in_schema=False)
-async def source_page(ui: UiContext, source_id: str) -> Response[Any]:
+async def source_page(ui: NamedDependency[UiContext], source_id: FromPath[str]) -> Response[Any]:
     """One source: edit form, last run state and per-skill results, recent runs."""
     return await _source_page(ui, source_id)
 
 
 @post("/sources/{source_id:str}", include_in_schema=False)
-async def update_source(ui: UiContext, source_id: str) -> Response[Any]:
+async def update_source(ui: NamedDependency[UiContext], source_id: FromPath[str]) -> Response[Any]:
     """Save the edit form."""
     form = SourceForm.from_form(await ui.request.form())
     body = form.update_request()
@@ -154,7 +155,7 @@ async def update_source(ui: UiContext, source_id: str) -> Response[Any]:
 
 
 @post("/sources/{source_id:str}/delete", include_in_schema=False)
-async def delete_source(ui: UiContext, source_id: str) -> Response[Any]:
+async def delete_source(ui: NamedDependency[UiContext], source_id: FromPath[str]) -> Response[Any]:
     """Remove a source (the skills it imported stay in the catalog)."""
     try:
         await ui.api.send("DELETE", f"/api/v1/sources/{seg(source_id)}")
@@ -168,7 +169,7 @@ async def delete_source(ui: UiContext, source_id: str) -> Response[Any]:
 
 
 @post("/sources/{source_id:str}/sync", include_in_schema=False)
-async def sync_source(ui: UiContext, source_id: str) -> Response[Any]:
+async def sync_source(ui: NamedDependency[UiContext], source_id: FromPath[str]) -> Response[Any]:
     """Enqueue a sync now and watch its run."""
     try:
         run = await ui.api.call("POST", f"/api/v1/sources/{seg(source_id)}/sync", ImportRun)
@@ -186,7 +187,7 @@ async def sync_source(ui: UiContext, source_id: str) -> Response[Any]:
 
 @get("/imports", include_in_schema=False)
 async def imports_page(
-    ui: UiContext, source_id: str | None = Text, cursor: str | None = Text
+    ui: NamedDependency[UiContext], source_id: str | None = Text, cursor: str | None = Text
 ) -> Response[Any]:
     """Import runs, newest first."""
     page = await get_page(
@@ -199,14 +200,14 @@ async def imports_page(
 
 
 @get("/imports/{run_id:str}", include_in_schema=False)
-async def import_page(ui: UiContext, run_id: str) -> Response[Any]:
+async def import_page(ui: NamedDependency[UiContext], run_id: FromPath[str]) -> Response[Any]:
     """One run: state, commit, per-skill results; updates itself while it runs."""
     run = await ui.api.get(f"/api/v1/imports/{seg(run_id)}", ImportRun)
     return ui.render("admin/import.html", run=run, active_states=ACTIVE_STATES)
 
 
 @get("/imports/{run_id:str}/panel", include_in_schema=False)
-async def import_panel(ui: UiContext, run_id: str) -> Response[Any]:
+async def import_panel(ui: NamedDependency[UiContext], run_id: FromPath[str]) -> Response[Any]:
     """The run's panel alone: what the progress script swaps in while the run is active."""
     run = await ui.api.get(f"/api/v1/imports/{seg(run_id)}", ImportRun)
     return ui.render("admin/_run_panel.html", partial=True, run=run, active_states=ACTIVE_STATES)
@@ -217,7 +218,7 @@ async def import_panel(ui: UiContext, run_id: str) -> Response[Any]:
 
 @get("/skills", include_in_schema=False)
 async def skills_page(
-    ui: UiContext, q: str | None = Text, cursor: str | None = Text
+    ui: NamedDependency[UiContext], q: str | None = Text, cursor: str | None = Text
 ) -> Response[Any]:
     """Every skill, searchable, with delete and a link to manage versions (yank)."""
     query = (q or "").strip()[:200]
@@ -232,7 +233,7 @@ async def skills_page(
 
 @get("/audit", include_in_schema=False)
 async def audit_page(
-    ui: UiContext, action: str | None = Text, cursor: str | None = Text
+    ui: NamedDependency[UiContext], action: str | None = Text, cursor: str | None = Text
 ) -> Response[Any]:
     """The audit log, newest first."""
     chosen = (action or "").strip()[:100]

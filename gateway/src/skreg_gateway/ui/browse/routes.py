@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 from skreg_proto.catalog import SkillVersion, YankRequest
 
 from skreg_gateway.ui.browse import service
@@ -23,7 +24,7 @@ def skill_url(namespace: str, name: str) -> str:
 
 
 @get("/", include_in_schema=False)
-async def home_page(ui: UiContext) -> Response[Any]:
+async def home_page(ui: NamedDependency[UiContext]) -> Response[Any]:
     """Search box, totals, most downloaded, recently updated, tags."""
     home = await service.load_home(ui.api)
     return ui.render("home.html", home=home)
@@ -31,7 +32,7 @@ async def home_page(ui: UiContext) -> Response[Any]:
 
 @get("/search", include_in_schema=False)
 async def search_page(
-    ui: UiContext,
+    ui: NamedDependency[UiContext],
     q: str | None = Text,
     tag: str | None = Text,
     namespace: str | None = Text,
@@ -52,14 +53,21 @@ async def search_page(
 
 
 @get("/skills/{namespace:str}/{name:str}", include_in_schema=False)
-async def skill_page(ui: UiContext, namespace: str, name: str) -> Response[Any]:
+async def skill_page(
+    ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
+) -> Response[Any]:
     """A skill with its latest version."""
     view = await service.load_skill(ui.api, namespace, name, None)
     return _render_skill(ui, view)
 
 
 @get("/skills/{namespace:str}/{name:str}/versions/{version:str}", include_in_schema=False)
-async def version_page(ui: UiContext, namespace: str, name: str, version: str) -> Response[Any]:
+async def version_page(
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+) -> Response[Any]:
     """A skill showing one particular version."""
     view = await service.load_skill(ui.api, namespace, name, version)
     return _render_skill(ui, view)
@@ -85,7 +93,11 @@ def _render_skill(ui: UiContext, view: service.SkillView) -> Response[Any]:
     include_in_schema=False,
 )
 async def file_page(
-    ui: UiContext, namespace: str, name: str, version: str, path: str
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+    path: FromPath[str],
 ) -> Response[Any]:
     """One file of a version, previewed as text when it is text."""
     relative = path.lstrip("/")
@@ -118,7 +130,12 @@ async def _manage(ui: UiContext, back: str, done: str, action: Any) -> Response[
     guards=[signed_in],
     include_in_schema=False,
 )
-async def yank_version(ui: UiContext, namespace: str, name: str, version: str) -> Response[Any]:
+async def yank_version(
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+) -> Response[Any]:
     """Yank a version with the reason from the form."""
     form = await ui.request.form()
     reason = str(form.get("reason") or "").strip()[:500] or "yanked from the web UI"
@@ -132,7 +149,12 @@ async def yank_version(ui: UiContext, namespace: str, name: str, version: str) -
     guards=[signed_in],
     include_in_schema=False,
 )
-async def unyank_version(ui: UiContext, namespace: str, name: str, version: str) -> Response[Any]:
+async def unyank_version(
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+) -> Response[Any]:
     """Make a yanked version resolvable again."""
     path = f"{service.skill_path(namespace, name)}/versions/{seg(version)}/yank"
     call = ui.api.call("DELETE", path, SkillVersion)
@@ -140,7 +162,9 @@ async def unyank_version(ui: UiContext, namespace: str, name: str, version: str)
 
 
 @post("/skills/{namespace:str}/{name:str}/delete", guards=[signed_in], include_in_schema=False)
-async def delete_skill(ui: UiContext, namespace: str, name: str) -> Response[Any]:
+async def delete_skill(
+    ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
+) -> Response[Any]:
     """Soft-delete a skill (its name stays reserved)."""
     form = await ui.request.form()
     back = safe_local_path(str(form.get("next") or ""), "/")
