@@ -107,10 +107,15 @@ class ReadCache:
         return value
 
 
-def invalidate_after_writes(cache: ReadCache) -> Callable[[Request[Any, Any, Any]], None]:
-    """An `after_response` hook: runs once the response (and so the commit) is done."""
+def invalidate_after_writes(
+    cache: ReadCache,
+) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+    """An `after_response` hook: runs once the response (and so the commit) is done.
 
-    def hook(request: Request[Any, Any, Any]) -> None:
+    Async so that Litestar calls it inline (sync hooks go through its thread pool).
+    """
+
+    async def hook(request: Request[Any, Any, Any]) -> None:
         if request.method not in ("GET", "HEAD"):
             cache.invalidate()
 

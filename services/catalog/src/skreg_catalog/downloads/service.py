@@ -63,20 +63,20 @@ class DownloadCounter:
     request only checks (read-only) whether this client was counted today, and
     the write runs once the request has released its connection, so a download
     never waits for the writer lock or holds two connections. On SQLite, counting
-    transactions of this process take turns on an asyncio lock: SQLite has one
-    writer, and its busy handler's sleeps would make racing writers wait far longer
-    than the writes take.
+    transactions take turns with the catalog's other writers on one asyncio lock
+    (`lock`): SQLite has one writer, and its busy handler's sleeps would make racing
+    writers wait far longer than the writes take.
     """
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        serialize: bool,
+        lock: asyncio.Lock | None,
         on_counted: Callable[[], None],
     ) -> None:
         self._sessions = sessions
-        self._lock = asyncio.Lock() if serialize else None
+        self._lock = lock
         self._on_counted = on_counted
         # Clients known to be counted already (a bounded memory of the table's newest
         # rows), so repeat downloads need no query at all.

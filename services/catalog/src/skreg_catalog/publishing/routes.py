@@ -52,7 +52,6 @@ async def checked_skill(data: bytes, **kwargs: Any) -> CheckedSkill:
 async def create_skill_version(
     request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogContext],
-    db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
     dry_run: FromQuery[bool] = False,
     version: FromQuery[str | None] = None,
@@ -68,7 +67,9 @@ async def create_skill_version(
         version=upload.fields.get("version") or version,
         version_required=True,
     )
-    result = await PublishService(db_session, catalog).publish(checked, principal, dry_run=dry_run)
+    # The bundle is checked; only now take the (SQLite) writer's turn, not the request's session.
+    async with catalog.writing(request.app.state.runtime) as session:
+        result = await PublishService(session, catalog).publish(checked, principal, dry_run=dry_run)
     return Response(result, status_code=201 if result.created else 200)
 
 
@@ -82,7 +83,6 @@ async def create_skill_version(
 async def service_publish(
     request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogContext],
-    db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
 ) -> ServicePublishResult:
     """Publish one imported skill; validation problems are an `invalid` result, not an error."""
@@ -109,7 +109,8 @@ async def service_publish(
         return ServicePublishResult(
             outcome="invalid", namespace=message.namespace, problems=exc.problems
         )
-    return await ImportPublisher(db_session, catalog).publish_imported(message, checked, principal)
+    async with catalog.writing(request.app.state.runtime) as session:
+        return await ImportPublisher(session, catalog).publish_imported(message, checked, principal)
 
 
 @post(
