@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -44,6 +45,47 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(position, list):
         raise InvalidCursor("malformed cursor")
     return position
+
+
+def cursor_int(value: Any, *, bits: int = 64) -> int:
+    """A cursor position that must be an integer a signed `bits`-wide column can hold.
+
+    Past that width the driver fails (SQLite: OverflowError; PostgreSQL `INTEGER` is
+    32 bits): a 500 for what is only a tampered cursor.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCursor("malformed cursor")
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise InvalidCursor("malformed cursor")
+    return value
+
+
+def cursor_text(value: Any, max_length: int = 512) -> str:
+    """A cursor position that must be a string; PostgreSQL refuses NUL (and the others are
+    never in a key we hand out), so control characters make the cursor malformed."""
+    if not isinstance(value, str) or len(value) > max_length or not value.isprintable():
+        raise InvalidCursor("malformed cursor")
+    return value
+
+
+def cursor_time(value: Any) -> dt.datetime:
+    """A cursor position that must be an ISO 8601 timestamp with an offset, returned in UTC.
+
+    A naive stamp would be refused when bound to a UTC column, and one near year 1 or
+    9999 overflows on conversion: both are tampering, not server faults.
+    """
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidCursor("malformed cursor")
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidCursor("malformed cursor") from exc
+    if stamp.tzinfo is None:
+        raise InvalidCursor("malformed cursor")
+    try:
+        return stamp.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise InvalidCursor("malformed cursor") from exc
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
 
-from litestar import Request, Router
+from litestar import Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
-from skreg_common.errors import BadRequest
+from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.cache import invalidate_after_writes
@@ -34,18 +33,6 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         before_request=refuse_nul,
     )
     return ServiceComponent(name="catalog", route_handlers=[router], on_startup=[freeze_heap])
-
-
-async def refuse_nul(request: Request[Any, Any, Any]) -> None:
-    """A NUL in the path or query can never name anything, and PostgreSQL rejects it in text.
-
-    Async on purpose, as the cache hook is: Litestar runs sync hooks in its thread
-    pool, two thread round trips on every catalog request (measured: a cached
-    skill detail cost twice a `/health`).
-    """
-    query = request.scope.get("query_string", b"")
-    if "\x00" in request.scope["path"] or b"%00" in query or b"\x00" in query:
-        raise BadRequest("NUL characters are not allowed in the path or query")
 
 
 async def freeze_heap(_runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ from litestar import Request, Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
 from skreg_common.errors import Unavailable
+from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_importer.publisher import CatalogPublisher
@@ -53,6 +54,9 @@ def component(
         path="/",
         route_handlers=[SourceController, ImportController, receive_webhook],
         dependencies={"importer": Provide(provide_importer)},
+        # Source and run ids and filters are bound as text: a NUL is a driver error on
+        # PostgreSQL, so it is refused as a 400 before any handler runs.
+        before_request=refuse_nul,
     )
     return ServiceComponent(
         name="importer", route_handlers=[router], on_startup=[startup], on_shutdown=[shutdown]

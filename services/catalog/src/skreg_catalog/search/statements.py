@@ -10,13 +10,19 @@ unseen, or after it, seen once).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from skreg_common.errors import BadRequest
-from skreg_proto.pagination import InvalidCursor, decode_cursor
+from skreg_proto.pagination import (
+    InvalidCursor,
+    cursor_int,
+    cursor_text,
+    cursor_time,
+    decode_cursor,
+)
 from sqlalchemy import (
     Integer,
     Select,
@@ -71,17 +77,15 @@ def decode_keys(cursor: str, sort: str, keys: Sequence[SortKey]) -> list[Any]:
         position = tagged[1:]
         if len(position) != len(keys):
             raise InvalidCursor("cursor does not match the sort")
-        values: list[Any] = []
-        for key, raw in zip(keys, position, strict=True):
-            if key.kind is dt.datetime:
-                values.append(dt.datetime.fromisoformat(raw))
-            elif (key.kind is int and (not isinstance(raw, int) or isinstance(raw, bool))) or (
-                key.kind is str and not isinstance(raw, str)
-            ):
-                raise InvalidCursor("malformed cursor")
-            else:
-                values.append(raw)
-        return values
+        # Each value is bound as a query parameter typed like its column: one the column
+        # cannot hold (a naive or overflowing timestamp, a NUL, an int past 32 bits, as
+        # every int key is an `Integer` column) is a driver error, so refuse it here.
+        readers: dict[type, Callable[[Any], Any]] = {
+            dt.datetime: cursor_time,
+            int: partial(cursor_int, bits=32),
+            str: cursor_text,
+        }
+        return [readers[key.kind](raw) for key, raw in zip(keys, position, strict=True)]
     except (InvalidCursor, TypeError, ValueError) as exc:
         raise BadRequest("invalid cursor (it belongs to another query or was altered)") from exc
 

@@ -12,7 +12,14 @@ from skreg_common.errors import BadRequest, Forbidden, Invalid, NotFound
 from skreg_common.principal import Principal
 from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail
-from skreg_proto.pagination import InvalidCursor, Page, clamp_limit, decode_cursor, encode_cursor
+from skreg_proto.pagination import (
+    InvalidCursor,
+    Page,
+    clamp_limit,
+    cursor_text,
+    decode_cursor,
+    encode_cursor,
+)
 from skreg_proto.problems import FieldProblem
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import parse_version
@@ -219,6 +226,13 @@ class SkillService:
                     "a yank needs a reason",
                     errors=[FieldProblem("reason", f"must be 1 to {MAX_REASON} characters")],
                 )
+            # PostgreSQL text cannot hold NUL (a driver error, so a 500), and other control
+            # characters would reach every terminal that shows the reason; line breaks stay.
+            if any(not ch.isprintable() and ch not in "\n\t" for ch in reason):
+                raise Invalid(
+                    "the yank reason contains control characters",
+                    errors=[FieldProblem("reason", "must not contain control characters")],
+                )
         skill = await self.find_skill(namespace, name, lock=True)
         await self._require_manager(skill, principal)
         if version == LATEST:
@@ -259,9 +273,9 @@ class SkillService:
 def _cursor_version(cursor: str) -> tuple[SemVer, str]:
     try:
         position: list[Any] = decode_cursor(cursor)
-        text = position[0]
-        if len(position) != 1 or not isinstance(text, str):
+        if len(position) != 1:  # `[]` too: check the shape before indexing
             raise InvalidCursor("malformed cursor")
+        text = cursor_text(position[0])
         return parse_version(text), text
     except (InvalidCursor, ValueError) as exc:
         raise BadRequest("invalid cursor") from exc

@@ -6,7 +6,15 @@ import datetime as dt
 
 from skreg_common.errors import BadRequest, NotFound
 from skreg_proto.importer import ImportRun as RunOut
-from skreg_proto.pagination import InvalidCursor, Page, clamp_limit, decode_cursor, encode_cursor
+from skreg_proto.pagination import (
+    InvalidCursor,
+    Page,
+    clamp_limit,
+    cursor_text,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+)
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -101,6 +109,6 @@ def _count(results: list[ImportResult]) -> dict[str, int]:
 def _decode(cursor: str) -> tuple[dt.datetime, str]:
     try:
         at, last_id = decode_cursor(cursor)
-        return dt.datetime.fromisoformat(str(at)), str(last_id)
-    except (InvalidCursor, ValueError, TypeError) as exc:
+        return cursor_time(at), cursor_text(last_id, 64)
+    except (InvalidCursor, ValueError) as exc:
         raise BadRequest("malformed cursor") from exc

@@ -10,7 +10,15 @@ from skreg_common.errors import BadRequest, Invalid, NotFound
 from skreg_proto.codec import to_msgpack
 from skreg_proto.importer import Credentials, SourceCreate, SourceUpdate
 from skreg_proto.importer import Source as SourceOut
-from skreg_proto.pagination import InvalidCursor, Page, clamp_limit, decode_cursor, encode_cursor
+from skreg_proto.pagination import (
+    InvalidCursor,
+    Page,
+    clamp_limit,
+    cursor_text,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+)
 from skreg_proto.problems import FieldProblem
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -218,6 +226,6 @@ class SourceService:
 def _decode(cursor: str) -> tuple[dt.datetime, str]:
     try:
         at, last_id = decode_cursor(cursor)
-        return dt.datetime.fromisoformat(str(at)), str(last_id)
-    except (InvalidCursor, ValueError, TypeError) as exc:
+        return cursor_time(at), cursor_text(last_id, 64)
+    except (InvalidCursor, ValueError) as exc:
         raise BadRequest("malformed cursor") from exc
