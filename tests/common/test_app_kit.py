@@ -115,6 +115,10 @@ async def test_errors_are_problem_json(runtime: Runtime) -> None:
         assert resp.status_code == 400, resp.text
         assert resp.headers["content-type"].startswith("application/problem+json")
 
+        resp = await client.post("/typed")
+        assert resp.status_code == 400
+        assert resp.json()["errors"] == [{"path": "body", "message": "a request body is required"}]
+
         resp = await client.post("/typed", content=b"{not json")
         assert resp.status_code == 400
         assert resp.headers["content-type"].startswith("application/problem+json")

@@ -161,12 +161,19 @@ def _format(request: Request[Any, Any, Any], exc: FormatError) -> Response[bytes
     )
 
 
+def _field_problem(item: dict[str, Any]) -> FieldProblem:
+    path = str(item.get("key") or item.get("source") or "body")
+    message = str(item.get("message", "invalid"))
+    # Litestar reports a missing parameter or body as the KeyError's text, e.g. "'data'".
+    if message == repr(path):
+        message = "a request body is required" if path == "data" else "this value is required"
+        path = "body" if path == "data" else path
+    return FieldProblem(path=path, message=message)
+
+
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     errors = [
-        FieldProblem(
-            path=str(item.get("key") or item.get("source") or "body"),
-            message=str(item.get("message", "invalid")),
-        )
+        _field_problem(item)
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
