@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from skreg_common.errors import Invalid
 from skreg_proto.importer import Credentials
 from skreg_proto.problems import FieldProblem
 
@@ -105,3 +106,37 @@ def check_credentials(
                 FieldProblem("credentials.ssh_key_path", "SSH keys work with ssh URLs only")
             )
     return creds
+
+
+@dataclass(frozen=True)
+class CheckedLocation:
+    """Where to clone from, all checked: the URL as stored (no credentials) and the rest."""
+
+    url: str
+    ref: str | None
+    subdirectory: str | None
+    credentials: Credentials | None
+
+
+def check_location(
+    url: str,
+    ref: str | None,
+    subdirectory: str | None,
+    credentials: Credentials | None,
+    *,
+    allow_local: bool,
+    what: str,
+) -> CheckedLocation:
+    """Check a new source's or a one-off import's location; `Invalid` lists every problem."""
+    problems: list[FieldProblem] = []
+    checked = check_url(url, allow_local=allow_local, problems=problems)
+    checked_ref = check_ref(ref, problems)
+    checked_subdirectory = check_subdirectory(subdirectory, problems)
+    creds = check_credentials(
+        credentials or (checked.embedded if checked else None),
+        checked.repo if checked else None,
+        problems,
+    )
+    if problems or checked is None:
+        raise Invalid(f"the {what} is not valid", errors=problems)
+    return CheckedLocation(checked.repo.display, checked_ref, checked_subdirectory, creds)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from skreg_common.errors import BadRequest, NotFound
 from skreg_proto.importer import ImportRun as RunOut
 from skreg_proto.pagination import (
-    InvalidCursor,
     Page,
     clamp_limit,
-    cursor_text,
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
 )
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from skreg_importer.paging import decode_position, encode_position
 from skreg_importer.runs.models import ImportResult, ImportRun
 from skreg_importer.runs.service import to_struct
 
@@ -63,7 +57,7 @@ class RunQueries:
             .limit(size + 1)
         )
         if cursor:
-            at, last_id = _decode(cursor)
+            at, last_id = decode_position(cursor)
             query = query.where(
                 or_(
                     ImportRun.created_at < at,
@@ -76,9 +70,7 @@ class RunQueries:
         total = await self.session.scalar(
             select(func.count()).select_from(ImportRun).where(*filters)
         )
-        next_cursor = (
-            encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more else None
-        )
+        next_cursor = encode_position(page[-1].created_at, page[-1].id) if more else None
         return Page(
             items=[to_struct(r, None, counts.get(r.id, {})) for r in page],
             next_cursor=next_cursor,
@@ -104,11 +96,3 @@ def _count(results: list[ImportResult]) -> dict[str, int]:
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
     return counts
-
-
-def _decode(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        at, last_id = decode_cursor(cursor)
-        return cursor_time(at), cursor_text(last_id, 64)
-    except (InvalidCursor, ValueError) as exc:
-        raise BadRequest("malformed cursor") from exc

@@ -11,7 +11,7 @@ import datetime as dt
 
 import structlog
 from skreg_common.db import unit_of_work, utcnow
-from skreg_common.errors import Conflict, Invalid, NotFound
+from skreg_common.errors import Conflict, NotFound
 from skreg_proto.importer import ImportCreate, RunTrigger
 from skreg_proto.importer import ImportResult as ResultOut
 from skreg_proto.importer import ImportRun as RunOut
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_importer.crypto import SecretBox
-from skreg_importer.inputs import check_credentials, check_ref, check_subdirectory, check_url
+from skreg_importer.inputs import check_location
 from skreg_importer.queue.dispatch import Dispatcher
 from skreg_importer.runs.models import ACTIVE_STATES, ImportResult, ImportRun
 from skreg_importer.settings import ImporterSettings
@@ -168,19 +168,14 @@ class RunRequests:
 
     async def import_url(self, data: ImportCreate, owner: str | None) -> RunOut:
         """A one-off import: validated, recorded, then enqueued."""
-        problems: list[FieldProblem] = []
-        checked = check_url(
-            data.url, allow_local=self.settings.importer_allow_local, problems=problems
+        where = check_location(
+            data.url,
+            data.ref,
+            data.subdirectory,
+            data.credentials,
+            allow_local=self.settings.importer_allow_local,
+            what="import",
         )
-        ref = check_ref(data.ref, problems)
-        subdirectory = check_subdirectory(data.subdirectory, problems)
-        creds = check_credentials(
-            data.credentials or (checked.embedded if checked else None),
-            checked.repo if checked else None,
-            problems,
-        )
-        if problems or checked is None:
-            raise Invalid("the import is not valid", errors=problems)
         run_id = new_id()
         now = utcnow()
         run = ImportRun(
@@ -188,12 +183,12 @@ class RunRequests:
             source_id=None,
             generation=None,
             trigger="import",
-            url=checked.repo.display,
-            ref=ref,
-            subdirectory=subdirectory,
+            url=where.url,
+            ref=where.ref,
+            subdirectory=where.subdirectory,
             namespace=data.namespace,
             owner=owner,
-            credentials_enc=seal_credentials(self.box, creds),
+            credentials_enc=seal_credentials(self.box, where.credentials),
             state="queued",
             job_id=f"import:{run_id}",
             attempts=0,

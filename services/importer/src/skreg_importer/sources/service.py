@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import msgspec
 from skreg_common.db import utcnow
-from skreg_common.errors import BadRequest, Invalid, NotFound
+from skreg_common.errors import Invalid, NotFound
 from skreg_proto.codec import to_msgpack
 from skreg_proto.importer import Credentials, SourceCreate, SourceUpdate
 from skreg_proto.importer import Source as SourceOut
 from skreg_proto.pagination import (
-    InvalidCursor,
     Page,
     clamp_limit,
-    cursor_text,
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
 )
 from skreg_proto.problems import FieldProblem
 from sqlalchemy import and_, func, or_, select
@@ -25,8 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_importer.crypto import SecretBox
 from skreg_importer.gitops.urls import parse_repo_url
-from skreg_importer.inputs import check_credentials, check_ref, check_subdirectory, check_url
+from skreg_importer.inputs import (
+    check_credentials,
+    check_location,
+    check_ref,
+    check_subdirectory,
+    check_url,
+)
 from skreg_importer.jobs.runner import CREDENTIALS_PURPOSE
+from skreg_importer.paging import decode_position, encode_position
 from skreg_importer.runs.models import ImportRun
 from skreg_importer.settings import ImporterSettings
 from skreg_importer.sources.models import Source
@@ -105,28 +105,23 @@ class SourceService:
 
     async def create(self, data: SourceCreate, created_by: str | None) -> SourceOut:
         """Validate everything, then store the source with its secrets sealed."""
-        problems: list[FieldProblem] = []
-        checked = check_url(
-            data.url, allow_local=self.settings.importer_allow_local, problems=problems
+        where = check_location(
+            data.url,
+            data.ref,
+            data.subdirectory,
+            data.credentials,
+            allow_local=self.settings.importer_allow_local,
+            what="source",
         )
-        ref = check_ref(data.ref, problems)
-        subdirectory = check_subdirectory(data.subdirectory, problems)
-        creds = check_credentials(
-            data.credentials or (checked.embedded if checked else None),
-            checked.repo if checked else None,
-            problems,
-        )
-        if problems or checked is None:
-            raise Invalid("the source is not valid", errors=problems)
         source = Source(
-            url=checked.repo.display,
-            ref=ref,
-            subdirectory=subdirectory,
+            url=where.url,
+            ref=where.ref,
+            subdirectory=where.subdirectory,
             namespace=data.namespace,
             interval_seconds=data.interval,
             enabled=data.enabled,
             webhook_secret_enc=self._seal_webhook(data.webhook_secret),
-            credentials_enc=seal_credentials(self.box, creds),
+            credentials_enc=seal_credentials(self.box, where.credentials),
             created_by=created_by,
             generation=0,
             next_sync_at=utcnow(),
@@ -147,7 +142,7 @@ class SourceService:
         size = clamp_limit(limit)
         query = select(Source).order_by(Source.created_at, Source.id).limit(size + 1)
         if cursor:
-            at, last_id = _decode(cursor)
+            at, last_id = decode_position(cursor)
             query = query.where(
                 or_(Source.created_at > at, and_(Source.created_at == at, Source.id > last_id))
             )
@@ -155,9 +150,7 @@ class SourceService:
         page, more = rows[:size], len(rows) > size
         last_runs = await self._last_runs([s.id for s in page])
         total = await self.session.scalar(select(func.count()).select_from(Source))
-        next_cursor = (
-            encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more else None
-        )
+        next_cursor = encode_position(page[-1].created_at, page[-1].id) if more else None
         return Page(
             items=[to_struct(s, last_runs.get(s.id)) for s in page],
             next_cursor=next_cursor,
@@ -221,11 +214,3 @@ class SourceService:
         source = await self._get(source_id)
         await self.session.delete(source)
         await self.session.flush()
-
-
-def _decode(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        at, last_id = decode_cursor(cursor)
-        return cursor_time(at), cursor_text(last_id, 64)
-    except (InvalidCursor, ValueError) as exc:
-        raise BadRequest("malformed cursor") from exc
