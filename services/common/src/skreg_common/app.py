@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -61,7 +60,6 @@ def build_app(
     *,
     resolver: PrincipalResolver | None = None,
     extra_handlers: Sequence[ControllerRouterHandler] = (),
-    debug: bool = False,
     **litestar_kwargs: Any,
 ) -> Litestar:
     """One Litestar app serving `components`, with health, metrics, errors and sessions wired in."""
@@ -96,11 +94,9 @@ def build_app(
         openapi_config=OpenAPIConfig(
             title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
-        cors_config=None if not debug else CORSConfig(),
         # Logging is configured once per process by skreg_common.logging; Litestar's own
         # config would replace our handlers and print stdlib records in another format.
         logging_config=None,
-        debug=debug,
         **litestar_kwargs,
     )
     app.state.runtime = runtime
