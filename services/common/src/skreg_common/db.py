@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from skreg_common.sqlite_inline import inline_connector
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -78,21 +80,35 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # No busy_timeout here: the inline driver waits for locks itself, on the loop.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync per checkpoint
     cursor.close()
 
 
+def sqlite_location(url: str) -> tuple[str, bool]:
+    """The database path (or `file:` URI, then True) of a SQLite URL."""
+    parsed = make_url(url)
+    uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+    return parsed.database or ":memory:", uri
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for `url` with the per-backend settings described above."""
+    """Create the async engine for `url` with the per-backend settings described above.
+
+    SQLite runs on the inline driver (`skreg_common.sqlite_inline`: no thread per
+    connection) behind SQLAlchemy's aiosqlite dialect.
+    """
     if is_sqlite(url):
+        database, uri = sqlite_location(url)
         engine = create_async_engine(
             url,
             echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            async_creator=inline_connector(
+                database, uri=uri, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
+            ),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

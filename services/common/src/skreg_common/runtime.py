@@ -8,7 +8,8 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from skreg_common.db import create_engine, create_sessionmaker
+from skreg_common.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, create_sessionmaker
+from skreg_common.quickread import QuickReader
 from skreg_common.settings import ServiceSettings
 
 
@@ -21,6 +22,10 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    quick: QuickReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quick = QuickReader(self.engine, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
 
     @classmethod
     def open(cls, settings: ServiceSettings) -> Runtime:
@@ -33,6 +38,7 @@ class Runtime:
 
     async def close(self) -> None:
         """Release connections."""
+        self.quick.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
