@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from litestar import Request
 from skreg_common.db import unit_of_work
+from skreg_common.quickread import QuickReader
 from skreg_common.runtime import Runtime
 from skreg_proto.bundle import Bundle, BundleLimits
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +79,16 @@ class CatalogContext:
                 return await load(session)
 
         return await self.reads.get_or_load(key, miss)
+
+    async def read_quick(
+        self,
+        request: Request[Any, Any, Any],
+        key: Hashable,
+        load: Callable[[QuickReader], Awaitable[T]],
+    ) -> T:
+        """A cached read through the runtime's quick reader (no session at all)."""
+        runtime: Runtime = request.app.state.runtime
+        return await self.reads.get_or_load(key, lambda: load(runtime.quick))
 
     @asynccontextmanager
     async def reading(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.service import client_address, client_key
+from skreg_catalog.skills.detail import read_detail
 from skreg_catalog.skills.service import LATEST, Located, SkillService
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -65,10 +66,8 @@ async def get_skill(
     catalog: NamedDependency[CatalogContext],
 ) -> SkillDetail:
     """The skill, its latest version, tags, owners, downloads and provenance."""
-    return await catalog.read(
-        request,
-        ("skill", namespace, name),
-        lambda session: SkillService(session, catalog).get_skill(namespace, name),
+    return await catalog.read_quick(
+        request, ("skill", namespace, name), lambda quick: read_detail(quick, namespace, name)
     )
 
 

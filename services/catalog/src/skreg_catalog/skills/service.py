@@ -11,7 +11,7 @@ from skreg_common.db import utcnow
 from skreg_common.errors import BadRequest, Forbidden, Invalid, NotFound
 from skreg_common.principal import Principal
 from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
-from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail
+from skreg_proto.catalog import SkillVersion, VersionDetail
 from skreg_proto.pagination import (
     InvalidCursor,
     Page,
@@ -23,12 +23,12 @@ from skreg_proto.pagination import (
 from skreg_proto.problems import FieldProblem
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import parse_version
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import defer
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.skills.convert import to_detail, to_version, to_version_detail
+from skreg_catalog.skills.convert import to_version, to_version_detail
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import can_manage, refresh_skill
 
@@ -48,30 +48,15 @@ INLINE_PARSE_BYTES = 256 * 1024
 
 
 # Built once: constructing ORM statements costs more than running them on SQLite.
-_VISIBLE_SKILL = and_(
+VISIBLE_SKILL = and_(
     Skill.namespace == bindparam("namespace"),
     Skill.name == bindparam("name"),
     Skill.deleted_at.is_(None),
 )
-_LATEST = aliased(Version)
-_DETAIL = (
-    select(
-        Skill,
-        Namespace,
-        _LATEST,
-        select(func.count(Version.id))
-        .where(Version.skill_id == Skill.id, Version.deleted_at.is_(None))
-        .scalar_subquery(),
-    )
-    .join(Namespace, Namespace.id == Skill.namespace_id)
-    .outerjoin(_LATEST, _LATEST.id == Skill.latest_version_id)
-    .where(_VISIBLE_SKILL)
-    .options(defer(_LATEST.body))
-)
 _LATEST_VERSION = (
     select(Skill, Version)
     .outerjoin(Version, Version.id == Skill.latest_version_id)
-    .where(_VISIBLE_SKILL)
+    .where(VISIBLE_SKILL)
 )
 _EXACT_VERSION = (
     select(Skill, Version)
@@ -83,7 +68,7 @@ _EXACT_VERSION = (
             Version.deleted_at.is_(None),
         ),
     )
-    .where(_VISIBLE_SKILL)
+    .where(VISIBLE_SKILL)
 )
 
 
@@ -123,15 +108,6 @@ class SkillService:
         if skill is None:
             raise NotFound(f"no skill {namespace}/{name}")
         return skill
-
-    async def get_skill(self, namespace: str, name: str) -> SkillDetail:
-        """The skill with its latest version (one round trip)."""
-        params = {"namespace": namespace, "name": name}
-        row = (await self.session.execute(_DETAIL, params)).first()
-        if row is None:
-            raise NotFound(f"no skill {namespace}/{name}")
-        skill, owner, version, versions_count = row
-        return to_detail(skill, owner, version, versions_count)
 
     async def list_versions(
         self, namespace: str, name: str, cursor: str | None, limit: int | None

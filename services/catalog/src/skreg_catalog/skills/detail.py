@@ -1,0 +1,84 @@
+"""The skill detail read: the catalog's hottest read, so one select through the quick reader.
+
+`GET /api/v1/skills/{namespace}/{name}` reads the skill, its owner, its latest
+version (without the body) and its version count in one statement, run by
+`Runtime.quick` (no session, no pool on SQLite; see `skreg_common.quickread`).
+The row's parts become plain attribute holders standing in for the models, so
+the one converter, `to_detail`, serves this read too (it only reads attributes;
+building real transient models cost as much as the query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any, cast
+
+from skreg_common.errors import NotFound
+from skreg_common.quickread import QuickReader
+from skreg_proto.catalog import SkillDetail
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import aliased
+
+from skreg_catalog.skills.convert import to_detail
+from skreg_catalog.skills.models import Namespace, Skill, Version
+from skreg_catalog.skills.service import VISIBLE_SKILL
+
+_LATEST = aliased(Version)
+_SKILL_KEYS = (
+    "id",
+    "namespace",
+    "name",
+    "description",
+    "tags",
+    "latest_version",
+    "latest_version_id",
+    "downloads",
+    "created_at",
+    "updated_at",
+    "deprecated",
+    "deprecated_reason",
+)
+_VERSION_KEYS = tuple(
+    column.key for column in Version.__table__.columns if column.key not in ("body", "skill_id")
+)
+
+
+def _labelled(entity: Any, keys: tuple[str, ...], prefix: str) -> list[ColumnElement[Any]]:
+    return [getattr(entity, key).label(prefix + key) for key in keys]
+
+
+DETAIL = (
+    select(
+        *_labelled(Skill, _SKILL_KEYS, "s_"),
+        Namespace.owner_id.label("n_owner_id"),
+        Namespace.owner_name.label("n_owner_name"),
+        *_labelled(_LATEST, _VERSION_KEYS, "v_"),
+        select(func.count(Version.id))
+        .where(Version.skill_id == Skill.id, Version.deleted_at.is_(None))
+        .scalar_subquery()
+        .label("versions_count"),
+    )
+    .join(Namespace, Namespace.id == Skill.namespace_id)
+    .outerjoin(_LATEST, _LATEST.id == Skill.latest_version_id)
+    .where(VISIBLE_SKILL)
+)
+
+
+def _part(row: Mapping[str, Any], keys: tuple[str, ...], prefix: str) -> dict[str, Any]:
+    return {key: row[prefix + key] for key in keys}
+
+
+async def read_detail(reader: QuickReader, namespace: str, name: str) -> SkillDetail:
+    """The skill with its latest version; NotFound if it does not exist or was deleted."""
+    row = await reader.first(DETAIL, {"namespace": namespace, "name": name})
+    if row is None:
+        raise NotFound(f"no skill {namespace}/{name}")
+    skill = cast(Skill, SimpleNamespace(**_part(row, _SKILL_KEYS, "s_")))
+    owner = cast(
+        Namespace, SimpleNamespace(owner_id=row["n_owner_id"], owner_name=row["n_owner_name"])
+    )
+    latest = None
+    if row["v_id"] is not None:
+        latest = cast(Version, SimpleNamespace(**_part(row, _VERSION_KEYS, "v_")))
+    return to_detail(skill, owner, latest, row["versions_count"])
