@@ -27,7 +27,7 @@ from skreg_catalog.dialect import insert_for
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
-from skreg_catalog.skills.state import can_manage, clean_tags, refresh_skill
+from skreg_catalog.skills.state import add_published, can_manage, clean_tags, refresh_skill
 
 log = structlog.get_logger(__name__)
 
@@ -149,6 +149,9 @@ class PublishService:
 
     async def _skill(self, namespace: Namespace, name: str) -> tuple[Skill, bool]:
         """The skill (created if new), locked so its versions change one publish at a time."""
+        skill = await self._locked_skill(namespace, name)
+        if skill is not None:
+            return skill, False
         now = utcnow()
         insert = insert_for(self.session)
         created = (
@@ -169,15 +172,18 @@ class PublishService:
                 .returning(Skill.id)
             )
         ).scalar_one_or_none()
-        skill = (
-            await self.session.execute(
-                select(Skill)
-                .where(Skill.namespace_id == namespace.id, Skill.name == name)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one()
+        skill = await self._locked_skill(namespace, name)  # ours, or a racing creator's
+        assert skill is not None
         return skill, created is not None
+
+    async def _locked_skill(self, namespace: Namespace, name: str) -> Skill | None:
+        query = (
+            select(Skill)
+            .where(Skill.namespace_id == namespace.id, Skill.name == name)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
 
     async def _existing(self, skill: Skill, text: str) -> Version | None:
         query = select(Version).where(Version.skill_id == skill.id, Version.version == text)
@@ -186,35 +192,37 @@ class PublishService:
     async def _write(
         self, skill: Skill, new_skill: bool, checked: CheckedSkill, text: str, origin: Origin
     ) -> Written:
-        """Insert the version unless `name@version` exists; returns the existing one if so."""
+        """Insert the version unless `name@version` exists; returns the existing one if so.
+
+        Inserts first and looks only on a conflict: a new version (the common case)
+        costs one statement, and a racing publisher of the same version cannot slip
+        in between a look and an insert. The blob goes in first (foreign key); for a
+        conflicting version the transaction rolls back, so no orphan is left.
+        """
+        await self.catalog.blobs.put(self.session, checked.bundle.digest, checked.data)
+        insert = insert_for(self.session)
+        version = (
+            await self.session.execute(
+                insert(Version)
+                .values(skill_id=skill.id, downloads=0, **version_values(checked, text, origin))
+                .on_conflict_do_nothing(index_elements=[Version.skill_id, Version.version])
+                .returning(Version)
+            )
+        ).scalar_one_or_none()
+        if version is not None:
+            skill.updated_at = utcnow()
+            await add_published(self.session, skill, version)
+            log.info(
+                "skill.published",
+                skill=f"{skill.namespace}/{skill.name}",
+                version=text,
+                digest=checked.bundle.digest,
+                publisher=origin.publisher_name,
+                imported=origin.provenance is not None,
+            )
+            return Written(skill, version, created=True, new_skill=new_skill)
         existing = await self._existing(skill, text)
-        if existing is None:
-            await self.catalog.blobs.put(self.session, checked.bundle.digest, checked.data)
-            insert = insert_for(self.session)
-            version_id = (
-                await self.session.execute(
-                    insert(Version)
-                    .values(skill_id=skill.id, downloads=0, **version_values(checked, text, origin))
-                    .on_conflict_do_nothing(index_elements=[Version.skill_id, Version.version])
-                    .returning(Version.id)
-                )
-            ).scalar_one_or_none()
-            if version_id is not None:
-                skill.updated_at = utcnow()
-                version = await self.session.get(Version, version_id)
-                assert version is not None
-                await refresh_skill(self.session, skill)
-                log.info(
-                    "skill.published",
-                    skill=f"{skill.namespace}/{skill.name}",
-                    version=text,
-                    digest=checked.bundle.digest,
-                    publisher=origin.publisher_name,
-                    imported=origin.provenance is not None,
-                )
-                return Written(skill, version, created=True, new_skill=new_skill)
-            existing = await self._existing(skill, text)  # a concurrent publish won the race
-            assert existing is not None
+        assert existing is not None
         if existing.deleted_at is not None and existing.digest == checked.bundle.digest:
             existing.deleted_at = None  # re-publishing the identical content restores it
             await refresh_skill(self.session, skill)

@@ -81,32 +81,71 @@ async def refresh_skill(session: AsyncSession, skill: Skill) -> None:
             )
         )
     ).all()
-    was_visible = skill.latest_version_id is not None  # invariant: visible <=> has a latest
     chosen: Version | None = None
     pick = None if skill.deleted_at is not None else current_version((r[1], r[2]) for r in rows)
     if pick is not None:
         # Compared as versions: precedence ignores build metadata, the text keeps it.
         chosen_id = next(r[0] for r in rows if not r[2] and parse_version(r[1]) == pick)
         chosen = await session.get(Version, chosen_id)
-    await session.execute(delete(SkillTag).where(SkillTag.skill_id == skill.id))
-    document = await session.get(SearchDocument, skill.id)
+    await _set_latest(session, skill, chosen)
+
+
+def takes_over(candidate: SemVer, current: SemVer | None) -> bool:
+    """Whether a newly published, not yanked `candidate` becomes latest over `current`.
+
+    The same rule as `current_version`, one version at a time: a release beats any
+    pre-release and lower releases; a pre-release only beats lower pre-releases
+    (it is latest only while the skill has no release). Equal precedence keeps the
+    current one, as `refresh_skill` does.
+    """
+    if current is None:
+        return True
+    if candidate.is_prerelease:
+        return current.is_prerelease and candidate > current
+    return current.is_prerelease or candidate > current
+
+
+async def add_published(session: AsyncSession, skill: Skill, version: Version) -> None:
+    """Account for a version just inserted (not yanked) in `skill`, locked by the caller.
+
+    Costs nothing past the comparison when the version does not become latest
+    (a backport), and never reads the skill's other versions: with thousands of
+    versions (Git imports make one per commit) re-deriving latest on every publish
+    grew with the history. A skill without a latest (new, restored, or everything
+    yanked) is refreshed in full, since its other versions may count again.
+    """
+    if skill.latest_version is None or skill.deleted_at is not None:
+        await refresh_skill(session, skill)
+        return
+    if takes_over(parse_version(version.version), parse_version(skill.latest_version)):
+        await _set_latest(session, skill, version)
+
+
+async def _set_latest(session: AsyncSession, skill: Skill, chosen: Version | None) -> None:
+    """Point `skill` at `chosen` (None: hidden) and copy what lists and search show from it."""
+    was_visible = skill.latest_version_id is not None  # invariant: visible <=> has a latest
     await _count_visible(session, int(chosen is not None) - int(was_visible))
+    document = await session.get(SearchDocument, skill.id)
     if chosen is None:
+        await session.execute(delete(SkillTag).where(SkillTag.skill_id == skill.id))
         skill.latest_version = None
         skill.latest_version_id = None
         if document is not None:
             await session.delete(document)
         await session.flush()
         return
+    tags = list(chosen.tags)
+    if not was_visible or list(skill.tags) != tags:
+        await session.execute(delete(SkillTag).where(SkillTag.skill_id == skill.id))
+        session.add_all(SkillTag(skill_id=skill.id, tag=tag) for tag in tags)
     skill.latest_version = chosen.version
     skill.latest_version_id = chosen.id
     skill.description = chosen.description
-    skill.tags = list(chosen.tags)
-    session.add_all(SkillTag(skill_id=skill.id, tag=tag) for tag in chosen.tags)
+    skill.tags = tags
     fields = {
         "namespace": skill.namespace,
         "name": skill.name,
-        "tags": " ".join(chosen.tags),
+        "tags": " ".join(tags),
         "description": chosen.description,
         "body": chosen.body,
     }
