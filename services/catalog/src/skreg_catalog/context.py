@@ -53,7 +53,6 @@ class CatalogContext:
     bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     _counter: DownloadCounter | None = None
-    _reads_gate: asyncio.Semaphore | None = None
     _write_lock: asyncio.Lock | None = None
 
     @property
@@ -92,28 +91,13 @@ class CatalogContext:
 
     @asynccontextmanager
     async def reading(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:
-        """A session for reads outside the request's own (through the SQLite read gate).
+        """A session for reads outside the request's own.
 
         Nothing is written through it, so it is never committed: closing the session
-        rolls back, the one statement the pool would issue after a commit anyway
-        (on SQLite each is a round trip to aiosqlite's thread).
+        rolls back, the one statement the pool would issue after a commit anyway.
         """
-        async with self._read_gate(runtime), runtime.sessions() as session:
+        async with runtime.sessions() as session:
             yield session
-
-    def _read_gate(self, runtime: Runtime) -> AbstractAsyncContextManager[Any]:
-        """On SQLite, at most `sqlite_read_concurrency` reads at once (others queue).
-
-        Each aiosqlite connection is a thread; past a couple of them, their fight
-        for the GIL with the event loop costs more than it overlaps (measured with
-        bench/bench_catalog.py: 2 beat 4 and 15 on 2 CPUs). PostgreSQL is bounded
-        by its pool only.
-        """
-        if runtime.engine.dialect.name != "sqlite":
-            return nullcontext()
-        if self._reads_gate is None:
-            self._reads_gate = asyncio.Semaphore(self.settings.sqlite_read_concurrency)
-        return self._reads_gate
 
     @asynccontextmanager
     async def writing(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:
@@ -121,7 +105,7 @@ class CatalogContext:
 
         On SQLite this process's writers take turns on an asyncio lock held until the
         commit: SQLite has one writer, and a transaction that finds the lock taken
-        sleeps in its busy handler (1, 2, 5 … 100 ms steps) instead of starting the
+        backs off (1, 2, 5 … 100 ms sleeps, skreg_common.sqlite_inline) instead of starting the
         moment the writer commits. With 32 concurrent publishers that sleeping was
         most of a publish's latency and cut throughput below one publisher's
         (bench/bench_catalog.py). Do the CPU work (bundle checks) before entering.

@@ -26,8 +26,6 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # writes at once; other replicas' writes show up within the TTL.
     read_cache_ttl: float = 1.0
     read_cache_entries: int = 4096
-    # Concurrent read transactions on SQLite (aiosqlite threads); others queue.
-    sqlite_read_concurrency: int = 2
 
     @property
     def bundle_limits(self) -> BundleLimits:
