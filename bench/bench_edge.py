@@ -31,8 +31,10 @@ import contextlib
 import os
 import random
 import re
+import resource
 import shutil
-import ssl
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,81 +148,110 @@ CpuProbe = Callable[[], dict[str, float]]
 @dataclass
 class Result:
     label: str
-    latencies: list[float] = field(default_factory=list)  # seconds
-    errors: int = 0
+    requests: int = 0  # answered with 200
+    errors: int = 0  # non-200 answers and socket errors
     elapsed: float = 0.0
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process, measured
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
-
-    def pct(self, p: float) -> float:
-        """The p-th percentile latency in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-        return ordered[rank] * 1000
+        return self.requests / self.elapsed if self.elapsed else 0.0
 
 
-async def measure(
+# wrk runs this per thread: requests cycle through the paths file; `done` prints one line
+# the script parses (wrk's own summary is for people).
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("WRK_PATHS")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def find_wrk() -> str:
+    """The wrk binary, or exit with how to install it."""
+    found = shutil.which("wrk")
+    if found is None:
+        sys.exit(
+            "bench_edge needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"
+        )
+    return found
+
+
+def run_wrk(
+    workdir: Path,
     label: str,
     base_url: str,
-    verify: ssl.SSLContext | bool,
-    next_path: Callable[[int], str],
+    paths: list[str],
     *,
     concurrency: int,
     duration: float,
     cpu_probe: CpuProbe,
 ) -> Result:
-    """Closed loop: `concurrency` workers, each with its own keep-alive connection, sending
-    its next request when the previous one is answered; a warm-up, then `duration` seconds.
+    """Closed loop with wrk: `concurrency` keep-alive connections on one wrk thread, each
+    sending its next request when the previous one is answered; a 1 s warm-up (opens
+    every connection and TLS session), then `duration` seconds.
 
-    One client per worker rather than one pool of 32: httpx's shared pool costs the load
-    generator several times more CPU per request, and on a small machine the load generator
-    shares the CPUs with the servers it measures.
+    wrk rather than a Python client: on a small machine the load generator shares the
+    CPUs with what it measures, and a Python client spends more CPU per request than
+    the gateway does on a search, so it would mostly measure itself. wrk spends a
+    small fraction of that (its CPU per request is printed with the rest).
     """
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    result = Result(label)
-    counter = 0
+    script = workdir / "paths.lua"
+    script.write_text(WRK_SCRIPT)
+    listing = workdir / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    env = {**os.environ, "WRK_PATHS": str(listing)}
 
-    async def worker(client: httpx.AsyncClient, stop_at: float, record: bool) -> None:
-        nonlocal counter
-        while time.perf_counter() < stop_at and counter < MAX_REQUESTS:
-            counter += 1
-            path = next_path(counter)
-            began = time.perf_counter()
-            try:
-                response = await client.get(path)
-                ok = response.status_code == 200  # get() has read the whole body
-            except httpx.HTTPError:
-                ok = False
-            if not record:
-                continue
-            if ok:
-                result.latencies.append(time.perf_counter() - began)
-            else:
-                result.errors += 1
-
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base_url, verify=verify, limits=limits, timeout=30)
-            )
-            for _ in range(concurrency)
+    def wrk(seconds: float) -> str:
+        command = [
+            find_wrk(),
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            base_url,
         ]
-        # Warm-up: opens every connection (and TLS session) before the clock starts.
-        warm_until = time.perf_counter() + WARMUP_S
-        await asyncio.gather(*(worker(client, warm_until, False) for client in clients))
-        counter = 0
-        cpu_before = cpu_probe()
-        began = time.perf_counter()
-        stop_at = began + duration
-        await asyncio.gather(*(worker(client, stop_at, True) for client in clients))
-        result.elapsed = time.perf_counter() - began
-        cpu_after = cpu_probe()
-    result.cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=seconds + 60
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+        return done.stdout
+
+    wrk(WARMUP_S)
+    before = cpu_probe()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = wrk(duration)
+    after = cpu_probe()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"wrk printed no result line:\n{output}")
+    requests, micros, status_errors, socket_errors, p50, p99 = map(int, match.groups())
+    result = Result(label)
+    result.requests = requests - status_errors - socket_errors
+    result.errors = status_errors + socket_errors
+    result.elapsed = micros / 1e6
+    result.p50_ms, result.p99_ms = p50 / 1000, p99 / 1000
+    result.cpu = {
+        "client": (used.ru_utime + used.ru_stime) - (children.ru_utime + children.ru_stime)
+    }
+    result.cpu.update({name: after[name] - before[name] for name in before})
     return result
 
 
@@ -228,12 +259,12 @@ async def measure(
 
 
 def row(result: Result) -> str:
-    done = max(1, len(result.latencies) + result.errors)
+    done = max(1, result.requests + result.errors)
     per_request = [seconds * 1000 / done for seconds in result.cpu.values()]
     cpu = " ".join(f"{ms:7.2f}" for ms in [*per_request, sum(per_request)])
     return (
-        f"  {result.label:<18} {result.rate:>7.0f} {result.pct(50):>7.2f} "
-        f"{result.pct(99):>7.2f} {len(result.latencies):>8} {result.errors:>6}  {cpu}"
+        f"  {result.label:<18} {result.rate:>7.0f} {result.p50_ms:>7.2f} "
+        f"{result.p99_ms:>7.2f} {result.requests:>8} {result.errors:>6}  {cpu}"
     )
 
 
@@ -250,17 +281,24 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "MISSES target"
 
 
-def report(pairs: list[tuple[str, Result, Result]], title: str, *, throughput: bool) -> None:
-    """The table, then per operation the ratio (when `throughput` counts) and the added p50."""
+Pair = tuple[Result, Result]  # (direct, through Traefik), measured back to back
+
+
+def report(rounds: dict[str, list[Pair]], title: str, *, throughput: bool) -> None:
+    """Per operation, the round with the median ratio as a table, then the ratio (when
+    `throughput` counts) and the added p50, medians over the rounds with each round's."""
     print(f"\n  {title}; latencies in ms")
-    print(header(pairs[0][1]))
-    for _, direct, edge in pairs:
+    first = next(iter(rounds.values()))[0][0]
+    print(header(first))
+    summaries = []
+    for name, pairs in rounds.items():
+        ratios = [edge.rate / direct.rate if direct.rate else 0.0 for direct, edge in pairs]
+        added = [edge.p50_ms - direct.p50_ms for direct, edge in pairs]
+        middle = sorted(range(len(pairs)), key=lambda i: ratios[i])[len(pairs) // 2]
+        direct, edge = pairs[middle]
         print(row(direct))
         print(row(edge))
-    print()
-    for name, direct, edge in pairs:
-        ratio = edge.rate / direct.rate if direct.rate else 0.0
-        added = edge.pct(50) - direct.pct(50)
+        ratio, extra = statistics.median(ratios), statistics.median(added)
         line = f"  {name:<9}"
         if throughput:
             line += (
@@ -268,10 +306,26 @@ def report(pairs: list[tuple[str, Result, Result]], title: str, *, throughput: b
                 f"(target ≥ {TARGET_RATIO:.0%}: {verdict(ratio >= TARGET_RATIO)});"
             )
         line += (
-            f" added p50 {added:+.2f} ms "
-            f"(target ≤ {TARGET_ADDED_P50_MS:.0f} ms: {verdict(added <= TARGET_ADDED_P50_MS)})"
+            f" added p50 {extra:+.2f} ms "
+            f"(target ≤ {TARGET_ADDED_P50_MS:.0f} ms: {verdict(extra <= TARGET_ADDED_P50_MS)})"
         )
-        print(line)
+        if len(pairs) > 1:
+            line += (
+                "\n  "
+                + " " * 9
+                + " rounds: "
+                + ", ".join(f"{r:.0%} / {a:+.2f} ms" for r, a in zip(ratios, added, strict=True))
+            )
+        summaries.append(line)
+    print()
+    print("\n".join(summaries))
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of process `pid` onto `cpus` (threads it starts later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cpus)
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -301,13 +355,18 @@ def start_gateway(workdir: Path) -> tuple[Process, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skills", type=int, default=300)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="direct/Traefik pairs per path")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the gateway, Traefik and wrk share every CPU"
+    )
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument(
         "--single-duration", type=float, default=4.0, help="seconds per 1-connection measurement"
     )
     args = parser.parse_args()
 
+    find_wrk()
     print(f"edge benchmark: {args.skills} skills, {os.cpu_count()} CPUs, loopback only")
     with tempfile.TemporaryDirectory(prefix="skreg-bench-edge-") as tmp:
         workdir = Path(tmp)
@@ -315,6 +374,15 @@ def main() -> None:
         try:
             gateway, direct_url = start_gateway(workdir)
             started.append(gateway)
+            pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
+            if pinned:
+                # The gateway (one Python process: it uses one core at most) gets CPU 0 in
+                # both paths; this script, and so Traefik and wrk started from it, the
+                # others. Unpinned, Traefik's Go threads and the load generator preempt
+                # the gateway on its own core, and the ratio measures the scheduler.
+                pin(gateway.popen.pid, {0})
+                os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
+                print("  pinned: gateway on CPU 0; Traefik and wrk on the rest (--no-pin: shared)")
             began = time.perf_counter()
             names = asyncio.run(publish_all(direct_url, args.skills))
             print(f"  published {len(names)} skills in {time.perf_counter() - began:.1f} s")
@@ -332,61 +400,52 @@ def main() -> None:
             queries = [" ".join(rng.sample(WORDS, rng.choice((1, 1, 2)))) for _ in range(64)]
             downloads = [f"/api/v1/skills/admin/{n}/versions/1.0.0/download" for n in names]
 
-            def search(i: int) -> str:
-                return f"/api/v1/skills?q={queries[i % len(queries)].replace(' ', '+')}"
-
-            def download(i: int) -> str:
-                return downloads[i % len(downloads)]
+            searches = [f"/api/v1/skills?q={q.replace(' ', '+')}" for q in queries]
 
             def cpu_probe() -> dict[str, float]:
                 return {
-                    "client": time.process_time(),
                     "gateway": process_cpu_seconds(gateway.popen.pid),
                     "traefik": process_cpu_seconds(edge.process.popen.pid),
                 }
 
-            def run_pairs(concurrency: int, duration: float) -> list[tuple[str, Result, Result]]:
-                pairs = []
-                for name, next_path in (("search", search), ("download", download)):
-                    direct = asyncio.run(
-                        measure(
-                            f"{name} direct",
-                            direct_url,
-                            False,
-                            next_path,
-                            concurrency=concurrency,
-                            duration=duration,
-                            cpu_probe=cpu_probe,
-                        )
-                    )
-                    through = asyncio.run(
-                        measure(
-                            f"{name} traefik",
-                            edge.base_url,
-                            edge.ssl_context(),
-                            next_path,
-                            concurrency=concurrency,
-                            duration=duration,
-                            cpu_probe=cpu_probe,
-                        )
-                    )
-                    pairs.append((name, direct, through))
+            def run_pairs(concurrency: int, duration: float, rounds: int) -> dict[str, list[Pair]]:
+                pairs: dict[str, list[Pair]] = {}
+                for index in range(rounds):
+                    for name, paths in (("search", searches), ("download", downloads)):
+                        # Alternate which path goes first: the first of a pair finds the
+                        # read cache expired since the last round and pays for refilling it.
+                        order = ["direct", "traefik"][:: 1 if index % 2 == 0 else -1]
+                        got = {
+                            via: run_wrk(
+                                workdir,
+                                f"{name} {via}",
+                                direct_url if via == "direct" else edge.base_url,
+                                paths,
+                                concurrency=concurrency,
+                                duration=duration,
+                                cpu_probe=cpu_probe,
+                            )
+                            for via in order
+                        }
+                        pairs.setdefault(name, []).append((got["direct"], got["traefik"]))
                 return pairs
 
-            loaded = run_pairs(args.concurrency, args.duration)
+            loaded = run_pairs(args.concurrency, args.duration, args.rounds)
             report(
                 loaded,
-                f"{args.concurrency} concurrent keep-alive connections (the targets' setting)",
+                f"{args.concurrency} concurrent keep-alive connections (the targets' setting), "
+                f"{args.rounds} rounds",
                 throughput=True,
             )
             # One connection: no queueing, so the p50 difference is Traefik's own latency.
-            single = run_pairs(1, args.single_duration)
+            single = run_pairs(1, args.single_duration, 1)
             report(
                 single, "1 connection (unloaded: the latency Traefik itself adds)", throughput=False
             )
-            failed = sum(
-                r.errors for pairs in (loaded, single) for _, a, b in pairs for r in (a, b)
-            )
+            every = [
+                r for group in (loaded, single) for ps in group.values() for p in ps for r in p
+            ]
+            failed = sum(r.errors for r in every)
             if failed:
                 print(f"\n  {failed} requests failed (non-200 or transport errors)")
                 print(edge.process.log()[-2000:])
