@@ -5,27 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from skreg_common.db import UTCDateTime, create_engine
 from skreg_common.quickread import QuickReader
-from skreg_common.sqlite_inline import OFFLOAD_HINT, InlineConnection, inline_connector
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    bindparam,
-    func,
-    select,
-    text,
-)
+from skreg_common.sqlite_inline import inline_connector
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -162,21 +149,3 @@ async def test_quick_reads_never_write(file_engine: AsyncEngine) -> None:
             connection.execute("DELETE FROM things")
     finally:
         reader.close()
-
-
-async def test_statements_marked_for_offload_run_in_a_worker_thread(
-    file_engine: AsyncEngine,
-) -> None:
-    """Unmarked statements run on the loop's thread; marked ones elsewhere, same rows."""
-    async with file_engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert isinstance(raw, InlineConnection)
-        raw._conn.create_function("thread_id", 0, threading.get_ident)
-        inline = (await conn.execute(text("SELECT thread_id()"))).scalar_one()
-        marked = select(func.thread_id(), things.c.name).prefix_with(OFFLOAD_HINT)
-        offloaded, name = (await conn.execute(marked)).one()
-        several = select(things.c.id).prefix_with(OFFLOAD_HINT)
-        assert (await conn.execute(several)).scalars().all() == [1]
-    assert inline == threading.get_ident()
-    assert offloaded != threading.get_ident()
-    assert name == "one"

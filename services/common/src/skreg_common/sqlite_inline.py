@@ -15,47 +15,28 @@ and a statement that finds the database locked (`SQLITE_BUSY`) sleeps on the loo
 (1, 2, 5 … 100 ms) and tries again, for `busy_timeout_ms` in all, as SQLite's own
 busy handler would. `SQLITE_BUSY_SNAPSHOT` (a write on a stale read snapshot) is
 not retried: only a new transaction can succeed, so the error goes up as it would.
-
-Statements that may take milliseconds (full-text ranking over many matches, counts
-over whole tables) carry `OFFLOAD_HINT`, a comment (`.prefix_with(OFFLOAD_HINT)` on
-a select): those run with their fetch in a worker thread, where SQLite works with
-the GIL released, so the loop goes on serving other requests on the other core
-(inline, search throughput fell to a third of its threaded figure).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-OFFLOAD_HINT = "/* skreg:offload */"
-"""Marks a statement to run off the loop (SQL comment: harmless on PostgreSQL)."""
-
-# As many offloaded statements at once as there are CPUs; the rest queue here, off the
-# loop. More threads only fight for the same cores and stretch every query's latency
-# (on 2 CPUs, 2 beat 4 and 15 in bench/bench_catalog.py).
-_OFFLOAD = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="sqlite")
 
 # SQLite's own busy handler steps (sqlite3.c, sqliteDefaultBusyCallback), in seconds.
 _BACKOFF = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0.050, 0.050, 0.100)
 
 
-async def retry_busy(call: Callable[[], T], busy_timeout_ms: int, *, offload: bool = False) -> T:
-    """`call()` (in a worker thread if `offload`), retried after a sleep on the loop while
-    SQLite answers plain SQLITE_BUSY."""
+async def retry_busy(call: Callable[[], T], busy_timeout_ms: int) -> T:
+    """`call()`, retried after a sleep on the loop while SQLite answers plain SQLITE_BUSY."""
     deadline: float | None = None
     attempt = 0
     while True:
         try:
-            if offload:
-                return await asyncio.get_running_loop().run_in_executor(_OFFLOAD, call)
             return call()
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
@@ -76,7 +57,6 @@ class InlineCursor:
     def __init__(self, cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
         self._cursor = cursor
         self._busy_timeout_ms = busy_timeout_ms
-        self._fetched: list[Any] | None = None  # rows an offloaded statement fetched
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -86,17 +66,7 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         args = () if parameters is None else parameters
-        self._fetched = None
-        if OFFLOAD_HINT in sql:
-            # SQLite does most of a query's work while stepping through rows, so the
-            # fetch goes to the thread too; the rows wait here for SQLAlchemy's fetch.
-            self._fetched = await retry_busy(
-                lambda: self._cursor.execute(sql, args).fetchall(),
-                self._busy_timeout_ms,
-                offload=True,
-            )
-        else:
-            await retry_busy(lambda: self._cursor.execute(sql, args), self._busy_timeout_ms)
+        await retry_busy(lambda: self._cursor.execute(sql, args), self._busy_timeout_ms)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
@@ -105,21 +75,12 @@ class InlineCursor:
         return self
 
     async def fetchone(self) -> Any:
-        if self._fetched is not None:
-            return self._fetched.pop(0) if self._fetched else None
         return self._cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        count = self._cursor.arraysize if size is None else size
-        if self._fetched is not None:
-            rows, self._fetched = self._fetched[:count], self._fetched[count:]
-            return rows
-        return self._cursor.fetchmany(count)
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
 
     async def fetchall(self) -> list[Any]:
-        if self._fetched is not None:
-            rows, self._fetched = self._fetched, []
-            return rows
         return self._cursor.fetchall()
 
     async def close(self) -> None:
@@ -132,7 +93,7 @@ class InlineCursor:
         return self._rows()
 
     async def _rows(self) -> AsyncIterator[Any]:
-        while (row := await self.fetchone()) is not None:
+        for row in self._cursor:
             yield row
 
     @property

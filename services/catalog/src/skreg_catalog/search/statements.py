@@ -16,7 +16,6 @@ from functools import lru_cache, partial
 from typing import Any
 
 from skreg_common.errors import BadRequest
-from skreg_common.sqlite_inline import OFFLOAD_HINT
 from skreg_proto.pagination import (
     InvalidCursor,
     cursor_int,
@@ -144,12 +143,7 @@ def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     )
     if cursor:
         page = page.where(after(columns, keys))
-    count = count_statement(dialect, text, tag, namespace)
-    if text:
-        # Ranking and counting every match takes milliseconds with common words: on
-        # SQLite those run in a worker thread, off the event loop (sqlite_inline).
-        page, count = page.prefix_with(OFFLOAD_HINT), count.prefix_with(OFFLOAD_HINT)
-    return page.limit(limit + 1), count
+    return page.limit(limit + 1), count_statement(dialect, text, tag, namespace)
 
 
 def count_statement(dialect: str, text: bool, tag: bool, namespace: bool) -> Select[Any]:
