@@ -4,7 +4,7 @@ Measured on the catalog's skill detail (10,000 skills, SQLite, one process): SQL
 answers the query in ~20 µs, but through an AsyncSession the read cost ~600 µs of
 CPU (the session, the pool checkout, the ORM's row processing), which held detail
 pages to a fifth of `/health`'s throughput (bench/bench_catalog.py). For the few
-reads that carry most traffic, `QuickReader.first` runs the same Core select:
+reads that carry most traffic, `QuickReader.first` / `.all` run the same Core select:
 
 - on SQLite, on one raw autocommit connection, inline on the loop (a WAL reader
   never waits for writers), compiled once per statement; parameters and results go
@@ -13,7 +13,8 @@ reads that carry most traffic, `QuickReader.first` runs the same Core select:
 - on PostgreSQL (and in-memory SQLite, which a second connection could not see),
   through an engine connection, with no session.
 
-Each call is one statement, so it reads one consistent snapshot.
+Each call is one statement, so it reads one consistent snapshot (a caller running
+two, such as a page and its total, may see a write land between them).
 """
 
 from __future__ import annotations
@@ -61,15 +62,30 @@ class QuickReader:
             return None
         return database, uri
 
+    @property
+    def dialect_name(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
     async def first(
         self, statement: Select[Any], params: Mapping[str, Any]
-    ) -> Mapping[str, Any] | None:
-        """The first row of `statement` as a mapping of its column keys, or None."""
+    ) -> dict[str, Any] | None:
+        """The first row of `statement` as a dict of its column keys, or None."""
+        rows = await self._rows(statement, params, one=True)
+        return rows[0] if rows else None
+
+    async def all(self, statement: Select[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row of `statement`, each a dict of its column keys."""
+        return await self._rows(statement, params, one=False)
+
+    async def _rows(
+        self, statement: Select[Any], params: Mapping[str, Any], *, one: bool
+    ) -> list[dict[str, Any]]:
         if self._raw_location is None:
             async with self.engine.connect() as engine_connection:
                 found = (await engine_connection.execute(statement, dict(params))).mappings()
-                row = found.first()
-                return None if row is None else dict(row)
+                rows = [found.first()] if one else list(found)
+                return [dict(row) for row in rows if row is not None]
         prepared = self._prepare(statement)
         values = prepared.compiled.construct_params(dict(params)) or {}
         args = [
@@ -77,15 +93,23 @@ class QuickReader:
             for name, process in prepared.params
         ]
         sqlite = self._connection()
-        raw = await retry_busy(
-            lambda: sqlite.execute(prepared.sql, args).fetchone(), self._busy_timeout_ms
-        )
-        if raw is None:
-            return None
-        return {
-            key: value if process is None else process(value)
-            for (key, process), value in zip(prepared.columns, raw, strict=True)
-        }
+
+        def fetch() -> list[Any]:
+            cursor = sqlite.execute(prepared.sql, args)
+            if one:
+                row = cursor.fetchone()
+                return [] if row is None else [row]
+            return cursor.fetchall()
+
+        raw = await retry_busy(fetch, self._busy_timeout_ms)
+        columns = prepared.columns
+        return [
+            {
+                key: value if process is None else process(value)
+                for (key, process), value in zip(columns, row, strict=True)
+            }
+            for row in raw
+        ]
 
     def _prepare(self, statement: Select[Any]) -> _Prepared:
         # Keyed by identity: hot statements are module constants, built once.

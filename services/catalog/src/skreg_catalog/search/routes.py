@@ -11,7 +11,7 @@ from skreg_proto.catalog import CatalogStats, SearchSort, SkillSummary, TagCount
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.search.service import SearchQuery, SearchService
+from skreg_catalog.search.service import SearchQuery, SearchService, search_skills
 
 
 @get("/api/v1/skills", summary="Search and browse skills", tags=["catalog"])
@@ -27,10 +27,10 @@ async def list_skills(
 ) -> Page[SkillSummary]:
     """Full text over name, description, tags and body; exact name first; cursor paging."""
     query = SearchQuery(q=q, tag=tag, namespace=namespace, sort=sort, cursor=cursor, limit=limit)
-    return await catalog.read(
+    return await catalog.read_quick(
         request,
         ("search", q, tag, namespace, sort, cursor, limit),
-        lambda session: SearchService(session).search(query),
+        lambda quick: search_skills(quick, query),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import CatalogStats, SearchSort, SkillSummary, TagCount
 from skreg_proto.pagination import Page, clamp_limit, encode_cursor
 from sqlalchemy import (
@@ -13,7 +14,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_catalog.dialect import dialect_name
 from skreg_catalog.search.backend import SearchTerms, backend_for
 from skreg_catalog.search.statements import (
     SORTS,
@@ -42,49 +42,53 @@ class SearchQuery:
     limit: int | None = None
 
 
+async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSummary]:
+    """One page of results and the total number of matches.
+
+    The hottest uncached read after skill pages: both statements go through the quick
+    reader (no session; see `skreg_common.quickread`).
+    """
+    terms = SearchTerms.parse(query.q) if query.q.strip() else None
+    if terms is not None and not terms.terms:  # only punctuation: nothing can match
+        return Page(items=[], next_cursor=None, total=0)
+    sort = query.sort
+    if sort == "relevance" and terms is None:
+        sort = "downloads"  # nothing to be relevant to: most downloaded first
+    keys = SORTS[sort]
+    dialect = reader.dialect_name
+    size = clamp_limit(query.limit)
+    params: dict[str, Any] = {}
+    if terms is not None:
+        params.update(backend_for(dialect).parameters(terms))
+        ns, _, name = terms.text.rpartition("/")
+        params.update(exact_ns=ns, exact_name=name)
+    if query.namespace:
+        params["namespace"] = query.namespace
+    if query.tag:
+        params["tag"] = query.tag.strip().lower()
+    if query.cursor is not None:
+        values = decode_keys(query.cursor, sort, keys)
+        params.update({f"k{i}": value for i, value in enumerate(values)})
+    shape = (dialect, sort, terms is not None, bool(query.tag), bool(query.namespace),
+             query.cursor is not None, size)  # fmt: skip
+    page_query, count_query = statements(shape)
+    rows = await reader.all(page_query, params)
+    count_params = {k: v for k, v in params.items() if not k.startswith(("k", "exact_"))}
+    counted = await reader.first(count_query, count_params)
+    total = 0 if counted is None else int(next(iter(counted.values())))
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = encode_cursor([sort, *[encode_key(last[key.column]) for key in keys]])
+    return Page(items=[_summary(row) for row in rows], next_cursor=next_cursor, total=total)
+
+
 class SearchService:
-    """Search and browse over visible skills (not deleted, with an installable version)."""
+    """Tags and stats over visible skills (not deleted, with an installable version)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def search(self, query: SearchQuery) -> Page[SkillSummary]:
-        """One page of results and the total number of matches."""
-        terms = SearchTerms.parse(query.q) if query.q.strip() else None
-        if terms is not None and not terms.terms:  # only punctuation: nothing can match
-            return Page(items=[], next_cursor=None, total=0)
-        sort = query.sort
-        if sort == "relevance" and terms is None:
-            sort = "downloads"  # nothing to be relevant to: most downloaded first
-        keys = SORTS[sort]
-        dialect = dialect_name(self.session)
-        size = clamp_limit(query.limit)
-        params: dict[str, Any] = {}
-        if terms is not None:
-            params.update(backend_for(dialect).parameters(terms))
-            ns, _, name = terms.text.rpartition("/")
-            params.update(exact_ns=ns, exact_name=name)
-        if query.namespace:
-            params["namespace"] = query.namespace
-        if query.tag:
-            params["tag"] = query.tag.strip().lower()
-        if query.cursor is not None:
-            values = decode_keys(query.cursor, sort, keys)
-            params.update({f"k{i}": value for i, value in enumerate(values)})
-        shape = (dialect, sort, terms is not None, bool(query.tag), bool(query.namespace),
-                 query.cursor is not None, size)  # fmt: skip
-        page_query, count_query = statements(shape)
-        rows = (await self.session.execute(page_query, params)).all()
-        count_params = {k: v for k, v in params.items() if not k.startswith(("k", "exact_"))}
-        total = (await self.session.execute(count_query, count_params)).scalar_one()
-        next_cursor = None
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]._mapping
-            next_cursor = encode_cursor([sort, *[encode_key(last[key.column]) for key in keys]])
-        return Page(
-            items=[_summary(row._mapping) for row in rows], next_cursor=next_cursor, total=total
-        )
 
     async def tags(self, cursor: str | None, limit: int | None) -> Page[TagCount]:
         """Tags of visible skills with counts, most used first."""
