@@ -29,6 +29,37 @@ async def test_health_ready_and_schema(client) -> None:
     assert not [p for p in paths if p.startswith("/internal")]  # never advertised
 
 
+async def test_the_schema_documents_errors_as_problem_json(client) -> None:
+    """Every error response in the OpenAPI document is what the handlers send."""
+    document = (await client.get("/schema/openapi.json")).json()
+    assert set(document["components"]["schemas"]["ProblemDetails"]["required"]) == {
+        "title",
+        "status",
+    }
+    operations = [
+        operation
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert len(operations) >= 10
+    errors = 0
+    for operation in operations:
+        responses = operation["responses"]
+        assert "default" in responses, operation["summary"]
+        for code, response in responses.items():
+            if code == "default" or code[0] in "45":
+                errors += 1
+                assert list(response["content"]) == ["application/problem+json"], (code, operation)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ProblemDetails"}
+    assert errors > len(operations)  # Litestar's own 400s were rewritten too, not only defaults
+    # …and an actual error is sent exactly so.
+    missing = await client.get("/api/v1/skills/nobody/nothing")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_standalone_app_verifies_through_auth(database_url, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("AUTO_MIGRATE", "false")

@@ -19,6 +19,7 @@ from skreg_common.db import unit_of_work
 from skreg_common.errors import EXCEPTION_HANDLERS
 from skreg_common.health import HEALTH_HANDLERS
 from skreg_common.logging import request_id_middleware
+from skreg_common.openapi import document_problems
 from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
 from skreg_common.runtime import Runtime
 
@@ -69,6 +70,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Built (and cached) now, so the first /schema request already gets it fixed.
+        document_problems(app.openapi_schema)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(runtime.close)
             for component in components:
