@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.search.backend import SearchTerms, backend_for
 from skreg_catalog.search.statements import (
     SORTS,
+    TOTAL,
     SortKey,
     after,
     decode_keys,
@@ -73,9 +74,14 @@ async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSu
              query.cursor is not None, size)  # fmt: skip
     page_query, count_query = statements(shape)
     rows = await reader.all(page_query, params)
-    count_params = {k: v for k, v in params.items() if not k.startswith(("k", "exact_"))}
-    counted = await reader.first(count_query, count_params)
-    total = 0 if counted is None else int(next(iter(counted.values())))
+    if rows and terms is not None:
+        total = int(rows[0][TOTAL])
+    elif not rows and query.cursor is None:
+        total = 0
+    else:  # browsing, or a page past the last match
+        count_params = {k: v for k, v in params.items() if not k.startswith(("k", "exact_"))}
+        counted = await reader.first(count_query, count_params)
+        total = 0 if counted is None else int(next(iter(counted.values())))
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]

@@ -111,6 +111,10 @@ _LISTED = (
 )  # fmt: skip
 
 
+TOTAL = "total"
+"""The column of text-search pages that holds the number of matches in all."""
+
+
 @lru_cache(maxsize=512)
 def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     """The page and count statements for one shape, built once (building costs more than
@@ -136,6 +140,11 @@ def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     if tag:
         tagged = select(SkillTag.skill_id).where(SkillTag.tag == bindparam("tag", type_=String()))
         base = base.where(Skill.id.in_(tagged))
+    if text:
+        # A text search ranks every match anyway, so the total rides along with the
+        # page (a window count over the candidates) instead of costing a second
+        # full-text query. Browsing keeps its separate count: it reads a running total.
+        base = base.add_columns(func.count().over().label(TOTAL))
     candidates = base.subquery()
     columns = [candidates.c[key.column] for key in keys]
     page = select(candidates).order_by(
