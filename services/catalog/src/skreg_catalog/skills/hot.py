@@ -1,11 +1,13 @@
-"""The skill detail read: the catalog's hottest read, so one select through the quick reader.
+"""The catalog's hottest uncached reads, each one select through the quick reader.
 
-`GET /api/v1/skills/{namespace}/{name}` reads the skill, its owner, its latest
-version (without the body) and its version count in one statement, run by
-`Runtime.quick` (no session, no pool on SQLite; see `skreg_common.quickread`).
-The row's parts become plain attribute holders standing in for the models, so
-the one converter, `to_detail`, serves this read too (it only reads attributes;
-building real transient models cost as much as the query).
+- `read_detail` (`GET /api/v1/skills/{namespace}/{name}`): the skill, its owner,
+  its latest version (without the body) and its version count;
+- `locate_version` (downloads and single files): where a version's bytes are.
+
+Both run on `Runtime.quick` (no session, no pool on SQLite; see
+`skreg_common.quickread`). The detail row's parts become plain attribute holders
+standing in for the models, so the one converter, `to_detail`, serves this read
+too (it only reads attributes; building transient models cost as much as the query).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from typing import Any, cast
 from skreg_common.errors import NotFound
 from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from skreg_catalog.skills.convert import to_detail
 from skreg_catalog.skills.models import Namespace, Skill, Version
-from skreg_catalog.skills.service import VISIBLE_SKILL
+from skreg_catalog.skills.service import LATEST, VISIBLE_SKILL, Located
 
 _LATEST = aliased(Version)
 _SKILL_KEYS = (
@@ -82,3 +84,54 @@ async def read_detail(reader: QuickReader, namespace: str, name: str) -> SkillDe
     if row["v_id"] is not None:
         latest = cast(Version, SimpleNamespace(**_part(row, _VERSION_KEYS, "v_")))
     return to_detail(skill, owner, latest, row["versions_count"])
+
+
+_LOCATED = (
+    Skill.id.label("skill_id"),
+    Skill.namespace,
+    Skill.name,
+    Version.id.label("version_id"),
+    Version.version,
+    Version.digest,
+    Version.manifest,
+)
+LOCATE_LATEST = (
+    select(*_LOCATED)
+    .select_from(Skill)
+    .outerjoin(Version, Version.id == Skill.latest_version_id)
+    .where(VISIBLE_SKILL)
+)
+LOCATE_EXACT = (
+    select(*_LOCATED)
+    .select_from(Skill)
+    .outerjoin(
+        Version,
+        and_(
+            Version.skill_id == Skill.id,
+            Version.version == bindparam("version"),
+            Version.deleted_at.is_(None),
+        ),
+    )
+    .where(VISIBLE_SKILL)
+)
+
+
+async def locate_version(reader: QuickReader, namespace: str, name: str, version: str) -> Located:
+    """The version's digest and file hashes (`latest` allowed); NotFound as `resolve` says."""
+    params = {"namespace": namespace, "name": name, "version": version}
+    row = await reader.first(LOCATE_LATEST if version == LATEST else LOCATE_EXACT, params)
+    if row is None:
+        raise NotFound(f"no skill {namespace}/{name}")
+    if row["version_id"] is None:
+        if version == LATEST:
+            raise NotFound(f"{namespace}/{name} has no installable version")
+        raise NotFound(f"no version {version} of {namespace}/{name}")
+    return Located(
+        namespace=row["namespace"],
+        name=row["name"],
+        version=row["version"],
+        version_id=row["version_id"],
+        skill_id=row["skill_id"],
+        digest=row["digest"],
+        files={entry["path"]: entry["sha256"] for entry in row["manifest"]},
+    )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.service import client_address, client_key
-from skreg_catalog.skills.detail import read_detail
+from skreg_catalog.skills.hot import locate_version, read_detail
 from skreg_catalog.skills.service import LATEST, Located, SkillService
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -131,10 +131,10 @@ async def _locate(
     name: str,
     version: str,
 ) -> Located:
-    return await catalog.read(
+    return await catalog.read_quick(
         request,
         ("locate", namespace, name, version),
-        lambda session: SkillService(session, catalog).locate(namespace, name, version),
+        lambda quick: locate_version(quick, namespace, name, version),
     )
 
 

@@ -148,19 +148,6 @@ class SkillService:
             raise NotFound(f"no version {version} of {namespace}/{name}")
         return skill, found
 
-    async def locate(self, namespace: str, name: str, version: str) -> Located:
-        """The version's digest and file hashes (`latest` allowed)."""
-        skill, found = await self.resolve(namespace, name, version)
-        return Located(
-            namespace=skill.namespace,
-            name=skill.name,
-            version=found.version,
-            version_id=found.id,
-            skill_id=skill.id,
-            digest=found.digest,
-            files={entry["path"]: entry["sha256"] for entry in found.manifest},
-        )
-
     async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
         """One version with its manifest, frontmatter and body (raw and sanitised HTML)."""
         skill, found = await self.resolve(namespace, name, version)
