@@ -573,7 +573,8 @@ def merged(name: str, runs: list[Result]) -> Result:
     latencies = [latency for run in runs for latency in run.latencies]
     # Scale the wall time so `rate` is the median round's while `latencies` holds them all.
     seconds = len(latencies) / middle.rate if middle.rate else middle.seconds
-    return Result(name, latencies, sum(r.errors for r in runs), seconds)
+    steal = sum(r.steal * r.seconds for r in runs) / sum(r.seconds for r in runs)
+    return Result(name, latencies, sum(r.errors for r in runs), seconds, steal)
 
 
 async def scaling_run(sizes: list[int], duration: float, workdir: Path) -> None:

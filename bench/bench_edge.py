@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # reuse the test harness: processes and Traefik
 
 import httpx  # noqa: E402
+from loadkit import StealMeter  # noqa: E402  (bench/loadkit.py, beside this script)
 from skreg_proto.bundle import pack_files  # noqa: E402
 
 import tests.support.traefik as traefik_support  # noqa: E402
@@ -153,6 +154,7 @@ class Result:
     elapsed: float = 0.0
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
+    steal: float = float("nan")  # share of CPU time the VM's host took meanwhile
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process, measured
 
     @property
@@ -236,14 +238,16 @@ def run_wrk(
     wrk(WARMUP_S)
     before = cpu_probe()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    steal = StealMeter()
     output = wrk(duration)
+    result_steal = steal.share()
     after = cpu_probe()
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
     if match is None:
         raise RuntimeError(f"wrk printed no result line:\n{output}")
     requests, micros, status_errors, socket_errors, p50, p99 = map(int, match.groups())
-    result = Result(label)
+    result = Result(label, steal=result_steal)
     result.requests = requests - status_errors - socket_errors
     result.errors = status_errors + socket_errors
     result.elapsed = micros / 1e6
@@ -265,6 +269,7 @@ def row(result: Result) -> str:
     return (
         f"  {result.label:<18} {result.rate:>7.0f} {result.p50_ms:>7.2f} "
         f"{result.p99_ms:>7.2f} {result.requests:>8} {result.errors:>6}  {cpu}"
+        f"  {result.steal:>5.0%}"
     )
 
 
@@ -273,7 +278,7 @@ def header(result: Result) -> str:
     return (
         f"  {'':<18} {'':>7} {'':>7} {'':>7} {'':>8} {'':>6}  CPU ms per request\n"
         f"  {'operation / path':<18} {'req/s':>7} {'p50':>7} {'p99':>7} {'requests':>8} "
-        f"{'errors':>6}  {names}"
+        f"{'errors':>6}  {names}  {'steal':>5}"
     )
 
 

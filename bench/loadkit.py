@@ -174,6 +174,36 @@ class Connection:
 # --- measuring ----------------------------------------------------------------------------
 
 
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (the `cpu` line of /proc/stat), or None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+class StealMeter:
+    """How much CPU time a virtual machine's host took from it since this was made.
+
+    On a shared host, "steal" (time a vCPU was runnable but not running) swings from
+    0 to nearly half within a minute, and every figure measured meanwhile shrinks with
+    it; printed beside each result, it says which figures to trust.
+    """
+
+    def __init__(self) -> None:
+        self._start = _cpu_times()
+
+    def share(self) -> float:
+        """Stolen time as a share of all CPU time since creation (NaN if unknown)."""
+        end = _cpu_times()
+        if self._start is None or end is None or len(end) < 8:
+            return float("nan")
+        delta = [b - a for a, b in zip(self._start, end, strict=False)]
+        total = sum(delta[:8])  # user … steal; guest time is already inside user
+        return delta[7] / total if total else float("nan")
+
+
 @dataclass
 class Result:
     """What one measurement saw. `latencies` in seconds, one per answered request."""
@@ -182,6 +212,7 @@ class Result:
     latencies: list[float]
     errors: int
     seconds: float
+    steal: float = float("nan")  # share of CPU time the hypervisor took meanwhile (Linux)
 
     @property
     def requests(self) -> int:
@@ -205,6 +236,7 @@ class Result:
             f"  {self.name:<{name_width}} {self.rate:{rate_width}.1f} req/s   "
             f"p50 {self.pct(0.5):7.2f} ms   p99 {self.pct(0.99):7.2f} ms   "
             f"n={self.requests} errors={self.errors}"
+            + (f"   steal {self.steal:.0%}" if self.steal == self.steal else "")
         )
 
 
@@ -246,6 +278,7 @@ async def measure(
     latencies: list[float] = []
     errors = 0
     issued = 0
+    steal = StealMeter()
     start = time.perf_counter()
     deadline = start + duration
 
@@ -263,7 +296,7 @@ async def measure(
     elapsed = time.perf_counter() - start
     for connection in connections:
         connection.close()
-    return Result(name, latencies, errors, elapsed)
+    return Result(name, latencies, errors, elapsed, steal.share())
 
 
 async def measure_rate(
@@ -288,6 +321,7 @@ async def measure_rate(
     errors = 0
     issued = 0
     interval = concurrency / rate
+    steal = StealMeter()
     start = time.perf_counter()
 
     async def worker(index: int, connection: Connection) -> None:
@@ -305,4 +339,4 @@ async def measure_rate(
     elapsed = time.perf_counter() - start
     for connection in connections:
         connection.close()
-    return Result(name, latencies, errors, elapsed)
+    return Result(name, latencies, errors, elapsed, steal.share())
