@@ -19,12 +19,12 @@ from typing import Any, cast
 from skreg_common.errors import NotFound
 from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail
-from sqlalchemy import ColumnElement, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
 from skreg_catalog.skills.convert import to_detail
 from skreg_catalog.skills.models import Namespace, Skill, Version
-from skreg_catalog.skills.service import LATEST, VISIBLE_SKILL, Located
+from skreg_catalog.skills.service import LATEST, VISIBLE_SKILL, Located, with_version
 
 _LATEST = aliased(Version)
 _SKILL_KEYS = (
@@ -95,25 +95,8 @@ _LOCATED = (
     Version.digest,
     Version.manifest,
 )
-LOCATE_LATEST = (
-    select(*_LOCATED)
-    .select_from(Skill)
-    .outerjoin(Version, Version.id == Skill.latest_version_id)
-    .where(VISIBLE_SKILL)
-)
-LOCATE_EXACT = (
-    select(*_LOCATED)
-    .select_from(Skill)
-    .outerjoin(
-        Version,
-        and_(
-            Version.skill_id == Skill.id,
-            Version.version == bindparam("version"),
-            Version.deleted_at.is_(None),
-        ),
-    )
-    .where(VISIBLE_SKILL)
-)
+LOCATE_LATEST = with_version(_LOCATED, latest=True)
+LOCATE_EXACT = with_version(_LOCATED, latest=False)
 
 
 async def locate_version(reader: QuickReader, namespace: str, name: str, version: str) -> Located:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from skreg_proto.pagination import (
 from skreg_proto.problems import FieldProblem
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import parse_version
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -53,23 +54,25 @@ VISIBLE_SKILL = and_(
     Skill.name == bindparam("name"),
     Skill.deleted_at.is_(None),
 )
-_LATEST_VERSION = (
-    select(Skill, Version)
-    .outerjoin(Version, Version.id == Skill.latest_version_id)
-    .where(VISIBLE_SKILL)
-)
-_EXACT_VERSION = (
-    select(Skill, Version)
-    .outerjoin(
-        Version,
-        and_(
+
+
+def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
+    """`columns` of the visible skill `:namespace/:name` and of its latest version, or of
+    the version named `:version` (an outer join: the version's columns are None when
+    there is none)."""
+    if latest:
+        on = Version.id == Skill.latest_version_id
+    else:
+        on = and_(
             Version.skill_id == Skill.id,
             Version.version == bindparam("version"),
             Version.deleted_at.is_(None),
-        ),
-    )
-    .where(VISIBLE_SKILL)
-)
+        )
+    return select(*columns).select_from(Skill).outerjoin(Version, on).where(VISIBLE_SKILL)
+
+
+_LATEST_VERSION = with_version((Skill, Version), latest=True)
+_EXACT_VERSION = with_version((Skill, Version), latest=False)
 
 
 def _version_key(version: Version) -> tuple[SemVer, str]:
