@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
-from skreg_common.db import utcnow
+from skreg_common.db import insert_for, utcnow
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.blobs.models import Blob
-from skreg_catalog.dialect import insert_for
 
 
 class BlobStore(Protocol):

@@ -15,12 +15,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import structlog
-from skreg_common.db import unit_of_work
+from skreg_common.db import insert_for, unit_of_work
 from skreg_common.principal import Principal
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skreg_catalog.dialect import insert_for
 from skreg_catalog.downloads.models import DownloadClient, DownloadDay
 from skreg_catalog.skills.models import Skill, Version
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from skreg_common.db import utcnow
+from skreg_common.db import insert_for, utcnow
 from skreg_common.errors import Conflict, Forbidden
 from skreg_common.principal import Principal
 from skreg_proto.catalog import PublishResponse
@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.dialect import insert_for
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version

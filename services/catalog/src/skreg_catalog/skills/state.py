@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from skreg_common.db import insert_for
 from skreg_common.principal import Principal
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import latest, parse_version
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_catalog.dialect import insert_for
 from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchDocument
 from skreg_catalog.skills.models import NAME_LENGTH, Namespace, Skill, SkillTag, Version
 
