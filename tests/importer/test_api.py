@@ -11,6 +11,7 @@ import json
 from skreg_common.db import create_engine
 from skreg_importer.runs.models import ImportRun
 from skreg_importer.sources.models import Source
+from skreg_importer.webhooks.models import WebhookDelivery
 from sqlalchemy import func, select
 
 from tests.importer.conftest import IMPORTS, SOURCES, Stack, open_stack
@@ -287,6 +288,42 @@ async def test_webhook_signatures(stack: Stack, daemon: GitDaemon, repo: Repo) -
         hook, content=b"x" * (2 * 2**20), headers=_github("s3cret-hook", b"")
     )
     assert too_big.status_code == 413
+
+
+async def test_a_replayed_github_delivery_starts_nothing(
+    stack: Stack, daemon: GitDaemon, repo: Repo
+) -> None:
+    """GitHub signs the body only: the same signed body again is a replay, not a push."""
+    repo.skill("skills/solo")
+    repo.commit()
+    source = await stack.add_source(
+        daemon.url("skills.git"), webhook_secret="s3cret-hook", ref="main"
+    )
+    hook = f"{SOURCES}/{source['id']}/webhook"
+    push = json.dumps({"ref": "refs/heads/main", "after": "a" * 40}).encode()
+
+    first = await stack.client.post(hook, content=push, headers=_github("s3cret-hook", push))
+    assert first.json()["status"] == "queued"
+    await stack.wait(first.json()["run_id"])
+    replay = await stack.client.post(hook, content=push, headers=_github("s3cret-hook", push))
+    assert replay.status_code == 202
+    assert replay.json()["status"] == "ignored"
+    assert "replay" in replay.json()["reason"]
+    assert await _count(stack, ImportRun) == 1
+
+    following = json.dumps({"ref": "refs/heads/main", "after": "b" * 40}).encode()
+    next_push = await stack.client.post(
+        hook, content=following, headers=_github("s3cret-hook", following)
+    )
+    assert next_push.json()["status"] == "queued"
+    await stack.wait(next_push.json()["run_id"])
+    assert await _count(stack, ImportRun) == 2
+    assert await _count(stack, WebhookDelivery) == 2
+
+    # Deleting the source takes what it remembered with it.
+    deleted = await stack.client.delete(f"{SOURCES}/{source['id']}")
+    assert deleted.status_code == 204
+    assert await _count(stack, WebhookDelivery) == 0
 
 
 async def test_webhook_on_a_source_without_secret_is_refused(stack: Stack) -> None:

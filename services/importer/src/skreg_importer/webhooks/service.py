@@ -8,6 +8,7 @@ comparison against a throw-away key, so timing says nothing about which it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -15,21 +16,25 @@ import secrets
 from collections.abc import Mapping
 
 import structlog
-from skreg_common.db import unit_of_work
+from skreg_common.db import insert_for, unit_of_work, utcnow
 from skreg_common.errors import Unauthorized
 from skreg_proto.importer import WebhookAccepted
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_importer.crypto import SecretBox, SecretDecryptError
 from skreg_importer.runs.service import RunRequests
 from skreg_importer.sources.models import Source
 from skreg_importer.sources.service import WEBHOOK_PURPOSE
+from skreg_importer.webhooks.models import WebhookDelivery
 
 log = structlog.get_logger(__name__)
 
 _DUMMY_SECRET = secrets.token_bytes(32)
 GITHUB_PUSH_EVENTS = {"push"}
 GITLAB_PUSH_EVENTS = {"push hook", "tag push hook"}
+# How long a signed push body is remembered (GitHub gives up redelivering far sooner).
+REPLAY_WINDOW = dt.timedelta(days=1)
 
 
 def github_signature(secret: bytes, body: bytes) -> str:
@@ -93,6 +98,31 @@ class WebhookService:
         self.box = box
         self.requests = requests
 
+    async def _seen_before(self, source_id: str, body: bytes) -> bool:
+        """Remember this signed body; True if it started a sync within `REPLAY_WINDOW`.
+
+        GitHub signs the body alone, so a captured delivery stays valid forever; every
+        real push differs (commits, timestamps), so an identical body is a replay or a
+        manual redelivery, and a sync can still be started by hand. GitLab sends its
+        secret itself, which a captured request reveals anyway: nothing to remember.
+        """
+        digest = hashlib.sha256(body).hexdigest()
+        now = utcnow()
+        async with unit_of_work(self.sessions) as session:
+            await session.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.source_id == source_id,
+                    WebhookDelivery.received_at < now - REPLAY_WINDOW,
+                )
+            )
+            insert = insert_for(session)
+            claimed = await session.execute(
+                insert(WebhookDelivery)
+                .values(source_id=source_id, body_sha256=digest, received_at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(claimed.rowcount != 1)  # type: ignore[attr-defined]
+
     async def _source(self, source_id: str) -> tuple[bytes | None, str | None, bool]:
         async with unit_of_work(self.sessions) as session:
             source = await session.get(Source, source_id) if len(source_id) <= 64 else None
@@ -123,6 +153,10 @@ class WebhookService:
         if not _matches(ref, pushed):
             return WebhookAccepted(
                 status="ignored", reason=f"push to {pushed!r}, source follows {ref!r}"
+            )
+        if host == "github" and await self._seen_before(source_id, body):
+            return WebhookAccepted(
+                status="ignored", reason="this delivery was already received (a replay)"
             )
         run, _ = await self.requests.sync_source(source_id, trigger="webhook")
         log.info("webhook.accepted", source_id=source_id, host=host, run_id=run.id)
