@@ -1,7 +1,8 @@
 """Database set-up that behaves the same on SQLite and PostgreSQL.
 
-SQLite gets WAL, foreign keys and a busy timeout on every connection; PostgreSQL
-gets a pool with pre-ping. Timestamps are timezone-aware UTC on both.
+SQLite gets WAL and foreign keys on every connection, runs inline on the event loop
+and waits for locks there (`skreg_common.sqlite_inline`); PostgreSQL gets a pool with
+pre-ping. Timestamps are timezone-aware UTC on both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -97,7 +98,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def sqlite_location(url: str) -> tuple[str, bool]:
+def sqlite_location(url: str | URL) -> tuple[str, bool]:
     """The database path (or `file:` URI, then True) of a SQLite URL."""
     parsed = make_url(url)
     uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")

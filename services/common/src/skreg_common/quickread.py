@@ -28,6 +28,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Compiled
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from skreg_common.db import sqlite_location
 from skreg_common.sqlite_inline import retry_busy
 
 Processor = Callable[[Any], Any] | None
@@ -53,11 +54,9 @@ class QuickReader:
 
     @staticmethod
     def _raw_sqlite_location(engine: AsyncEngine) -> tuple[str, bool] | None:
-        url = engine.url
-        if url.get_backend_name() != "sqlite":
+        if engine.url.get_backend_name() != "sqlite":
             return None
-        database = url.database or ":memory:"
-        uri = str(url.query.get("uri", "")).lower() in ("true", "1")
+        database, uri = sqlite_location(engine.url)
         if database == ":memory:" or "mode=memory" in database:
             return None
         return database, uri
