@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from skreg_catalog.search.statements import (
     statements,
     visible,
 )
-from skreg_catalog.skills.convert import to_summary
+from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
 from skreg_catalog.skills.models import Namespace, Skill, SkillTag, Version
 
 TOP_SKILLS = 10
@@ -154,14 +155,5 @@ class SearchService:
         )
 
 
-def _summary(row: Any) -> SkillSummary:
-    return SkillSummary(
-        namespace=row["namespace"],
-        name=row["name"],
-        description=row["description"],
-        latest_version=row["latest_version"],
-        tags=list(row["tags"]),
-        downloads=row["downloads"],
-        updated_at=row["updated_at"],
-        deprecated=row["deprecated"],
-    )
+def _summary(row: Mapping[str, Any]) -> SkillSummary:
+    return SkillSummary(**{name: row[name] for name in SUMMARY_FIELDS})

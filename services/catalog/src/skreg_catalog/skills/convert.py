@@ -61,18 +61,20 @@ def to_version_detail(skill: Skill, version: Version) -> VersionDetail:
     )
 
 
+SUMMARY_FIELDS = tuple(SkillSummary.__struct_fields__)
+"""What lists show of a skill: columns of `catalog_skills` by the same names."""
+
+
+def summary_fields(skill: Skill) -> dict[str, Any]:
+    """The `SkillSummary` fields of a skill (shared by lists and the detail page)."""
+    fields = {name: getattr(skill, name) for name in SUMMARY_FIELDS}
+    fields["tags"] = list(fields["tags"])
+    return fields
+
+
 def to_summary(skill: Skill) -> SkillSummary:
     """A skill as lists show it."""
-    return SkillSummary(
-        namespace=skill.namespace,
-        name=skill.name,
-        description=skill.description,
-        latest_version=skill.latest_version,
-        tags=list(skill.tags),
-        downloads=skill.downloads,
-        updated_at=skill.updated_at,
-        deprecated=skill.deprecated,
-    )
+    return SkillSummary(**summary_fields(skill))
 
 
 def to_detail(
@@ -81,14 +83,7 @@ def to_detail(
     """A skill with its latest version, owners and provenance."""
     owner = namespace.owner_name or namespace.owner_id
     return SkillDetail(
-        namespace=skill.namespace,
-        name=skill.name,
-        description=skill.description,
-        latest_version=skill.latest_version,
-        tags=list(skill.tags),
-        downloads=skill.downloads,
-        updated_at=skill.updated_at,
-        deprecated=skill.deprecated,
+        **summary_fields(skill),
         created_at=skill.created_at,
         owners=[owner] if owner else [],
         license=latest.license if latest else None,
