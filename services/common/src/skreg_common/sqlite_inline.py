@@ -142,9 +142,6 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor(), self._busy_timeout_ms)
 
-    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
-
     async def commit(self) -> None:
         await retry_busy(self._conn.commit, self._busy_timeout_ms)
 
