@@ -108,6 +108,38 @@ async def list_versions(
     )
 
 
+@get(
+    SKILL + "/resolve",
+    summary="Resolve `latest` or a range to one version",
+    tags=["catalog"],
+)
+async def resolve_version(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+    spec: str = Parameter(
+        default=LATEST,
+        min_length=1,
+        max_length=1024,
+        description="`latest`, `*`, an exact version or a range (`^1.2`, `~1.2.3`, "
+        "`>=1.0.0,<2.0.0`, `1.x`)",
+    ),
+) -> SkillVersion:
+    """The version `spec` installs: the only place clients get `latest` and ranges resolved.
+
+    `latest`/`*`: the highest non-yanked release, else the highest non-yanked
+    pre-release; a range: its highest non-yanked version (pre-releases only when a
+    term names one of the same major.minor.patch); an exact version may be yanked.
+    404 problem+json when nothing matches, 400 for a malformed spec.
+    """
+    return await catalog.read(
+        request,
+        ("resolve", namespace, name, spec),
+        lambda session: SkillService(session, catalog).resolve_spec(namespace, name, spec),
+    )
+
+
 @get(VERSION, summary="One version", tags=["catalog"])
 async def get_version(
     request: Request[Any, Any, Any],
@@ -270,6 +302,7 @@ HANDLERS = [
     get_skill,
     delete_skill,
     list_versions,
+    resolve_version,
     get_version,
     download_version,
     get_file,
