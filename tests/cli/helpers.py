@@ -237,6 +237,7 @@ def serve_skill(
     }
     fake.routes[("GET", f"{base}/versions")] = Reply.json({"items": [meta], "next_cursor": None})
     fake.routes[("GET", f"{base}/versions/{version}")] = Reply.json(meta)
+    fake.routes[("GET", f"{base}/resolve")] = Reply.json(meta)  # any spec: the one version
     fake.routes[("GET", f"{base}/versions/{version}/download")] = Reply(
         200, bundle, {"Content-Type": "application/gzip"}
     )

@@ -108,7 +108,7 @@ def test_metadata_for_another_skill_is_refused(fake: FakeRegistry, isolated: Pat
     serve_skill(fake, "evil", "other", "1.0.0", bundle, digest)
     # Asking for evil/pwn, the registry answers with evil/other's version.
     base = "/api/v1/skills/evil"
-    fake.routes[("GET", f"{base}/pwn/versions")] = fake.routes[("GET", f"{base}/other/versions")]
+    fake.routes[("GET", f"{base}/pwn/resolve")] = fake.routes[("GET", f"{base}/other/resolve")]
     fake.routes[("GET", f"{base}/pwn/versions/1.0.0")] = fake.routes[
         ("GET", f"{base}/other/versions/1.0.0")
     ]

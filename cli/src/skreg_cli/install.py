@@ -71,8 +71,7 @@ class Installer:
     def _plan_install(self, lock: Lockfile, ref: SkillRef, agent_names: Sequence[str]) -> Plan:
         client = self.app.client()
         previous = lock.skills.get(ref.full_name)
-        chosen = registry.select(ref, registry.list_versions(client, ref.namespace, ref.name))
-        meta = registry.get_version(client, ref.namespace, ref.name, chosen.version)
+        meta = registry.resolve(client, ref)
         _check_digest(ref.full_name, meta)
         if previous and previous.version == meta.version and previous.digest != meta.digest:
             raise _mismatch(
@@ -158,14 +157,13 @@ class Installer:
         namespace, name = key.split("/", 1)
         ref = SkillRef(namespace, name, spec or entry.requested)
         client = self.app.client(entry.registry)
-        chosen = registry.select(ref, registry.list_versions(client, namespace, name))
+        meta = registry.resolve(client, ref)
         requested = ref.spec or LATEST
-        if chosen.version == entry.version:
+        if meta.version == entry.version:
             # Nothing to fetch; only the recorded range may change.
             copies = copies_for(self.scope, name, entry.agents)
             updated = msgspec.structs.replace(entry, requested=requested)
-            return Plan(key, updated, copies, previous=entry, yanked=chosen.yanked)
-        meta = registry.get_version(client, namespace, name, chosen.version)
+            return Plan(key, updated, copies, previous=entry, yanked=meta.yanked)
         _check_digest(key, meta)
         updated = msgspec.structs.replace(
             entry,

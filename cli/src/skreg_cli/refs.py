@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from skreg_proto.semver import Range, parse_range
+from skreg_proto.semver import parse_range
 
 from skreg_cli.errors import CliError, ExitCode
 
@@ -30,11 +30,6 @@ class SkillRef:
     def full_name(self) -> str:
         """`namespace/name`."""
         return f"{self.namespace}/{self.name}"
-
-    @property
-    def range(self) -> Range:
-        """The range to resolve (`latest` when none was given)."""
-        return parse_range(self.spec or LATEST)
 
     def __str__(self) -> str:
         return self.full_name + (f"@{self.spec}" if self.spec else "")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from skreg_proto.semver import Version, best_match, parse_version
-from skreg_proto.semver import latest as latest_of
+from skreg_proto.semver import parse_version
 
 from skreg_cli.client import ApiClient, path_of
 from skreg_cli.errors import CliError, ExitCode
-from skreg_cli.refs import SkillRef
+from skreg_cli.refs import LATEST, SkillRef
 from skreg_cli.views import PageView, SkillView, VersionView
 
 PAGE_LIMIT = 100
 MAX_PAGES = 200  # 20,000 versions: far past any real skill, short of looping forever
+SHOWN_VERSIONS = 8
 
 
 def skill_path(namespace: str, name: str, *rest: str) -> str:
@@ -71,32 +71,65 @@ def download_url(client: ApiClient, namespace: str, name: str, version: str) -> 
     return client.url(skill_path(namespace, name, "versions", version, "download"))
 
 
-def _parsed(versions: list[VersionView]) -> dict[Version, VersionView]:
-    parsed: dict[Version, VersionView] = {}
-    for view in versions:
-        try:
-            parsed[parse_version(view.version)] = view
-        except ValueError:
-            continue  # not semver: never selectable by a range
-    return parsed
+def resolve(client: ApiClient, ref: SkillRef) -> VersionView:
+    """The version the registry installs for `ref` (its version, range or `latest`).
 
-
-def select(ref: SkillRef, versions: list[VersionView]) -> VersionView:
-    """The newest non-yanked version in the ref's range (an exact pin may be yanked)."""
-    parsed = _parsed(versions)
-    best = best_match(ref.range, [(v, view.yanked) for v, view in parsed.items()])
-    if best is None:
-        shown = ", ".join(str(v) for v in sorted(parsed, reverse=True)[:8]) or "none"
+    The registry is the one place `latest` and ranges are resolved (SKILL_FORMAT.md,
+    Versions): the CLI never ranks versions itself, so it agrees with the web UI and
+    with skills that only have pre-releases.
+    """
+    spec = ref.spec or LATEST
+    view = _ask(client, ref.namespace, ref.name, spec)
+    if view is None:
         raise CliError(
-            f"no version of {ref.full_name} matches {ref.spec or 'latest'}",
-            hint=f"available versions: {shown}",
+            f"no version of {ref.full_name} matches {spec}",
+            hint=_available(client, ref.namespace, ref.name),
             code=ExitCode.NOT_FOUND,
         )
-    return parsed[best]
+    return view
 
 
-def latest(versions: list[VersionView]) -> str | None:
-    """The highest non-prerelease, non-yanked version, as the registry spells it."""
-    parsed = _parsed(versions)
-    best = latest_of((v, view.yanked) for v, view in parsed.items())
-    return None if best is None else parsed[best].version
+def find_latest(client: ApiClient, namespace: str, name: str) -> VersionView | None:
+    """The skill's latest version, None when nothing is installable (all yanked)."""
+    return _ask(client, namespace, name, LATEST)
+
+
+def _ask(client: ApiClient, namespace: str, name: str, spec: str) -> VersionView | None:
+    """`GET …/resolve?spec=`; None when no version matches (a missing skill raises)."""
+    try:
+        view = client.get(
+            skill_path(namespace, name, "resolve"), VersionView, params={"spec": spec}
+        )
+    except CliError as exc:
+        if exc.code is not ExitCode.NOT_FOUND:
+            raise
+        get_skill(client, namespace, name)  # "skill ns/name not found" when that is why
+        return None
+    if (view.namespace or namespace, view.name or name) != (namespace, name) or not _semver(view):
+        raise CliError(
+            f"asked for {namespace}/{name}@{spec}, the registry answered with "
+            f"{view.namespace}/{view.name}@{view.version}",
+            hint="the registry is misbehaving; nothing was installed",
+            code=ExitCode.INTEGRITY,
+        )
+    return view
+
+
+def _semver(view: VersionView) -> bool:
+    try:
+        parse_version(view.version)
+    except ValueError:
+        return False
+    return True
+
+
+def _available(client: ApiClient, namespace: str, name: str) -> str:
+    """A hint listing the newest versions, as the registry orders them."""
+    page = client.get(
+        skill_path(namespace, name, "versions"),
+        PageView[VersionView] | list[VersionView],  # type: ignore[arg-type]
+        params={"limit": SHOWN_VERSIONS},
+    )
+    views = page if isinstance(page, list) else page.items
+    shown = [f"{v.version}{' (yanked)' if v.yanked else ''}" for v in views[:SHOWN_VERSIONS]]
+    return f"available versions: {', '.join(shown) or 'none'}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from skreg_proto.semver import parse_version
 
 from skreg_cli import registry
+from skreg_cli.client import ApiClient
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.localcopy import CopyState, state_of
@@ -68,18 +69,31 @@ def _status(
 
 
 def _compare_with_registry(app: AppContext, status: SkillStatus, namespace: str, name: str) -> None:
+    client = app.client(status.entry.registry)
     try:
-        versions = registry.list_versions(app.client(status.entry.registry), namespace, name)
+        latest = registry.find_latest(client, namespace, name)  # resolved by the registry
     except CliError as exc:
         if exc.code is not ExitCode.NOT_FOUND:
             raise
         status.error = "no longer in the registry"
         status.marks.append("gone")
         return
-    status.latest = registry.latest(versions)
-    mine = next((v for v in versions if v.version == status.entry.version), None)
-    status.yanked = mine.yanked if mine else None
-    if status.latest and parse_version(status.latest) > parse_version(status.entry.version):
+    status.latest = latest.version if latest else None
+    if latest is not None and latest.version == status.entry.version:
+        status.yanked = latest.yanked
+    else:
+        status.yanked = _yanked(client, namespace, name, status.entry.version)
+    if latest and parse_version(latest.version) > parse_version(status.entry.version):
         status.marks.append("outdated")
     if status.yanked:
         status.marks.append("yanked")
+
+
+def _yanked(client: ApiClient, namespace: str, name: str, version: str) -> bool | None:
+    """Whether the installed version is yanked now (None: the registry no longer has it)."""
+    try:
+        return registry.get_version(client, namespace, name, version).yanked
+    except CliError as exc:
+        if exc.code is not ExitCode.NOT_FOUND:
+            raise
+        return None

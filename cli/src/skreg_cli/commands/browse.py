@@ -75,12 +75,12 @@ def info(app: AppContext, skill: str) -> None:
     client = app.client()
     detail = registry.get_skill(client, ref.namespace, ref.name)
     versions = registry.list_versions(client, ref.namespace, ref.name)
-    chosen: str | None
-    if ref.spec:
-        chosen = registry.select(ref, versions).version
-    else:  # the latest, else the newest of whatever exists (all yanked or pre-release)
-        chosen = detail.latest_version or registry.latest(versions) or _newest(versions)
-    version = registry.get_version(client, ref.namespace, ref.name, chosen) if chosen else None
+    version: VersionView | None
+    if ref.spec:  # the registry resolves ranges, never the CLI
+        version = registry.resolve(client, ref)
+    else:  # the latest, else the newest of whatever exists (every version yanked)
+        chosen = detail.latest_version or _newest(versions)
+        version = registry.get_version(client, ref.namespace, ref.name, chosen) if chosen else None
     app.output.json(
         {
             "skill": to_builtins(detail),
