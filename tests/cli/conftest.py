@@ -114,6 +114,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SKREG_CONFIG_DIR", str(config))
     monkeypatch.delenv("SKREG_URL", raising=False)
     monkeypatch.delenv("SKREG_TOKEN", raising=False)
+    for moved_home in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):  # agent detection reads these
+        monkeypatch.delenv(moved_home, raising=False)
     monkeypatch.chdir(project)
     return project
 

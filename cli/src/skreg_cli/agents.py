@@ -2,13 +2,15 @@
 
 Each agent reads skills from `<skills dir>/<name>/SKILL.md`. Several agents
 read the same directory (`.agents/skills`); installing for all of them writes
-one copy there. `--agent auto` picks the agents whose marker files a project
-(or, with `--global`, the home directory) has.
+one copy there. An agent shows it is used by a project through marker files
+(`.claude/`, `CLAUDE.md`, …) and is installed on the machine when its config
+folder exists in the home directory (`~/.claude`, or `$CLAUDE_CONFIG_DIR`), the
+rule the `skills` CLI (vercel-labs/skills) uses; `agentpick` decides from both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +28,18 @@ class Agent:
     project_dir: str  # relative to the project root
     global_dir: str  # relative to the home directory
     project_markers: tuple[str, ...]
-    global_markers: tuple[str, ...]
+    global_markers: tuple[str, ...]  # under home: the agent's config folder(s)
+    config_env: str | None = None  # an environment variable that moves that folder
 
 
 AGENTS: tuple[Agent, ...] = (
     Agent(
         "claude", "Claude Code", ".claude/skills", ".claude/skills",
-        (".claude", "CLAUDE.md"), (".claude",),
+        (".claude", "CLAUDE.md"), (".claude",), "CLAUDE_CONFIG_DIR",
     ),
     Agent(
         "codex", "Codex", ".agents/skills", ".codex/skills",
-        (".codex", "AGENTS.md"), (".codex",),
+        (".codex", "AGENTS.md"), (".codex",), "CODEX_HOME",
     ),
     Agent(
         "cursor", "Cursor", ".cursor/skills", ".cursor/skills",
@@ -68,21 +71,52 @@ def skills_dir(agent: Agent, *, global_: bool) -> str:
     return f"~/{agent.global_dir}" if global_ else agent.project_dir
 
 
+def markers_in(agent: Agent, root: Path, *, global_: bool) -> list[str]:
+    """The agent's markers that exist under `root` (the project, or home for --global)."""
+    markers = agent.global_markers if global_ else agent.project_markers
+    return [marker for marker in markers if (root / marker).exists()]
+
+
 def detect(root: Path, *, global_: bool) -> list[Agent]:
     """Agents whose markers exist under `root` (the project, or home for --global)."""
+    return [agent for agent in AGENTS if markers_in(agent, root, global_=global_)]
+
+
+def installed(home: Path, environ: Mapping[str, str]) -> list[tuple[Agent, str]]:
+    """Agents installed on this machine, each with the config folder that shows it.
+
+    The generic `.agents` entry is not an agent and is never "installed".
+    """
     found = []
     for agent in AGENTS:
-        markers = agent.global_markers if global_ else agent.project_markers
-        if any((root / marker).exists() for marker in markers):
-            found.append(agent)
+        if agent.id == GENERIC:
+            continue
+        moved = environ.get(agent.config_env or "", "").strip()
+        folders = [Path(moved)] if moved else [home / marker for marker in agent.global_markers]
+        existing = next((folder for folder in folders if folder.is_dir()), None)
+        if existing is not None:
+            found.append((agent, _shown(existing, home)))
     return found
 
 
-def select(names: Sequence[str], root: Path, *, global_: bool) -> list[Agent]:
+def _shown(path: Path, home: Path) -> str:
+    try:
+        return "~/" + path.relative_to(home).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def select(
+    names: Sequence[str],
+    root: Path,
+    *,
+    global_: bool,
+    auto: Callable[[], Sequence[Agent]] | None = None,
+) -> list[Agent]:
     """Agents named by `--agent` values (ids, `all`, `auto`; comma-separated or repeated).
 
-    No value means `auto`; `auto` finding nothing falls back to the generic
-    `.agents/skills`, which most agents read.
+    No value means `auto`: what `auto()` picks, else the agents whose markers
+    `root` has, falling back to the generic `.agents/skills`, which most agents read.
     """
     wanted = [part.strip().lower() for name in names for part in name.split(",") if part.strip()]
     chosen: list[Agent] = []
@@ -90,7 +124,7 @@ def select(names: Sequence[str], root: Path, *, global_: bool) -> list[Agent]:
         if name == "all":
             chosen.extend(AGENTS)
         elif name == "auto":
-            chosen.extend(detect(root, global_=global_) or [BY_ID[GENERIC]])
+            chosen.extend(auto() if auto else detect(root, global_=global_) or [BY_ID[GENERIC]])
         elif name in BY_ID:
             chosen.append(BY_ID[name])
         else:

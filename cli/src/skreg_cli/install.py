@@ -8,7 +8,7 @@ mismatch or an unsafe bundle leaves the disk and the lockfile as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
@@ -16,6 +16,7 @@ from skreg_proto.problems import FormatError
 
 from skreg_cli import agents as agent_table
 from skreg_cli import localcopy, lockfile, registry
+from skreg_cli.agents import Agent
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
@@ -57,10 +58,23 @@ class Installer:
 
     # -- install by name -------------------------------------------------------------
 
-    def install(self, refs: Sequence[SkillRef], agent_names: Sequence[str]) -> list[Plan]:
-        """Install each ref (exact name; newest matching version) for the chosen agents."""
+    def install(
+        self,
+        refs: Sequence[SkillRef],
+        agent_names: Sequence[str],
+        choose: Callable[[Scope], list[Agent]] | None = None,
+    ) -> list[Plan]:
+        """Install each ref (exact name; the version the registry resolves) for the agents.
+
+        Without `--agent`, a skill already in the lockfile keeps its agents and a new
+        one goes to what `choose` picks (asked once, after every name resolved).
+        """
         lock = self.lock or Lockfile()
-        plans = [self._plan_install(lock, ref, agent_names) for ref in refs]
+        client = self.app.client()
+        resolved = [(ref, registry.resolve(client, ref)) for ref in refs]
+        needs_choice = bool(agent_names) or any(ref.full_name not in lock.skills for ref in refs)
+        chosen = self._agents(agent_names, choose) if needs_choice else []
+        plans = [self._plan_install(lock, ref, meta, chosen, agent_names) for ref, meta in resolved]
         for plan in plans:
             refuse_name_clashes(lock, self.scope, plan)
         refuse_if_modified(plans, "overwrite")
@@ -68,20 +82,34 @@ class Installer:
             self._refuse_lock_change(plans)
         return self._execute(lock, plans)
 
-    def _plan_install(self, lock: Lockfile, ref: SkillRef, agent_names: Sequence[str]) -> Plan:
+    def _agents(
+        self, agent_names: Sequence[str], choose: Callable[[Scope], list[Agent]] | None
+    ) -> list[str]:
+        auto = (lambda: choose(self.scope)) if choose else None
+        picked = agent_table.select(
+            agent_names, self.scope.root, global_=self.scope.global_, auto=auto
+        )
+        return [agent.id for agent in picked]
+
+    def _plan_install(
+        self,
+        lock: Lockfile,
+        ref: SkillRef,
+        meta: VersionView,
+        chosen: list[str],
+        agent_names: Sequence[str],
+    ) -> Plan:
         client = self.app.client()
         previous = lock.skills.get(ref.full_name)
-        meta = registry.resolve(client, ref)
         _check_digest(ref.full_name, meta)
         if previous and previous.version == meta.version and previous.digest != meta.digest:
             raise _mismatch(
                 ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
             )
-        chosen_agents = agent_table.select(agent_names, self.scope.root, global_=self.scope.global_)
-        agents = [agent.id for agent in chosen_agents]
+        agents = chosen
         if previous is not None:
             # Without --agent keep the agents it has; with --agent add to them.
-            agents = previous.agents + (agents if agent_names else [])
+            agents = previous.agents + (chosen if agent_names else [])
         entry = LockedSkill(
             version=meta.version,
             digest=meta.digest,

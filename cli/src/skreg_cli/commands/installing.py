@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import click
 
 from skreg_cli import lockfile, status
+from skreg_cli.agentpick import AgentChooser
 from skreg_cli.agents import BY_ID
 from skreg_cli.commands.common import json_option, scope_options
 from skreg_cli.context import AppContext, pass_app
@@ -52,7 +53,8 @@ def _report(out: Output, plans: Sequence[Plan], *, dry_run: bool) -> None:
 
 
 _AGENT_HELP = (
-    "Agent(s) to install for: " + ", ".join(BY_ID) + ", all, or auto (detect; the default). "
+    "Agent(s) to install for: " + ", ".join(BY_ID) + ", all, or auto (the default: the agents "
+    "this project uses and this machine has; asks when several are found). "
     "Repeat or separate with commas."
 )
 
@@ -64,6 +66,9 @@ _AGENT_HELP = (
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite locally modified copies.")
 @click.option("--frozen", is_flag=True, help="Fail if skreg.lock would change (for CI).")
+@click.option(
+    "-y", "--yes", is_flag=True, help="Without --agent: install for every agent found, unasked."
+)
 @json_option
 @pass_app
 def install(
@@ -74,6 +79,7 @@ def install(
     dry_run: bool,
     force: bool,
     frozen: bool,
+    yes: bool,
 ) -> None:
     """Install NS/NAME[@VERSION|@RANGE] into coding agents' skills directories.
 
@@ -81,10 +87,15 @@ def install(
     verifies its digest, and unpacks it atomically as <name>/ in each agent's
     skills directory, recording it in skreg.lock. With no SKILLS, installs
     exactly what skreg.lock says and fails if any digest differs.
+
+    Without --agent: the agents this project uses (.claude/, CLAUDE.md, …) and
+    those installed on this machine (~/.claude, ~/.codex, …); when they differ,
+    a terminal is asked, --yes takes all, and otherwise skreg stops.
     """
     installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run, frozen=frozen)
     if skills:
-        plans = installer.install([parse_ref(s) for s in skills], agent_names)
+        choose = AgentChooser(app.output, assume_yes=yes)
+        plans = installer.install([parse_ref(s) for s in skills], agent_names, choose)
     else:
         if agent_names:
             raise CliError("--agent needs skills to install", code=ExitCode.USAGE)
