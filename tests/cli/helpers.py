@@ -58,6 +58,20 @@ def make_skill(
     return directory
 
 
+def publish_marked(source: Path, version: str) -> None:
+    """Publish `source` as `version`, its SKILL.md ending in `v<version>` (to tell copies apart)."""
+    skill_md = source / "SKILL.md"
+    skill_md.write_text(skill_md.read_text() + f"\nv{version}\n")
+    result = run("publish", str(source), "--version", version)
+    assert result.exit_code == 0, result.output
+
+
+def locked(project: Path, full: str) -> tuple[str, str]:
+    """The locked version and the requested version or range of `full` in the project."""
+    entry = json.loads((project / "skreg.lock").read_text())["skills"][full]
+    return entry["version"], entry["requested"]
+
+
 @dataclass
 class User:
     """A registered user with an API key (scopes read, publish, yank)."""

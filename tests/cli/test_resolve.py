@@ -14,21 +14,18 @@ import pytest
 from skreg_cli.errors import ExitCode
 
 from tests.cli.conftest import RegistryServer
-from tests.cli.helpers import User, files_under, make_skill, run, unique, yank
+from tests.cli.helpers import (
+    User,
+    files_under,
+    locked,
+    make_skill,
+    publish_marked,
+    run,
+    unique,
+    yank,
+)
 
 GENERATED = ("0.0.0-git.1700000000.1a2b3c4", "0.0.0-git.1700000900.5d6e7f8")
-
-
-def _publish(source: Path, version: str) -> None:
-    skill_md = source / "SKILL.md"
-    skill_md.write_text(skill_md.read_text() + f"\nv{version}\n")
-    result = run("publish", str(source), "--version", version)
-    assert result.exit_code == 0, result.output
-
-
-def _locked(project: Path, full: str) -> tuple[str, str]:
-    entry = json.loads((project / "skreg.lock").read_text())["skills"][full]
-    return entry["version"], entry["requested"]
 
 
 def _installed_version(project: Path, name: str) -> str:
@@ -51,17 +48,17 @@ def test_a_skill_with_only_generated_prereleases_installs_by_name(
     full = f"{signed_in.username}/{name}"
     source = make_skill(tmp_path, name, version=None)
     for version in GENERATED:
-        _publish(source, version)
+        publish_marked(source, version)
 
     result = run("install", full + suffix)
     assert result.exit_code == 0, result.output
     assert f"{full}@{GENERATED[1]}" in result.stdout
     assert _installed_version(isolated, name) == GENERATED[1]
-    assert _locked(isolated, full) == (GENERATED[1], suffix.lstrip("@") or "latest")
+    assert locked(isolated, full) == (GENERATED[1], suffix.lstrip("@") or "latest")
     assert _list_row(full)["marks"] == []
 
     # A release supersedes the generated versions: list says outdated, update moves to it.
-    _publish(source, "0.1.0")
+    publish_marked(source, "0.1.0")
     row = _list_row(full)
     assert (row["version"], row["latest"], row["marks"]) == (GENERATED[1], "0.1.0", ["outdated"])
     table = run("list")
@@ -71,7 +68,7 @@ def test_a_skill_with_only_generated_prereleases_installs_by_name(
     updated = run("update")
     assert updated.exit_code == 0, updated.output
     assert f"{full}@0.1.0 (was {GENERATED[1]})" in updated.stdout
-    assert _locked(isolated, full)[0] == "0.1.0"
+    assert locked(isolated, full)[0] == "0.1.0"
     assert _installed_version(isolated, name) == "0.1.0"
     assert _list_row(full)["marks"] == []
 
@@ -83,7 +80,7 @@ def test_install_ranges_skip_yanked_and_prereleases(
     full = f"{signed_in.username}/{name}"
     source = make_skill(tmp_path, name)
     for version in ("1.0.0", "1.1.0", "1.2.0", "1.3.0-rc.1", "2.0.0"):
-        _publish(source, version)
+        publish_marked(source, version)
     yank(registry.url, signed_in, full, "1.2.0")
     cases = {
         "^1": "1.1.0",  # 1.2.0 is yanked, 1.3.0-rc.1 is a pre-release
@@ -96,12 +93,12 @@ def test_install_ranges_skip_yanked_and_prereleases(
         result = run("install", f"{full}@{spec}", "--json")
         assert result.exit_code == 0, (spec, result.output)
         assert json.loads(result.stdout)["skills"][0]["version"] == expected, spec
-        assert _locked(isolated, full) == (expected, spec)
+        assert locked(isolated, full) == (expected, spec)
 
     pinned = run("install", f"{full}@1.2.0")  # an exact pin still reaches a yanked version
     assert pinned.exit_code == 0, pinned.output
     assert "is yanked: broken" in pinned.stderr
-    assert _locked(isolated, full)[0] == "1.2.0"
+    assert locked(isolated, full)[0] == "1.2.0"
     assert _list_row(full)["marks"] == ["outdated", "yanked"]
 
 
@@ -110,7 +107,7 @@ def test_no_match_is_a_clear_error_and_writes_nothing(
 ) -> None:
     name = unique("nom")
     full = f"{signed_in.username}/{name}"
-    _publish(make_skill(tmp_path, name), "1.0.0")
+    publish_marked(make_skill(tmp_path, name), "1.0.0")
     yank(registry.url, signed_in, full, "1.0.0")
     for spec, shown in (("", "latest"), ("@^1", "^1"), ("@>=2", ">=2")):
         result = run("install", full + spec)

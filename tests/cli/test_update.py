@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.cli.conftest import RegistryServer
-from tests.cli.helpers import User, make_skill, run, unique, yank
-
-
-def _publish(source: Path, version: str) -> None:
-    skill_md = source / "SKILL.md"
-    skill_md.write_text(skill_md.read_text() + f"\nv{version}\n")
-    result = run("publish", str(source), "--version", version)
-    assert result.exit_code == 0, result.output
-
-
-def _locked(project: Path, full: str) -> tuple[str, str]:
-    entry = json.loads((project / "skreg.lock").read_text())["skills"][full]
-    return entry["version"], entry["requested"]
+from tests.cli.helpers import User, locked, make_skill, publish_marked, run, unique, yank
 
 
 def test_update_respects_ranges_and_skips_yanked(
@@ -27,35 +14,35 @@ def test_update_respects_ranges_and_skips_yanked(
     name, pinned = unique("up"), unique("pin")
     source, pinned_source = make_skill(tmp_path, name), make_skill(tmp_path, pinned)
     full, pinned_full = f"{signed_in.username}/{name}", f"{signed_in.username}/{pinned}"
-    _publish(source, "1.0.0")
-    _publish(pinned_source, "1.0.0")
+    publish_marked(source, "1.0.0")
+    publish_marked(pinned_source, "1.0.0")
     assert run("install", f"{full}@^1.0.0").exit_code == 0
     assert run("install", f"{pinned_full}@1.0.0").exit_code == 0
 
     for version in ("1.1.0", "1.2.0", "2.0.0", "1.3.0-beta.1"):
-        _publish(source, version)
-    _publish(pinned_source, "1.0.1")
+        publish_marked(source, version)
+    publish_marked(pinned_source, "1.0.1")
     yank(registry.url, signed_in, full, "1.2.0")
 
     result = run("update")
     assert result.exit_code == 0, result.output
-    assert _locked(isolated, full) == ("1.1.0", "^1.0.0")  # not 2.0.0, not yanked 1.2.0
-    assert _locked(isolated, pinned_full) == ("1.0.0", "1.0.0")  # an exact pin stays
+    assert locked(isolated, full) == ("1.1.0", "^1.0.0")  # not 2.0.0, not yanked 1.2.0
+    assert locked(isolated, pinned_full) == ("1.0.0", "1.0.0")  # an exact pin stays
     skill_md = (isolated / ".agents" / "skills" / name / "SKILL.md").read_text()
     assert skill_md.rstrip().endswith("v1.1.0")
 
     again = run("update", name)
     assert again.exit_code == 0
-    assert _locked(isolated, full) == ("1.1.0", "^1.0.0")
+    assert locked(isolated, full) == ("1.1.0", "^1.0.0")
 
     widened = run("update", f"{name}@^2")
     assert widened.exit_code == 0, widened.output
     assert "(was 1.1.0)" in widened.stdout
-    assert _locked(isolated, full) == ("2.0.0", "^2")
+    assert locked(isolated, full) == ("2.0.0", "^2")
     text = (isolated / ".agents" / "skills" / name / "SKILL.md").read_text()
     assert text.rstrip().endswith("v2.0.0")
 
     yank(registry.url, signed_in, full, "2.0.0")
     back = run("update", full + "@^1")
     assert back.exit_code == 0, back.output
-    assert _locked(isolated, full) == ("1.1.0", "^1")  # newest non-yanked in range, even lower
+    assert locked(isolated, full) == ("1.1.0", "^1")  # newest non-yanked in range, even lower
