@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.service import client_address, client_key
 from skreg_catalog.skills.hot import locate_version, read_detail
+from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -136,7 +137,7 @@ async def resolve_version(
     return await catalog.read(
         request,
         ("resolve", namespace, name, spec),
-        lambda session: SkillService(session, catalog).resolve_spec(namespace, name, spec),
+        lambda session: resolve_spec(session, namespace, name, spec),
     )
 
 

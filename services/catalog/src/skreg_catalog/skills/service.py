@@ -22,8 +22,8 @@ from skreg_proto.pagination import (
     encode_cursor,
 )
 from skreg_proto.problems import FieldProblem
-from skreg_proto.semver import Range, best_match, parse_range, parse_version
 from skreg_proto.semver import Version as SemVer
+from skreg_proto.semver import parse_version
 from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -150,60 +150,6 @@ class SkillService:
                 raise NotFound(f"{namespace}/{name} has no installable version")
             raise NotFound(f"no version {version} of {namespace}/{name}")
         return skill, found
-
-    async def resolve_spec(self, namespace: str, name: str, spec: str) -> SkillVersion:
-        """The version a client installs for `spec`: the one place `latest` and ranges resolve.
-
-        `latest` and `*` are the skill's stored latest (highest non-yanked release, else
-        its highest non-yanked pre-release: SKILL_FORMAT.md, Versions), so a skill with
-        only pre-releases, such as the `0.0.0-git.…` versions older imports generated,
-        installs by name. Any other range picks the highest non-yanked version in it
-        (npm's pre-release rule); an exact pin may name a yanked version.
-        """
-        try:
-            wanted = parse_range(spec)
-        except ValueError as exc:
-            raise BadRequest(
-                f"invalid version or range {spec!r}", errors=[FieldProblem("spec", str(exc))]
-            ) from exc
-        nothing = NotFound(f"no version of {namespace}/{name} matches {spec}")
-        if not wanted.comparators:
-            skill, found = await self._resolve_latest(namespace, name, nothing)
-        else:
-            skill = await self.find_skill(namespace, name)
-            found = await self._best_in_range(skill, wanted, nothing)
-        return to_version(skill, found)
-
-    async def _best_in_range(self, skill: Skill, wanted: Range, nothing: NotFound) -> Version:
-        rows = (
-            await self.session.execute(
-                select(Version.id, Version.version, Version.yanked).where(
-                    Version.skill_id == skill.id, Version.deleted_at.is_(None)
-                )
-            )
-        ).all()
-        parsed = [(row, parse_version(row.version)) for row in rows]
-        best = best_match(wanted, [(version, row.yanked) for row, version in parsed])
-        if best is None:
-            raise nothing
-        # Versions differing only in build metadata tie: prefer a non-yanked one, then the text.
-        tied = [row for row, version in parsed if version == best]
-        chosen = max(tied, key=lambda row: (not row.yanked, row.version))
-        found = await self.session.get(Version, chosen.id)
-        if found is None:  # pragma: no cover - read in the same transaction
-            raise nothing
-        return found
-
-    async def _resolve_latest(
-        self, namespace: str, name: str, nothing: NotFound
-    ) -> tuple[Skill, Version]:
-        params = {"namespace": namespace, "name": name, "version": LATEST}
-        row = (await self.session.execute(_LATEST_VERSION, params)).first()
-        if row is None:
-            raise NotFound(f"no skill {namespace}/{name}")
-        if row[1] is None:  # every version yanked
-            raise nothing
-        return row[0], row[1]
 
     async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
         """One version with its manifest, frontmatter and body (raw and sanitised HTML)."""
