@@ -165,6 +165,6 @@ def where_from(resolved: Resolved) -> str:
         )
     origin = {"config": "the last `skreg login`"}.get(resolved.url_source, resolved.url_source)
     return (
-        f"{resolved.url} comes from {origin}; check it and your network "
-        f"(change it with --url, {URL_ENV} or `skreg login URL`)"
+        f"check the URL (it comes from {origin}) and your network; "
+        f"another registry: --url, {URL_ENV} or `skreg login URL`"
     )

@@ -89,7 +89,7 @@ def _store(app: AppContext, target: str, credential: cfg.Credential, *, admin: b
     app.output.json(
         {"url": target, "username": credential.username, "admin": admin, "config": str(path)}
     )
-    kind = "an admin key (used by `skreg source`)" if admin else "key"
+    kind = "admin key, used only by `skreg source`," if admin else "key"
     app.output.result(f"Logged in to {target} as {credential.username} ({kind} stored in {path})")
 
 

@@ -200,6 +200,7 @@ def list_sources(app: AppContext) -> None:
             )
             for s in sources
         ],
+        whole=(0,),
     )
 
 
@@ -289,4 +290,5 @@ def runs(app: AppContext, source_ref: str, limit: int) -> None:
             )
             for r in page.items
         ],
+        whole=(0,),
     )
