@@ -122,7 +122,11 @@ def source() -> None:
 @click.option("--subdirectory", help="Only look for skills under this folder.")
 @click.option("--include", multiple=True, help="Only paths matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Skip paths matching this glob (repeatable).")
-@click.option("--version-policy", help="How versions are taken for this source.")
+@click.option(
+    "--version-policy",
+    help="How versions are taken for this source"
+    + (f": {', '.join(_policy_choices() or [])}." if _policy_choices() else "."),
+)
 @click.option("--interval", type=int, help="Seconds between scheduled syncs.")
 @json_option
 @pass_app
@@ -187,21 +191,31 @@ def list_sources(app: AppContext) -> None:
     if not sources:
         app.output.result("No sources yet: add one with `skreg source add URL --namespace NS`.")
         return
-    app.output.table(
-        ("ID", "URL", "NAMESPACE", "REF", "LAST RUN", "LAST SYNC"),
+    headers = ["ID", "URL", "NAMESPACE", "REF", "LAST RUN", "LAST SYNC"]
+    rows = [
         [
-            (
-                s.id,
-                s.url + (f" ({s.subdirectory})" if s.subdirectory else ""),
-                s.namespace,
-                s.ref or "-",
-                s.last_run_state or "never run",
-                s.last_synced_at or "-",
-            )
-            for s in sources
-        ],
-        whole=(0,),
-    )
+            s.id,
+            s.url + (f" ({s.subdirectory})" if s.subdirectory else ""),
+            s.namespace,
+            s.ref or "-",
+            s.last_run_state or "never run",
+            s.last_synced_at or "-",
+        ]
+        for s in sources
+    ]
+    if any(_filters(s) != "-" for s in sources):  # only registries that have them
+        headers.append("FILTERS")
+        for row, found in zip(rows, sources, strict=True):
+            row.append(_filters(found))
+    app.output.table(headers, rows, whole=(0,))
+
+
+def _filters(found: SourceView) -> str:
+    """`+include -exclude policy=…`, or `-` when the source has none."""
+    parts = [f"+{g}" for g in found.include] + [f"-{g}" for g in found.exclude]
+    if found.version_policy:
+        parts.append(f"versions={found.version_policy}")
+    return " ".join(parts) or "-"
 
 
 @source.command()
