@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -34,6 +34,7 @@ class RegistryServer:
     workdir: Path
     port: int = 0
     process: Process | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # more environment for the process
 
     @property
     def url(self) -> str:
@@ -54,6 +55,9 @@ class RegistryServer:
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "1024",
             "ARGON2_PARALLELISM": "1",
+            # Git sources in the tests are local repositories (file://).
+            "IMPORTER_ALLOW_LOCAL": "true",
+            **self.settings,
         }
         argv = [sys.executable, "-m", SERVER_MODULE]
         self.process = start("registry", argv, env, self.workdir, cwd=self.workdir)

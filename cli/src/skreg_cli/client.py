@@ -115,9 +115,13 @@ class ApiClient:
         *,
         log: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        unreachable_hint: str | None = None,
     ) -> None:
         self.base_url = base_url
         self._token = token
+        self._unreachable_hint = unreachable_hint or (
+            "check the URL (--url, SKREG_URL or `skreg login URL`) and your network"
+        )
         self._origin = _origin(base_url)
         hooks: dict[str, list[Callable[..., Any]]] = {}
         if log is not None:
@@ -173,7 +177,7 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise CliError(
                 f"cannot reach the registry at {self.base_url}: {_reason(exc)}",
-                hint="check the URL (--url, SKREG_URL or `skreg login URL`) and your network",
+                hint=self._unreachable_hint,
                 code=ExitCode.NETWORK,
                 verbose_details=[repr(exc)],
             ) from exc
@@ -189,8 +193,13 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         token: str | None = None,
         not_found: str | None = None,
+        always_there: bool = False,
     ) -> httpx.Response:
-        """Send one request; any failure becomes a `CliError`."""
+        """Send one request; any failure becomes a `CliError`.
+
+        `always_there`: the path exists on every registry (a list, a login), so a
+        404 means the URL does not lead to one.
+        """
         url = self.url(path)
         all_headers = {**self._headers(url, token), **(headers or {})}
         body = msgspec.json.encode(json) if json is not None else content
@@ -201,6 +210,9 @@ class ApiClient:
             response = self._http.request(
                 method, url, params=query, content=body, headers=all_headers
             )
+        if response.status_code == 404 and (always_there or _problem(response) is None):
+            # Every 404 of a registry is problem+json: a bare one means no registry is there.
+            raise _not_a_registry(self.base_url, response)
         if response.status_code >= 400:
             raise error_from_response(response, not_found)
         return response
@@ -212,9 +224,12 @@ class ApiClient:
         *,
         params: Mapping[str, str | int | bool] | None = None,
         not_found: str | None = None,
+        always_there: bool = False,
     ) -> T:
         """GET a JSON resource and decode it as `type_`."""
-        response = self.request("GET", path, params=params, not_found=not_found)
+        response = self.request(
+            "GET", path, params=params, not_found=not_found, always_there=always_there
+        )
         return decode(response, type_)
 
     def download(self, url: str, *, limit: int, progress: ProgressSink) -> bytes:
@@ -267,6 +282,16 @@ def _origin(url: str) -> tuple[str, str]:
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "")
     return int(value) if value.isdigit() else None
+
+
+def _not_a_registry(base_url: str, response: httpx.Response) -> CliError:
+    return CliError(
+        f"no Skills Registry API at {base_url} ({response.request.url.path} answers HTTP 404)",
+        hint="check the registry URL (--url, SKREG_URL or `skreg login URL`): "
+        "it is the address of the registry's web UI, without /api/v1",
+        code=ExitCode.NETWORK,
+        verbose_details=[response.text[:4000]],
+    )
 
 
 def _too_big(limit: int) -> CliError:

@@ -40,6 +40,9 @@ class StoredConfig(msgspec.Struct, kw_only=True):
 
     url: str | None = None
     credentials: dict[str, Credential] = msgspec.field(default_factory=dict)
+    # Keys with the admin scope (`skreg login --admin`), kept apart so that everyday
+    # commands never carry admin rights; only `skreg source …` uses them.
+    admin_credentials: dict[str, Credential] = msgspec.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class Resolved:
     url: str
     token: str | None
     token_source: str | None  # "--token", "SKREG_TOKEN", "config" or None
+    url_source: str = "default"  # "--url", "SKREG_URL", "config" or "default"
+
+    @property
+    def configured(self) -> bool:
+        """False when nothing named a registry and skreg fell back to `DEFAULT_URL`."""
+        return self.url_source != "default"
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -125,12 +134,37 @@ def resolve(
 ) -> Resolved:
     """Pick the registry URL and credential for this run (see the module docstring)."""
     env = os.environ if environ is None else environ
-    url = normalise_url(url_flag or env.get(URL_ENV) or config.url or DEFAULT_URL)
+    url_source, raw_url = next(
+        (source, value)
+        for source, value in (
+            ("--url", url_flag),
+            (URL_ENV, env.get(URL_ENV)),
+            ("config", config.url),
+            ("default", DEFAULT_URL),
+        )
+        if value
+    )
+    url = normalise_url(raw_url)
     if token_flag:
-        return Resolved(url, token_flag, "--token")
+        return Resolved(url, token_flag, "--token", url_source)
     if env.get(TOKEN_ENV):
-        return Resolved(url, env[TOKEN_ENV], TOKEN_ENV)
+        return Resolved(url, env[TOKEN_ENV], TOKEN_ENV, url_source)
     stored = config.credentials.get(url)
     if stored is not None:
-        return Resolved(url, stored.token, "config")
-    return Resolved(url, None, None)
+        return Resolved(url, stored.token, "config", url_source)
+    return Resolved(url, None, None, url_source)
+
+
+def where_from(resolved: Resolved) -> str:
+    """How to fix an unreachable registry, naming where its URL came from."""
+    if not resolved.configured:
+        return (
+            f"no registry is configured, so skreg tried the default {resolved.url}; "
+            "start one there (`make run` in a checkout) or point skreg at yours: "
+            f"`skreg login URL`, {URL_ENV}=URL or --url URL"
+        )
+    origin = {"config": "the last `skreg login`"}.get(resolved.url_source, resolved.url_source)
+    return (
+        f"check the URL (it comes from {origin}) and your network; "
+        f"another registry: --url, {URL_ENV} or `skreg login URL`"
+    )

@@ -40,16 +40,34 @@ class AppContext:
         url = cfg.normalise_url(registry) if registry else current.url
         if url not in self._clients:
             token = current.token if url == current.url else self._stored_token(url)
-            log = self.output.debug if self.output.verbose else None
-            self._clients[url] = ApiClient(url, token, log=log)
+            hint = cfg.where_from(current) if url == current.url else None
+            self._clients[url] = self._new_client(url, token, hint)
         return self._clients[url]
 
-    def anonymous_client(self, url: str) -> ApiClient:
+    def admin_client(self) -> ApiClient:
+        """A client for admin commands: --token / SKREG_TOKEN, else the stored admin key."""
+        current = self.resolved()
+        admin = self.stored().admin_credentials.get(current.url)
+        token = current.token
+        if current.token_source in ("config", None) and admin is not None:
+            token = admin.token
+        key = f"admin {current.url}"
+        if key not in self._clients:
+            self._clients[key] = self._new_client(current.url, token, cfg.where_from(current))
+        return self._clients[key]
+
+    def anonymous_client(self, target: cfg.Resolved) -> ApiClient:
         """A client that sends no stored credential (login must not present an old key)."""
-        log = self.output.debug if self.output.verbose else None
-        client = ApiClient(cfg.normalise_url(url), None, log=log)
+        url = target.url
+        client = self._new_client(url, None, cfg.where_from(target))
         self._clients[f"anonymous {url}"] = client
         return client
+
+    def _new_client(self, url: str, token: str | None, hint: str | None) -> ApiClient:
+        # --verbose always says which registry a command talks to, and as whom.
+        self.output.debug(f"registry: {url} ({'with a credential' if token else 'anonymous'})")
+        log = self.output.debug if self.output.verbose else None
+        return ApiClient(url, token, log=log, unreachable_hint=hint)
 
     def _stored_token(self, url: str) -> str | None:
         stored = self.stored().credentials.get(url)

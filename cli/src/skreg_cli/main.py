@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
-from skreg_cli.commands.account import login, logout, whoami
+from skreg_cli.commands.account import login, logout, register, whoami
 from skreg_cli.commands.authoring import publish, validate
 from skreg_cli.commands.browse import info, search
 from skreg_cli.commands.installing import install, list_, remove, update
+from skreg_cli.commands.sources import source
 from skreg_cli.context import AppContext
 from skreg_cli.errors import EXIT_CODE_HELP, CliError, ExitCode
 from skreg_cli.output import Output
@@ -79,10 +80,11 @@ def cli(
     )
 
 
-for command in (login, logout, whoami, search, info, install, update, remove, list_):
+for command in (register, login, logout, whoami, search, info, install, update, remove, list_):
     cli.add_command(command)
 cli.add_command(validate)
 cli.add_command(publish)
+cli.add_command(source)
 
 
 def main() -> None:

@@ -65,11 +65,22 @@ class Output:
             sys.stdout.write(msgspec.json.format(encoded, indent=2).decode() + "\n")
             sys.stdout.flush()
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        """A simple table of results (human mode only)."""
+    def table(
+        self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, whole: Sequence[int] = ()
+    ) -> None:
+        """A simple table of results (human mode only).
+
+        Columns listed in `whole` (ids to copy and paste) are never cut or wrapped.
+        """
         if self.json_mode:
             return
-        table = Table(*headers, box=None, pad_edge=False, header_style="bold")
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for index, header in enumerate(headers):
+            if index in whole:
+                width = max((len(row[index]) for row in rows), default=0)
+                table.add_column(header, no_wrap=True, min_width=max(width, len(header)))
+            else:
+                table.add_column(header)
         for row in rows:
             table.add_row(*(escape(cell) for cell in row))
         self.out.print(table)

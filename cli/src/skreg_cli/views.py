@@ -70,3 +70,59 @@ class PageView(msgspec.Struct, Generic[T], kw_only=True):
 def to_builtins(value: Any) -> Any:
     """A view (or anything msgspec knows) as plain JSON-ready data."""
     return msgspec.to_builtins(value)
+
+
+class SourceView(msgspec.Struct, kw_only=True):
+    """A Git source (admin API); path filters and the version policy when the registry has them."""
+
+    id: str
+    url: str
+    namespace: str
+    ref: str | None = None
+    subdirectory: str | None = None
+    enabled: bool = True
+    include: list[str] = msgspec.field(default_factory=list)
+    exclude: list[str] = msgspec.field(default_factory=list)
+    version_policy: str | None = None
+    last_commit: str | None = None
+    last_synced_at: str | None = None
+    last_run_id: str | None = None
+    last_run_state: str | None = None
+
+
+class ProblemView(msgspec.Struct, kw_only=True):
+    """One problem of an imported skill."""
+
+    path: str = ""
+    message: str = ""
+
+
+class ResultView(msgspec.Struct, kw_only=True):
+    """What a run did with one discovered skill."""
+
+    path: str
+    name: str | None = None
+    outcome: str = ""
+    version: str | None = None
+    problems: list[ProblemView] = msgspec.field(default_factory=list)
+
+
+class RunView(msgspec.Struct, kw_only=True):
+    """An import run; `state` is text so that states added later still read."""
+
+    id: str
+    state: str
+    source_id: str | None = None
+    commit: str | None = None
+    trigger: str = ""
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    results: list[ResultView] = msgspec.field(default_factory=list)
+    counts: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        """True once the run will not change any more."""
+        return self.state not in ("queued", "running")

@@ -15,13 +15,15 @@ from skreg_cli.output import Output
 from skreg_cli.views import VersionView
 
 _DIR = click.Path(file_okay=False, path_type=Path)
+# Where the rules are written down, in the registry's repository (a test checks it exists).
+RULES_DOC = 'cli/README.md, section "Writing a skill", in the Skills Registry repository'
 
 
 def _problems_error(checked: skillcheck.CheckedSkill, verb: str) -> CliError:
     count = len(checked.problems)
     return CliError(
         f"{checked.directory}: {count} problem{'s' if count != 1 else ''} {verb}",
-        hint="the rules are in the registry's SKILL_FORMAT.md; fix every line above",
+        hint=f"fix every line above; the rules: {RULES_DOC}",
         code=ExitCode.FAILED,
         details=[skillcheck.describe(p) for p in checked.problems],
     )

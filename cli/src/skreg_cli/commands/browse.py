@@ -46,11 +46,12 @@ def search(
             params[key] = value
     if cursor:
         params["cursor"] = cursor
-    page = app.client().get(path_of("skills"), PageView[SkillView], params=params)
+    client = app.client()
+    page = client.get(path_of("skills"), PageView[SkillView], params=params, always_there=True)
     out = app.output
     out.json(to_builtins(page))
     if not page.items:
-        out.result("No skills found.")
+        out.result(f"No skills found on {client.base_url}.")
         return
     out.table(
         ("NAME", "LATEST", "DOWNLOADS", "DESCRIPTION"),
@@ -60,7 +61,7 @@ def search(
         ],
     )
     total = f" of {page.total}" if page.total is not None else ""
-    out.note(f"{len(page.items)}{total} shown")
+    out.note(f"{len(page.items)}{total} shown, from {client.base_url}")
     if page.next_cursor:
         out.note(f"more: skreg search ... --cursor {page.next_cursor}")
 

@@ -94,6 +94,7 @@ def install(
     """
     installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run, frozen=frozen)
     if skills:
+        app.output.note(f"Installing from {app.resolved().url}")
         choose = AgentChooser(app.output, assume_yes=yes)
         plans = installer.install([parse_ref(s) for s in skills], agent_names, choose)
     else:
