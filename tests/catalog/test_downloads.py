@@ -6,12 +6,9 @@ import asyncio
 
 import msgspec
 import pytest
-from litestar.testing import AsyncTestClient
-from skreg_catalog.app import create_app
 from skreg_catalog.settings import CatalogSettings
-from skreg_common.runtime import Runtime
 
-from tests.catalog.conftest import FixedTokens
+from tests.catalog.conftest import running_catalog
 from tests.catalog.helpers import auth, published
 
 DOWNLOAD = "/api/v1/skills/alice/demo/versions/{}/download"
@@ -74,17 +71,11 @@ async def test_accounts_and_ipv6_hosts_do_not_multiply_one_client(client) -> Non
 async def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(
     catalog_settings: CatalogSettings,
 ) -> None:
-    settings = msgspec.structs.replace(catalog_settings, trusted_proxy_depth=0)
-    runtime = Runtime.open(settings)
-    try:
-        app = create_app(settings, runtime=runtime, resolver=FixedTokens())
-        async with AsyncTestClient(app) as client:
-            await published(client, "demo", "1.0.0")
-            for i in range(10):  # a forged X-Forwarded-For does not make a new client
-                await client.get(DOWNLOAD.format("1.0.0"), headers=via(f"192.0.2.{i}"))
-            assert await _downloads(client) == (1, {"1.0.0": 1})
-    finally:
-        await runtime.close()
+    async with running_catalog(catalog_settings, trusted_proxy_depth=0) as client:
+        await published(client, "demo", "1.0.0")
+        for i in range(10):  # a forged X-Forwarded-For does not make a new client
+            await client.get(DOWNLOAD.format("1.0.0"), headers=via(f"192.0.2.{i}"))
+        assert await _downloads(client) == (1, {"1.0.0": 1})
 
 
 async def test_304s_are_not_counted(client) -> None:
