@@ -1,4 +1,4 @@
-"""Catalog settings: bundle limits, search and download counting on top of the common ones."""
+"""Catalog settings: bundle and publishing limits, caches, download counting and purging."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # writes at once; other replicas' writes show up within the TTL.
     read_cache_ttl: float = 1.0
     read_cache_entries: int = 4096
+    # `python -m skreg_catalog.purge` drops versions deleted longer ago than this.
+    purge_after_days: int = 30
 
     @property
     def bundle_limits(self) -> BundleLimits:

@@ -30,6 +30,9 @@ from skreg_catalog.skills.state import add_published, can_manage, clean_tags, re
 
 log = structlog.get_logger(__name__)
 
+# What purging empties on a version row (the purge command and restore_purged agree on it).
+PURGED_FIELDS = ("body", "frontmatter", "manifest")
+
 
 @dataclass
 class Written:
@@ -224,8 +227,18 @@ class PublishService:
         assert existing is not None
         if existing.deleted_at is not None and existing.digest == checked.bundle.digest:
             existing.deleted_at = None  # re-publishing the identical content restores it
+            if existing.purged_at is not None:
+                restore_purged(existing, checked, text, origin)
             await refresh_skill(self.session, skill)
         return Written(skill, existing, created=False, new_skill=False)
+
+
+def restore_purged(version: Version, checked: CheckedSkill, text: str, origin: Origin) -> None:
+    """Put back what purging emptied: the same digest is the same content."""
+    values = version_values(checked, text, origin)
+    for key in PURGED_FIELDS:
+        setattr(version, key, values[key])
+    version.purged_at = None
 
 
 def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str, Any]:
