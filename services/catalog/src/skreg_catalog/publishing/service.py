@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
@@ -212,6 +213,7 @@ class PublishService:
             )
         ).scalar_one_or_none()
         if version is not None:
+            await check_quota(self.session, self.catalog.settings, skill)
             skill.updated_at = utcnow()
             await add_published(self.session, skill, version)
             log.info(
@@ -229,6 +231,7 @@ class PublishService:
             existing.deleted_at = None  # re-publishing the identical content restores it
             if existing.purged_at is not None:
                 restore_purged(existing, checked, text, origin)
+                await check_quota(self.session, self.catalog.settings, skill)
             await refresh_skill(self.session, skill)
         return Written(skill, existing, created=False, new_skill=False)
 
