@@ -11,9 +11,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from skreg_catalog.blobs.models import Blob
+from skreg_catalog.blobs.store import DatabaseBlobStore
 from skreg_catalog.purge.service import purge
 from skreg_catalog.skills.models import Skill, Version
-from skreg_common.db import create_engine, create_sessionmaker
+from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -168,3 +169,27 @@ async def test_the_purge_command(
     status, output = await _command(database_url, "--days", "-1")
     assert status == 2
     assert "--days must be 0 or more" in output
+
+
+async def test_a_publish_in_flight_keeps_the_blob_it_stores(
+    client: AsyncTestClient[Litestar], database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Purge and a publish of the same digest race: the purge waits and keeps the blob."""
+    original = bundle("old")
+    digest = await _published(client, original)
+    await _delete(client, "alice/old")
+    await backdate_deletion(database_url, "alice", "old", days=40)
+    async with unit_of_work(sessions) as publishing:
+        # What PublishService._write does first: store the blob, then add a version.
+        await DatabaseBlobStore().put(publishing, digest, original)
+        found = await publishing.execute(select(Version).where(Version.digest == digest))
+        old = found.scalar_one()
+        columns = {c.key: getattr(old, c.key) for c in Version.__table__.columns if c.key != "id"}
+        publishing.add(Version(**{**columns, "version": "1.0.1", "deleted_at": None}))
+        await publishing.flush()
+        purging = asyncio.create_task(purge(sessions, older_than_days=30, dry_run=False))
+        await asyncio.sleep(0.5)  # let the purge reach the blob's lock before we commit
+    report = await purging
+    assert report.versions == 1  # the expired 1.0.0
+    assert report.blobs == 0  # 1.0.1 needs it
+    assert await _blob(sessions, digest) == (len(original), False)
