@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install browser run test test-fast lint typecheck fmt migrate bench images traefik-config clean
+.PHONY: help uv install browser run test test-fast lint typecheck fmt migrate purge bench images traefik-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ run: install ## Start the registry on http://127.0.0.1:8000 (SQLite, in-process 
 
 migrate: install ## Upgrade the database at DATABASE_URL to the latest schema (explicit step in prod)
 	$(RUN) python -m skreg_gateway.migrate upgrade
+
+purge: install ## Drop content of skills deleted over PURGE_AFTER_DAYS ago (ARGS=--dry-run previews)
+	$(RUN) python -m skreg_catalog.purge $(ARGS)
 
 lint: install ## ruff lint + format check
 	$(RUN) ruff check .

@@ -260,7 +260,15 @@ def serve(database: Path, port: int) -> None:
     from skreg_common.logging import configure_logging
     from skreg_common.settings import load_settings
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "PORT": str(port),
+        # A handful of users publish thousands of skills in seconds: measure publishing,
+        # not the limits that would stop them.
+        "PUBLISH_RATE_LIMIT": "0",
+        "STORAGE_QUOTA_BYTES": "0",
+    }
     settings = load_settings(CatalogSettings, env)
     configure_logging("WARNING", json=True)
     app = create_app(settings, resolver=BenchTokens())

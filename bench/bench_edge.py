@@ -348,6 +348,7 @@ def start_gateway(workdir: Path) -> tuple[Process, str]:
         "LOG_JSON": "true",
         "LOG_LEVEL": "WARNING",  # per-request logging would be measured too
         "RELOAD": "false",
+        "PUBLISH_RATE_LIMIT": "0",  # the seed admin publishes hundreds of skills in seconds
     }
     for inherited in ("REDIS_URL", "AUTO_MIGRATE"):  # the embedded mode, whatever the shell has
         env[inherited] = ""

@@ -8,7 +8,10 @@ resolver; no catalog code changes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -49,6 +52,21 @@ class FixedTokens:
         if principal is None or not credential.startswith("t-"):
             raise Unauthorized("unknown test token")
         return principal
+
+
+@asynccontextmanager
+async def running_catalog(
+    settings: CatalogSettings, **changes: Any
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A client on one more catalog app: `settings` with `changes`, its own runtime."""
+    settings = msgspec.structs.replace(settings, **changes)
+    runtime = Runtime.open(settings)
+    try:
+        app = create_app(settings, runtime=runtime, resolver=FixedTokens())
+        async with AsyncTestClient(app) as client:
+            yield client
+    finally:
+        await runtime.close()
 
 
 @pytest.fixture

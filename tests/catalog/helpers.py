@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import tarfile
@@ -9,7 +10,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+from skreg_catalog.skills.models import Skill, Version
+from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
 from skreg_proto.bundle import pack_files
+from sqlalchemy import select, update
 
 GZIP = {"Content-Type": "application/gzip"}
 
@@ -91,6 +95,23 @@ async def published(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def backdate_deletion(database_url: str, namespace: str, name: str, *, days: int) -> None:
+    """Move a deleted skill's deletion (and its versions') `days` into the past."""
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    skill = (Skill.namespace == namespace, Skill.name == name)
+    engine = create_engine(database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            await session.execute(update(Skill).where(*skill).values(deleted_at=when))
+            await session.execute(
+                update(Version)
+                .where(Version.skill_id.in_(select(Skill.id).where(*skill)))
+                .values(deleted_at=when)
+            )
+    finally:
+        await engine.dispose()
 
 
 class RawRequest:

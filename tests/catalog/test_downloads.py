@@ -1,12 +1,28 @@
-"""Download counting: atomic, per version per day, each client at most once a day."""
+"""Download counting: atomic, per version per day, each client address at most once a day."""
 
 from __future__ import annotations
 
 import asyncio
 
+import msgspec
+import pytest
+from skreg_catalog.settings import CatalogSettings
+
+from tests.catalog.conftest import running_catalog
 from tests.catalog.helpers import auth, published
 
 DOWNLOAD = "/api/v1/skills/alice/demo/versions/{}/download"
+
+
+@pytest.fixture
+def catalog_settings(catalog_settings: CatalogSettings) -> CatalogSettings:
+    """Behind one trusted proxy, so each test can speak from several client addresses."""
+    return msgspec.structs.replace(catalog_settings, trusted_proxy_depth=1)
+
+
+def via(address: str, agent: str = "agent") -> dict[str, str]:
+    """Headers of a request the trusted proxy forwarded for `address`."""
+    return {"X-Forwarded-For": address, "User-Agent": agent}
 
 
 async def _downloads(client) -> tuple[int, dict[str, int]]:
@@ -25,32 +41,58 @@ async def test_one_client_counts_once_per_version_per_day(client) -> None:
     assert await _downloads(client) == (2, {"1.0.0": 1, "1.1.0": 1})
 
 
-async def test_clients_are_told_apart(client) -> None:
+async def test_clients_are_told_apart_by_address(client) -> None:
     await published(client, "demo", "1.0.0")
-    await client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": "agent-a"})
-    await client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": "agent-b"})
-    await client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": "agent-b"})
-    # Authenticated callers are counted by identity, whatever their user agent.
-    for agent in ("x", "y"):
-        await client.get(DOWNLOAD.format("1.0.0"), headers={**auth("bob"), "User-Agent": agent})
+    await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.1"))
+    await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.2"))
+    await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.2"))
+    await client.get(DOWNLOAD.format("1.0.0"), headers=via("2001:db8:0:1::1"))
     assert (await _downloads(client))[0] == 3
+
+
+async def test_rotating_user_agents_from_one_address_counts_once(client) -> None:
+    """The review's attack: 50 anonymous downloads with 50 user agents gave +50."""
+    await published(client, "demo", "1.0.0")
+    for i in range(50):
+        response = await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.7", f"ua-{i}"))
+        assert response.status_code == 200
+    assert await _downloads(client) == (1, {"1.0.0": 1})
+
+
+async def test_accounts_and_ipv6_hosts_do_not_multiply_one_client(client) -> None:
+    await published(client, "demo", "1.0.0")
+    for who in ("alice", "bob", "admin"):  # three accounts, one address
+        await client.get(DOWNLOAD.format("1.0.0"), headers={**auth(who), **via("192.0.2.9")})
+    for host in range(1, 20):  # one /64 hands its host any of 2^64 addresses
+        await client.get(DOWNLOAD.format("1.0.0"), headers=via(f"2001:db8:0:5::{host:x}"))
+    assert await _downloads(client) == (2, {"1.0.0": 2})
+
+
+async def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(
+    catalog_settings: CatalogSettings,
+) -> None:
+    async with running_catalog(catalog_settings, trusted_proxy_depth=0) as client:
+        await published(client, "demo", "1.0.0")
+        for i in range(10):  # a forged X-Forwarded-For does not make a new client
+            await client.get(DOWNLOAD.format("1.0.0"), headers=via(f"192.0.2.{i}"))
+        assert await _downloads(client) == (1, {"1.0.0": 1})
 
 
 async def test_304s_are_not_counted(client) -> None:
     await published(client, "demo", "1.0.0")
-    first = await client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": "a"})
+    first = await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.1"))
     await client.get(
         DOWNLOAD.format("1.0.0"),
-        headers={"User-Agent": "b", "If-None-Match": first.headers["etag"]},
+        headers={**via("192.0.2.2"), "If-None-Match": first.headers["etag"]},
     )
     assert (await _downloads(client))[0] == 1
 
 
 async def test_concurrent_downloads_count_exactly(client) -> None:
     await published(client, "demo", "1.0.0")
-    agents = [f"agent-{i % 8}" for i in range(40)]  # 8 clients, 5 racing requests each
+    addresses = [f"192.0.2.{i % 8}" for i in range(40)]  # 8 clients, 5 racing requests each
     responses = await asyncio.gather(
-        *[client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": a}) for a in agents]
+        *[client.get(DOWNLOAD.format("1.0.0"), headers=via(a)) for a in addresses]
     )
     assert {r.status_code for r in responses} == {200}
     assert await _downloads(client) == (8, {"1.0.0": 8})
@@ -61,7 +103,7 @@ async def test_no_address_is_stored(client, database_url) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     await published(client, "demo", "1.0.0")
-    await client.get(DOWNLOAD.format("1.0.0"), headers={"User-Agent": "agent-zz"})
+    await client.get(DOWNLOAD.format("1.0.0"), headers=via("192.0.2.77", "agent-zz"))
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -72,7 +114,7 @@ async def test_no_address_is_stored(client, database_url) -> None:
     assert len(rows) == 1
     assert days == [(1,)]
     stored = rows[0][0]
-    assert "127.0.0.1" not in stored
+    assert "192.0.2" not in stored
     assert "testclient" not in stored
     assert "agent" not in stored
     assert len(stored) == 48

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from litestar import Request
 from skreg_common.db import unit_of_work
 from skreg_common.quickread import QuickReader
+from skreg_common.ratelimit import RateLimit, rate_limit
 from skreg_common.runtime import Runtime
 from skreg_proto.bundle import Bundle, BundleLimits
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +54,7 @@ class CatalogContext:
     bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     _counter: DownloadCounter | None = None
+    _publish_rate: RateLimit | None = None
     _write_lock: asyncio.Lock | None = None
 
     @property
@@ -132,6 +134,17 @@ class CatalogContext:
                 runtime.sessions, lock=self.write_lock(runtime), on_counted=self.reads.invalidate
             )
         return self._counter
+
+    def publish_rate(self, runtime: Runtime) -> RateLimit:
+        """Each user's publish budget, shared over Redis when the process has it."""
+        if self._publish_rate is None:
+            self._publish_rate = rate_limit(
+                runtime.redis,
+                prefix="skreg:catalog:publish:",
+                limit=self.settings.publish_rate_limit,
+                window=self.settings.publish_rate_window,
+            )
+        return self._publish_rate
 
     @classmethod
     def create(cls, settings: CatalogSettings) -> CatalogContext:

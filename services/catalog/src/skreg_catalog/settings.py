@@ -1,4 +1,4 @@
-"""Catalog settings: bundle limits, search and download counting on top of the common ones."""
+"""Catalog settings: bundle and publishing limits, caches, download counting and purging."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # writes at once; other replicas' writes show up within the TTL.
     read_cache_ttl: float = 1.0
     read_cache_entries: int = 4096
+    # Publishes (dry runs and refused ones included) per user per window; 0: no limit.
+    # Imports from Git do not spend it (a first import publishes hundreds at once);
+    # they count toward the quota below like any other version.
+    publish_rate_limit: int = 60
+    publish_rate_window: int = 3600
+    # Unpacked bytes of every version in the namespaces one user owns, deleted ones
+    # included until purged; 0: no quota.
+    storage_quota_bytes: int = 1024**3
+    # `python -m skreg_catalog.purge` drops versions deleted longer ago than this.
+    purge_after_days: int = 30
 
     @property
     def bundle_limits(self) -> BundleLimits:

@@ -88,6 +88,12 @@ class TooLarge(DomainError):
     status, title = 413, "Content too large"
 
 
+class QuotaExceeded(TooLarge):
+    """Storing this would take its owner past a storage quota."""
+
+    title = "Storage quota exceeded"
+
+
 class UnsupportedMediaType(DomainError):
     """The request body has a content type this endpoint does not take."""
 

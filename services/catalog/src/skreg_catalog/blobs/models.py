@@ -20,3 +20,6 @@ class Blob(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Purged: `data` emptied once no version that may still be served refers to it.
+    # The row stays for the versions' foreign keys; storing the digest again refills it.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -65,12 +65,20 @@ class DatabaseBlobStore:
         self._cache = BytesCache(cache_bytes)
 
     async def put(self, session: AsyncSession, digest: str, data: bytes) -> None:
-        """Insert unless present; concurrent publishers of one digest both succeed."""
+        """Insert unless present (refilling a purged one); concurrent publishers both succeed.
+
+        On PostgreSQL the upsert locks an existing row until commit even when it
+        changes nothing, which is what keeps the purge command from emptying a blob
+        a publish in flight is about to refer to (skreg_catalog.purge).
+        """
         insert = insert_for(session)
-        statement = (
-            insert(Blob)
-            .values(digest=digest, data=data, size=len(data), created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=[Blob.digest])
+        statement = insert(Blob).values(
+            digest=digest, data=data, size=len(data), created_at=utcnow()
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[Blob.digest],
+            set_={"data": statement.excluded.data, "purged_at": None},
+            where=Blob.purged_at.is_not(None),
         )
         await session.execute(statement)
 
@@ -83,7 +91,8 @@ class DatabaseBlobStore:
         cached = self._cache.get(digest)
         if cached is not None:
             return cached
-        data = (await session.execute(select(Blob.data).where(Blob.digest == digest))).scalar()
+        query = select(Blob.data).where(Blob.digest == digest, Blob.purged_at.is_(None))
+        data = (await session.execute(query)).scalar()
         if data is not None:
             self._cache.put(digest, bytes(data))
         return None if data is None else bytes(data)

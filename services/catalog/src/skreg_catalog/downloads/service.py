@@ -1,8 +1,10 @@
-"""Download counting: per version per UTC day, each client counted at most once a day.
+"""Download counting: per version per UTC day, each client address counted at most once a day.
 
-A client is the authenticated principal, or else a keyed hash of the client
-address and user agent; addresses are never stored. The day is part of the
-keyed hash, so one client cannot be followed across days.
+A client is its address (behind trusted proxies, the one they forwarded), whoever
+is signed in and whatever it calls itself: user agents and accounts cost nothing
+to rotate, addresses do. An IPv6 client is its /64, the block one host or one
+home is given. Only a keyed hash is stored, never an address; the day is part of
+the hash, so one client cannot be followed across days.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 from collections import OrderedDict
 from collections.abc import Callable
 
 import structlog
 from skreg_common.db import insert_for, unit_of_work
-from skreg_common.principal import Principal
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,15 +45,22 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxy_de
     return peer or "unknown"
 
 
-def client_key(
-    secret: str, day: dt.date, principal: Principal, address: str, user_agent: str
-) -> str:
+def client_network(address: str) -> str:
+    """What counts as one client: an IPv4 address, an IPv6 /64, anything else as given."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+def client_key(secret: str, day: dt.date, address: str) -> str:
     """A keyed hash naming one client for one day (never reversible to an address)."""
-    if principal.is_authenticated and principal.id:
-        identity = f"{principal.kind}:{principal.id}"
-    else:
-        identity = f"anon:{address}\0{user_agent[:512]}"
-    message = f"{day.isoformat()}\0{identity}".encode()
+    message = f"{day.isoformat()}\0addr:{client_network(address)}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:48]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.imports import ImportPublisher
+from skreg_catalog.publishing.limits import spend_publish
 from skreg_catalog.publishing.service import PublishService
 from skreg_catalog.publishing.upload import read_limited, read_upload
 from skreg_catalog.publishing.validate import CheckedSkill, check_skill
@@ -58,6 +59,8 @@ async def create_skill_version(
     namespace: FromQuery[str | None] = None,
 ) -> Response[PublishResponse]:
     """Publish a bundle (`application/gzip` body, or the multipart field `bundle`)."""
+    runtime = request.app.state.runtime
+    await spend_publish(catalog.settings, catalog.publish_rate(runtime), principal)
     upload = await read_upload(request, catalog.limits.max_compressed_bytes)
     checked = await checked_skill(
         upload.data,
@@ -68,7 +71,7 @@ async def create_skill_version(
         version_required=True,
     )
     # The bundle is checked; only now take the (SQLite) writer's turn, not the request's session.
-    async with catalog.writing(request.app.state.runtime) as session:
+    async with catalog.writing(runtime) as session:
         result = await PublishService(session, catalog).publish(checked, principal, dry_run=dry_run)
     return Response(result, status_code=201 if result.created else 200)
 

@@ -23,12 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import add_published, can_manage, clean_tags, refresh_skill
 
 log = structlog.get_logger(__name__)
+
+# What purging empties on a version row (the purge command and restore_purged agree on it).
+PURGED_FIELDS = ("body", "frontmatter", "manifest")
 
 
 @dataclass
@@ -209,6 +213,7 @@ class PublishService:
             )
         ).scalar_one_or_none()
         if version is not None:
+            await check_quota(self.session, self.catalog.settings, skill)
             skill.updated_at = utcnow()
             await add_published(self.session, skill, version)
             log.info(
@@ -224,8 +229,19 @@ class PublishService:
         assert existing is not None
         if existing.deleted_at is not None and existing.digest == checked.bundle.digest:
             existing.deleted_at = None  # re-publishing the identical content restores it
+            if existing.purged_at is not None:
+                restore_purged(existing, checked, text, origin)
+                await check_quota(self.session, self.catalog.settings, skill)
             await refresh_skill(self.session, skill)
         return Written(skill, existing, created=False, new_skill=False)
+
+
+def restore_purged(version: Version, checked: CheckedSkill, text: str, origin: Origin) -> None:
+    """Put back what purging emptied: the same digest is the same content."""
+    values = version_values(checked, text, origin)
+    for key in PURGED_FIELDS:
+        setattr(version, key, values[key])
+    version.purged_at = None
 
 
 def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str, Any]:

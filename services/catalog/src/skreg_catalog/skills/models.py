@@ -30,6 +30,8 @@ class Namespace(Base):
     """The first half of `namespace/name`; owned by one user (or by nobody: admins only)."""
 
     __tablename__ = "catalog_namespaces"
+    # The storage quota sums the versions of every namespace one user owns.
+    __table_args__ = (Index("ix_catalog_namespaces_owner_id", "owner_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
@@ -96,7 +98,11 @@ class Version(Base):
     """One published version: immutable except for its yank state and soft delete."""
 
     __tablename__ = "catalog_versions"
-    __table_args__ = (UniqueConstraint("skill_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("skill_id", "version"),
+        # Purging asks, per blob, whether any version still needs it.
+        Index("ix_catalog_versions_digest", "digest"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     skill_id: Mapped[int] = mapped_column(ForeignKey("catalog_skills.id"))
@@ -121,4 +127,7 @@ class Version(Base):
     yank_reason: Mapped[str | None] = mapped_column(String(500))
     yanked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when `python -m skreg_catalog.purge` dropped a long-deleted version's content:
+    # the row stays (with its digest) so the version number never returns changed.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     downloads: Mapped[int] = mapped_column(Integer, default=0)

@@ -178,7 +178,6 @@ async def download_version(
     name: FromPath[str],
     version: FromPath[str],
     catalog: NamedDependency[CatalogContext],
-    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The bundle; `ETag` is the digest, exact versions are cached immutably, 304 on match.
 
@@ -199,9 +198,7 @@ async def download_version(
         request.headers.get("x-forwarded-for"),
         catalog.settings.trusted_proxy_depth,
     )
-    client = client_key(
-        catalog.settings.secret_key, day, principal, address, request.headers.get("user-agent", "")
-    )
+    client = client_key(catalog.settings.secret_key, day, address)
     counter = catalog.downloads(runtime)
     data = catalog.blobs.peek(found.digest)
     seen = counter.known(found.version_id, client, day)
