@@ -5,7 +5,8 @@ identifiers in `SKREG_FUZZ_SEED` (JSON). Each becomes the `example` of the path
 parameter of the same name, so the examples and coverage phases reach past 404, and
 the fuzzing phase draws half its path parameters from them: the other half stays
 free-form, for traversal and hostile names. A DELETE of the seeded skill or source
-goes to its doomed twin instead, so the rest of the run still finds them.
+goes to its doomed twin instead, and a PATCH of the admin to the seeded user, so
+the rest of the run still finds them and still acts as an admin.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from hypothesis import strategies as st
 from tests.fuzz.seed import SEED_ENV
 
 KNOWN: dict[str, str] = json.loads(os.environ.get(SEED_ENV) or "{}")
-# Path template -> (its parameter naming the seeded thing, the seed key of its twin).
-DOOMED_TWIN = {
-    "/api/v1/skills/{namespace}/{name}": ("name", "doomed_name"),
-    "/api/v1/sources/{source_id}": ("source_id", "doomed_source_id"),
+# (method, path template) -> (its parameter, the seed key of the value to spare, of its twin).
+SPARED = {
+    ("DELETE", "/api/v1/skills/{namespace}/{name}"): ("name", "name", "doomed_name"),
+    ("DELETE", "/api/v1/sources/{source_id}"): ("source_id", "source_id", "doomed_source_id"),
+    # The admin the fuzzer acts as must not demote or disable itself half-way through.
+    ("PATCH", "/api/v1/auth/users/{user_id}"): ("user_id", "admin_id", "user_id"),
 }
 SCHEMA_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -52,10 +55,11 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Send a DELETE of the seeded skill or source to its doomed twin."""
-    twin = DOOMED_TWIN.get(case.path)
-    if twin is None or case.method.upper() != "DELETE" or not case.path_parameters:
+    """Send a request that would destroy seeded data or the admin to a twin instead."""
+    spared = SPARED.get((case.method.upper(), case.path))
+    if spared is None or not case.path_parameters:
         return
-    parameter, twin_key = twin
-    if case.path_parameters.get(parameter) == KNOWN.get(parameter) and twin_key in KNOWN:
+    parameter, spared_key, twin_key = spared
+    value = case.path_parameters.get(parameter)
+    if value is not None and value == KNOWN.get(spared_key) and twin_key in KNOWN:
         case.path_parameters[parameter] = KNOWN[twin_key]

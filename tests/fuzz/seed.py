@@ -62,6 +62,7 @@ def seed(url: str, admin_key: str) -> dict[str, str]:
             client.post("/api/v1/imports", json={"url": SOURCE_URL, "namespace": namespace})
         )
         key = _created(client.post("/api/v1/auth/keys", json={"name": "fuzz"}))
+        admin = _created(client.get("/api/v1/auth/me"))
         user = _created(
             client.post(
                 "/api/v1/auth/register",
@@ -79,4 +80,5 @@ def seed(url: str, admin_key: str) -> dict[str, str]:
         "run_id": str(run["id"]),
         "key_id": str(key["id"]),
         "user_id": str(user["id"]),
+        "admin_id": str(admin["id"]),
     }
