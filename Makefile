@@ -8,7 +8,11 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install browser run test test-fast lint typecheck fmt migrate purge bench images traefik-config clean
+.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate purge bench images traefik-config clean
+
+# Seconds of fuzzing: `make fuzz` runs FUZZ_SECONDS, `make test` (CI) a short FUZZ_TEST_SECONDS.
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 60
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -42,11 +46,15 @@ fmt: install ## Format and auto-fix
 browser: ## Install Debian's headless Chromium for the browser tests when missing (root)
 	@bash scripts/ensure-chromium.sh
 
-test: lint typecheck browser ## Lint, type-check, then the whole suite on SQLite and PostgreSQL with Redis
+test: lint typecheck browser ## Lint, type-check, the whole suite on SQLite and PostgreSQL with Redis, a short fuzz
 	$(RUN) pytest
+	$(RUN) python -m tests.fuzz --seconds $(FUZZ_TEST_SECONDS)
 
 test-fast: install ## Only the SQLite half of the suite (PostgreSQL not needed)
 	SKREG_TEST_BACKENDS=sqlite $(RUN) pytest -x -q
+
+fuzz: install ## Fuzz every OpenAPI operation of a throwaway registry on loopback for FUZZ_SECONDS (300)
+	$(RUN) python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 
 bench: install ## Run the benchmarks under bench/ and print their figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done

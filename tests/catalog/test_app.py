@@ -60,6 +60,24 @@ async def test_the_schema_documents_errors_as_problem_json(client) -> None:
     assert missing.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_the_schema_documents_raw_bundle_bodies(client) -> None:
+    """Schemathesis found the bytes documented as JSON, and could never send a bundle."""
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    version = "/api/v1/skills/{namespace}/{name}/versions/{version}"
+    binary = {"type": "string", "format": "binary"}
+    download = paths[version + "/download"]["get"]["responses"]["200"]["content"]
+    assert download == {"application/gzip": {"schema": binary}}
+    file = paths[version + "/files/{path}"]["get"]["responses"]["200"]["content"]
+    assert set(file) == {"text/plain", "application/octet-stream"}
+    body = paths["/api/v1/skills"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/gzip"]["schema"] == binary
+    form = body["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["bundle"]
+    assert form["properties"]["bundle"] == binary
+    assert set(form["properties"]) == {"bundle", "namespace", "version"}
+
+
 async def test_standalone_app_verifies_through_auth(database_url, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("AUTO_MIGRATE", "false")

@@ -76,6 +76,16 @@ async def test_health_ready_metrics(runtime: Runtime) -> None:
         assert 'requests_total{app_name="skreg",method="GET",path="/health"' in metrics.text
 
 
+async def test_the_schema_describes_health_and_ready_as_sent(runtime: Runtime) -> None:
+    """Schemathesis found `/ready` documented as a string and `/metrics` as JSON."""
+    async with AsyncTestClient(_app(runtime)) as client:
+        paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in ("/health", "/ready"):
+        body = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/HealthStatus"}, (path, body)
+    assert "/metrics" not in paths  # Prometheus text for scrapers, not an API operation
+
+
 async def test_ready_reports_an_unreachable_redis(tmp_path) -> None:
     settings = ServiceSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", redis_url="redis://127.0.0.1:1/0"

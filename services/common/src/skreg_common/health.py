@@ -9,7 +9,6 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ControllerRouterHandler
-from skreg_proto.codec import to_json
 from sqlalchemy import text
 
 from skreg_common.errors import PROBLEM_JSON
@@ -45,7 +44,7 @@ async def _ping_database(runtime: Runtime) -> None:
 
 
 @get("/ready")
-async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def ready(request: Request[Any, Any, Any]) -> Response[HealthStatus]:
     """Ready: the database (and Redis, when configured) answer within a short timeout."""
     runtime: Runtime = request.app.state.runtime
     probes = [_check("database", _ping_database(runtime))]
@@ -54,8 +53,9 @@ async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
     checks = dict(await asyncio.gather(*probes))
     ok = all(v == "ok" for v in checks.values())
     body = HealthStatus(status="ok" if ok else "unavailable", checks=checks)
+    # The struct itself (not its bytes), so the OpenAPI document describes the body sent.
     return Response(
-        content=to_json(body),
+        content=body,
         status_code=200 if ok else 503,
         media_type="application/json" if ok else PROBLEM_JSON,
     )
@@ -66,6 +66,8 @@ class MetricsController(PrometheusController):
 
     path = "/metrics"
     openmetrics_format = False
+    # Prometheus text for scrapers, not an API operation; the schema would call it JSON.
+    include_in_schema = False
 
 
 HEALTH_HANDLERS: list[ControllerRouterHandler] = [health, ready, MetricsController]

@@ -10,12 +10,18 @@ operation gets a `default` response saying the same of any other error status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from litestar.openapi.spec import (
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
+    Operation,
     Reference,
+    RequestBody,
     Schema,
 )
 
@@ -73,3 +79,44 @@ def document_problems(openapi: OpenAPI) -> None:
                     responses[code] = _problem_response(response.description)
             responses.setdefault("default", _problem_response("An error (RFC 9457 problem)"))
             operation.responses = responses
+
+
+_BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+
+
+def _bytes_in(media_types: Sequence[str]) -> dict[str, OpenAPIMediaType]:
+    return {media_type: OpenAPIMediaType(schema=_BINARY) for media_type in media_types}
+
+
+def raw_bodies(
+    *,
+    request: Sequence[str] = (),
+    form_files: Mapping[str, Sequence[str]] | None = None,
+    response: Sequence[str] = (),
+) -> type[Operation]:
+    """An `operation_class` for handlers that read or send raw bytes Litestar cannot see.
+
+    `request`: media types of a raw request body; `form_files`: multipart forms as
+    field name -> the other text fields; `response`: media types of the 200's body.
+    Litestar would document no request body and a JSON 200; schemathesis flagged the
+    200s, and could never send a bundle to fuzz the publish path.
+    """
+
+    @dataclass
+    class RawBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            if request or form_files:
+                content = _bytes_in(request)
+                for file_field, text_fields in (form_files or {}).items():
+                    properties: dict[str, Schema | Reference] = {file_field: _BINARY}
+                    properties.update(dict.fromkeys(text_fields, _STRING))
+                    form = Schema(
+                        type=OpenAPIType.OBJECT, required=[file_field], properties=properties
+                    )
+                    content["multipart/form-data"] = OpenAPIMediaType(schema=form)
+                self.request_body = RequestBody(content=content, required=True)
+            ok = (self.responses or {}).get("200")
+            if response and isinstance(ok, OpenAPIResponse):
+                ok.content = _bytes_in(response)
+
+    return RawBodyOperation

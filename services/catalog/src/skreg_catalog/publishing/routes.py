@@ -10,6 +10,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from skreg_common.errors import BadRequest
+from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Principal, requires_scope, requires_service
 from skreg_proto.catalog import PublishResponse
 from skreg_proto.codec import from_json
@@ -29,7 +30,7 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.imports import ImportPublisher
 from skreg_catalog.publishing.limits import spend_publish
 from skreg_catalog.publishing.service import PublishService
-from skreg_catalog.publishing.upload import read_limited, read_upload
+from skreg_catalog.publishing.upload import BUNDLE_FIELD, TEXT_FIELDS, read_limited, read_upload
 from skreg_catalog.publishing.validate import CheckedSkill, check_skill
 
 # Checking a bundle is CPU work; past this size it moves off the event loop.
@@ -47,6 +48,9 @@ async def checked_skill(data: bytes, **kwargs: Any) -> CheckedSkill:
     "/api/v1/skills",
     guards=[requires_scope("publish")],
     request_max_body_size=None,  # read_upload enforces the bundle limit while streaming
+    operation_class=raw_bodies(
+        request=["application/gzip"], form_files={BUNDLE_FIELD: sorted(TEXT_FIELDS)}
+    ),
     summary="Publish a version",
     tags=["catalog"],
 )

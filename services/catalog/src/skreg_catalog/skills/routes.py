@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from skreg_common.errors import Forbidden, NotFound, Unauthorized
+from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
 from skreg_common.runtime import Runtime
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
@@ -171,7 +172,12 @@ async def _locate(
     )
 
 
-@get(VERSION + "/download", summary="Download the bundle", tags=["catalog"])
+@get(
+    VERSION + "/download",
+    summary="Download the bundle",
+    tags=["catalog"],
+    operation_class=raw_bodies(response=["application/gzip"]),
+)
 async def download_version(
     request: Request[Any, Any, Any],
     namespace: FromPath[str],
@@ -216,7 +222,12 @@ async def download_version(
     return Response(data, media_type="application/gzip", headers=headers, background=background)
 
 
-@get(VERSION + "/files/{path:path}", summary="One file of the bundle", tags=["catalog"])
+@get(
+    VERSION + "/files/{path:path}",
+    summary="One file of the bundle",
+    tags=["catalog"],
+    operation_class=raw_bodies(response=["text/plain", "application/octet-stream"]),
+)
 async def get_file(
     request: Request[Any, Any, Any],
     namespace: FromPath[str],

@@ -1,0 +1,1 @@
+"""A bounded fuzzing run over every OpenAPI operation (`make fuzz`, `python -m tests.fuzz`)."""
