@@ -34,15 +34,6 @@ _SEEN = select(DownloadClient.client).where(
 )
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trusted_proxy_depth: int) -> str:
-    """The caller's address: the socket peer, or the entry our trusted proxies appended."""
-    if trusted_proxy_depth > 0 and forwarded_for:
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        if len(hops) >= trusted_proxy_depth:
-            return hops[-trusted_proxy_depth]
-    return peer or "unknown"
-
-
 def client_key(
     secret: str, day: dt.date, principal: Principal, address: str, user_agent: str
 ) -> str:
