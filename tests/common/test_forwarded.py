@@ -136,6 +136,8 @@ async def test_the_signed_address_counts_from_anyone_but_only_with_a_real_secret
         (ServiceSettings(), True, "10.1.2.3", False, 404),
         (ServiceSettings(secret_key=SECRET), True, "10.1.2.3", False, 404),
         (ServiceSettings(environment="prod"), True, "127.0.0.1", False, 404),
+        # No IP address at all: a Unix socket or an in-process client, local by construction.
+        (ServiceSettings(), True, "testclient", False, 200),
     ],
 )
 async def test_who_may_call_internal_routes(

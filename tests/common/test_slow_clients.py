@@ -22,7 +22,10 @@ from tests.support.processes import Process, free_port, start, wait_http
 
 FD_LIMIT = 512
 ATTACKERS = 600  # more than the server's descriptors
-HEADER_TIMEOUT_S = 2
+# Long enough that every connection has been accepted (and the surplus dropped) well
+# before any head deadline passes, so the two limits are told apart.
+HEADER_TIMEOUT_S = 10
+BODY_TIMEOUT_S = 2
 PARTIAL_HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 
 
@@ -45,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REDIS_URL": "",
         "LOG_JSON": "true",
         "HEADER_TIMEOUT": str(HEADER_TIMEOUT_S),
-        "BODY_TIMEOUT": str(HEADER_TIMEOUT_S),
+        "BODY_TIMEOUT": str(BODY_TIMEOUT_S),
         "SYNC_ENABLED": "false",
         "RELOAD": "false",
     }
@@ -69,14 +72,17 @@ def _open(port: int, count: int, payload: bytes) -> list[socket.socket]:
     return sockets
 
 
-def _still_open(sockets: list[socket.socket], wait_s: float) -> list[socket.socket]:
-    """Those of `sockets` the server has not closed (EOF or reset) after `wait_s` seconds."""
+def _still_open(
+    sockets: list[socket.socket], wait_s: float, at_most: int = 0
+) -> list[socket.socket]:
+    """Those of `sockets` the server has not closed (EOF or reset), once no more than
+    `at_most` are left or after `wait_s` seconds."""
     selector = selectors.DefaultSelector()
     for sock in sockets:
         selector.register(sock, selectors.EVENT_READ)
     remaining = set(sockets)
     deadline = time.monotonic() + wait_s
-    while remaining and time.monotonic() < deadline:
+    while len(remaining) > at_most and time.monotonic() < deadline:
         for key, _ in selector.select(timeout=0.2):
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
@@ -101,19 +107,32 @@ def test_slowloris_cannot_exhaust_the_process(server: Server) -> None:
     attackers = _open(server.port, ATTACKERS, PARTIAL_HEAD)
     try:
         # Held connections stay under the descriptor limit: the surplus is dropped at once.
-        held = _still_open(attackers, wait_s=HEADER_TIMEOUT_S / 2)
-        assert len(held) <= FD_LIMIT - FD_RESERVE
+        cap = FD_LIMIT - FD_RESERVE
+        held = _still_open(attackers, wait_s=HEADER_TIMEOUT_S / 2, at_most=cap)
+        assert len(held) <= cap
         # A client that sends its request promptly is still served meanwhile.
         health = httpx.get(f"{server.url}/health", timeout=10)
         assert health.status_code == 200
         # Every slow head is cut off at the head deadline.
-        assert _still_open(held, wait_s=30) == []
+        assert _still_open(held, wait_s=HEADER_TIMEOUT_S + 30) == []
     finally:
         _close_all(attackers)
     assert server.process.popen.poll() is None
     assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
     grown = server.log_path.stat().st_size - log_before
     assert grown < 64 * 1024, server.process.log()[-3000:]
+
+
+def test_a_slow_head_after_a_keep_alive_request_is_cut_off_too(server: Server) -> None:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.sendall(PARTIAL_HEAD)  # keep-alive's idle timer stops at the first byte
+        sock.setblocking(False)
+        assert _still_open([sock], wait_s=HEADER_TIMEOUT_S + 30) == []
+    finally:
+        sock.close()
 
 
 def test_a_stalled_body_is_dropped(server: Server) -> None:

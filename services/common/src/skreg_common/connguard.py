@@ -90,7 +90,7 @@ class GuardedH11Protocol(H11Protocol):
             return
         state = self.conn.their_state
         if state is h11.IDLE:
-            if self.waiting_since is None:  # the first bytes of a request after keep-alive
+            if self._deadline is None:  # the first bytes of a request after keep-alive
                 self._await_head()
         elif state is h11.SEND_BODY:
             self.waiting_since = None
@@ -122,6 +122,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._deadline = None
+        if self.flow.read_paused:  # we stopped reading (the app is behind), not the client
+            self._arm(self.limits.body_timeout)
+            return
         # Nothing is logged per connection: a flood of them would flood the log instead.
         if not self.transport.is_closing():
             self.transport.abort()

@@ -7,7 +7,7 @@ internal endpoints. Hence, by design:
 - in the all-in-one process, internal calls never arrive over the socket: the importer
   and the UI call in-process, and `/internal/…` answers 404 to everything else;
 - a split-deployment service with a dev secret answers internal routes only in dev mode
-  and only to a loopback peer;
+  and only to a local peer (loopback, a Unix socket, an in-process test client);
 - `serve` refuses to listen on a non-loopback address while a dev secret is set,
   whatever the mode (`listen_problem`);
 - Traefik never routes `/internal/…` (skreg_gateway.traefik).
@@ -34,6 +34,15 @@ def is_loopback_address(host: str | None) -> bool:
     """True when `host` is a loopback IP address (IPv4-mapped forms included)."""
     address = parse_ip(host)
     return address is not None and address.is_loopback
+
+
+def is_local_peer(peer: str | None) -> bool:
+    """True for a peer on this machine: a loopback address, or no IP address at all.
+
+    Only TCP peers have IP addresses; a peer without one is a Unix socket or an
+    in-process transport (e.g. a test client), both local by construction.
+    """
+    return parse_ip(peer) is None or is_loopback_address(peer)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -82,7 +91,7 @@ def internal_route_guard(settings: ServiceSettings, *, over_network: bool) -> An
         if not over_network:
             return False
         if settings.has_dev_secret:
-            return settings.is_dev and is_loopback_address(socket_peer(connection))
+            return settings.is_dev and is_local_peer(socket_peer(connection))
         return True
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
