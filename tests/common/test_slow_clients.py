@@ -18,7 +18,7 @@ import httpx
 import pytest
 from skreg_common.connguard import FD_RESERVE
 
-from tests.support.processes import Process, free_port, start, wait_http
+from tests.support.processes import Process, free_port, make_run_env, start, wait_http
 
 FD_LIMIT = 512
 ATTACKERS = 600  # more than the server's descriptors
@@ -41,17 +41,9 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("slow-clients")
     port = free_port()
-    env = {
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 's.db'}",
-        "REDIS_URL": "",
-        "LOG_JSON": "true",
-        "HEADER_TIMEOUT": str(HEADER_TIMEOUT_S),
-        "BODY_TIMEOUT": str(BODY_TIMEOUT_S),
-        "SYNC_ENABLED": "false",
-        "RELOAD": "false",
-    }
+    env = make_run_env(
+        workdir, port, HEADER_TIMEOUT=str(HEADER_TIMEOUT_S), BODY_TIMEOUT=str(BODY_TIMEOUT_S)
+    )
     command = f"ulimit -n {FD_LIMIT} && exec {sys.executable} -m skreg_gateway"
     process = start("slow-server", ["sh", "-c", command], env, workdir)
     url = f"http://127.0.0.1:{port}"

@@ -29,7 +29,13 @@ from skreg_proto.internal import (
 )
 
 from tests.importer.gitrepos import Repo
-from tests.support.processes import Process, free_port, start_python_module, wait_http
+from tests.support.processes import (
+    Process,
+    free_port,
+    make_run_env,
+    start_python_module,
+    wait_http,
+)
 
 ADMIN_PASSWORD = "edge-admin-password-1"
 HTML = {"accept": "text/html"}
@@ -59,24 +65,15 @@ class Registry:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     workdir = tmp_path_factory.mktemp("edge-registry")
     port = free_port()
-    env = {
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'r.db'}",
-        # As `make run`: the dev default secrets, whatever the test's environment says.
-        "SECRET_KEY": "",
-        "SERVICE_SECRET": "",
-        "ENVIRONMENT": "dev",
-        "REDIS_URL": "",
-        "LOG_JSON": "true",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "IMPORTER_ALLOW_LOCAL": "true",
-        "SYNC_ENABLED": "false",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        "ARGON2_PARALLELISM": "1",
-        "RELOAD": "false",
-    }
+    env = make_run_env(
+        workdir,
+        port,
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        IMPORTER_ALLOW_LOCAL="true",
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_KIB="8192",
+        ARGON2_PARALLELISM="1",
+    )
     process = start_python_module("gateway", "skreg_gateway", env, workdir)
     url = f"http://127.0.0.1:{port}"
     try:
