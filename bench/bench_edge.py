@@ -73,7 +73,7 @@ WORDS = (
 
 
 def raised_dynamic_config(workdir: Path) -> Path:
-    """A copy of deploy/traefik/dynamic with every rate-limit `average`/`burst` raised."""
+    """A copy of deploy/traefik/dynamic with every rate limit and in-flight cap raised."""
     target = workdir / "dynamic-bench"
     shutil.copytree(traefik_support.DYNAMIC_DIR, target)
     routes = target / "routes.yml"
@@ -81,9 +81,12 @@ def raised_dynamic_config(workdir: Path) -> Path:
     # Text, not YAML: the file holds Go template expressions Traefik expands itself.
     text, averages = re.subn(r"(\baverage:\s*)\d+", rf"\g<1>{RAISED_LIMIT}", text)
     text, bursts = re.subn(r"(\bburst:\s*)\d+", rf"\g<1>{RAISED_LIMIT}", text)
+    # The per-IP cap on requests in flight too: every wrk connection comes from one IP.
+    text, caps = re.subn(r"(\bamount:\s*)\d+", rf"\g<1>{RAISED_LIMIT}", text)
     routes.write_text(text)
     print(
-        f"  rate limits: rewrote {averages} `average` and {bursts} `burst` values in a copy of "
+        f"  rate limits: rewrote {averages} `average`, {bursts} `burst` and {caps} in-flight "
+        f"`amount` values in a copy of "
         f"deploy/traefik/dynamic/routes.yml to {RAISED_LIMIT:,} (bench only)"
     )
     return target

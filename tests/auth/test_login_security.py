@@ -96,7 +96,9 @@ async def test_throttled_per_account_with_retry_after(start_app: AppFactory) -> 
 
 
 async def test_throttled_per_client_address(start_app: AppFactory) -> None:
-    async with start_app(login_max_failures=3, login_window=600, trusted_proxy_depth=1) as client:
+    async with start_app(
+        login_max_failures=3, login_window=600, trusted_proxies="testclient"
+    ) as client:
         await register(client, "someone")
         attacker = {"X-Forwarded-For": "203.0.113.7"}
         for n in range(3):
@@ -144,7 +146,9 @@ async def test_throttling_is_shared_through_redis(start_app: AppFactory, redis_u
 
 
 async def test_a_success_resets_the_account_count(start_app: AppFactory) -> None:
-    async with start_app(login_max_failures=3, login_window=600, trusted_proxy_depth=1) as client:
+    async with start_app(
+        login_max_failures=3, login_window=600, trusted_proxies="testclient"
+    ) as client:
         await register(client, "forgetful")
         wrong = {"username": "forgetful", "password": "nope-nope"}
         for n in range(4):  # from distinct addresses, so only the account count matters

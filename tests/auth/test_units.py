@@ -1,17 +1,15 @@
 """The parts under the endpoints: throttles (one contract, memory and Redis), the revocation
-list, settings, client addresses, key formats."""
+list, settings, key formats."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from skreg_auth.apikeys.service import generate_key, parse_key
-from skreg_auth.clientip import client_address
 from skreg_auth.settings import AuthSettings
 from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Throttle, throttle_key
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
@@ -138,28 +136,6 @@ def test_key_format() -> None:
     assert len({generate_key()[1] for _ in range(1000)}) == 1000
     for bad in ("", "sr_", key.upper(), key + "x", "xr" + key[2:], key.replace("_", "-")):
         assert parse_key(bad) is None
-
-
-@pytest.mark.parametrize(
-    ("depth", "forwarded", "expected"),
-    [
-        (0, "203.0.113.1", "10.0.0.9"),  # no proxy trusted: the header is ignored
-        (1, "203.0.113.1", "203.0.113.1"),
-        (1, "6.6.6.6, 203.0.113.1", "203.0.113.1"),  # the client's own entry is ignored
-        (2, "203.0.113.1, 10.1.1.1", "203.0.113.1"),
-        (2, "203.0.113.1", "10.0.0.9"),  # fewer hops than proxies: not trustworthy
-        (1, "not-an-ip", "10.0.0.9"),
-        (1, "2001:db8::1", "2001:db8::1"),
-    ],
-)
-def test_client_address(depth: int, forwarded: str, expected: str) -> None:
-    class Conn:
-        headers: dict[str, Any] = {"x-forwarded-for": forwarded}
-
-        class client:  # noqa: N801 - mimics the connection's attribute
-            host = "10.0.0.9"
-
-    assert client_address(Conn(), depth) == expected  # type: ignore[arg-type]
 
 
 async def test_a_remembered_token_still_expires_and_is_still_revocable() -> None:

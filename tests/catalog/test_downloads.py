@@ -17,7 +17,7 @@ DOWNLOAD = "/api/v1/skills/alice/demo/versions/{}/download"
 @pytest.fixture
 def catalog_settings(catalog_settings: CatalogSettings) -> CatalogSettings:
     """Behind one trusted proxy, so each test can speak from several client addresses."""
-    return msgspec.structs.replace(catalog_settings, trusted_proxy_depth=1)
+    return msgspec.structs.replace(catalog_settings, trusted_proxies="testclient")
 
 
 def via(address: str, agent: str = "agent") -> dict[str, str]:
@@ -71,7 +71,7 @@ async def test_accounts_and_ipv6_hosts_do_not_multiply_one_client(client) -> Non
 async def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(
     catalog_settings: CatalogSettings,
 ) -> None:
-    async with running_catalog(catalog_settings, trusted_proxy_depth=0) as client:
+    async with running_catalog(catalog_settings, trusted_proxies="192.0.2.250") as client:
         await published(client, "demo", "1.0.0")
         for i in range(10):  # a forged X-Forwarded-For does not make a new client
             await client.get(DOWNLOAD.format("1.0.0"), headers=via(f"192.0.2.{i}"))

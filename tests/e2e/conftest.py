@@ -108,9 +108,9 @@ def _service_env(ports: dict[str, int], database_url: str) -> dict[str, str]:
         "IMPORTER_ALLOW_LOCAL": "true",
         "LOG_JSON": "true",
         "AUTO_MIGRATE": "false",
-        # Requests reach the services through the "load balancer" and Traefik: two hops
-        # appended to X-Forwarded-For, so the client is the second from the right.
-        "TRUSTED_PROXY_DEPTH": "2",
+        # Requests reach the services through the "load balancer" and Traefik, both on
+        # loopback: the client is the right-most X-Forwarded-For entry not on loopback.
+        "TRUSTED_PROXIES": "127.0.0.1",
         "GATEWAY_MODE": "ui",
         # Keep the test's own environment from leaking settings into the services.
         "RELOAD": "false",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from skreg_common.settings import DEV_SECRET_KEY, DEV_SERVICE_SECRET
 from skreg_gateway.devcert import write_self_signed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,6 +104,26 @@ def test_apps_wait_for_healthy_state_and_migrations(prod: dict[str, Any]) -> Non
     assert "pg_isready" in " ".join(prod["postgres"]["healthcheck"]["test"])
     assert "--appendonly" in prod["redis"]["command"]
     assert prod["migrate"]["environment"]["SERVICE"] == "migrate"
+
+
+def test_services_trust_exactly_the_compose_network_as_their_proxies() -> None:
+    result = _compose("prod", PROD_ENV)
+    assert result.returncode == 0, result.stderr
+    rendered = yaml.safe_load(result.stdout)
+    subnet = rendered["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    for name in APPS:
+        assert rendered["services"][name]["environment"]["TRUSTED_PROXIES"] == subnet
+
+
+def test_dev_env_secrets_are_not_the_built_in_defaults() -> None:
+    # The dev containers listen on 0.0.0.0, where a process refuses the built-in dev secrets.
+    values = dict(
+        line.split("=", 1)
+        for line in (REPO / "deploy/compose/dev.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert values["SECRET_KEY"] not in ("", DEV_SECRET_KEY)
+    assert values["SERVICE_SECRET"] not in ("", DEV_SERVICE_SECRET)
 
 
 def test_dockerfile_passes_hadolint() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
-from skreg_gateway.traefik import render
+from skreg_gateway.traefik import MAX_IN_FLIGHT_PER_IP, dynamic_config, render
 
 from tests.support.processes import Process, free_port, start_python_module, wait_http
 from tests.support.traefik import DYNAMIC_DIR, Edge, start_traefik
@@ -22,6 +26,50 @@ def test_committed_dynamic_config_is_generated_from_the_route_table() -> None:
     assert ROUTES_FILE.read_text() == render(), (
         "deploy/traefik/dynamic/routes.yml is stale: run `python -m skreg_gateway.traefik`"
     )
+
+
+def _winner(routers: dict[str, Any], method: str, path: str) -> str:
+    """The router Traefik picks for `method path`: the highest priority whose rule matches."""
+    matching = []
+    for name, router in routers.items():
+        rule = router["rule"]
+        pattern = re.search(r"PathRegexp\(`(.+?)`\)", rule)
+        assert pattern, rule
+        methods = re.findall(r"Method\(`(\w+)`\)", rule)
+        if re.search(pattern.group(1), path) and (not methods or method in methods):
+            matching.append((router["priority"], name))
+    return max(matching)[1]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/internal",
+        "/internal/v1/auth/service-token",
+        "/internal/v1/catalog/publish",
+        "/internal/v1/catalog/deprecate/",
+        "/metrics",
+        "/metrics/",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_generated_config_never_routes_internal_paths_or_metrics(path: str, method: str) -> None:
+    config = dynamic_config()
+    routers = config["http"]["routers"]
+    winner = routers[_winner(routers, method, path)]
+    assert winner["middlewares"] == ["deny-all"]
+    allow = config["http"]["middlewares"]["deny-all"]["ipAllowList"]["sourceRange"]
+    assert allow == ["255.255.255.255/32"]
+
+
+def test_generated_config_caps_requests_in_flight_per_client_ip() -> None:
+    config = dynamic_config()["http"]
+    for name, router in config["routers"].items():
+        if router["middlewares"] != ["deny-all"]:
+            assert router["middlewares"][0] == "inflight-per-ip", name
+    inflight = config["middlewares"]["inflight-per-ip"]["inFlightReq"]
+    assert inflight["amount"] == MAX_IN_FLIGHT_PER_IP
+    assert "RATE_LIMIT_IP_DEPTH" in inflight["sourceCriterion"]["ipStrategy"]["depth"]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +168,47 @@ def test_oversized_body_gets_413_from_traefik(edge: Edge) -> None:
 def test_internal_paths_are_not_reachable_from_outside(edge: Edge) -> None:
     with _client(edge) as client:
         response = client.post("/internal/v1/catalog/publish", content=b"{}")
+        minted = client.post("/internal/v1/auth/service-token", json={"service": "x"})
     assert response.status_code == 403
+    assert minted.status_code == 403
+
+
+def test_metrics_are_internal_and_the_openapi_document_public(edge: Edge) -> None:
+    with _client(edge) as client:
+        assert client.get("/metrics").status_code == 403
+        assert client.get("/metrics/").status_code == 403
+        schema = client.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    assert "openapi" in schema.json()
+
+
+def _stalled_request(edge: Edge, ip: str) -> ssl.SSLSocket:
+    """A request whose head is complete and whose body never arrives, from client `ip`."""
+    raw = socket.create_connection(("127.0.0.1", edge.https_port), timeout=10)
+    sock = edge.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    sock.sendall(
+        f"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: {ip}\r\n"
+        "Content-Length: 100\r\n\r\nx".encode()
+    )
+    return sock
+
+
+def test_requests_in_flight_are_capped_per_client_ip(edge: Edge) -> None:
+    held = [_stalled_request(edge, "203.0.113.50") for _ in range(MAX_IN_FLIGHT_PER_IP)]
+    try:
+        with _client(edge) as client:
+            # Traefik counts a request once it has read its head: wait until all of ours are.
+            for _ in range(150):
+                over = client.get("/health", headers={"X-Forwarded-For": "203.0.113.50"})
+                if over.status_code == 429:
+                    break
+                time.sleep(0.1)
+            assert over.status_code == 429
+            other = client.get("/health", headers={"X-Forwarded-For": "203.0.113.51"})
+            assert other.status_code == 200
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def _limited_by_traefik(response: httpx.Response) -> bool:

@@ -52,6 +52,24 @@ class Process:
             self.popen.wait(10)
 
 
+def make_run_env(workdir: Path, port: int, **extra: str) -> dict[str, str]:
+    """The all-in-one process as `make run` starts it (SQLite, in-process queue, the dev
+    default secrets whatever the test's own environment says), on 127.0.0.1:`port`."""
+    return {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'registry.db'}",
+        "ENVIRONMENT": "dev",
+        "SECRET_KEY": "",
+        "SERVICE_SECRET": "",
+        "REDIS_URL": "",
+        "LOG_JSON": "true",
+        "SYNC_ENABLED": "false",
+        "RELOAD": "false",
+        **extra,
+    }
+
+
 def start(
     name: str, argv: list[str], env: Mapping[str, str], log_dir: Path, cwd: Path | None = None
 ) -> Process:

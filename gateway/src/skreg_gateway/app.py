@@ -2,7 +2,8 @@
 
 Services still talk to each other over HTTP, only without a socket: the UI's API
 client and the importer's catalog client go through an in-process ASGI transport
-into this same app. Auth comes first: it supplies the principal resolver.
+into this same app. `/internal/…` routes answer only that transport (never the port).
+Auth comes first: it supplies the principal resolver.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Lit
     if settings.should_migrate:
         # First, so every other component starts on an up-to-date schema.
         parts.insert(0, migration_component(ALL_MIGRATIONS))
-    app = build_app("Skills Registry", runtime, parts)
+    # Internal routes answer only the in-process transport, never the listening socket.
+    app = build_app("Skills Registry", runtime, parts, internal_over_network=False)
     api.bind(app)
     return app

@@ -70,6 +70,8 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
 
 # Service-to-service paths: never routed from outside (Traefik answers 403).
 INTERNAL_PATTERN = _prefix("/internal")
+# Each process's metrics: scraped inside the network, never routed from outside either.
+METRICS_PATTERN = _prefix("/metrics")
 
 # Paths every process serves for itself; not public API, owned by whichever process answers.
 PER_PROCESS_PATHS = ("/health", "/ready", "/metrics", "/schema")

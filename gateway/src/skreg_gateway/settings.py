@@ -12,8 +12,6 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
 
     The `UI_*` fields configure the web UI: `IMPORTER_URL` is where the UI reaches the importer
     API in a split deployment (auth and catalog use `AUTH_URL` / `CATALOG_URL`);
-    `UI_TRUSTED_PROXIES` lists the proxy addresses (comma-separated CIDRs) whose
-    `X-Forwarded-Proto` is believed when deciding whether the session cookie is `Secure`;
     `UI_SESSION_DAYS` is how long a browser session lasts at most.
     `GATEWAY_MODE`: `all-in-one` mounts every service in this process (the embedded
     default); `ui` serves only the web UI, calling the services at their URLs (split
@@ -22,7 +20,6 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
 
     gateway_mode: Literal["all-in-one", "ui"] = "all-in-one"
     importer_url: str = "http://127.0.0.1:8000"
-    ui_trusted_proxies: str = "127.0.0.1/32,::1/128"
     ui_session_days: int = 14
 
     @property

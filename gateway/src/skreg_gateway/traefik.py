@@ -14,7 +14,13 @@ from typing import Any
 
 import yaml
 
-from skreg_gateway.route_table import INTERNAL_PATTERN, ROUTE_TABLE, PublicRoute, RateClass
+from skreg_gateway.route_table import (
+    INTERNAL_PATTERN,
+    METRICS_PATTERN,
+    ROUTE_TABLE,
+    PublicRoute,
+    RateClass,
+)
 
 # Per client IP. Auth is per minute (credential guessing); the rest per second.
 RATE_LIMITS: dict[RateClass, dict[str, Any]] = {
@@ -23,6 +29,11 @@ RATE_LIMITS: dict[RateClass, dict[str, Any]] = {
     "write": {"average": 10, "burst": 30, "period": "1s"},
     "auth": {"average": 20, "burst": 10, "period": "1m"},
 }
+# Requests in flight per client IP (slow uploads included): one address cannot hold
+# more of the services' connections than this.
+MAX_IN_FLIGHT_PER_IP = 100
+# Paths Traefik never routes (403): service-to-service calls, and per-process metrics.
+DENIED_PATTERNS = {"internal-deny": INTERNAL_PATTERN, "metrics-deny": METRICS_PATTERN}
 # Above the 10 MiB compressed-bundle limit so the app, not Traefik, explains bundle limits;
 # anything past this never reaches a service.
 MAX_REQUEST_BODY_BYTES = 12 * 1024 * 1024
@@ -53,7 +64,12 @@ def _rule(route: PublicRoute) -> str:
 
 
 def _router(route: PublicRoute, priority: int) -> dict[str, Any]:
-    middlewares = [f"ratelimit-{route.rate_class}", "body-limit", "security-headers"]
+    middlewares = [
+        "inflight-per-ip",
+        f"ratelimit-{route.rate_class}",
+        "body-limit",
+        "security-headers",
+    ]
     return {
         "rule": _rule(route),
         "entryPoints": ["websecure"],
@@ -64,29 +80,28 @@ def _router(route: PublicRoute, priority: int) -> dict[str, Any]:
     }
 
 
+def _per_client_ip() -> dict[str, Any]:
+    return {"ipStrategy": {"depth": _env("RATE_LIMIT_IP_DEPTH", "0")}}
+
+
 def _rate_limit(rate_class: RateClass) -> dict[str, Any]:
-    depth = _env("RATE_LIMIT_IP_DEPTH", "0")
-    return {
-        "rateLimit": {
-            **RATE_LIMITS[rate_class],
-            "sourceCriterion": {"ipStrategy": {"depth": depth}},
-        }
-    }
+    return {"rateLimit": {**RATE_LIMITS[rate_class], "sourceCriterion": _per_client_ip()}}
 
 
 def dynamic_config() -> dict[str, Any]:
     """The whole dynamic configuration as a mapping (routers, services, middlewares, TLS)."""
     top = len(ROUTE_TABLE) + 10
     routers = {r.name: _router(r, top - i) for i, r in enumerate(ROUTE_TABLE)}
-    # Service-to-service paths: a router that matches first and lets nobody through.
-    routers["internal-deny"] = {
-        "rule": f"PathRegexp(`^{INTERNAL_PATTERN}$`)",
-        "entryPoints": ["websecure"],
-        "service": "gateway",
-        "priority": top + 1,
-        "middlewares": ["deny-all"],
-        "tls": {},
-    }
+    # Internal and metrics paths: routers that match first and let nobody through.
+    for name, pattern in DENIED_PATTERNS.items():
+        routers[name] = {
+            "rule": f"PathRegexp(`^{pattern}$`)",
+            "entryPoints": ["websecure"],
+            "service": "gateway",
+            "priority": top + 1,
+            "middlewares": ["deny-all"],
+            "tls": {},
+        }
     services = {
         name: {
             "loadBalancer": {
@@ -98,6 +113,9 @@ def dynamic_config() -> dict[str, Any]:
         for name, url in UPSTREAM_DEFAULTS.items()
     }
     middlewares: dict[str, Any] = {f"ratelimit-{c}": _rate_limit(c) for c in RATE_LIMITS}
+    middlewares["inflight-per-ip"] = {
+        "inFlightReq": {"amount": MAX_IN_FLIGHT_PER_IP, "sourceCriterion": _per_client_ip()}
+    }
     middlewares["body-limit"] = {"buffering": {"maxRequestBodyBytes": MAX_REQUEST_BODY_BYTES}}
     middlewares["deny-all"] = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
     middlewares["security-headers"] = {

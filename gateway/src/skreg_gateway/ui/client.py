@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 import structlog
+from skreg_common.forwarded import CLIENT_ADDRESS_HEADER, sign_client_address
 from skreg_common.peers import http_client
 from skreg_proto.problems import FieldProblem, ProblemDetails
 
@@ -67,6 +68,8 @@ class ApiRouter:
 
     def __init__(self, settings: GatewaySettings, api: httpx.AsyncClient | None) -> None:
         self._single = api
+        # Signs the browser's address for the services (skreg_common.forwarded).
+        self.service_secret = settings.service_secret
         self._owned: dict[Service, httpx.AsyncClient] = {}
         if api is None:
             bases: dict[Service, str] = {
@@ -118,8 +121,11 @@ class Api:
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
         if self._client_ip:
-            # Lets auth throttle by the browser's address rather than the gateway's.
-            headers["x-forwarded-for"] = self._client_ip
+            # Lets auth throttle and audit by the browser's address rather than the
+            # gateway's; signed, since a plain X-Forwarded-For is anybody's to write.
+            headers[CLIENT_ADDRESS_HEADER] = sign_client_address(
+                self._client_ip, self._router.service_secret
+            )
         return headers
 
     async def send(

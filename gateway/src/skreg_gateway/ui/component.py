@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 from skreg_common.app import ServiceComponent
 from skreg_common.errors import HTML_ERROR_PAGE
+from skreg_common.forwarded import mark_in_process
 from skreg_common.runtime import Runtime
 
 from skreg_gateway.settings import GatewaySettings
@@ -27,7 +28,7 @@ from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
 from skreg_gateway.ui.guards import csrf_protect
 from skreg_gateway.ui.refresh import RefreshCoordinator
 from skreg_gateway.ui.rendering import STATIC_DIR, create_templates
-from skreg_gateway.ui.session import SessionCodec, derive_session_key, parse_networks
+from skreg_gateway.ui.session import SessionCodec, derive_session_key
 
 IN_PROCESS_BASE_URL = "http://skreg.internal"
 STATIC_MAX_AGE_S = 3600
@@ -61,6 +62,8 @@ class InProcessApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             raise RuntimeError("InProcessApi used before bind(app)")
+        # The mark no socket can set: internal routes answer only calls carrying it.
+        mark_in_process(scope)
         await self._app(scope, receive, send)
 
 
@@ -73,7 +76,6 @@ def ui_component(
         codec=SessionCodec(settings.secret_key, settings.ui_session_days * 24 * 3600),
         router=ApiRouter(settings, api),
         templates=create_templates(),
-        trusted_proxies=parse_networks(settings.ui_trusted_proxies),
         refresher=RefreshCoordinator(derive_session_key(settings.secret_key + ":refresh")),
     )
     pages = Router(

@@ -22,12 +22,10 @@ from skreg_gateway.ui.rendering import SECURITY_HEADERS
 from skreg_gateway.ui.session import (
     SESSION_COOKIE,
     Flash,
-    IpNetwork,
     SessionCodec,
     SessionUser,
     UiSession,
     new_session,
-    request_is_https,
 )
 
 log = structlog.get_logger(__name__)
@@ -48,7 +46,6 @@ class UiState:
     codec: SessionCodec
     router: ApiRouter
     templates: JinjaTemplateEngine
-    trusted_proxies: tuple[IpNetwork, ...]
     refresher: RefreshCoordinator
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -81,7 +78,7 @@ def load_session(connection: ASGIConnection[Any, Any, Any, Any], state: UiState)
 
 
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The browser's address as this process sees it."""
+    """The browser's address (behind a trusted proxy: the one it forwarded)."""
     return connection.client.host if connection.client else None
 
 
@@ -209,10 +206,9 @@ class UiContext:
 
     def session_cookie(self) -> Cookie:
         """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the browser used HTTPS."""
-        request = self.request
-        secure = request_is_https(
-            request.url.scheme, client_ip(request), request.headers, self.state.trusted_proxies
-        )
+        # The scheme is the browser's: X-Forwarded-Proto counts only from a trusted proxy
+        # (skreg_common.forwarded), so nobody else can drop or force the Secure flag.
+        secure = self.request.url.scheme == "https"
         return Cookie(
             key=SESSION_COOKIE,
             value=self.state.codec.seal(self.session),

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -26,8 +24,6 @@ SESSION_COOKIE = "skreg_session"
 MAX_COOKIE_CHARS = 4000
 _NONCE_BYTES = 12
 _AAD = b"skreg-ui-session-v1"
-
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SessionUser(msgspec.Struct, frozen=True):
@@ -125,34 +121,3 @@ class SessionCodec:
         if age < 0 or age > self.max_age_s:
             return None
         return session
-
-
-def parse_networks(spec: str) -> tuple[IpNetwork, ...]:
-    """`"127.0.0.1/32, 10.0.0.0/8"` → networks; a malformed entry is a configuration error."""
-    return tuple(ipaddress.ip_network(item.strip()) for item in spec.split(",") if item.strip())
-
-
-def request_is_https(
-    scheme: str,
-    client_host: str | None,
-    headers: Mapping[str, str],
-    trusted_proxies: Sequence[IpNetwork],
-) -> bool:
-    """Whether the browser reached us over HTTPS.
-
-    `X-Forwarded-Proto` is believed only from a configured proxy: anybody else could
-    send it to make us drop the `Secure` flag or set it on a plain-HTTP site.
-    """
-    if scheme in ("https", "wss"):
-        return True
-    forwarded = headers.get("x-forwarded-proto", "")
-    if not forwarded or client_host is None:
-        return False
-    try:
-        peer = ipaddress.ip_address(client_host)
-    except ValueError:
-        return False
-    if not any(peer in network for network in trusted_proxies):
-        return False
-    # A chain of proxies appends; the first hop is what the browser used.
-    return forwarded.split(",")[0].strip().lower() == "https"

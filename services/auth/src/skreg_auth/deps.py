@@ -29,7 +29,7 @@ def provide_auth(request: Request[Any, Any, Any]) -> AuthContext:
 
 def provide_client_ip(request: Request[Any, Any, Any]) -> str | None:
     """Dependency `client_ip`: the caller's address as far as our proxies vouch for it."""
-    return client_address(request, context_of(request).settings.trusted_proxy_depth)
+    return client_address(request)
 
 
 async def requires_authenticated(

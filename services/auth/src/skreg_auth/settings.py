@@ -27,8 +27,6 @@ class AuthSettings(ServiceSettings, frozen=True, kw_only=True):
     argon2_parallelism: int = 4
     # Threads hashing passwords at once (0: half the CPUs); the rest queue, the loop stays free.
     password_hash_workers: int = 0
-    # How many proxies in front of us append to X-Forwarded-For (0: use the socket peer).
-    trusted_proxy_depth: int = 0
     max_keys_per_user: int = 100
     # Seconds other processes may cache an API-key introspection (the verifier caps it at 30).
     introspection_cache_seconds: int = 30

@@ -17,9 +17,6 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     bundle_max_file_bytes: int = 5 * 1024**2
     bundle_max_total_bytes: int = 20 * 1024**2
     bundle_max_compressed_bytes: int = 10 * 1024**2
-    # How many proxies in front of us append to X-Forwarded-For (0: use the socket peer).
-    # Only used to tell anonymous download clients apart.
-    trusted_proxy_depth: int = 0
     # Parsed bundles kept in memory to serve single files without re-reading the blob.
     bundle_cache_size: int = 64
     # Reads cached in-process for this many seconds (0: off). This process sees its own

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_common.db import unit_of_work
 from skreg_common.errors import EXCEPTION_HANDLERS
+from skreg_common.forwarded import forwarded_middleware
 from skreg_common.health import HEALTH_HANDLERS
+from skreg_common.internal import internal_route_guard
 from skreg_common.logging import request_id_middleware
 from skreg_common.openapi import document_problems
 from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
@@ -61,9 +63,14 @@ def build_app(
     *,
     resolver: PrincipalResolver | None = None,
     extra_handlers: Sequence[ControllerRouterHandler] = (),
+    internal_over_network: bool = True,
     **litestar_kwargs: Any,
 ) -> Litestar:
-    """One Litestar app serving `components`, with health, metrics, errors and sessions wired in."""
+    """One Litestar app serving `components`, with health, metrics, errors and sessions wired in.
+
+    `internal_over_network=False` (the all-in-one process): `/internal/…` routes answer
+    only in-process calls (skreg_common.internal).
+    """
     factories = [c.resolver_factory for c in components if c.resolver_factory is not None]
     if resolver is None and factories:
         resolver = factories[0](runtime)
@@ -92,7 +99,13 @@ def build_app(
             "principal": Provide(provide_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, prometheus.middleware],
+        # The client's address first, so every later layer (logs, throttles) sees the real one.
+        middleware=[
+            forwarded_middleware(runtime.settings),
+            request_id_middleware,
+            prometheus.middleware,
+        ],
+        guards=[internal_route_guard(runtime.settings, over_network=internal_over_network)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]

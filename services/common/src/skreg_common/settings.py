@@ -43,11 +43,25 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Upgrade the schema at start-up. None: only on SQLite (the embedded default);
     # production runs migrations as an explicit step (`make migrate`, the compose job).
     auto_migrate: bool | None = None
+    # The proxies in front of this process (addresses, CIDR networks, or `*`): only a peer
+    # listed here may tell us the client's address and scheme (X-Forwarded-For/-Proto).
+    # The one proxy-trust setting of every service; see skreg_common.forwarded.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Slow-client limits of the HTTP server (skreg_common.connguard): connections held at
+    # once, seconds to send a request's head, and seconds a request body may stall.
+    max_connections: int = 1000
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
 
     @property
     def is_dev(self) -> bool:
         """True in the dev mode, where dev default secrets are tolerated."""
         return self.environment == "dev"
+
+    @property
+    def has_dev_secret(self) -> bool:
+        """True while a secret is a built-in dev default (anyone can read it in the source)."""
+        return self.secret_key == DEV_SECRET_KEY or self.service_secret == DEV_SERVICE_SECRET
 
     @property
     def should_migrate(self) -> bool:

@@ -36,15 +36,6 @@ _SEEN = select(DownloadClient.client).where(
 )
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trusted_proxy_depth: int) -> str:
-    """The caller's address: the socket peer, or the entry our trusted proxies appended."""
-    if trusted_proxy_depth > 0 and forwarded_for:
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        if len(hops) >= trusted_proxy_depth:
-            return hops[-trusted_proxy_depth]
-    return peer or "unknown"
-
-
 def client_network(address: str) -> str:
     """What counts as one client: an IPv4 address, an IPv6 /64, anything else as given."""
     try:

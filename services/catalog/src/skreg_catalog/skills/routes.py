@@ -21,7 +21,7 @@ from skreg_proto.pagination import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.downloads.service import client_address, client_key
+from skreg_catalog.downloads.service import client_key
 from skreg_catalog.skills.hot import locate_version, read_detail
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
@@ -199,11 +199,8 @@ async def download_version(
         return Response(b"", status_code=304, headers=headers)
     runtime: Runtime = request.app.state.runtime
     day = dt.datetime.now(dt.UTC).date()
-    address = client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        catalog.settings.trusted_proxy_depth,
-    )
+    # Behind a trusted proxy, the address it forwarded (skreg_common.forwarded).
+    address = request.client.host if request.client else "unknown"
     client = client_key(catalog.settings.secret_key, day, address)
     counter = catalog.downloads(runtime)
     data = catalog.blobs.peek(found.digest)

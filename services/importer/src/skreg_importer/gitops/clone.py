@@ -3,10 +3,18 @@
 Every command gets the same hardening: protocols limited by `protocol.allow`, hooks,
 fsmonitor, system/global config, credential prompts, redirects, submodules and LFS
 smudging off; `--` before every URL; secrets only in a 0600 file inside the workspace.
+
+A URL pinned by `resolve_and_check` is connected to at its checked address, never
+looked up again: https/http through curl's resolve list (`http.curloptResolve`, so TLS
+still verifies the host name); ssh with `HostName=<address>` and `HostKeyAlias=<host>`
+(the host key is still checked under the name); git:// by putting the address in the
+URL itself (git has no resolve override for it; the daemon then sees the address as
+the request's host, which only matters to a daemon serving virtual hosts).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
@@ -17,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from skreg_importer.gitops.runner import GitCall, GitFailed, run_git
 from skreg_importer.gitops.urls import RepoUrl
@@ -71,6 +79,32 @@ def workspace(prefix: str = "skreg-import-") -> Iterator[Workspace]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _pin(repo: RepoUrl) -> str | None:
+    """The address to connect to instead of looking the host up (None: nothing to pin)."""
+    if repo.pinned is None or repo.host is None:
+        return None
+    try:
+        ipaddress.ip_address(repo.host)
+    except ValueError:
+        return repo.pinned
+    return None  # an address already: nothing to look up
+
+
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def git_target(repo: RepoUrl) -> str:
+    """The URL handed to git: for a pinned git:// URL, with the checked address as host."""
+    pinned = _pin(repo)
+    if pinned is None or repo.scheme != "git":
+        return repo.git_url
+    parts = urlsplit(repo.git_url)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}{_bracketed(pinned)}{port}", parts.path, "", ""))
+
+
 class GitClient:
     """Clones and ls-remotes under one `GitPolicy` (blocking: call from a thread)."""
 
@@ -91,6 +125,9 @@ class GitClient:
             "init.templateDir=",
             "advice.detachedHead=false",
         ]
+        pinned = _pin(repo)
+        if pinned is not None and repo.scheme in ("https", "http"):
+            pairs.append(f"http.curloptResolve={repo.host}:{repo.effective_port}:{pinned}")
         if auth.token and repo.scheme in ("https", "http"):
             pairs.append(
                 f"credential.helper=store --file={self._credential_file(space, repo, auth)}"
@@ -110,9 +147,12 @@ class GitClient:
             handle.write(f"{repo.scheme}://{user}:{token}@{host}{port}\n")
         return path
 
-    def _env(self, space: Workspace, auth: GitAuth) -> dict[str, str]:
+    def _env(self, space: Workspace, repo: RepoUrl, auth: GitAuth) -> dict[str, str]:
         allowed = "https:ssh:git" + (":file:http" if self.policy.allow_local else "")
         ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
+        pinned = _pin(repo)
+        if pinned is not None and repo.scheme in ("ssh", "scp"):
+            ssh += ["-o", f"HostName={pinned}", "-o", f"HostKeyAlias={repo.host}"]
         if self.policy.known_hosts:
             ssh += [
                 "-o",
@@ -143,7 +183,7 @@ class GitClient:
     ) -> GitCall:
         return GitCall(
             args=args,
-            env=self._env(space, auth),
+            env=self._env(space, repo, auth),
             config=self._config(space, repo, auth),
             cwd=space.root,
             timeout=float(limits.get("timeout", self.policy.timeout)),  # type: ignore[arg-type]
@@ -165,7 +205,7 @@ class GitClient:
         patterns = ["HEAD"] if ref is None else [ref, f"{ref}^{{}}"]
         timeout = min(self.policy.timeout, LS_REMOTE_TIMEOUT_CAP)
         call = self._call(
-            space, repo, auth, ["ls-remote", "--", repo.git_url, *patterns], timeout=timeout
+            space, repo, auth, ["ls-remote", "--", git_target(repo), *patterns], timeout=timeout
         )
         refs: dict[str, str] = {}
         for line in run_git(call, cancel).splitlines():
@@ -198,7 +238,16 @@ class GitClient:
                 self._call(space, repo, auth, ["init", "--quiet", "--template=", str(space.repo)]),
                 cancel,
             )
-            fetch = ["-C", str(space.repo), "fetch", "--quiet", *shallow, "--", repo.git_url, ref]
+            fetch = [
+                "-C",
+                str(space.repo),
+                "fetch",
+                "--quiet",
+                *shallow,
+                "--",
+                git_target(repo),
+                ref,
+            ]
             run_git(self._call(space, repo, auth, fetch, watch=True), cancel)
             checkout = ["-C", str(space.repo), "checkout", "--quiet", "--detach", "FETCH_HEAD"]
             run_git(self._call(space, repo, auth, checkout, watch=True), cancel)
@@ -206,7 +255,7 @@ class GitClient:
             args = ["clone", "--quiet", "--single-branch", "--template=", *shallow]
             if ref is not None:
                 args += ["--branch", ref]
-            args += ["--", repo.git_url, str(space.repo)]
+            args += ["--", git_target(repo), str(space.repo)]
             run_git(self._call(space, repo, auth, args, watch=True), cancel)
         head = ["-C", str(space.repo), "rev-parse", "HEAD"]
         return run_git(self._call(space, repo, auth, head), cancel).strip()

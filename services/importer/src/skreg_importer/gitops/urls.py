@@ -8,14 +8,20 @@ before git ever sees it: other transports (`ext::`, `fd::`), option look-alikes
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+import psutil
+
 MAX_URL_LENGTH = 2048
+DEFAULT_PORTS = {"https": 443, "http": 80, "git": 9418}
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # `user@host:path` (scp-like): no scheme, and the part before the first colon has no slash.
 _SCP = re.compile(
@@ -41,6 +47,14 @@ class RepoUrl:
     password: str | None
     display: str  # the URL without password (and without user for http(s))
     git_url: str  # what is passed to git (never with a password in it)
+    # The checked address git must connect to (set by `resolve_and_check`), so a second
+    # DNS answer (rebinding) cannot send git somewhere the check never saw.
+    pinned: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        """The port git connects to (the scheme's default when the URL names none)."""
+        return self.port or DEFAULT_PORTS.get(self.scheme, 22)
 
     @property
     def is_local_file(self) -> bool:
@@ -177,31 +191,55 @@ def _parse_file(parts: SplitResult) -> RepoUrl:
     )
 
 
-def address_problem(address: str, *, allow_local: bool) -> str | None:
+def _ip(address: str) -> IpAddress:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def host_addresses() -> frozenset[IpAddress]:
+    """Every address assigned to this host's interfaces, read now (they change: DHCP, VPNs).
+
+    A listener on the host's LAN address is as local as one on 127.0.0.1.
+    """
+    found: set[IpAddress] = set()
+    for entries in psutil.net_if_addrs().values():
+        for entry in entries:
+            if entry.family in (socket.AF_INET, socket.AF_INET6):
+                found.add(_ip(entry.address))
+    return frozenset(found)
+
+
+def address_problem(
+    address: str, *, allow_local: bool, own: Collection[IpAddress] | None = None
+) -> str | None:
     """Why connecting to `address` is refused (None when it is fine).
 
     Link-local (cloud metadata at 169.254.169.254 lives there), multicast,
-    unspecified and reserved targets are always refused; loopback only unless
-    local targets are allowed. Private ranges are allowed: intranet Git servers live there.
+    unspecified and reserved targets are always refused; loopback and the host's own
+    interface addresses (`own`, default: read now) only unless local targets are
+    allowed. Private ranges are allowed: intranet Git servers live there.
     """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip = _ip(address)
     if ip.is_link_local:
         return "link-local addresses (cloud metadata endpoints) are not allowed"
-    if ip.is_loopback:
+    if ip.is_loopback:  # before "reserved": ::1 lies in the reserved ::/8
         return None if allow_local else "loopback addresses are not allowed"
     if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
         return "multicast, unspecified and reserved addresses are not allowed"
+    if not allow_local and ip in (host_addresses() if own is None else own):
+        return "addresses of this host are not allowed"
     return None
 
 
 def check_addresses(addresses: Iterable[str], *, allow_local: bool) -> None:
     """Refuse when any resolved address is off limits (all must be fine, not just one)."""
     seen = False
+    own = None if allow_local else host_addresses()
     for address in addresses:
         seen = True
-        problem = address_problem(address, allow_local=allow_local)
+        problem = address_problem(address, allow_local=allow_local, own=own)
         if problem is not None:
             raise UrlRefused(f"repository host resolves to a refused address: {problem}")
     if not seen:
@@ -218,19 +256,25 @@ def check_literal_host(repo: RepoUrl, *, allow_local: bool) -> None:
         check_addresses(["127.0.0.1"], allow_local=allow_local)
 
 
-def resolve_and_check(repo: RepoUrl, *, allow_local: bool) -> None:
-    """Resolve the host and refuse off-limits targets (blocking; run it in a thread)."""
+def resolve_and_check(repo: RepoUrl, *, allow_local: bool) -> RepoUrl:
+    """`repo` pinned to its host's checked address (blocking; run it in a thread).
+
+    The host is resolved once; every address it resolves to must pass, and git is then
+    made to connect to the first of them (skreg_importer.gitops.clone), not to whatever
+    a later lookup of the same name would say.
+    """
     if repo.host is None:
         if not allow_local:
             raise UrlRefused("local repositories are not allowed")
-        return
+        return repo
     check_literal_host(repo, allow_local=allow_local)
-    port = repo.port or {"https": 443, "http": 80, "git": 9418}.get(repo.scheme, 22)
     try:
-        infos = socket.getaddrinfo(repo.host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(repo.host, repo.effective_port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UrlRefused(f"repository host {repo.host!r} does not resolve") from exc
-    check_addresses((str(info[4][0]) for info in infos), allow_local=allow_local)
+    addresses = [str(info[4][0]) for info in infos]
+    check_addresses(addresses, allow_local=allow_local)
+    return dataclasses.replace(repo, pinned=str(_ip(addresses[0])))
 
 
 def _redact_userinfo(match: re.Match[str]) -> str:

@@ -227,7 +227,8 @@ class ImportRunner:
     async def _work(self, claimed: store.ClaimedRun) -> Outcome:
         try:
             repo = parse_repo_url(claimed.url, allow_local=self.settings.importer_allow_local)
-            await asyncio.to_thread(
+            # Resolved once; git connects to the address checked here (DNS rebinding).
+            repo = await asyncio.to_thread(
                 resolve_and_check, repo, allow_local=self.settings.importer_allow_local
             )
         except UrlRefused as exc:
