@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
 from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
+from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.settings import CatalogSettings
 
 T = TypeVar("T")
@@ -52,6 +53,7 @@ class CatalogContext:
     blobs: BlobStore
     bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
+    renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     _counter: DownloadCounter | None = None
     _write_lock: asyncio.Lock | None = None
 
@@ -141,4 +143,5 @@ class CatalogContext:
             blobs=DatabaseBlobStore(),
             bundles=BundleCache(settings.bundle_cache_size),
             reads=ReadCache(settings.read_cache_ttl, settings.read_cache_entries),
+            renderer=RenderPool(settings.render_limits),
         )
