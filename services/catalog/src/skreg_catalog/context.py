@@ -67,6 +67,7 @@ class CatalogContext:
         request: Request[Any, Any, Any],
         key: Hashable,
         load: Callable[[AsyncSession], Awaitable[T]],
+        weigh: Callable[[T], int] | None = None,
     ) -> T:
         """A cached read; only a miss opens a session (one read transaction, as a request would).
 
@@ -79,7 +80,7 @@ class CatalogContext:
             async with self.reading(runtime) as session:
                 return await load(session)
 
-        return await self.reads.get_or_load(key, miss)
+        return await self.reads.get_or_load(key, miss, weigh)
 
     async def read_quick(
         self,
@@ -142,6 +143,8 @@ class CatalogContext:
             settings=settings,
             blobs=DatabaseBlobStore(),
             bundles=BundleCache(settings.bundle_cache_size),
-            reads=ReadCache(settings.read_cache_ttl, settings.read_cache_entries),
+            reads=ReadCache(
+                settings.read_cache_ttl, settings.read_cache_entries, settings.read_cache_bytes
+            ),
             renderer=RenderPool(settings.render_limits),
         )

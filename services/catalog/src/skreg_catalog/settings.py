@@ -28,6 +28,7 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # writes at once; other replicas' writes show up within the TTL.
     read_cache_ttl: float = 1.0
     read_cache_entries: int = 4096
+    read_cache_bytes: int = 64 * 1024**2  # version details (with their bodies) count here
     # Rendering SKILL.md (and files in the web UI): only the first RENDER_MAX_BYTES of a
     # text are rendered (a notice links the raw file); rendered HTML is remembered up to
     # RENDER_CACHE_BYTES in total; large texts render in RENDER_WORKERS processes (0:

@@ -121,7 +121,12 @@ async def get_version(
         request,
         ("version", namespace, name, version),
         lambda session: SkillService(session, catalog).get_version(namespace, name, version),
+        weigh=_detail_bytes,
     )
+
+
+def _detail_bytes(detail: VersionDetail) -> int:
+    return len(detail.body) + len(detail.body_html) + 1024
 
 
 async def _locate(
