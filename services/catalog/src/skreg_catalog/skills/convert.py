@@ -94,7 +94,9 @@ def to_detail(
     skill: Skill, namespace: Namespace, latest: Version | None, versions_count: int
 ) -> SkillDetail:
     """A skill with its latest version, owners and provenance."""
-    owner = namespace.owner_name or namespace.owner_id
+    # Usernames only: a namespace created by an import knows its owner's internal id,
+    # which means nothing to readers (and is not theirs to see).
+    owner = namespace.owner_name
     return SkillDetail(
         **summary_fields(skill),
         created_at=skill.created_at,
