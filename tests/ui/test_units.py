@@ -7,9 +7,10 @@ import time
 
 import msgspec
 from skreg_gateway.ui.admin.service import SourceForm
+from skreg_gateway.ui.browse.links import BundleLinks, rewrite_links
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
 from skreg_gateway.ui.context import safe_local_path
-from skreg_gateway.ui.rendering import highlight, sanitized_html, search_terms
+from skreg_gateway.ui.rendering import highlight, search_terms
 from skreg_gateway.ui.session import (
     SessionCodec,
     SessionUser,
@@ -90,13 +91,13 @@ def test_highlight_escapes_everything_and_marks_terms() -> None:
 
 
 def test_sanitiser_strips_scripts_handlers_and_javascript_links() -> None:
-    html = str(
-        sanitized_html(
-            '<p onclick="x()">hi<script>alert(1)</script>'
-            '<a href="javascript:alert(1)">a</a><a href="https://ok.example">b</a>'
-            '<img src=x onerror="alert(1)"><iframe src="https://x"></iframe></p>'
-        )
-    )
+    links = BundleLinks(frozenset({"SKILL.md"}), "/p/", "/r/", "/v")
+    html = rewrite_links(
+        links,
+        '<p onclick="x()">hi<script>alert(1)</script>'
+        '<a href="javascript:alert(1)">a</a><a href="https://ok.example">b</a>'
+        '<img src=x onerror="alert(1)"><iframe src="https://x"></iframe></p>',
+    ).html
     assert "<script" not in html
     assert "onclick" not in html
     assert "onerror" not in html

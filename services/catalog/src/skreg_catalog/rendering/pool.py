@@ -124,11 +124,13 @@ class RenderPool:
         max_source_bytes: int,
         *,
         size: int,
+        fallback: Callable[[str], Sized] | None = None,
     ) -> Sized:
         """`render(text, max_source_bytes)` off the loop, once per key.
 
-        `render` must be a module-level function (it may run in another process). When
-        every slot is taken the text is shown preformatted instead, and not cached.
+        `render` must be picklable (a module-level function or a partial of one): it may
+        run in another process. When every slot is taken, `fallback(text)` (default: the
+        text preformatted) is answered instead, and not cached.
         """
         cached = self.cache.get(key)
         if cached is not None:
@@ -138,12 +140,12 @@ class RenderPool:
             return await asyncio.shield(flight)
         if self._slots.locked():
             log.warning("render.saturated", size=size)
-            return self._plain(text)
+            return (fallback or self._plain)(text)
         future: asyncio.Future[Sized] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             async with self._slots:
-                value: Sized = await self._execute(render, text, max_source_bytes, size)
+                value = await self._execute(render, text, max_source_bytes, size)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters see it, nobody logs it twice
@@ -153,8 +155,11 @@ class RenderPool:
             raise
         finally:
             self._inflight.pop(key, None)
+        if value is None:  # the worker was lost: answer this once without it
+            value = (fallback or self._plain)(text)
+        else:
+            self.cache.put(key, value)
         future.set_result(value)
-        self.cache.put(key, value)
         return value
 
     def _plain(self, text: str) -> Rendered:
@@ -163,7 +168,7 @@ class RenderPool:
 
     async def _execute(
         self, render: Callable[[str, int], Sized], text: str, limit: int, size: int
-    ) -> Sized:
+    ) -> Sized | None:
         loop = asyncio.get_running_loop()
         if size <= INLINE_BYTES or self.limits.workers <= 0:
             return await loop.run_in_executor(self._threads, render, text, limit)
@@ -174,7 +179,7 @@ class RenderPool:
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
             log.warning("render.worker_lost", size=size)
             self._reset_processes()
-            return self._plain(text)
+            return None
         if isinstance(result, Rendered) and part is not text:
             # The process saw only the leading part; the caller must know there is more.
             total = len(text.encode("utf-8"))
