@@ -8,7 +8,6 @@ answered 38 MB and kept the result in an unbounded render cache.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from skreg_common.runtime import Runtime
 
 from tests.catalog.conftest import FixedTokens
 from tests.catalog.helpers import GZIP, bundle, publish
-from tests.support.processes import free_port, start, wait_http
+from tests.cli.conftest import ADMIN_PASSWORD, RegistryServer
 
 TABLE_ROWS = "|a|b|\n|-|-|\n" + "|x|y|\n" * 100_000  # 600 KB of rows, a few KB gzipped
 # A header a thousand columns wide over one-character rows: markdown-it pads every row
@@ -35,33 +34,16 @@ WIDE_TABLES = ("|" + "a|" * 1000 + "\n|" + "-|" * 1000 + "\n" + "|x\n" * 70 + "\
 # One long reference target used thousands of times: every use repeats the URL.
 REFERENCE_BOMB = "[r]: https://x.example/" + "a" * 4000 + "\n\n" + "[a][r] " * 5000
 VERSION = "/api/v1/skills/alice/hostile/versions/1.0.0"
-ADMIN_PASSWORD = "render-limits-admin-password"
 
 
 @pytest.fixture
 def registry(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The all-in-one process on this test's database, on a free loopback port."""
-    port = free_port()
-    env = {
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": database_url,
-        "AUTO_MIGRATE": "true",
-        "REDIS_URL": "",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LOG_JSON": "true",
-        "LOG_LEVEL": "WARNING",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-    }
-    process = start("registry", [sys.executable, "-m", "skreg_gateway"], env, tmp_path)
-    url = f"http://127.0.0.1:{port}"
+    server = RegistryServer(database_url, tmp_path).start()
     try:
-        wait_http(process, f"{url}/health", timeout=60)
-        yield url
+        yield server.url
     finally:
-        process.stop()
+        server.stop()
 
 
 async def test_a_hostile_body_neither_stops_the_server_nor_answers_megabytes(
@@ -140,14 +122,14 @@ def test_html_comments_are_not_shown() -> None:
 
 
 async def test_the_render_cache_is_bounded_by_bytes() -> None:
-    pool = RenderPool(RenderLimits(max_source_bytes=16 * 1024, cache_bytes=256 * 1024, workers=0))
+    pool = RenderPool(RenderLimits(max_source_bytes=16 * 1024, cache_bytes=512 * 1024, workers=0))
     try:
         for n in range(8):
             rendered = await pool.markdown(
                 f"body-{n}", f"# {n}\n\n" + "|a|b|\n|-|-|\n" + "|x|y|\n" * 20_000
             )
             assert rendered.truncated
-            assert pool.cache.bytes <= 256 * 1024
+            assert pool.cache.bytes <= 512 * 1024
         assert 0 < len(pool.cache) < 8
         assert pool.cache.get(("markdown", "body-0")) is None  # the oldest went first
     finally:

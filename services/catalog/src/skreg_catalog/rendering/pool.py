@@ -67,8 +67,9 @@ class ByteBoundedCache:
         return value
 
     def put(self, key: Hashable, value: Sized) -> None:
-        """Keep `value` (never one larger than the whole cache), evicting the oldest."""
-        if value.size > self.max_bytes:
+        """Keep `value`, evicting the oldest (like blobs.store.BytesCache, a value over a
+        quarter of the budget is not kept: one text must not flush all the others)."""
+        if value.size > self.max_bytes // 4:
             return
         old = self._items.pop(key, None)
         if old is not None:
