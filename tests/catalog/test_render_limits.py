@@ -168,3 +168,18 @@ async def test_render_settings_bound_what_a_version_read_renders_and_keeps(
                 assert context.renderer.cache.bytes <= 512 * 1024
     finally:
         await runtime.close()
+
+
+async def test_renders_past_the_waiting_cap_are_shown_plain_not_queued() -> None:
+    pool = RenderPool(RenderLimits(workers=0))  # large texts in threads: 4 may wait
+    texts = [f"# Text {n}\n\n" + "Some *prose* here.\n\n" * 1500 for n in range(6)]
+    try:
+        results = await asyncio.gather(*(pool.markdown(n, t) for n, t in enumerate(texts)))
+        assert [r.plain for r in results] == [False] * 4 + [True] * 2
+        assert "&lt;" not in results[5].html
+        assert pool.cache.get(("markdown", 5)) is None  # the stand-in is not remembered
+        again = await pool.markdown(5, texts[5])
+        assert not again.plain
+        assert "<em>prose</em>" in again.html
+    finally:
+        pool.close()

@@ -34,7 +34,8 @@ log = structlog.get_logger(__name__)
 # Below this a render costs a few ms and few allocations: a thread is cheaper than a
 # round trip to the process.
 INLINE_BYTES = 16 * 1024
-PENDING_PER_WORKER = 4
+PENDING_PER_WORKER = 4  # large texts waiting per worker process
+SMALL_PENDING = 16  # small texts rendering or waiting for the two threads
 # A worker process is replaced after this many renders, which hands its memory back.
 TASKS_PER_PROCESS = 200
 
@@ -106,7 +107,9 @@ class RenderPool:
         self.cache = ByteBoundedCache(limits.cache_bytes)
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
         self._processes: ProcessPoolExecutor | None = None
-        self._slots = asyncio.Semaphore(max(1, limits.workers) * PENDING_PER_WORKER)
+        # Separate caps, so a queue of large texts never turns small ones into plain text.
+        self._small_slots = asyncio.Semaphore(SMALL_PENDING)
+        self._large_slots = asyncio.Semaphore(max(1, limits.workers) * PENDING_PER_WORKER)
         self._inflight: dict[Hashable, asyncio.Future[Sized]] = {}
 
     async def markdown(self, key: Hashable, text: str) -> Rendered:
@@ -139,13 +142,14 @@ class RenderPool:
         flight = self._inflight.get(key)
         if flight is not None:
             return await asyncio.shield(flight)
-        if self._slots.locked():
+        slots = self._small_slots if size <= INLINE_BYTES else self._large_slots
+        if slots.locked():
             log.warning("render.saturated", size=size)
             return (fallback or self._plain)(text)
         future: asyncio.Future[Sized] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            async with self._slots:
+            async with slots:
                 value = await self._execute(render, text, max_source_bytes, size)
         except Exception as exc:
             future.set_exception(exc)
