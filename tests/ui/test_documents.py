@@ -134,3 +134,14 @@ def test_images_are_shown_and_svg_cannot_run_script(docs: Server) -> None:
     png = httpx.get(f"{docs.url}{RAW}/assets/diagram.png", timeout=30)
     assert png.headers["content-type"] == "image/png"
     assert png.content == PNG
+
+
+def test_a_hostile_body_makes_a_bounded_page_that_links_the_raw_file(docs: Server) -> None:
+    rows = "|a|b|\n|-|-|\n" + "|x|y|\n" * 100_000  # 600 KB of table rows (issue 14)
+    body = SKILL.replace("docs-demo", "table-bomb").split("# Docs demo")[0] + rows
+    docs.publish({"SKILL.md": (body.encode(), False)}, docs.api_token())
+    page = get(docs, "/skills/admin/table-bomb")
+    assert page.status_code == 200
+    assert "Shown in part" in page.text
+    assert 'href="/api/v1/skills/admin/table-bomb/versions/1.0.0/files/SKILL.md"' in page.text
+    assert len(page.content) < 2 * len(rows)  # the old page carried five times the body
