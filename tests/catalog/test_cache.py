@@ -103,3 +103,24 @@ async def test_size_is_bounded() -> None:
     await cache.get_or_load(9, source.load)
     await cache.get_or_load(0, source.load)
     assert source.calls == 11  # 9 was kept, 0 was evicted
+
+
+async def test_weighed_values_are_bounded_by_bytes() -> None:
+    # Version details carry whole SKILL.md bodies: entries alone do not bound memory.
+    cache = ReadCache(ttl=60, max_entries=100, max_bytes=1000)
+    for key in range(10):
+
+        async def load(key: int = key) -> str:
+            return "x" * 300
+
+        await cache.get_or_load(key, load, weigh=len)
+        assert cache.bytes <= 1000
+    too_big = await cache.get_or_load("big", lambda: _value("y" * 2000), weigh=len)
+    assert too_big == "y" * 2000
+    assert cache.bytes == 900
+    cache.invalidate()
+    assert cache.bytes == 0
+
+
+async def _value(text: str) -> str:
+    return text

@@ -103,6 +103,28 @@ async def test_single_file_is_served_inert(client) -> None:
     assert cached.status_code == 304
 
 
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect/></svg>'
+
+
+async def test_images_are_served_as_images_and_svg_cannot_run_script(client) -> None:
+    files = {"assets/diagram.svg": SVG, "assets/pic.PNG": b"\x89PNG\r\n\x1a\nrest"}
+    await published(client, "demo", "1.0.0", files=files)
+    base = "/api/v1/skills/alice/demo/versions/1.0.0/files/assets"
+    svg = await client.get(f"{base}/diagram.svg")
+    assert svg.status_code == 200
+    assert svg.content == SVG
+    assert svg.headers["content-type"] == "image/svg+xml"
+    policy = svg.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "sandbox" in policy
+    assert "script-src" not in policy
+    assert svg.headers["x-content-type-options"] == "nosniff"
+    assert "content-disposition" not in svg.headers
+    png = await client.get(f"{base}/pic.PNG")
+    assert png.headers["content-type"] == "image/png"
+    assert png.headers["content-security-policy"] == "default-src 'none'; sandbox"
+
+
 async def test_download_etag_304_and_cache_headers(client) -> None:
     data = bundle("demo")
     created = (await publish(client, data, version="1.0.0")).json()

@@ -66,6 +66,7 @@ async def test_created_updated_unchanged_with_provenance(client) -> None:
     assert version["publisher"] == "importer"
     detail = (await client.get("/api/v1/skills/team/demo")).json()
     assert detail["provenance"]["path"] == "skills/demo"
+    assert detail["owners"] == []  # the import knows only an internal id: never shown
     # The namespace was created for the owner named in the request: alice may publish there.
     owner = await client.post(
         "/api/v1/skills",
@@ -74,6 +75,8 @@ async def test_created_updated_unchanged_with_provenance(client) -> None:
         headers={"Content-Type": "application/gzip", **auth("alice")},
     )
     assert owner.status_code == 201
+    detail = (await client.get("/api/v1/skills/team/demo")).json()
+    assert detail["owners"] == ["alice"]  # learnt from her own publish
 
 
 async def test_lenient_validation_records_warnings(client) -> None:

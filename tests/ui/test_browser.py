@@ -112,8 +112,10 @@ def test_search_open_skill_copy_install_and_browse_files(page: Page, seeded: Ser
 
     page.get_by_role("navigation", name="Files").get_by_role("link", name="extract.py").click()
     page.wait_for_url("**/files/scripts/extract.py")
-    expect(page.get_by_test_id("file-text")).to_contain_text("print('<b>extract</b>')")
-    assert page.locator(".file-text b").count() == 0  # shown as text, not markup
+    # Highlighted on the server (issue 12): still the file's text, never its markup.
+    expect(page.get_by_test_id("file-code")).to_contain_text("print('<b>extract</b>')")
+    assert page.locator(".file-code b").count() == 0
+    assert page.locator(".file-code .highlight span").count() > 0
 
     page.get_by_role("navigation", name="Files").get_by_role("link", name="logo.bin").click()
     expect(page.get_by_text("This is a binary file.")).to_be_visible()

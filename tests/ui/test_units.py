@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import msgspec
+import skreg_gateway
 from skreg_gateway.ui.admin.service import SourceForm
+from skreg_gateway.ui.browse.highlight import stylesheet
+from skreg_gateway.ui.browse.links import BundleLinks, rewrite_links
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
 from skreg_gateway.ui.context import safe_local_path
-from skreg_gateway.ui.rendering import highlight, sanitized_html, search_terms
+from skreg_gateway.ui.rendering import highlight, search_terms
 from skreg_gateway.ui.session import SessionCodec, SessionUser, new_session
 from skreg_proto.catalog import SkillSummary
 from skreg_proto.digest import FileEntry
@@ -70,13 +74,13 @@ def test_highlight_escapes_everything_and_marks_terms() -> None:
 
 
 def test_sanitiser_strips_scripts_handlers_and_javascript_links() -> None:
-    html = str(
-        sanitized_html(
-            '<p onclick="x()">hi<script>alert(1)</script>'
-            '<a href="javascript:alert(1)">a</a><a href="https://ok.example">b</a>'
-            '<img src=x onerror="alert(1)"><iframe src="https://x"></iframe></p>'
-        )
-    )
+    links = BundleLinks(frozenset({"SKILL.md"}), "/p/", "/r/", "/v")
+    html = rewrite_links(
+        links,
+        '<p onclick="x()">hi<script>alert(1)</script>'
+        '<a href="javascript:alert(1)">a</a><a href="https://ok.example">b</a>'
+        '<img src=x onerror="alert(1)"><iframe src="https://x"></iframe></p>',
+    ).html
     assert "<script" not in html
     assert "onclick" not in html
     assert "onerror" not in html
@@ -143,3 +147,30 @@ def test_source_form_reports_field_problems_before_calling_the_api() -> None:
     update = SourceForm(url="https://git.example/r.git", namespace="team").update_request()
     assert update is not None
     assert update.webhook_secret is msgspec.UNSET  # a blank secret field keeps the old one
+
+
+def test_the_static_highlight_stylesheet_matches_pygments() -> None:
+    static = Path(skreg_gateway.__file__).parent / "static" / "highlight.css"
+    assert static.read_text() == stylesheet()
+
+
+def test_bundle_links_stay_inside_the_bundle() -> None:
+    links = BundleLinks(
+        frozenset({"SKILL.md", "references/my guide.md", "references/deep/a.md"}),
+        "/p/",
+        "/r/",
+        "/v",
+        directory="references/deep",
+    )
+    assert links.href("../my%20guide.md") == "/p/references/my%20guide.md"
+    assert links.href("./a.md#top") == "/p/references/deep/a.md#top"
+    assert links.href("../../SKILL.md") == "/p/SKILL.md"
+    assert links.href("../../../outside.md") is None
+    assert links.href("a.md?x=1") == "/p/references/deep/a.md"
+    assert links.href("vbscript:msgbox(1)") is None
+    assert links.href("data:text/html,x") is None
+    assert links.href("b.md") == "/p/references/deep/b.md?missing"
+    assert links.href("..") == "/v#files"
+    assert links.src("a.md") == "/r/references/deep/a.md"
+    assert links.src("../../../../etc/passwd") is None
+    assert links.src("javascript:alert(1)") is None

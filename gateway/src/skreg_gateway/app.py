@@ -12,6 +12,8 @@ from litestar import Litestar
 from skreg_auth.component import component as auth_component
 from skreg_auth.settings import AuthSettings
 from skreg_catalog.component import component as catalog_component
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.rendering import RenderPool
 from skreg_catalog.settings import CatalogSettings
 from skreg_common.app import ServiceComponent, build_app
 from skreg_common.migrations import migration_component
@@ -26,19 +28,27 @@ from skreg_gateway.ui.component import InProcessApi, ui_component
 
 
 def components(settings: GatewaySettings, api: InProcessApi) -> list[ServiceComponent]:
-    """Every service mounted in this process, each with its own settings from the environment."""
+    """Every service mounted in this process, each with its own settings from the environment.
+
+    The catalog and the UI share one render pool: one cache, one set of worker processes.
+    """
+    catalog_settings = load_settings(CatalogSettings)
+    catalog = CatalogContext.create(catalog_settings)
     return [
         auth_component(load_settings(AuthSettings)),
-        catalog_component(load_settings(CatalogSettings)),
+        catalog_component(catalog_settings, catalog),
         importer_component(load_settings(ImporterSettings), catalog_transport=api.transport()),
-        ui_component(settings, api.client),
+        ui_component(settings, api.client, catalog.renderer),
     ]
 
 
 def create_ui_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Litestar:
     """The split deployment's gateway: only the web UI, calling the services over HTTP."""
+    renderer = RenderPool(load_settings(CatalogSettings).render_limits)  # RENDER_* settings
     return build_app(
-        "Skills Registry UI", runtime or Runtime.open(settings), [ui_component(settings)]
+        "Skills Registry UI",
+        runtime or Runtime.open(settings),
+        [ui_component(settings, renderer=renderer)],
     )
 
 

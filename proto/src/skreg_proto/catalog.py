@@ -63,6 +63,9 @@ class VersionDetail(SkillVersion, kw_only=True):
     body: str = ""
     body_html: str = ""
     is_latest: bool = False
+    # True when body_html renders only the start of the body, or shows it as plain text
+    # (the body was too large or too costly to render); `body` is always complete.
+    body_html_partial: bool = False
 
 
 class SkillDetail(SkillSummary, kw_only=True):

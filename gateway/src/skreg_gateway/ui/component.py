@@ -13,6 +13,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
+from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_common.app import ServiceComponent
 from skreg_common.errors import HTML_ERROR_PAGE
 from skreg_common.forwarded import mark_in_process
@@ -68,15 +69,21 @@ class InProcessApi:
 
 
 def ui_component(
-    settings: GatewaySettings, api: httpx.AsyncClient | None = None
+    settings: GatewaySettings,
+    api: httpx.AsyncClient | None = None,
+    renderer: RenderPool | None = None,
 ) -> ServiceComponent:
-    """The pages, static files, and the browser error pages for unknown addresses."""
+    """The pages, static files, and the browser error pages for unknown addresses.
+
+    `renderer` renders Markdown and code for the pages (the catalog's, all-in-one).
+    """
     state = UiState(
         settings=settings,
         codec=SessionCodec(settings.secret_key, settings.ui_session_days * 24 * 3600),
         router=ApiRouter(settings, api),
         templates=create_templates(),
         refresher=RefreshCoordinator(derive_session_key(settings.secret_key + ":refresh")),
+        renderer=renderer or RenderPool(RenderLimits()),
     )
     pages = Router(
         path="/",
@@ -102,6 +109,7 @@ def ui_component(
 
     async def stop(_: Runtime) -> None:
         await state.router.aclose()
+        state.renderer.close()
 
     return ServiceComponent(
         name="ui", route_handlers=[pages, static], on_startup=[start], on_shutdown=[stop]

@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
+from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_proto.auth import RefreshRequest, TokenResponse
 
 from skreg_gateway.settings import GatewaySettings
@@ -48,6 +49,9 @@ class UiState:
     templates: JinjaTemplateEngine
     refresher: RefreshCoordinator
     extras: dict[str, Any] = field(default_factory=dict)
+    # Renders Markdown, code and links off the event loop (shared with the catalog when
+    # both run in one process).
+    renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> UiState:
         # Litestar deep-copies handler `opt` per route; this is one shared object, not data.

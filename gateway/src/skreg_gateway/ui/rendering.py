@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup, escape
@@ -61,16 +60,6 @@ def highlight(text: str | None, terms: Iterable[str]) -> Markup:
         last = match.end()
     out.append(str(escape(value[last:])))
     return Markup("".join(out))  # noqa: S704 - every piece above went through escape()
-
-
-def sanitized_html(html: str | None) -> Markup:
-    """The catalog's rendered SKILL.md, cleaned once more before it is trusted as markup.
-
-    The catalog already sanitises; this second pass means a bug there still cannot put a
-    script, an event handler or a `javascript:` link on our pages.
-    """
-    cleaned = nh3.clean(html or "", link_rel="noopener noreferrer nofollow")
-    return Markup(cleaned)  # noqa: S704 - nh3 output: an allow-list of tags and attributes
 
 
 def format_datetime(value: dt.datetime | str | None) -> str:

@@ -28,13 +28,20 @@ T = TypeVar("T")
 
 
 class ReadCache:
-    """Bounded LRU of read results with a TTL and a write generation."""
+    """Bounded LRU of read results with a TTL and a write generation.
 
-    def __init__(self, ttl: float, max_entries: int) -> None:
+    Bounded by entries, and by bytes for the values a caller weighs (`weigh`): a
+    version's detail carries its whole body, and 4096 of them could hold gigabytes.
+    """
+
+    def __init__(self, ttl: float, max_entries: int, max_bytes: int = 64 * 1024**2) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.generation = 0
         self._entries: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
+        self._weights: dict[Hashable, int] = {}
         self._inflight: dict[Hashable, tuple[int, asyncio.Future[Any]]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()
 
@@ -42,9 +49,19 @@ class ReadCache:
         """Forget everything (this process just committed a write)."""
         self.generation += 1
         self._entries.clear()
+        self._weights.clear()
+        self.bytes = 0
 
-    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
-        """The cached value for `key`, or `load()` (cached unless a write happened meanwhile)."""
+    async def get_or_load(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[T]],
+        weigh: Callable[[T], int] | None = None,
+    ) -> T:
+        """The cached value for `key`, or `load()` (cached unless a write happened meanwhile).
+
+        `weigh` gives a value's size in bytes, counted against `max_bytes`.
+        """
         if self.ttl <= 0:
             return await load()
         now = time.monotonic()
@@ -56,7 +73,7 @@ class ReadCache:
             if entry[1] <= now and flight is None:
                 # Stale while revalidating: answer from the entry at once, refresh it in
                 # the background (nothing changed here since it was loaded: same generation).
-                self._refresh(key, load, now)
+                self._refresh(key, load, now, weigh)
             return value
         if flight is not None and flight[0] == self.generation:
             # Single flight: when an entry expires under load, one request reloads it
@@ -69,20 +86,36 @@ class ReadCache:
                 if not shared.done():  # we were cancelled ourselves
                     raise
                 # The loader failed (or was cancelled): load for ourselves below.
-        return await self._load(key, load, now)
+        return await self._load(key, load, now, weigh)
 
-    def _refresh(self, key: Hashable, load: Callable[[], Awaitable[T]], now: float) -> None:
+    def _refresh(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[T]],
+        now: float,
+        weigh: Callable[[T], int] | None,
+    ) -> None:
         async def run() -> None:
             try:
-                await self._load(key, load, now)
+                await self._load(key, load, now, weigh)
             except Exception:  # the next reader loads it again and sees the error itself
-                self._entries.pop(key, None)
+                self._forget(key)
 
         task = asyncio.get_running_loop().create_task(run())
         self._refreshing.add(task)
         task.add_done_callback(self._refreshing.discard)
 
-    async def _load(self, key: Hashable, load: Callable[[], Awaitable[T]], now: float) -> T:
+    def _forget(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+        self.bytes -= self._weights.pop(key, 0)
+
+    async def _load(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[T]],
+        now: float,
+        weigh: Callable[[T], int] | None = None,
+    ) -> T:
         started = self.generation
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (started, future)
@@ -99,11 +132,15 @@ class ReadCache:
             if self._inflight.get(key, (None, None))[1] is future:
                 del self._inflight[key]
         future.set_result(value)
-        if started == self.generation:
+        weight = weigh(value) if weigh is not None else 0
+        if started == self.generation and weight <= self.max_bytes:
+            self._forget(key)
             self._entries[key] = (started, now + self.ttl, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if weight:
+                self._weights[key] = weight
+                self.bytes += weight
+            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+                self._forget(next(iter(self._entries)))
         return value
 
 

@@ -32,7 +32,16 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         after_response=invalidate_after_writes(catalog.reads),
         before_request=refuse_nul,
     )
-    return ServiceComponent(name="catalog", route_handlers=[router], on_startup=[freeze_heap])
+
+    async def stop_rendering(_runtime: Runtime) -> None:
+        catalog.renderer.close()
+
+    return ServiceComponent(
+        name="catalog",
+        route_handlers=[router],
+        on_startup=[freeze_heap],
+        on_shutdown=[stop_rendering],
+    )
 
 
 async def freeze_heap(_runtime: Runtime) -> None:

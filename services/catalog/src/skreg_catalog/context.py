@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
 from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
+from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.settings import CatalogSettings
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class CatalogContext:
     blobs: BlobStore
     bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
+    renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     _counter: DownloadCounter | None = None
     _publish_rate: RateLimit | None = None
     _write_lock: asyncio.Lock | None = None
@@ -67,6 +69,7 @@ class CatalogContext:
         request: Request[Any, Any, Any],
         key: Hashable,
         load: Callable[[AsyncSession], Awaitable[T]],
+        weigh: Callable[[T], int] | None = None,
     ) -> T:
         """A cached read; only a miss opens a session (one read transaction, as a request would).
 
@@ -79,7 +82,7 @@ class CatalogContext:
             async with self.reading(runtime) as session:
                 return await load(session)
 
-        return await self.reads.get_or_load(key, miss)
+        return await self.reads.get_or_load(key, miss, weigh)
 
     async def read_quick(
         self,
@@ -153,5 +156,8 @@ class CatalogContext:
             settings=settings,
             blobs=DatabaseBlobStore(),
             bundles=BundleCache(settings.bundle_cache_size),
-            reads=ReadCache(settings.read_cache_ttl, settings.read_cache_entries),
+            reads=ReadCache(
+                settings.read_cache_ttl, settings.read_cache_entries, settings.read_cache_bytes
+            ),
+            renderer=RenderPool(settings.render_limits),
         )

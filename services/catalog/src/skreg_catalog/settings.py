@@ -5,6 +5,8 @@ from __future__ import annotations
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
+from skreg_catalog.rendering.pool import RenderLimits
+
 # A multipart body wraps the bundle in boundaries and part headers; this much slack
 # over the bundle limit is enough for those and the small `version`/`namespace` fields.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -33,6 +35,23 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     storage_quota_bytes: int = 1024**3
     # `python -m skreg_catalog.purge` drops versions deleted longer ago than this.
     purge_after_days: int = 30
+    read_cache_bytes: int = 64 * 1024**2  # version details (with their bodies) count here
+    # Rendering SKILL.md (and files in the web UI): only the first RENDER_MAX_BYTES of a
+    # text are rendered (a notice links the raw file); rendered HTML is remembered up to
+    # RENDER_CACHE_BYTES in total; large texts render in RENDER_WORKERS processes (0:
+    # in threads only). See skreg_catalog.rendering.
+    render_max_bytes: int = 128 * 1024
+    render_cache_bytes: int = 32 * 1024**2
+    render_workers: int = 1
+
+    @property
+    def render_limits(self) -> RenderLimits:
+        """How SKILL.md bodies and files are rendered."""
+        return RenderLimits(
+            max_source_bytes=self.render_max_bytes,
+            cache_bytes=self.render_cache_bytes,
+            workers=self.render_workers,
+        )
 
     @property
     def bundle_limits(self) -> BundleLimits:

@@ -10,10 +10,11 @@ from litestar.params import FromPath, Parameter
 from skreg_proto.catalog import SkillVersion, YankRequest
 
 from skreg_gateway.ui.browse import service
+from skreg_gateway.ui.browse.documents import skill_body
 from skreg_gateway.ui.client import ApiError, seg
 from skreg_gateway.ui.context import UiContext, safe_local_path
 from skreg_gateway.ui.guards import signed_in
-from skreg_gateway.ui.rendering import sanitized_html, search_terms
+from skreg_gateway.ui.rendering import search_terms
 
 Text = Parameter(default=None, max_length=2048)
 
@@ -58,7 +59,7 @@ async def skill_page(
 ) -> Response[Any]:
     """A skill with its latest version."""
     view = await service.load_skill(ui.api, namespace, name, None)
-    return _render_skill(ui, view)
+    return await _render_skill(ui, view)
 
 
 @get("/skills/{namespace:str}/{name:str}/versions/{version:str}", include_in_schema=False)
@@ -70,10 +71,10 @@ async def version_page(
 ) -> Response[Any]:
     """A skill showing one particular version."""
     view = await service.load_skill(ui.api, namespace, name, version)
-    return _render_skill(ui, view)
+    return await _render_skill(ui, view)
 
 
-def _render_skill(ui: UiContext, view: service.SkillView) -> Response[Any]:
+async def _render_skill(ui: UiContext, view: service.SkillView) -> Response[Any]:
     shown = view.version
     return ui.render(
         "skill.html",
@@ -81,7 +82,7 @@ def _render_skill(ui: UiContext, view: service.SkillView) -> Response[Any]:
         skill=view.detail,
         shown=shown,
         tree=service.file_tree(shown.files) if shown else [],
-        body_html=sanitized_html(shown.body_html) if shown else "",
+        body_html=await skill_body(ui.state.renderer, shown) if shown else "",
         can_manage=view.can_manage(ui.user),
         skill_url=skill_url(view.detail.namespace, view.detail.name),
         api_url=service.skill_path(view.detail.namespace, view.detail.name),
@@ -99,11 +100,19 @@ async def file_page(
     version: FromPath[str],
     path: FromPath[str],
 ) -> Response[Any]:
-    """One file of a version, previewed as text when it is text."""
+    """One file of a version: Markdown rendered, code highlighted, images shown, else text.
+
+    A file the version does not have (a broken link in its SKILL.md) gets this page
+    too, saying so, with the files it does have.
+    """
     relative = path.lstrip("/")
-    shown, preview = await service.load_file(ui.api, namespace, name, version, relative)
+    shown, preview = await service.load_file(
+        ui.api, ui.state.renderer, namespace, name, version, relative
+    )
     return ui.render(
         "file.html",
+        status=200 if preview else 404,
+        missing=relative,
         shown=shown,
         preview=preview,
         tree=service.file_tree(shown.files),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
+from skreg_catalog.rendering import RenderPool
 from skreg_proto.catalog import (
     CatalogStats,
     SearchSort,
@@ -19,6 +20,7 @@ from skreg_proto.catalog import (
 from skreg_proto.digest import FileEntry
 from skreg_proto.pagination import Page
 
+from skreg_gateway.ui.browse.documents import FilePreview, new_preview, preview_text
 from skreg_gateway.ui.client import Api, ApiError, decode, file_path, items_of, seg
 from skreg_gateway.ui.rendering import search_terms
 from skreg_gateway.ui.session import SessionUser
@@ -220,33 +222,30 @@ async def load_skill(api: Api, namespace: str, name: str, version: str | None) -
     return SkillView(detail=detail, version=shown, versions=versions.items)
 
 
-@dataclass
-class FilePreview:
-    """A file of a version: its text when it is small UTF-8, else just its facts."""
-
-    entry: FileEntry
-    text: str | None
-    reason: str | None
-
-
 async def load_file(
-    api: Api, namespace: str, name: str, version: str, path: str
-) -> tuple[VersionDetail, FilePreview]:
-    """The version (for the file list) and one file's preview."""
+    api: Api, renderer: RenderPool, namespace: str, name: str, version: str, path: str
+) -> tuple[VersionDetail, FilePreview | None]:
+    """The version (for the file list) and one file's preview (None: not in the bundle)."""
     base = skill_path(namespace, name)
     shown = await api.get(f"{base}/versions/{seg(version)}", VersionDetail)
     entry = next((f for f in shown.files if f.path == path), None)
     if entry is None:
-        raise ApiError(404, "Not found")
+        return shown, None
+    preview = new_preview(shown, entry)
+    if preview.kind == "image":
+        return shown, preview  # shown by the browser from the raw file
     if entry.size > PREVIEW_LIMIT:
-        return shown, FilePreview(entry, None, "This file is too large to preview.")
+        preview.reason = "This file is too large to preview."
+        return shown, preview
     response = await api.send(
         "GET", f"{base}/versions/{seg(shown.version)}/files/{file_path(path)}"
     )
     try:
         text = response.content.decode("utf-8")
     except UnicodeDecodeError:
-        return shown, FilePreview(entry, None, "This is a binary file.")
+        text = "\x00"
     if "\x00" in text:
-        return shown, FilePreview(entry, None, "This is a binary file.")
-    return shown, FilePreview(entry, text, None)
+        preview.kind = "binary"
+        preview.reason = "This is a binary file."
+        return shown, preview
+    return shown, await preview_text(renderer, shown, preview, text)

@@ -96,6 +96,9 @@ class PublishService:
         if namespace is not None:
             if not can_manage(namespace, principal):
                 raise Forbidden(f"the namespace '{name}' belongs to someone else")
+            if namespace.owner_name is None and namespace.owner_id == principal.id:
+                # Made by an import, which knows only the owner's id: learn the name.
+                namespace.owner_name = principal.username
             return namespace
         if name != principal.username and not principal.is_admin:
             raise Forbidden(

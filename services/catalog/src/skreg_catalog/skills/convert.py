@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from skreg_proto.catalog import SkillDetail, SkillSummary, SkillVersion, VersionDetail
@@ -10,7 +11,8 @@ from skreg_proto.digest import FileEntry
 from skreg_proto.internal import Provenance
 from skreg_proto.problems import FieldProblem
 
-from skreg_catalog.rendering import render_markdown
+from skreg_catalog.rendering import Rendered
+from skreg_catalog.rendering.notice import partial_notice
 from skreg_catalog.skills.models import Namespace, Skill, Version
 
 
@@ -51,13 +53,24 @@ def to_version(skill: Skill, version: Version) -> SkillVersion:
     return SkillVersion(**version_fields(skill, version))
 
 
-def to_version_detail(skill: Skill, version: Version) -> VersionDetail:
-    """A version with its body, raw and as sanitised HTML."""
+def to_version_detail(skill: Skill, version: Version, rendered: Rendered) -> VersionDetail:
+    """A version with its body, raw and as sanitised HTML (`rendered`, from the render pool)."""
+    partial = rendered.truncated or rendered.plain
+    notice = ""
+    if partial:
+        raw = "/".join(
+            quote(part, safe="")
+            for part in ("api", "v1", "skills", skill.namespace, skill.name, "versions")
+        )
+        notice = partial_notice(
+            rendered, "SKILL.md", f"/{raw}/{quote(version.version, safe='')}/files/SKILL.md"
+        )
     return VersionDetail(
         **version_fields(skill, version),
         body=version.body,
-        body_html=render_markdown(version.body),
+        body_html=notice + rendered.html,
         is_latest=skill.latest_version_id == version.id,
+        body_html_partial=partial,
     )
 
 
@@ -81,7 +94,9 @@ def to_detail(
     skill: Skill, namespace: Namespace, latest: Version | None, versions_count: int
 ) -> SkillDetail:
     """A skill with its latest version, owners and provenance."""
-    owner = namespace.owner_name or namespace.owner_id
+    # Usernames only: a namespace created by an import knows its owner's internal id,
+    # which means nothing to readers (and is not theirs to see).
+    owner = namespace.owner_name
     return SkillDetail(
         **summary_fields(skill),
         created_at=skill.created_at,

@@ -35,6 +35,23 @@ FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
+# Images are served as images so pages can show them (`<img>` never runs an SVG's
+# script); an SVG opened directly is a sandboxed document that may only style itself.
+IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "svg": "image/svg+xml",
+}
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def image_type(path: str) -> str | None:
+    """The image media type a file is served with, by its extension (None: not an image)."""
+    return IMAGE_TYPES.get(path.rpartition(".")[2].lower()) if "." in path else None
 
 
 def requires_owner_credential(scope: Scope) -> Guard:
@@ -155,7 +172,12 @@ async def get_version(
         request,
         ("version", namespace, name, version),
         lambda session: SkillService(session, catalog).get_version(namespace, name, version),
+        weigh=_detail_bytes,
     )
+
+
+def _detail_bytes(detail: VersionDetail) -> int:
+    return len(detail.body) + len(detail.body_html) + 1024
 
 
 async def _locate(
@@ -252,6 +274,11 @@ async def get_file(
         async with catalog.reading(request.app.state.runtime) as session:
             bundle = await SkillService(session, catalog).bundle(found.digest)
     content = bundle.files[relative]
+    media_type = image_type(relative)
+    if media_type == "image/svg+xml":
+        headers["Content-Security-Policy"] = SVG_POLICY
+    if media_type is not None:
+        return Response(content, media_type=media_type, headers=headers)
     try:
         content.decode("utf-8")
         media_type = "text/plain"

@@ -154,7 +154,8 @@ class SkillService:
     async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
         """One version with its manifest, frontmatter and body (raw and sanitised HTML)."""
         skill, found = await self.resolve(namespace, name, version)
-        return to_version_detail(skill, found)
+        rendered = await self.catalog.renderer.markdown(found.digest, found.body)
+        return to_version_detail(skill, found, rendered)
 
     async def bundle_bytes(self, digest: str) -> bytes:
         """The stored bundle with this digest."""
