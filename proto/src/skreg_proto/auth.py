@@ -106,6 +106,8 @@ class ApiKeyOut(msgspec.Struct):
     expires_at: dt.datetime | None = None
     last_used_at: dt.datetime | None = None
     prefix: str = ""
+    # The key this one was created with (None: created by a signed-in session).
+    parent_id: str | None = None
 
 
 class ApiKeyCreated(msgspec.Struct):
@@ -118,6 +120,7 @@ class ApiKeyCreated(msgspec.Struct):
     created_at: dt.datetime
     expires_at: dt.datetime | None = None
     prefix: str = ""
+    parent_id: str | None = None
 
 
 class AuditEventOut(msgspec.Struct):
