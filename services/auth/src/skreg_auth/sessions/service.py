@@ -20,7 +20,7 @@ from skreg_common.errors import BadRequest, Forbidden, Invalid, RateLimited, Una
 from skreg_common.principal import Principal
 from skreg_proto.auth import TokenResponse
 from skreg_proto.problems import FieldProblem
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit import service as audit
@@ -31,6 +31,7 @@ from skreg_auth.sessions.models import RefreshToken
 from skreg_auth.throttle import Throttle, throttle_key
 from skreg_auth.tokens.signing import TokenIssuer
 from skreg_auth.users.models import User
+from skreg_auth.users.service import login_key
 from skreg_auth.users.service import to_struct as user_struct
 
 REFRESH_PREFIX = "rt_"
@@ -89,9 +90,9 @@ class SessionService:
     async def _find(self, ident: str) -> User | None:
         if not ident or not is_clean(ident, MAX_IDENTIFIER_LENGTH):
             return None
-        column = func.lower(User.email) if "@" in ident else User.username
+        column = User.email_key if "@" in ident else User.username
         async with self.sessions() as session:
-            return await session.scalar(select(User).where(column == ident))
+            return await session.scalar(select(User).where(column == login_key(ident)))
 
     async def _record_failure(
         self, user: User | None, ident: str, client_ip: str | None, reason: str

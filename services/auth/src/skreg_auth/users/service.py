@@ -21,7 +21,7 @@ from skreg_auth.inputs import is_clean
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
-from skreg_auth.users.models import ROLES, User
+from skreg_auth.users.models import MAX_EMAIL_KEY_LENGTH, ROLES, User, email_key
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,38}")
 # Deliberately loose (intranet hosts need no dot); the mailbox must only look like one.
@@ -49,6 +49,11 @@ def normalize_username(value: str) -> str:
     return value.strip().lower()
 
 
+def login_key(identifier: str) -> str:
+    """What a sign-in identifier is looked up by: an email's key, or the lower-case username."""
+    return email_key(identifier) if "@" in identifier else normalize_username(identifier)
+
+
 def registration_problems(username: str, email: str, password: str) -> list[FieldProblem]:
     """Every reason the registration is invalid, at once."""
     problems: list[FieldProblem] = []
@@ -60,7 +65,12 @@ def registration_problems(username: str, email: str, password: str) -> list[Fiel
                 "starting with a letter or digit",
             )
         )
-    if len(email) > MAX_EMAIL_LENGTH or not email.isprintable() or not EMAIL_RE.fullmatch(email):
+    if (
+        len(email) > MAX_EMAIL_LENGTH
+        or not email.isprintable()
+        or not EMAIL_RE.fullmatch(email)
+        or len(email_key(email)) > MAX_EMAIL_KEY_LENGTH
+    ):
         problems.append(FieldProblem("email", "not an email address"))
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(FieldProblem("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
@@ -70,17 +80,18 @@ def registration_problems(username: str, email: str, password: str) -> list[Fiel
 
 
 async def _taken(session: AsyncSession, username: str, email: str) -> list[FieldProblem]:
+    key = email_key(email)
     rows = (
         await session.execute(
-            select(User.username, User.email).where(
-                or_(User.username == username, func.lower(User.email) == email.lower())
+            select(User.username, User.email_key).where(
+                or_(User.username == username, User.email_key == key)
             )
         )
     ).all()
     problems = []
     if any(row.username == username for row in rows):
         problems.append(FieldProblem("username", "already taken"))
-    if any(row.email.lower() == email.lower() for row in rows):
+    if any(row.email_key == key for row in rows):
         problems.append(FieldProblem("email", "already registered"))
     return problems
 
@@ -108,6 +119,7 @@ async def register(
         id=str(uuid.uuid4()),
         username=username,
         email=email,
+        email_key=email_key(email),
         password_hash=password_hash,
         role=role,
         disabled=False,
@@ -298,6 +310,7 @@ async def bootstrap_admin(
                 id=str(uuid.uuid4()),
                 username=username,
                 email=email,
+                email_key=email_key(email),
                 password_hash=password_hash,
                 role="admin",
                 disabled=False,
