@@ -79,15 +79,18 @@ def registration_problems(username: str, email: str, password: str) -> list[Fiel
     return problems
 
 
-async def _taken(session: AsyncSession, username: str, email: str) -> list[FieldProblem]:
+async def _taken(
+    sessions: async_sessionmaker[AsyncSession], username: str, email: str
+) -> list[FieldProblem]:
     key = email_key(email)
-    rows = (
-        await session.execute(
-            select(User.username, User.email_key).where(
-                or_(User.username == username, User.email_key == key)
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(User.username, User.email_key).where(
+                    or_(User.username == username, User.email_key == key)
+                )
             )
-        )
-    ).all()
+        ).all()
     problems = []
     if any(row.username == username for row in rows):
         problems.append(FieldProblem("username", "already taken"))
@@ -98,6 +101,7 @@ async def _taken(session: AsyncSession, username: str, email: str) -> list[Field
 
 async def register(
     session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     passwords: Passwords,
     data: RegisterRequest,
     *,
@@ -105,16 +109,21 @@ async def register(
     actor: Principal | None = None,
     client_ip: str | None = None,
 ) -> User:
-    """Create a user; `Invalid` lists every problem, `Conflict` a taken name or email."""
+    """Create a user; `Invalid` lists every problem, `Conflict` a taken name or email.
+
+    The cheap checks come first: a taken name or email is answered before any
+    password is hashed (the 409 tells that much anyway), so a flood of them costs
+    no CPU. The check uses a short session of its own and the request's session is
+    first used after the hash: no connection is held during the slow part.
+    """
     username, email = normalize_username(data.username), data.email.strip()
     problems = registration_problems(username, email, data.password)
     if problems:
         raise Invalid("the registration is not valid", errors=problems)
-    # Hash before touching the database: no connection is held during the slow part.
-    password_hash = await passwords.hash(data.password)
-    taken = await _taken(session, username, email)
+    taken = await _taken(sessions, username, email)
     if taken:
         raise Conflict("username or email already in use", errors=taken)
+    password_hash = await passwords.hash(data.password, lane="register")
     user = User(
         id=str(uuid.uuid4()),
         username=username,
