@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from litestar import Litestar, get
 from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
@@ -82,6 +86,48 @@ def start_app(database_url: str) -> AppFactory:
             yield client
 
     return start
+
+
+@dataclass(frozen=True)
+class Served:
+    """An app served by uvicorn on 127.0.0.1 and an HTTP client for it."""
+
+    app: Litestar
+    http: httpx.AsyncClient
+
+
+@pytest.fixture
+def serve_app(database_url: str) -> AppFactory:
+    """`async with serve_app(**overrides) as served`: the app on a real loopback port.
+
+    The test client above handles one request at a time; attacks that depend on
+    concurrency need a real server (uvicorn in a thread, with its own event loop).
+    """
+
+    @asynccontextmanager
+    async def serve(**overrides: Any) -> AsyncIterator[Served]:
+        app = make_app(make_settings(database_url, **overrides))
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(1000):
+            if server.started or not thread.is_alive():
+                break
+            await asyncio.sleep(0.02)
+        assert server.started, "the auth app did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits
+            ) as http:
+                yield Served(app, http)
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 30)
+
+    return serve
 
 
 @pytest.fixture

@@ -76,14 +76,15 @@ async def test_scopes_are_enforced(client: Client) -> None:
     assert (await client.get("/probe/publish")).status_code == 401
 
     # A key cannot mint a key that can do more than itself.
+    manager = (await create_key(client, session, ["read", "keys"]))["key"]
     escalate = await client.post(
         f"{AUTH}/keys",
-        headers={"X-API-Key": read_only},
+        headers={"X-API-Key": manager},
         json={"name": "more", "scopes": ["read", "publish"]},
     )
     assert escalate.status_code == 403
     narrower = await client.post(
-        f"{AUTH}/keys", headers={"X-API-Key": publisher}, json={"name": "less", "scopes": ["read"]}
+        f"{AUTH}/keys", headers={"X-API-Key": manager}, json={"name": "less", "scopes": ["read"]}
     )
     assert narrower.status_code == 201
 
@@ -201,3 +202,63 @@ async def test_lookup_is_one_indexed_query_by_key_id(
         found = await s.scalar(select(ApiKey).where(ApiKey.id == created["id"]))
         assert found is not None
     assert [c.name for c in ApiKey.__mapper__.primary_key] == ["id"]
+
+
+async def test_a_key_cannot_mint_a_key_that_outlives_it(client: Client) -> None:
+    # Item 6: a one-day key minted a key that never expired.
+    _, tokens = await user_with_token(client, "kate")
+    session = bearer(tokens["access_token"])
+    parent = await create_key(client, session, ["read", "keys"], expires_in_days=1)
+    as_parent = {"X-API-Key": parent["key"]}
+    forever = await create_key(client, as_parent, ["read"])
+    assert forever["expires_at"] == parent["expires_at"]  # inherits the parent's end
+    assert forever["parent_id"] == parent["id"]
+    longer = await client.post(
+        f"{AUTH}/keys",
+        headers=as_parent,
+        json={"name": "longer", "scopes": ["read"], "expires_in_days": 30},
+    )
+    assert longer.status_code == 422
+    assert [e["path"] for e in longer.json()["errors"]] == ["expires_in_days"]
+    # A signed-in session is not limited by any key.
+    assert (await create_key(client, session, ["read"]))["expires_at"] is None
+
+
+async def test_revoking_a_key_revokes_the_keys_it_minted(client: Client) -> None:
+    # Item 6: minted keys outlived their parent's revocation.
+    _, tokens = await user_with_token(client, "liam")
+    session = bearer(tokens["access_token"])
+    parent = await create_key(client, session, ["read", "keys"])
+    child = await create_key(client, {"X-API-Key": parent["key"]}, ["read", "keys"])
+    grandchild = await create_key(client, {"X-API-Key": child["key"]}, ["read"])
+    sibling = await create_key(client, session, ["read"])
+    assert (await client.delete(f"{AUTH}/keys/{parent['id']}", headers=session)).status_code == 204
+    for gone in (parent, child, grandchild):
+        assert (await _me(client, {"X-API-Key": gone["key"]})).status_code == 401
+    assert (await _me(client, {"X-API-Key": sibling["key"]})).status_code == 200
+    listed = (await client.get(f"{AUTH}/keys", headers=session)).json()["items"]
+    assert [k["id"] for k in listed] == [sibling["id"]]
+
+
+async def test_key_management_needs_the_keys_scope(client: Client) -> None:
+    # Item 8: a read-only key revoked the owner's other keys.
+    _, tokens = await user_with_token(client, "mona")
+    session = bearer(tokens["access_token"])
+    read_only = await create_key(client, session, ["read"])
+    other = await create_key(client, session, ["read", "publish"])
+    as_reader = {"X-API-Key": read_only["key"]}
+    assert (await client.delete(f"{AUTH}/keys/{other['id']}", headers=as_reader)).status_code == 403
+    assert (await _me(client, {"X-API-Key": other["key"]})).status_code == 200
+    assert (await client.get(f"{AUTH}/keys", headers=as_reader)).status_code == 403
+    minted = await client.post(
+        f"{AUTH}/keys", headers=as_reader, json={"name": "x", "scopes": ["read"]}
+    )
+    assert minted.status_code == 403
+    # A key may always revoke itself (`skreg logout` does).
+    own = await client.delete(f"{AUTH}/keys/{read_only['id']}", headers=as_reader)
+    assert own.status_code == 204
+    assert (await _me(client, as_reader)).status_code == 401
+    # With the keys scope a key manages keys, but never grants `keys` it lacks.
+    manager = {"X-API-Key": (await create_key(client, session, ["read", "keys"]))["key"]}
+    assert (await client.get(f"{AUTH}/keys", headers=manager)).status_code == 200
+    assert (await client.delete(f"{AUTH}/keys/{other['id']}", headers=manager)).status_code == 204

@@ -38,7 +38,7 @@ async def test_register_login_me(client: Client) -> None:
     assert me.status_code == 200
     assert me.json()["id"] == user["id"]
     assert me.json()["roles"] == ["user"]
-    assert me.json()["scopes"] == ["read", "publish", "yank"]
+    assert me.json()["scopes"] == ["read", "publish", "yank", "keys"]
 
     by_email = await login(client, "alice@EXAMPLE.com")
     assert by_email["user"]["id"] == user["id"]

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from skreg_auth.apikeys.service import generate_key, parse_key
 from skreg_auth.settings import AuthSettings
-from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Throttle, throttle_key
+from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Slot, Throttle, throttle_key
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
 from skreg_common.errors import Unauthorized
 from skreg_common.revocation import (
@@ -32,26 +32,44 @@ STRONG = "s" * 40
 async def throttle(request: pytest.FixtureRequest, redis_client: Redis) -> AsyncIterator[Throttle]:
     """Both implementations, held to the same contract."""
     if request.param == "memory":
-        yield MemoryThrottle(limit=3, window=1)
+        yield MemoryThrottle(window=1)
     else:
-        yield RedisThrottle(redis_client, limit=3, window=1)
+        yield RedisThrottle(redis_client, window=1)
 
 
 async def test_throttle_contract(throttle: Throttle) -> None:
     key, other = throttle_key("account", "alice"), throttle_key("account", "bob")
-    assert await throttle.retry_after(key) == 0
-    for _ in range(2):
-        await throttle.failed(key)
-    assert await throttle.retry_after(key) == 0  # under the limit
-    await throttle.failed(key)
-    assert await throttle.retry_after(key) == 1  # at the limit: wait for the window
-    assert await throttle.retry_after(other) == 0  # keys are independent
+    assert await throttle.peek(key, 3) == Slot(0, 0)
+    assert [await throttle.reserve(key, 3) for _ in range(3)] == [
+        Slot(1, 0),
+        Slot(2, 0),
+        Slot(3, 0),
+    ]
+    refused = await throttle.reserve(key, 3)  # at the limit: wait for the window
+    assert refused == Slot(3, 1)
+    assert not refused.granted
+    assert await throttle.peek(key, 3) == Slot(3, 1)
+    assert await throttle.peek(key, 4) == Slot(3, 0)  # the limit is per call
+    assert (await throttle.reserve(other, 3)).granted  # keys are independent
+    await throttle.release(key)  # a success gives its attempt back
+    assert await throttle.reserve(key, 3) == Slot(3, 0)
     await throttle.reset(key)
-    assert await throttle.retry_after(key) == 0
+    assert await throttle.peek(key, 3) == Slot(0, 0)
+    await throttle.release(key)  # never below zero
+    assert await throttle.peek(key, 3) == Slot(0, 0)
     for _ in range(3):
-        await throttle.failed(key)
+        await throttle.reserve(key, 3)
     await asyncio.sleep(1.2)  # the window (1 s) closes
-    assert await throttle.retry_after(key) == 0
+    assert await throttle.reserve(key, 3) == Slot(1, 0)
+
+
+async def test_concurrent_reservations_never_pass_the_limit(throttle: Throttle) -> None:
+    # The attack on the old read-then-count throttle: a burst where every attempt
+    # looked before any was counted. Reserving is one atomic step, so exactly `limit` pass.
+    key = throttle_key("ip", "192.0.2.1")
+    slots = await asyncio.gather(*(throttle.reserve(key, 10) for _ in range(200)))
+    assert sum(slot.granted for slot in slots) == 10
+    assert sorted(slot.count for slot in slots if slot.granted) == list(range(1, 11))
 
 
 def test_throttle_keys_are_bounded_and_distinct() -> None:

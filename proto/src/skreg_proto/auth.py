@@ -57,6 +57,11 @@ class UserOut(msgspec.Struct):
     disabled: bool = False
     created_at: dt.datetime | None = None
     last_login_at: dt.datetime | None = None
+    # Only on `GET /account` and an admin's `GET /users/{id}`: failed sign-ins in the
+    # current window, and (once there were too many) until when each address other than
+    # the owner's gets only a few tries. Admins lift it with `DELETE /users/{id}/sign-in-lock`.
+    failed_sign_ins: int = 0
+    sign_in_limited_until: dt.datetime | None = None
 
 
 class TokenResponse(msgspec.Struct):
@@ -106,6 +111,8 @@ class ApiKeyOut(msgspec.Struct):
     expires_at: dt.datetime | None = None
     last_used_at: dt.datetime | None = None
     prefix: str = ""
+    # The key this one was created with (None: created by a signed-in session).
+    parent_id: str | None = None
 
 
 class ApiKeyCreated(msgspec.Struct):
@@ -118,6 +125,7 @@ class ApiKeyCreated(msgspec.Struct):
     created_at: dt.datetime
     expires_at: dt.datetime | None = None
     prefix: str = ""
+    parent_id: str | None = None
 
 
 class AuditEventOut(msgspec.Struct):

@@ -12,7 +12,7 @@ from skreg_common.verifier import CredentialResolver, JwtVerifier
 from skreg_auth.apikeys.service import LocalIntrospector
 from skreg_auth.passwords import Passwords
 from skreg_auth.revoker import Revoker
-from skreg_auth.sessions.service import SessionService
+from skreg_auth.sessions.service import LoginLimits, SessionService
 from skreg_auth.settings import AuthSettings
 from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Throttle
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
@@ -28,6 +28,7 @@ class AuthContext:
     issuer: TokenIssuer
     revoker: Revoker
     throttle: Throttle
+    registrations: Throttle
     introspector: LocalIntrospector
     resolver: CredentialResolver
     logins: SessionService
@@ -40,6 +41,7 @@ class AuthContext:
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
             workers=settings.password_hash_workers,
+            queue=settings.password_hash_queue,
         )
         key = SigningKey.derive(settings.secret_key)
         issuer = TokenIssuer(
@@ -47,15 +49,8 @@ class AuthContext:
         )
         revocations = RevocationList()
         revoker = Revoker(revocations, access_ttl=settings.access_token_ttl, redis=runtime.redis)
-        throttle: Throttle
-        if runtime.redis is not None:
-            throttle = RedisThrottle(
-                runtime.redis, limit=settings.login_max_failures, window=settings.login_window
-            )
-        else:
-            throttle = MemoryThrottle(
-                limit=settings.login_max_failures, window=settings.login_window
-            )
+        throttle = _throttle(runtime, settings.login_window)
+        registrations = _throttle(runtime, settings.registration_window)
         introspector = LocalIntrospector(
             runtime.engine,
             runtime.sessions,
@@ -76,6 +71,10 @@ class AuthContext:
             throttle=throttle,
             revoker=revoker,
             refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
+            limits=LoginLimits(
+                max_failures=settings.login_max_failures,
+                locked_address_failures=settings.login_locked_address_failures,
+            ),
         )
         return cls(
             settings=settings,
@@ -84,7 +83,15 @@ class AuthContext:
             issuer=issuer,
             revoker=revoker,
             throttle=throttle,
+            registrations=registrations,
             introspector=introspector,
             resolver=resolver,
             logins=logins,
         )
+
+
+def _throttle(runtime: Runtime, window: int) -> Throttle:
+    """Redis-backed (shared by replicas) when Redis is configured, else in-process."""
+    if runtime.redis is not None:
+        return RedisThrottle(runtime.redis, window=window)
+    return MemoryThrottle(window=window)

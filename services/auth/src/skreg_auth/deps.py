@@ -7,11 +7,12 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from skreg_common.errors import Forbidden, Unauthorized
+from skreg_common.errors import Forbidden, RateLimited, Unauthorized
 from skreg_common.principal import resolve_principal
 
 from skreg_auth.clientip import client_address
 from skreg_auth.context import AuthContext
+from skreg_auth.throttle import throttle_key
 
 EXTRAS_KEY = "skreg_auth"
 
@@ -29,7 +30,12 @@ def provide_auth(request: Request[Any, Any, Any]) -> AuthContext:
 
 def provide_client_ip(request: Request[Any, Any, Any]) -> str | None:
     """Dependency `client_ip`: the caller's address as far as our proxies vouch for it."""
-    return client_address(request)
+    return client_ip_of(request)
+
+
+def client_ip_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The caller's address as far as our proxies vouch for it (for guards too)."""
+    return client_address(connection)
 
 
 async def requires_authenticated(
@@ -48,3 +54,21 @@ async def requires_open_registration(
         return
     if not (await resolve_principal(connection)).is_admin:
         raise Forbidden("registration is closed; ask an administrator for an account")
+
+
+async def requires_registration_budget(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: the address has registrations left in its window (admins are not counted).
+
+    Every attempt counts, taken names included: each can cost a password hash.
+    """
+    if (await resolve_principal(connection)).is_admin:
+        return
+    context = context_of(connection)
+    address = client_ip_of(connection) or "unknown"
+    slot = await context.registrations.reserve(
+        throttle_key("register", address), context.settings.registration_max_per_address
+    )
+    if not slot.granted:
+        raise RateLimited(slot.retry_after, "too many registrations from this address; try later")

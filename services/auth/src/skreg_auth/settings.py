@@ -19,14 +19,24 @@ class AuthSettings(ServiceSettings, frozen=True, kw_only=True):
     access_token_ttl: int = 900
     service_token_ttl: int = 900
     refresh_token_ttl_days: int = 30
+    # Failed sign-ins per window: per client address, and per account from anywhere.
     login_max_failures: int = 10
     login_window: int = 900
+    # Once an account has had LOGIN_MAX_FAILURES, each address gets only this many more
+    # for it in the window: attackers elsewhere limit themselves, not the owner's address.
+    login_locked_address_failures: int = 3
+    # Registrations per client address per window (admins are not counted).
+    registration_max_per_address: int = 20
+    registration_window: int = 3600
     # argon2id cost; changing these rehashes each password at its owner's next login.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     # Threads hashing passwords at once (0: half the CPUs); the rest queue, the loop stays free.
     password_hash_workers: int = 0
+    # Sign-in hashes running or queued before the next gets an early 429 (0: 8 per thread);
+    # registrations get a quarter of it in a lane of their own, so they cannot starve sign-ins.
+    password_hash_queue: int = 0
     max_keys_per_user: int = 100
     # Seconds other processes may cache an API-key introspection (the verifier caps it at 30).
     introspection_cache_seconds: int = 30

@@ -1,9 +1,15 @@
-"""Counting failed attempts per account and per client address, in Redis or in memory.
+"""Counting attempts per key (account, client address, …), in Redis or in memory.
 
-A window opens at the first failure and lasts `window` seconds; at `limit` failures
-the key is blocked until the window closes, and the caller gets `Retry-After`.
-Redis shares the count between replicas; the in-memory one serves the single
-embedded process. Both satisfy one contract, tested against each.
+An attempt is reserved atomically *before* the slow work it guards (a password
+check), and released again if it turns out to be a success: reading the count
+first and adding to it after the check let a burst of concurrent attempts all
+pass the read before any of them was counted.
+
+A window opens at the first reservation and lasts `window` seconds; at `limit`
+reservations the key is refused until the window closes, and the caller gets
+`Retry-After`. The limit is given per call, so one throttle serves keys with
+different budgets. Redis shares the counts between replicas; the in-memory one
+serves the single embedded process. Both satisfy one contract, tested against each.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from skreg_common.errors import Unavailable
@@ -22,35 +29,56 @@ KEY_PREFIX = "skreg:auth:throttle:"
 MAX_MEMORY_KEYS = 100_000
 
 
-class Throttle(Protocol):
-    """Failure counter with a fixed window per key."""
+class Slot(msgspec.Struct, frozen=True):
+    """The outcome of a reservation (or a look): the count and the wait before the next one.
 
-    async def retry_after(self, key: str) -> int:
-        """Seconds until `key` may try again (0: it may now)."""
+    `retry_after` is 0 when the reservation was granted (or, for `peek`, when one would be).
+    """
+
+    count: int
+    retry_after: int
+
+    @property
+    def granted(self) -> bool:
+        """True when the attempt may go ahead."""
+        return self.retry_after == 0
+
+
+class Throttle(Protocol):
+    """Attempt counter with a fixed window per key."""
+
+    async def reserve(self, key: str, limit: int) -> Slot:
+        """Count one attempt for `key` unless `limit` are already counted (then: the wait)."""
         ...
 
-    async def failed(self, key: str) -> None:
-        """Count one failure for `key`."""
+    async def release(self, key: str) -> None:
+        """Give back one reserved attempt (it succeeded, so it is not a failure)."""
+        ...
+
+    async def peek(self, key: str, limit: int) -> Slot:
+        """The count of `key` and how long it must wait, without counting anything."""
         ...
 
     async def reset(self, key: str) -> None:
-        """Forget the failures of `key` (after a success)."""
+        """Forget every attempt of `key`."""
         ...
 
 
-def throttle_key(kind: str, value: str) -> str:
+def throttle_key(kind: str, *values: str) -> str:
     """A fixed-length key: raw identifiers never reach Redis keys or memory unbounded."""
-    return f"{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+    raw = "\x1f".join(values).encode("utf-8", "surrogatepass")
+    return f"{kind}:{hashlib.sha256(raw).hexdigest()[:32]}"
 
 
 class MemoryThrottle:
-    """The in-process counter (embedded single-process mode)."""
+    """The in-process counter (embedded single-process mode).
 
-    def __init__(
-        self, *, limit: int, window: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._limit, self._window, self._clock = limit, window, clock
-        self._entries: dict[str, tuple[int, float]] = {}  # key -> (failures, window ends)
+    Atomic by construction: no method awaits anything between reading and writing.
+    """
+
+    def __init__(self, *, window: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window, self._clock = window, clock
+        self._entries: dict[str, tuple[int, float]] = {}  # key -> (count, window ends)
 
     def _live(self, key: str) -> tuple[int, float] | None:
         entry = self._entries.get(key)
@@ -59,22 +87,33 @@ class MemoryThrottle:
             return None
         return entry
 
-    async def retry_after(self, key: str) -> int:
-        """Seconds left in the window when the limit is reached."""
-        entry = self._live(key)
-        if entry is None or entry[0] < self._limit:
-            return 0
-        return max(1, math.ceil(entry[1] - self._clock()))
+    def _wait(self, ends: float) -> int:
+        return max(1, math.ceil(ends - self._clock()))
 
-    async def failed(self, key: str) -> None:
-        """Count a failure, opening a window if none is open."""
+    async def reserve(self, key: str, limit: int) -> Slot:
+        """Count an attempt, opening a window if none is open; refuse at the limit."""
         entry = self._live(key)
         if entry is None:
             if len(self._entries) >= MAX_MEMORY_KEYS:
                 self._prune()
-            self._entries[key] = (1, self._clock() + self._window)
-        else:
-            self._entries[key] = (entry[0] + 1, entry[1])
+            entry = (0, self._clock() + self._window)
+        if entry[0] >= limit:
+            return Slot(entry[0], self._wait(entry[1]))
+        self._entries[key] = (entry[0] + 1, entry[1])
+        return Slot(entry[0] + 1, 0)
+
+    async def release(self, key: str) -> None:
+        """One attempt fewer (never below zero; the window keeps its end)."""
+        entry = self._live(key)
+        if entry is not None and entry[0] > 0:
+            self._entries[key] = (entry[0] - 1, entry[1])
+
+    async def peek(self, key: str, limit: int) -> Slot:
+        """The live count, and the wait when it is at the limit."""
+        entry = self._live(key)
+        if entry is None:
+            return Slot(0, 0)
+        return Slot(entry[0], self._wait(entry[1]) if entry[0] >= limit else 0)
 
     async def reset(self, key: str) -> None:
         """Forget `key`."""
@@ -85,38 +124,70 @@ class MemoryThrottle:
         self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
 
 
+# One round trip, atomic in Redis: refuse at the limit, else count (and start the window).
+_RESERVE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count >= tonumber(ARGV[1]) then
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    ttl = tonumber(ARGV[2])
+  end
+  return {count, math.max(ttl, 1)}
+end
+count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return {count, 0}
+"""
+_RELEASE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
 class RedisThrottle:
-    """The shared counter: INCR on a key that expires when its window closes."""
+    """The shared counter: Lua scripts over a key that expires when its window closes."""
 
-    def __init__(self, redis: Redis, *, limit: int, window: int) -> None:
-        self._redis, self._limit, self._window = redis, limit, window
+    def __init__(self, redis: Redis, *, window: int) -> None:
+        self._redis, self._window = redis, window
+        self._reserve = redis.register_script(_RESERVE)
+        self._release = redis.register_script(_RELEASE)
 
-    async def retry_after(self, key: str) -> int:
-        """Seconds left on the key's TTL when the limit is reached."""
+    async def reserve(self, key: str, limit: int) -> Slot:
+        """Refuse at the limit, else INCR (the first one sets the expiry) — one atomic step."""
+        try:
+            count, wait = await self._reserve(keys=[KEY_PREFIX + key], args=[limit, self._window])
+        except RedisError as exc:
+            raise Unavailable("sign-in throttling is unavailable") from exc
+        return Slot(int(count), int(wait))
+
+    async def release(self, key: str) -> None:
+        """DECR unless already at zero (DECR keeps the key's expiry)."""
+        try:
+            await self._release(keys=[KEY_PREFIX + key])
+        except RedisError as exc:
+            raise Unavailable("sign-in throttling is unavailable") from exc
+
+    async def peek(self, key: str, limit: int) -> Slot:
+        """GET and TTL of the key."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(KEY_PREFIX + key)
                 pipe.ttl(KEY_PREFIX + key)
                 count, ttl = await pipe.execute()
         except RedisError as exc:
-            raise Unavailable("login throttling is unavailable") from exc
-        if count is None or int(count) < self._limit:
-            return 0
-        return max(1, int(ttl))
-
-    async def failed(self, key: str) -> None:
-        """SET NX opens the window with its expiry; INCR counts inside it."""
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(KEY_PREFIX + key, 0, ex=self._window, nx=True)
-                pipe.incr(KEY_PREFIX + key)
-                await pipe.execute()
-        except RedisError as exc:
-            raise Unavailable("login throttling is unavailable") from exc
+            raise Unavailable("sign-in throttling is unavailable") from exc
+        value = int(count) if count is not None else 0
+        return Slot(value, max(1, int(ttl)) if value >= limit else 0)
 
     async def reset(self, key: str) -> None:
         """Delete the key."""
         try:
             await self._redis.delete(KEY_PREFIX + key)
         except RedisError as exc:
-            raise Unavailable("login throttling is unavailable") from exc
+            raise Unavailable("sign-in throttling is unavailable") from exc

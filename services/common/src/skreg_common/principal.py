@@ -16,9 +16,11 @@ from litestar.handlers.base import BaseRouteHandler
 
 from skreg_common.errors import Forbidden, Unauthorized
 
-Scope = Literal["read", "publish", "yank", "admin"]
-ALL_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "admin")
-USER_SCOPES: tuple[str, ...] = ("read", "publish", "yank")
+Scope = Literal["read", "publish", "yank", "keys", "admin"]
+# `keys`: list, create and revoke API keys. A signed-in session has it; a key has it
+# only when given explicitly, so a key handed to CI cannot mint or revoke others.
+ALL_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "keys", "admin")
+USER_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "keys")
 SERVICE_ROLE = "service"
 
 

@@ -25,6 +25,9 @@ class ApiKey(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The key that created this one (None: a signed-in session did); revoking a key
+    # revokes what it created. No foreign key: keys are revoked, never deleted.
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
     @property
     def scope_list(self) -> list[str]:

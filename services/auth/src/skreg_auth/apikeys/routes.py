@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
-from skreg_common.principal import Principal, requires_service, requires_user
+from skreg_common.errors import Forbidden, Unauthorized
+from skreg_common.principal import Principal, requires_scope, requires_service, resolve_principal
 from skreg_proto.auth import ApiKeyCreated, ApiKeyOut, KeyCreateRequest
 from skreg_proto.internal import IntrospectRequest, IntrospectResponse
 from skreg_proto.pagination import Page
@@ -16,7 +21,7 @@ from skreg_auth.apikeys import service
 from skreg_auth.context import AuthContext
 
 
-@get("/keys", guards=[requires_user()])
+@get("/keys", guards=[requires_scope("keys")])
 async def list_keys(
     db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
 ) -> Page[ApiKeyOut]:
@@ -27,7 +32,7 @@ async def list_keys(
 
 @post(
     "/keys",
-    guards=[requires_user()],
+    guards=[requires_scope("keys")],
     status_code=201,
     cache_control=CacheControlHeader(no_store=True),
 )
@@ -44,7 +49,24 @@ async def create_key(
     )
 
 
-@delete("/keys/{key_id:str}", guards=[requires_user()], status_code=204)
+async def requires_key_management(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard for revoking: the `keys` scope (or admin), or a key revoking itself.
+
+    A key may always end itself (`skreg logout` does), never its siblings.
+    """
+    principal = await resolve_principal(connection)
+    if principal.kind != "user":
+        raise Unauthorized("sign in or present an API key")
+    itself = (
+        principal.key_id is not None and connection.path_params.get("key_id") == principal.key_id
+    )
+    if not (principal.has_scope("keys") or principal.is_admin or itself):
+        raise Forbidden("this credential lacks the 'keys' scope")
+
+
+@delete("/keys/{key_id:str}", guards=[requires_key_management], status_code=204)
 async def delete_key(
     db_session: NamedDependency[AsyncSession],
     auth: NamedDependency[AuthContext],
@@ -52,7 +74,7 @@ async def delete_key(
     client_ip: NamedDependency[str | None],
     key_id: FromPath[str],
 ) -> None:
-    """Revoke a key (it stops working at once)."""
+    """Revoke a key and the keys created with it (they stop working at once)."""
     await service.revoke_key(db_session, auth.revoker, principal, key_id, client_ip=client_ip)
 
 

@@ -16,7 +16,7 @@ import secrets
 
 import structlog
 from skreg_common.db import unit_of_work, utcnow
-from skreg_common.errors import Conflict, Forbidden, Invalid, NotFound
+from skreg_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from skreg_common.principal import ALL_SCOPES, Principal
 from skreg_proto.auth import ApiKeyCreated, ApiKeyOut, KeyCreateRequest
 from skreg_proto.internal import IntrospectResponse
@@ -87,6 +87,7 @@ def to_struct(key: ApiKey) -> ApiKeyOut:
         expires_at=key.expires_at,
         last_used_at=key.last_used_at,
         prefix=f"{KEY_PREFIX}{key.id}",
+        parent_id=key.parent_id,
     )
 
 
@@ -112,6 +113,41 @@ def _validated(principal: Principal, data: KeyCreateRequest) -> tuple[str, list[
     return name, scopes
 
 
+async def _parent(session: AsyncSession, principal: Principal) -> ApiKey | None:
+    """The key the caller authenticated with (None: a signed-in session or ADMIN_API_KEY)."""
+    if principal.key_id is None or principal.key_id == ADMIN_ENV_KEY_ID:
+        return None
+    parent = await session.get(ApiKey, principal.key_id)
+    if parent is None or parent.revoked_at is not None or parent.user_id != principal.id:
+        raise Unauthorized("this API key is no longer valid")  # revoked since it was resolved
+    return parent
+
+
+def _expiry(data: KeyCreateRequest, parent: ApiKey | None, now: dt.datetime) -> dt.datetime | None:
+    """When the new key expires: as asked, and never after the key that creates it."""
+    asked = None if data.expires_in_days is None else now + dt.timedelta(days=data.expires_in_days)
+    limit = parent.expires_at if parent is not None else None
+    if limit is None:
+        return asked
+    if limit <= now:
+        raise Unauthorized("this API key is no longer valid")
+    if asked is None:
+        return limit  # a key that expires cannot create one that does not
+    if asked > limit:
+        days = max(0, int((limit - now).total_seconds() // 86400))
+        raise Invalid(
+            "the key request is not valid",
+            errors=[
+                FieldProblem(
+                    "expires_in_days",
+                    f"at most {days}: a key cannot outlive the key that creates it "
+                    f"(it expires {limit.isoformat()})",
+                )
+            ],
+        )
+    return asked
+
+
 async def create_key(
     session: AsyncSession,
     principal: Principal,
@@ -120,9 +156,16 @@ async def create_key(
     max_keys: int,
     client_ip: str | None = None,
 ) -> ApiKeyCreated:
-    """Create a key for the caller; the response is the only time the secret exists."""
+    """Create a key for the caller; the response is the only time the secret exists.
+
+    A key created with a key gets no more scopes than it and expires no later; it
+    records its parent, so revoking the parent revokes it too.
+    """
     assert principal.id is not None
     name, scopes = _validated(principal, data)
+    parent = await _parent(session, principal)
+    now = utcnow()
+    expires = _expiry(data, parent, now)
     active = await session.scalar(
         select(func.count())
         .select_from(ApiKey)
@@ -131,10 +174,6 @@ async def create_key(
     if (active or 0) >= max_keys:
         raise Conflict(f"at most {max_keys} active keys per user; revoke one first")
     key_id, full = generate_key()
-    now = utcnow()
-    expires = None
-    if data.expires_in_days is not None:
-        expires = now + dt.timedelta(days=data.expires_in_days)
     key = ApiKey(
         id=key_id,
         user_id=principal.id,
@@ -143,6 +182,7 @@ async def create_key(
         secret_hash=hash_secret(full.rsplit("_", 1)[1]),
         created_at=now,
         expires_at=expires,
+        parent_id=parent.id if parent is not None else None,
     )
     session.add(key)
     await session.flush()
@@ -157,6 +197,7 @@ async def create_key(
             "name": name,
             "scopes": scopes,
             "expires_at": expires.isoformat() if expires else None,
+            "parent_id": key.parent_id,
         },
     )
     log.info("key.created", key_id=key_id, user_id=principal.id, scopes=scopes)
@@ -168,6 +209,7 @@ async def create_key(
         created_at=now,
         expires_at=expires,
         prefix=f"{KEY_PREFIX}{key_id}",
+        parent_id=key.parent_id,
     )
 
 
@@ -191,25 +233,43 @@ async def revoke_key(
     *,
     client_ip: str | None = None,
 ) -> None:
-    """Revoke one of the caller's keys (admins: anyone's). Repeating it is harmless."""
+    """Revoke one of the caller's keys (admins: anyone's) and every key created with it.
+
+    Repeating it is harmless. Who may call it at all is the route's guard.
+    """
     key = await session.get(ApiKey, key_id) if is_clean(key_id, 32) else None
     if key is None or (key.user_id != principal.id and not principal.is_admin):
         raise NotFound("no such key")  # someone else's key is not even confirmed to exist
-    if key.revoked_at is not None:
-        return
-    key.revoked_at = utcnow()
+    now = utcnow()
+    revoked = [k for k in [key, *await _descendants(session, key.id)] if k.revoked_at is None]
+    for each in revoked:
+        each.revoked_at = now
     await session.flush()
-    audit.record(
-        session,
-        "key.revoked",
-        actor=principal,
-        target_type="api_key",
-        target_id=key.id,
-        client_ip=client_ip,
-        details={"owner_id": key.user_id, "name": key.name},
-    )
-    revoker.after_commit(session, revoker.key(key.id))
-    log.info("key.revoked", key_id=key.id, actor=principal.id)
+    for each in revoked:
+        audit.record(
+            session,
+            "key.revoked",
+            actor=principal,
+            target_type="api_key",
+            target_id=each.id,
+            client_ip=client_ip,
+            details={"owner_id": each.user_id, "name": each.name, "via": key.id},
+        )
+        revoker.after_commit(session, revoker.key(each.id))
+    log.info("key.revoked", key_id=key.id, actor=principal.id, revoked=len(revoked))
+
+
+async def _descendants(session: AsyncSession, key_id: str) -> list[ApiKey]:
+    """Every key created with `key_id`, with keys those created, and so on."""
+    found: list[ApiKey] = []
+    frontier = [key_id]
+    while frontier:
+        children = (
+            await session.scalars(select(ApiKey).where(ApiKey.parent_id.in_(frontier)))
+        ).all()
+        found.extend(children)
+        frontier = [child.id for child in children]
+    return found
 
 
 class LocalIntrospector:

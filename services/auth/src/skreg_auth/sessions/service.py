@@ -20,7 +20,7 @@ from skreg_common.errors import BadRequest, Forbidden, Invalid, RateLimited, Una
 from skreg_common.principal import Principal
 from skreg_proto.auth import TokenResponse
 from skreg_proto.problems import FieldProblem
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit import service as audit
@@ -28,9 +28,10 @@ from skreg_auth.inputs import is_clean, printable
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
-from skreg_auth.throttle import Throttle, throttle_key
+from skreg_auth.throttle import Slot, Throttle, throttle_key
 from skreg_auth.tokens.signing import TokenIssuer
 from skreg_auth.users.models import User
+from skreg_auth.users.service import login_key
 from skreg_auth.users.service import to_struct as user_struct
 
 REFRESH_PREFIX = "rt_"
@@ -46,6 +47,14 @@ def _hash(token: str) -> str:
 
 
 @dataclass(frozen=True)
+class LoginLimits:
+    """Failed sign-ins allowed per window: per address, per account, per address once locked."""
+
+    max_failures: int
+    locked_address_failures: int
+
+
+@dataclass(frozen=True)
 class SessionService:
     """Everything a login session needs, wired once per process."""
 
@@ -55,43 +64,128 @@ class SessionService:
     throttle: Throttle
     revoker: Revoker
     refresh_ttl: dt.timedelta
+    limits: LoginLimits
 
     async def login(self, identifier: str, password: str, client_ip: str | None) -> TokenResponse:
-        """Password login by username or email; failures look and take the same."""
-        ident = identifier.strip().lower()
-        ip_key = throttle_key("ip", client_ip or "unknown")
-        await self._refuse_if_throttled(ip_key, None, ident, client_ip)
-        user = await self._find(ident)
-        account_key = throttle_key("account", user.id if user else ident)
-        await self._refuse_if_throttled(account_key, user, ident, client_ip)
-        matches, rehash = await self.passwords.verify(
-            user.password_hash if user else None, password
-        )
+        """Password login by username or email; failures look and take the same.
+
+        Each attempt is counted before its password is checked, so a burst of
+        concurrent guesses gets no more checks than the limit; a success gives its
+        count back. An attempt the hashing pool turns away was never made.
+        """
+        ident = identifier.strip()
+        address = client_ip or "unknown"
+        ip_key = throttle_key("ip", address)
+        await self._reserve(ip_key, self.limits.max_failures, None, ident, client_ip)
+        held = [ip_key]
+        try:
+            user = await self._find(ident)
+            account = user.id if user else "unknown:" + login_key(ident)
+            key, last = await self._reserve_account(account, address, user, ident, client_ip)
+            held.append(key)
+            matches, rehash = await self.passwords.verify(
+                user.password_hash if user else None, password
+            )
+        except Exception:
+            for reserved in held:
+                await self.throttle.release(reserved)
+            raise
         if user is None or not matches or user.disabled:
-            await self.throttle.failed(ip_key)
-            await self.throttle.failed(account_key)
             reason = "unknown_user" if user is None else "disabled" if matches else "wrong_password"
             await self._record_failure(user, ident, client_ip, reason)
+            if last and user is not None:
+                await self._record_lock(user, client_ip)
             raise Unauthorized(INVALID_LOGIN)
-        new_hash = await self.passwords.hash(password) if rehash else None
+        new_hash = await self._rehash(password) if rehash else None
         response = await self._start_session(user.id, client_ip, new_hash, "login.succeeded")
-        await self.throttle.reset(account_key)
+        await self.throttle.release(ip_key)
+        await self._forget_account_failures(account, address)
         return response
 
-    async def _refuse_if_throttled(
-        self, key: str, user: User | None, ident: str, client_ip: str | None
-    ) -> None:
-        wait = await self.throttle.retry_after(key)
-        if wait:
+    async def _reserve(
+        self, key: str, limit: int, user: User | None, ident: str, client_ip: str | None
+    ) -> Slot:
+        slot = await self.throttle.reserve(key, limit)
+        if not slot.granted:
             await self._record_failure(user, ident, client_ip, "throttled")
-            raise RateLimited(wait, "too many failed sign-ins; try again later")
+            raise RateLimited(slot.retry_after, "too many failed sign-ins; try again later")
+        return slot
+
+    async def _reserve_account(
+        self, account: str, address: str, user: User | None, ident: str, client_ip: str | None
+    ) -> tuple[str, bool]:
+        """Count the attempt against the account: shared at first, then per address.
+
+        Once the account has had `max_failures` from anywhere, each address gets its
+        own small budget for it: attackers elsewhere cannot lock its owner out.
+        Returns the key counted and whether this attempt took the account's last place
+        (if it fails, the account is limited from now on).
+        """
+        key = throttle_key("account", account)
+        slot = await self.throttle.reserve(key, self.limits.max_failures)
+        if slot.granted:
+            return key, slot.count == self.limits.max_failures
+        per_address = throttle_key("account-address", account, address)
+        await self._reserve(
+            per_address, self.limits.locked_address_failures, user, ident, client_ip
+        )
+        return per_address, False
+
+    async def _forget_account_failures(self, account: str, address: str) -> None:
+        await self.throttle.reset(throttle_key("account", account))
+        await self.throttle.reset(throttle_key("account-address", account, address))
+
+    async def _rehash(self, password: str) -> str | None:
+        # The password was right; a busy pool only postpones the upgrade to the next login.
+        try:
+            return await self.passwords.hash(password)
+        except RateLimited:
+            return None
+
+    async def _record_lock(self, user: User, client_ip: str | None) -> None:
+        async with unit_of_work(self.sessions) as session:
+            audit.record(
+                session,
+                "login.account_limited",
+                outcome="failure",
+                actor_id=user.id,
+                actor_name=user.username,
+                target_type="user",
+                target_id=user.id,
+                client_ip=client_ip,
+                details={
+                    "failures": self.limits.max_failures,
+                    "per_address_budget": self.limits.locked_address_failures,
+                },
+            )
+        log.warning("login.account_limited", user_id=user.id)
+
+    async def sign_in_state(self, user_id: str) -> tuple[int, dt.datetime | None]:
+        """(failed sign-ins in the current window, until when sign-ins are limited)."""
+        slot = await self.throttle.peek(throttle_key("account", user_id), self.limits.max_failures)
+        until = utcnow() + dt.timedelta(seconds=slot.retry_after) if slot.retry_after else None
+        return slot.count, until
+
+    async def clear_sign_in_lock(self, actor: Principal, user: User, client_ip: str | None) -> None:
+        """An admin lifts the account's sign-in limit (its failure count starts again)."""
+        await self.throttle.reset(throttle_key("account", user.id))
+        async with unit_of_work(self.sessions) as session:
+            audit.record(
+                session,
+                "user.sign_in_unlocked",
+                actor=actor,
+                target_type="user",
+                target_id=user.id,
+                client_ip=client_ip,
+            )
+        log.info("user.sign_in_unlocked", user_id=user.id, actor=actor.id)
 
     async def _find(self, ident: str) -> User | None:
         if not ident or not is_clean(ident, MAX_IDENTIFIER_LENGTH):
             return None
-        column = func.lower(User.email) if "@" in ident else User.username
+        column = User.email_key if "@" in ident else User.username
         async with self.sessions() as session:
-            return await session.scalar(select(User).where(column == ident))
+            return await session.scalar(select(User).where(column == login_key(ident)))
 
     async def _record_failure(
         self, user: User | None, ident: str, client_ip: str | None, reason: str
@@ -274,17 +368,23 @@ class SessionService:
                     )
                 ]
             )
-        account_key = throttle_key("account", principal.id)
         async with self.sessions() as session:
             user = await session.get(User, principal.id)
         if user is None:
             raise Unauthorized("sign in again")
-        await self._refuse_if_throttled(account_key, user, user.username, client_ip)
-        matches, _ = await self.passwords.verify(user.password_hash, current)
+        address = client_ip or "unknown"
+        held, last = await self._reserve_account(user.id, address, user, user.username, client_ip)
+        try:
+            matches, _ = await self.passwords.verify(user.password_hash, current)
+        except Exception:
+            await self.throttle.release(held)
+            raise
         if not matches:
-            await self.throttle.failed(account_key)
             await self._record_failure(user, user.username, client_ip, "wrong_current_password")
+            if last:
+                await self._record_lock(user, client_ip)
             raise Invalid(errors=[FieldProblem("current_password", "is not your password")])
+        await self.throttle.release(held)
         new_hash = await self.passwords.hash(new)
         async with unit_of_work(self.sessions) as session:
             locked = await session.get(User, user.id)

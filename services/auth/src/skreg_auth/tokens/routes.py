@@ -36,15 +36,15 @@ async def create_service_token(
 ) -> ServiceTokenResponse:
     """A service proves it holds SERVICE_SECRET and gets a token with the `service` role."""
     key = throttle_key("service", client_ip or "unknown")
-    wait = await auth.throttle.retry_after(key)
-    if wait:
-        raise RateLimited(wait)
+    slot = await auth.throttle.reserve(key, auth.settings.login_max_failures)
+    if not slot.granted:
+        raise RateLimited(slot.retry_after)
     expected = auth.settings.service_secret.encode()
     valid_secret = hmac.compare_digest(data.secret.encode("utf-8", "surrogatepass"), expected)
     if not valid_secret or not SERVICE_NAME_RE.fullmatch(data.service):
-        await auth.throttle.failed(key)
         log.warning("service_token.refused", client_ip=client_ip)
         raise Unauthorized("invalid service credentials")
+    await auth.throttle.release(key)
     log.info("service_token.issued", service=data.service)
     return ServiceTokenResponse(
         access_token=auth.issuer.service_token(data.service), expires_in=auth.issuer.service_ttl

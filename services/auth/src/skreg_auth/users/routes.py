@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from litestar import get, patch, post
+import msgspec
+from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from skreg_common.principal import Principal, requires_admin, requires_user
@@ -11,11 +12,16 @@ from skreg_proto.pagination import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_auth.context import AuthContext
-from skreg_auth.deps import requires_open_registration
+from skreg_auth.deps import requires_open_registration, requires_registration_budget
 from skreg_auth.users import service
+from skreg_auth.users.models import User
 
 
-@post("/register", guards=[requires_open_registration], status_code=201)
+@post(
+    "/register",
+    guards=[requires_open_registration, requires_registration_budget],
+    status_code=201,
+)
 async def create_user(
     data: JSONBody[RegisterRequest],
     db_session: NamedDependency[AsyncSession],
@@ -26,6 +32,7 @@ async def create_user(
     """Register a user (anyone while registration is open; admins always)."""
     user = await service.register(
         db_session,
+        auth.runtime.sessions,
         auth.passwords,
         data,
         actor=principal if principal.is_authenticated else None,
@@ -50,9 +57,13 @@ async def list_users(
 
 
 @get("/users/{user_id:str}", guards=[requires_admin()])
-async def get_user(db_session: NamedDependency[AsyncSession], user_id: FromPath[str]) -> UserOut:
-    """One user."""
-    return service.to_struct(await service.get_user(db_session, user_id))
+async def get_user(
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    user_id: FromPath[str],
+) -> UserOut:
+    """One user, with their sign-in state."""
+    return await _with_sign_in_state(auth, await service.get_user(db_session, user_id))
 
 
 @patch("/users/{user_id:str}", guards=[requires_admin()])
@@ -71,13 +82,35 @@ async def update_user(
     return service.to_struct(user)
 
 
+@delete("/users/{user_id:str}/sign-in-lock", guards=[requires_admin()], status_code=204)
+async def delete_sign_in_lock(
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    principal: NamedDependency[Principal],
+    client_ip: NamedDependency[str | None],
+    user_id: FromPath[str],
+) -> None:
+    """Lift the limit failed sign-ins put on an account (its count starts again)."""
+    user = await service.get_user(db_session, user_id)
+    await auth.logins.clear_sign_in_lock(principal, user, client_ip)
+
+
 @get("/account", guards=[requires_user()])
 async def get_account(
-    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    principal: NamedDependency[Principal],
 ) -> UserOut:
-    """The caller's own account."""
+    """The caller's own account, with failed sign-ins and any limit they caused."""
     assert principal.id is not None
-    return service.to_struct(await service.get_user(db_session, principal.id))
+    return await _with_sign_in_state(auth, await service.get_user(db_session, principal.id))
 
 
-ROUTES = [create_user, list_users, get_user, update_user, get_account]
+async def _with_sign_in_state(auth: AuthContext, user: User) -> UserOut:
+    failures, until = await auth.logins.sign_in_state(user.id)
+    return msgspec.structs.replace(
+        service.to_struct(user), failed_sign_ins=failures, sign_in_limited_until=until
+    )
+
+
+ROUTES = [create_user, list_users, get_user, update_user, delete_sign_in_lock, get_account]

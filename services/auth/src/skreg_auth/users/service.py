@@ -21,7 +21,7 @@ from skreg_auth.inputs import is_clean
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
-from skreg_auth.users.models import ROLES, User
+from skreg_auth.users.models import MAX_EMAIL_KEY_LENGTH, ROLES, User, email_key
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,38}")
 # Deliberately loose (intranet hosts need no dot); the mailbox must only look like one.
@@ -49,6 +49,11 @@ def normalize_username(value: str) -> str:
     return value.strip().lower()
 
 
+def login_key(identifier: str) -> str:
+    """What a sign-in identifier is looked up by: an email's key, or the lower-case username."""
+    return email_key(identifier) if "@" in identifier else normalize_username(identifier)
+
+
 def registration_problems(username: str, email: str, password: str) -> list[FieldProblem]:
     """Every reason the registration is invalid, at once."""
     problems: list[FieldProblem] = []
@@ -60,7 +65,12 @@ def registration_problems(username: str, email: str, password: str) -> list[Fiel
                 "starting with a letter or digit",
             )
         )
-    if len(email) > MAX_EMAIL_LENGTH or not email.isprintable() or not EMAIL_RE.fullmatch(email):
+    if (
+        len(email) > MAX_EMAIL_LENGTH
+        or not email.isprintable()
+        or not EMAIL_RE.fullmatch(email)
+        or len(email_key(email)) > MAX_EMAIL_KEY_LENGTH
+    ):
         problems.append(FieldProblem("email", "not an email address"))
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(FieldProblem("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
@@ -69,24 +79,29 @@ def registration_problems(username: str, email: str, password: str) -> list[Fiel
     return problems
 
 
-async def _taken(session: AsyncSession, username: str, email: str) -> list[FieldProblem]:
-    rows = (
-        await session.execute(
-            select(User.username, User.email).where(
-                or_(User.username == username, func.lower(User.email) == email.lower())
+async def _taken(
+    sessions: async_sessionmaker[AsyncSession], username: str, email: str
+) -> list[FieldProblem]:
+    key = email_key(email)
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(User.username, User.email_key).where(
+                    or_(User.username == username, User.email_key == key)
+                )
             )
-        )
-    ).all()
+        ).all()
     problems = []
     if any(row.username == username for row in rows):
         problems.append(FieldProblem("username", "already taken"))
-    if any(row.email.lower() == email.lower() for row in rows):
+    if any(row.email_key == key for row in rows):
         problems.append(FieldProblem("email", "already registered"))
     return problems
 
 
 async def register(
     session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     passwords: Passwords,
     data: RegisterRequest,
     *,
@@ -94,20 +109,26 @@ async def register(
     actor: Principal | None = None,
     client_ip: str | None = None,
 ) -> User:
-    """Create a user; `Invalid` lists every problem, `Conflict` a taken name or email."""
+    """Create a user; `Invalid` lists every problem, `Conflict` a taken name or email.
+
+    The cheap checks come first: a taken name or email is answered before any
+    password is hashed (the 409 tells that much anyway), so a flood of them costs
+    no CPU. The check uses a short session of its own and the request's session is
+    first used after the hash: no connection is held during the slow part.
+    """
     username, email = normalize_username(data.username), data.email.strip()
     problems = registration_problems(username, email, data.password)
     if problems:
         raise Invalid("the registration is not valid", errors=problems)
-    # Hash before touching the database: no connection is held during the slow part.
-    password_hash = await passwords.hash(data.password)
-    taken = await _taken(session, username, email)
+    taken = await _taken(sessions, username, email)
     if taken:
         raise Conflict("username or email already in use", errors=taken)
+    password_hash = await passwords.hash(data.password, lane="register")
     user = User(
         id=str(uuid.uuid4()),
         username=username,
         email=email,
+        email_key=email_key(email),
         password_hash=password_hash,
         role=role,
         disabled=False,
@@ -298,6 +319,7 @@ async def bootstrap_admin(
                 id=str(uuid.uuid4()),
                 username=username,
                 email=email,
+                email_key=email_key(email),
                 password_hash=password_hash,
                 role="admin",
                 disabled=False,
