@@ -57,6 +57,8 @@ class RegistryServer:
             "ARGON2_PARALLELISM": "1",
             # Git sources in the tests are local repositories (file://).
             "IMPORTER_ALLOW_LOCAL": "true",
+            # One session-wide user publishes for many tests; the limit has tests of its own.
+            "PUBLISH_RATE_LIMIT": "0",
             **self.settings,
         }
         argv = [sys.executable, "-m", SERVER_MODULE]
