@@ -83,22 +83,26 @@ def check_skill(
     namespace: str,
     version: str | None,
     version_required: bool,
+    declared: bool = True,
 ) -> CheckedSkill:
     """Open and check the bundle, parse SKILL.md, resolve the version; all problems at once.
 
-    The version is the one given, else SKILL.md's `metadata.version`.
+    The version is the one given, else (when `declared`) SKILL.md's `metadata.version`.
+    Strict mode also holds `name` to the bundle's single top-level folder, when it has
+    one; imports (lenient) name the skill after the field.
     """
     bundle = read_bundle(data, limits)  # a broken archive cannot be checked any further
     problems: list[FieldProblem] = []
     document: SkillDocument | None = None
+    folder = bundle.folder if mode is ParseMode.STRICT else None
     try:
-        document = parse_skill_md(bundle.files[SKILL_FILE], mode=mode)
+        document = parse_skill_md(bundle.files[SKILL_FILE], mode=mode, expected_name=folder)
     except FormatError as exc:
         problems.extend(exc.problems)
     ns_problem = namespace_problem(namespace)
     if ns_problem is not None:
         problems.append(ns_problem)
-    text = version or (document.version if document else None)
+    text = version or (document.version if document and declared else None)
     parsed: SemVer | None = None
     if text:
         parsed, problem = _version_problem(text)
