@@ -182,6 +182,35 @@ class GitClient:
                 return refs[name]
         raise GitFailed(f"ref {ref or 'HEAD'!r} not found in the repository", transient=False)
 
+    def tags_at(
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        commit: str,
+        auth: GitAuth,
+        cancel: threading.Event | None = None,
+    ) -> list[str]:
+        """The names of the remote's tags that point at `commit` (annotated ones peeled).
+
+        The clone is shallow and tag-less, so the tags are asked for with `ls-remote`.
+        """
+        timeout = min(self.policy.timeout, LS_REMOTE_TIMEOUT_CAP)
+        call = self._call(
+            space, repo, auth, ["ls-remote", "--tags", "--", repo.git_url], timeout=timeout
+        )
+        direct: dict[str, str] = {}
+        peeled: dict[str, str] = {}
+        for line in run_git(call, cancel).splitlines():
+            sha, _, name = line.partition("\t")
+            if not FULL_SHA.match(sha) or not name.startswith("refs/tags/"):
+                continue
+            name = name.removeprefix("refs/tags/")
+            if name.endswith("^{}"):
+                peeled[name.removesuffix("^{}")] = sha
+            else:
+                direct[name] = sha
+        return sorted(name for name, sha in direct.items() if peeled.get(name, sha) == commit)
+
     def clone(
         self,
         space: Workspace,
