@@ -145,3 +145,23 @@ def test_ls_remote_resolves_branches_tags_and_head(daemon: GitDaemon) -> None:
             client.remote_commit(space, url, "nope", GitAuth())
         assert client.clone(space, url, second, GitAuth()) == second  # a commit, by fetch
         assert (space.repo / "skills/two/SKILL.md").is_file()
+
+
+def test_tags_on_a_commit_from_ls_remote_annotated_ones_peeled(daemon: GitDaemon) -> None:
+    repo: Repo = daemon.repo("tags.git")
+    repo.skill("skills/one")
+    first = repo.commit("one")
+    repo.tag("v1.0.0", annotated=True)
+    repo.tag("one@1.0.0")
+    repo.skill("skills/two")
+    second = repo.commit("two")
+    repo.tag("v2.0.0")
+    url = parse_repo_url(daemon.url("tags.git"), allow_local=True)
+    client = _client()
+    with workspace() as space:
+        assert client.tags_at(space, url, first, GitAuth()) == ["one@1.0.0", "v1.0.0"]
+        assert client.tags_at(space, url, second, GitAuth()) == ["v2.0.0"]
+        listing = client.remote_refs(space, url, None, GitAuth(), None, True)
+        assert listing.commit == second
+        assert listing.tags_at(first) == ["one@1.0.0", "v1.0.0"]
+        assert client.remote_refs(space, url, "main", GitAuth()).tags == {}
