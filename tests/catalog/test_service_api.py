@@ -217,3 +217,18 @@ async def test_only_services_may_call(client) -> None:
         SERVICE_PUBLISH_PATH, content=b"{not json", headers={**JSON, **auth("importer")}
     )
     assert garbage.status_code == 400
+
+
+async def test_short_declared_versions_are_padded_and_junk_is_ignored(client) -> None:
+    short = await _import(client, bundle("demo", version="v2"))
+    assert (short.outcome, short.version) == ("created", "2.0.0")
+    assert "read as 2.0.0" in str(short.warnings)
+    junk = await _import(client, bundle("other", version="latest"))
+    assert (junk.outcome, junk.version) == ("created", "0.1.0")
+    # A user's strict publish still refuses what is not semver.
+    strict = await client.post(
+        "/api/v1/skills",
+        content=bundle("mine", version="1.0"),
+        headers={"Content-Type": "application/gzip", **auth("alice")},
+    )
+    assert strict.status_code == 422

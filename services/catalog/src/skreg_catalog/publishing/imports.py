@@ -64,7 +64,7 @@ class ImportPublisher(PublishService):
         if latest is not None and latest.digest == digest and not legacy:
             result.version = latest.version
             return result
-        warnings: list[FieldProblem] = []
+        warnings: list[FieldProblem] = list(checked.warnings)
         text = str(checked.version) if checked.version else None
         taken = None  # the declared version that changed content could not take
         if text is not None:
