@@ -77,8 +77,8 @@ class SourceUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     webhook_secret: WebhookSecret | msgspec.UnsetType | None = msgspec.UNSET
     credentials: Credentials | msgspec.UnsetType | None = msgspec.UNSET
-    include: PathGlobs | msgspec.UnsetType = msgspec.UNSET
-    exclude: PathGlobs | msgspec.UnsetType = msgspec.UNSET
+    include: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
+    exclude: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
     version_policy: VersionPolicy | msgspec.UnsetType = msgspec.UNSET
 
 

@@ -249,6 +249,7 @@ class ImportRunner:
                         namespace=claimed.namespace,
                         source_id=claimed.source_id,
                         keep=sorted({skill.name for skill in skills}),
+                        reason="no longer in the repository (or excluded by the source's filters)",
                     )
                 )
         except PublishFailed as exc:

@@ -215,7 +215,7 @@ class SourceService:
         for name in ("include", "exclude"):
             value = getattr(patch, name)
             if value is not msgspec.UNSET:
-                globs = normalise_globs(value, name, problems)
+                globs = normalise_globs(value or [], name, problems)  # null clears
                 moved |= globs != list(getattr(source, name) or ())
                 setattr(source, name, globs)
         if patch.version_policy is not msgspec.UNSET:
