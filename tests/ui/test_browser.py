@@ -171,6 +171,7 @@ def test_admin_adds_a_git_source_syncs_it_and_sees_the_results(
     expect(page.get_by_test_id("exclude")).to_have_text("preview/**, .claude/**")
     expect(page.get_by_test_id("version-policy")).to_have_text("generate_on_conflict")
     expect(page.get_by_label("Never look under")).to_have_value("preview/**\n.claude/**")
+    screenshot(page, "admin-source")
 
     page.get_by_test_id("sync-now").click()
     page.wait_for_url(re.compile(r".*/admin/imports/[^/]+$"))
@@ -179,6 +180,7 @@ def test_admin_adds_a_git_source_syncs_it_and_sees_the_results(
     # One skill was invalid: the run finished, but only partly.
     expect(panel).to_have_attribute("data-state", "partial", timeout=60_000)
     expect(panel.get_by_test_id("outcome-counts")).to_have_text("created 2 · invalid 1")
+    screenshot(page, "admin-import-run")
     results = page.get_by_test_id("run-results")
     expect(results.locator("tr.outcome-created")).to_have_count(2)
     expect(results.locator("tr.outcome-invalid")).to_have_count(1)

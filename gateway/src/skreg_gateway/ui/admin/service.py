@@ -14,12 +14,11 @@ B = TypeVar("B", SourceCreate, SourceUpdate)
 MAX_FIELD = 2048
 MAX_GLOBS_TEXT = 50 * 260  # 50 globs of up to 256 characters, one per line
 ACTIVE_STATES = ("queued", "running")
+# Short labels for the select; the form's hint explains the rule they share.
 VERSION_POLICIES = {
-    "declared": "Tags, then metadata.version, else generated; changed content under an "
-    "unchanged version is reported as a conflict",
-    "generate_on_conflict": "Tags, then metadata.version, else generated; changed content "
-    "under an unchanged version gets a generated version",
-    "generated": "Always generated (0.1.0, 0.2.0, …); tags and metadata.version are ignored",
+    "declared": "report a conflict (default)",
+    "generate_on_conflict": "generate a new version",
+    "generated": "always generate; ignore tags and metadata.version",
 }
 
 
