@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 from skreg_importer.crypto import SecretBox, SecretDecryptError
 from skreg_importer.gitops.urls import UrlRefused, address_problem, parse_repo_url, redact
-from skreg_importer.pathfilters import PathFilter, normalise_globs
+from skreg_importer.pathfilters import Glob, PathFilter, normalise_globs
 from skreg_importer.queue.slots import RedisSlots
 from skreg_importer.tagversions import TagVersion, version_for
 from skreg_proto.problems import FieldProblem
@@ -119,6 +119,13 @@ def test_path_filters_match_folders_and_everything_below_them() -> None:
     assert filters.included("skills/a/b")
     assert filters.included("skills")
     assert not filters.included("other/skills")
+    assert Glob.of("[a-c]?[!x]*.md").matches("b1y.md")
+    assert not Glob.of("[a-c]?[!x]*.md").matches("b1x.md")
+    assert Glob.of("a/**/b").matches("a/b")
+    assert Glob.of("a/**/b").matches("a/x/y/b")
+    # Matching is linear: a glob that sends a backtracking regex into minutes answers at once.
+    assert not Glob.of("*a" * 20 + "b").matches("a" * 255)
+    assert not Glob.of("/".join(["**"] * 40) + "/x").matches("/".join(["a"] * 300))
     problems: list[FieldProblem] = []
     assert normalise_globs(["./a/", "a", " /abs", "b/[x", ""], "exclude", problems) == ["a"]
     assert [p.path for p in problems] == ["exclude[2]", "exclude[3]", "exclude[4]"]
