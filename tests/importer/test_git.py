@@ -138,11 +138,11 @@ def test_ls_remote_resolves_branches_tags_and_head(daemon: GitDaemon) -> None:
     url = parse_repo_url(daemon.url("refs.git"), allow_local=True)
     client = _client()
     with workspace() as space:
-        assert client.remote_commit(space, url, None, GitAuth()) == first
-        assert client.remote_commit(space, url, "dev", GitAuth()) == second
-        assert client.remote_commit(space, url, "v1", GitAuth()) == first  # peeled tag
+        assert client.remote_refs(space, url, None, GitAuth()).commit == first
+        assert client.remote_refs(space, url, "dev", GitAuth()).commit == second
+        assert client.remote_refs(space, url, "v1", GitAuth()).commit == first  # peeled tag
         with pytest.raises(GitFailed, match="not found"):
-            client.remote_commit(space, url, "nope", GitAuth())
+            client.remote_refs(space, url, "nope", GitAuth())
         assert client.clone(space, url, second, GitAuth()) == second  # a commit, by fetch
         assert (space.repo / "skills/two/SKILL.md").is_file()
 

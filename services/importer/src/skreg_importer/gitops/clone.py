@@ -226,17 +226,6 @@ class GitClient:
                 return RemoteRefs(commit=refs[name], tags=found)
         raise GitFailed(f"ref {ref or 'HEAD'!r} not found in the repository", transient=False)
 
-    def remote_commit(
-        self,
-        space: Workspace,
-        repo: RepoUrl,
-        ref: str | None,
-        auth: GitAuth,
-        cancel: threading.Event | None = None,
-    ) -> str:
-        """The commit `ref` (default: the remote HEAD) points at, without cloning."""
-        return self.remote_refs(space, repo, ref, auth, cancel).commit
-
     def tags_at(
         self,
         space: Workspace,
