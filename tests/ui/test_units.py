@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 import skreg_gateway
-from skreg_gateway.ui.admin.service import SourceForm
+from skreg_gateway.ui.admin.service import SourceForm, field_errors
 from skreg_gateway.ui.browse.highlight import stylesheet
 from skreg_gateway.ui.browse.links import BundleLinks, rewrite_links
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
@@ -16,6 +16,7 @@ from skreg_gateway.ui.rendering import highlight, search_terms
 from skreg_gateway.ui.session import SessionCodec, SessionUser, new_session
 from skreg_proto.catalog import SkillSummary
 from skreg_proto.digest import FileEntry
+from skreg_proto.problems import FieldProblem
 
 SECRET = "a-test-secret-key-that-is-long-enough-0123456789"
 
@@ -174,3 +175,37 @@ def test_bundle_links_stay_inside_the_bundle() -> None:
     assert links.src("a.md") == "/r/references/deep/a.md"
     assert links.src("../../../../etc/passwd") is None
     assert links.src("javascript:alert(1)") is None
+
+
+def test_source_form_sends_filters_and_policy_and_shows_their_problems() -> None:
+    form = SourceForm.from_form(
+        {
+            "url": "https://git.example/repo.git",
+            "namespace": "team",
+            "include": "skills/**\r\n\r\n  .curated/*  \n",
+            "exclude": "preview/**",
+            "version_policy": "generated",
+        }
+    )
+    body = form.update_request()
+    assert body is not None
+    assert (body.include, body.exclude, body.version_policy) == (
+        ["skills/**", ".curated/*"],
+        ["preview/**"],
+        "generated",
+    )
+    wrong = SourceForm(url="https://git.example/r.git", namespace="team", version_policy="x")
+    assert wrong.create_request() is None
+    assert "version_policy" in wrong.errors
+    errors = field_errors(
+        [
+            FieldProblem("exclude[1]", "must be relative to the repository root"),
+            FieldProblem("exclude[3]", "has a '[' without its closing ']'"),
+            FieldProblem("namespace", "taken"),
+        ]
+    )
+    assert errors == {
+        "exclude": "line 2: must be relative to the repository root; "
+        "line 4: has a '[' without its closing ']'",
+        "namespace": "taken",
+    }
