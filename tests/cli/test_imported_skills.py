@@ -23,7 +23,7 @@ import pytest
 
 from tests.cli.conftest import ADMIN_PASSWORD, RegistryServer
 from tests.cli.helpers import run, unique
-from tests.importer.gitrepos import Repo, git, skill_md
+from tests.importer.gitrepos import Repo, git
 
 LONG_DESCRIPTION = "Turns long specifications into checklists. " * 30  # ~1,290 characters
 
