@@ -64,7 +64,7 @@ async def wait_run(client: httpx.AsyncClient, run_id: str, limit_s: float) -> di
     deadline = time.monotonic() + limit_s
     while True:
         run = (await client.get(f"{IMPORTS}/{run_id}")).json()
-        if run["state"] in ("succeeded", "failed"):
+        if run["state"] in ("succeeded", "partial", "failed"):
             return dict(run)
         if time.monotonic() > deadline:
             raise SystemExit(f"run {run_id} still {run['state']} after {limit_s} s")

@@ -18,6 +18,7 @@ from tests.catalog.helpers import (
     publish,
     published,
     raw_targz,
+    skill_md,
 )
 
 pytestmark = pytest.mark.usefixtures("client")
@@ -174,6 +175,24 @@ async def test_strict_validation_lists_every_problem(client, database_url) -> No
     } <= paths
     assert all(e["message"] for e in response.json()["errors"])
     assert (await _row_counts(database_url))["catalog_skills"] == 0
+
+
+async def test_a_wrapper_folder_named_otherwise_than_the_skill_is_refused(
+    client, database_url
+) -> None:
+    md = skill_md("demo")
+    wrong = raw_targz([entry("other-name/SKILL.md", md)])
+    response = await publish(client, wrong, version="1.0.0")
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["path"] == "frontmatter.name"
+    assert "its folder" in error["message"]
+    assert "'other-name'" in error["message"]
+    assert "the field `name` is 'demo'" in error["message"]
+    assert "rename the folder to 'demo' or set `name: other-name`" in error["message"]
+    assert (await _row_counts(database_url))["catalog_skills"] == 0
+    right = raw_targz([entry("demo/SKILL.md", md)])
+    assert (await publish(client, right, version="1.0.0")).status_code == 201
 
 
 async def test_multipart_upload(client) -> None:

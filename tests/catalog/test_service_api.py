@@ -88,24 +88,68 @@ async def test_lenient_validation_records_warnings(client) -> None:
     assert {"skills/demo", "frontmatter.version", "frontmatter.tags"} <= paths
 
 
-async def test_generated_versions_sort_after_previous_imports(client) -> None:
+async def test_generated_versions_are_releases_in_import_order(client) -> None:
     first = await _import(client, bundle("demo", description="one"))
     second = await _import(
         client, bundle("demo", description="two"), provenance=_provenance("b" * 40)
     )
-    assert first.outcome == "created"
-    assert second.outcome == "updated"
-    assert first.version
-    assert first.version.startswith("0.0.0-git.")
-    assert second.version
-    assert second.version.endswith(".gbbbbbbb")
+    assert (first.outcome, first.version) == ("created", "0.1.0")
+    assert (second.outcome, second.version) == ("updated", "0.2.0")
     versions = (await client.get("/api/v1/skills/team/demo/versions")).json()["items"]
-    assert [v["version"] for v in versions] == [second.version, first.version]
+    assert [v["version"] for v in versions] == ["0.2.0", "0.1.0"]
+    assert versions[0]["provenance"]["commit"] == "b" * 40  # the commit, kept in provenance
     detail = (await client.get("/api/v1/skills/team/demo")).json()
-    assert detail["latest_version"] == second.version  # pre-releases only: newest one
+    assert detail["latest_version"] == "0.2.0"  # a release: installable by name
     unchanged = await _import(client, bundle("demo", description="two"))
-    assert unchanged.outcome == "unchanged"
-    assert unchanged.version == second.version
+    assert (unchanged.outcome, unchanged.version) == ("unchanged", "0.2.0")
+    # Generated numbers continue above anything the skill ever had, declared or not.
+    await _import(client, bundle("demo", description="three", version="1.4.2"))
+    after = await _import(client, bundle("demo", description="four"))
+    assert after.version == "1.5.0"
+
+
+async def test_old_generated_prereleases_are_superseded_by_the_next_import(client) -> None:
+    legacy = "0.0.0-git.20260101120000.gabcdef0"
+    old = await _import(client, bundle("demo"), version=legacy)
+    assert (old.outcome, old.version) == ("created", legacy)
+    # Same content, imported again: a release replaces the pre-release as latest.
+    again = await _import(client, bundle("demo"))
+    assert (again.outcome, again.version) == ("updated", "0.1.0")
+    assert legacy in str(again.warnings)
+    detail = (await client.get("/api/v1/skills/team/demo")).json()
+    assert detail["latest_version"] == "0.1.0"
+    assert (await _import(client, bundle("demo"))).outcome == "unchanged"
+    # The old version stays valid by its exact name.
+    assert (await client.get(f"/api/v1/skills/team/demo/versions/{legacy}")).status_code == 200
+
+
+async def test_changed_content_under_a_held_declared_version(client) -> None:
+    await _import(client, bundle("demo", version="1.0.0"))
+    changed = bundle("demo", version="1.0.0", description="changed")
+    conflict = await _import(client, changed)
+    assert conflict.outcome == "conflict"
+    message = conflict.problems[0].message
+    assert "metadata.version still says 1.0.0" in message
+    assert "bump metadata.version" in message
+    assert "version_policy to 'generate_on_conflict'" in message
+    generated = await _import(client, changed, version_policy="generate_on_conflict")
+    assert (generated.outcome, generated.version) == ("updated", "1.1.0")
+    assert "unchanged version 1.0.0" in str(generated.warnings)
+    detail = (await client.get("/api/v1/skills/team/demo")).json()
+    assert detail["latest_version"] == "1.1.0"
+
+
+async def test_policy_generated_ignores_declared_versions(client) -> None:
+    result = await _import(client, bundle("demo", version="not semver"), version_policy="generated")
+    assert (result.outcome, result.version) == ("created", "0.1.0")
+
+
+async def test_a_tag_conflict_names_the_tag(client) -> None:
+    tag = Provenance(source_id="src-1", commit="c" * 40, tag="demo@2.0.0")
+    await _import(client, bundle("demo"), version="2.0.0", provenance=tag)
+    other = await _import(client, bundle("demo", description="x"), version="2.0.0", provenance=tag)
+    assert other.outcome == "conflict"
+    assert "the tag 'demo@2.0.0' names 2.0.0" in other.problems[0].message
 
 
 async def test_invalid_and_conflict_are_results_not_errors(client) -> None:
@@ -173,3 +217,35 @@ async def test_only_services_may_call(client) -> None:
         SERVICE_PUBLISH_PATH, content=b"{not json", headers={**JSON, **auth("importer")}
     )
     assert garbage.status_code == 400
+
+
+async def test_short_declared_versions_are_padded_and_junk_is_ignored(client) -> None:
+    short = await _import(client, bundle("demo", version="v2"))
+    assert (short.outcome, short.version) == ("created", "2.0.0")
+    assert "read as 2.0.0" in str(short.warnings)
+    junk = await _import(client, bundle("other", version="latest"))
+    assert (junk.outcome, junk.version) == ("created", "0.1.0")
+    # A user's strict publish still refuses what is not semver.
+    strict = await client.post(
+        "/api/v1/skills",
+        content=bundle("mine", version="1.0"),
+        headers={"Content-Type": "application/gzip", **auth("alice")},
+    )
+    assert strict.status_code == 422
+
+
+async def test_a_conflict_with_a_generated_version_says_where_it_came_from(client) -> None:
+    generated = await _import(client, bundle("demo"), provenance=_provenance("a" * 40))
+    assert generated.version == "0.1.0"
+    tag = Provenance(source_id="src-1", commit="b" * 40, tag="v0.1.0")
+    clash = await _import(
+        client, bundle("demo", description="new"), version="0.1.0", provenance=tag
+    )
+    assert clash.outcome == "conflict"
+    message = clash.problems[0].message
+    assert message.startswith("0.1.0 was generated by the registry for aaaaaaaaaaaa")
+    assert "the tag 'v0.1.0' names 0.1.0" in message
+    # A version the author declared is theirs: no such note.
+    await _import(client, bundle("mine", version="1.0.0"))
+    changed = await _import(client, bundle("mine", version="1.0.0", description="x"))
+    assert changed.problems[0].message.startswith("the content changed upstream")

@@ -147,14 +147,15 @@ def import_run(deployment: Deployment, client: httpx.Client, admin_token: str) -
     finished = _eventually(
         deployment,
         lambda: client.get(f"/api/v1/imports/{queued['id']}", headers=admin),
-        lambda r: r.status_code == 200 and r.json()["state"] in ("succeeded", "failed"),
+        lambda r: r.status_code == 200 and r.json()["state"] in ("succeeded", "partial", "failed"),
         "the import run",
         "importer",
         "worker",
         "catalog",
     )
     run = _json(finished)
-    assert run["state"] == "succeeded", deployment.explain(finished, "worker", "catalog")
+    # One skill in the repository is broken on purpose: the run finishes as `partial`.
+    assert run["state"] == "partial", deployment.explain(finished, "worker", "catalog")
     return {"source": source, "run": run}
 
 

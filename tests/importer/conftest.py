@@ -98,11 +98,11 @@ class Stack:
         return dict(response.json())
 
     async def wait(self, run_id: str, limit_s: float = 60.0) -> dict[str, Any]:
-        """The run once it is finished (succeeded or failed)."""
+        """The run once it is finished (succeeded, partial or failed)."""
         deadline = asyncio.get_running_loop().time() + limit_s
         while True:
             run = await self.run(run_id)
-            if run["state"] in ("succeeded", "failed"):
+            if run["state"] in ("succeeded", "partial", "failed"):
                 return run
             assert asyncio.get_running_loop().time() < deadline, f"run still {run['state']}"
             await asyncio.sleep(0.05)

@@ -66,6 +66,10 @@ class Repo:
         git(self.path, "commit", "-q", "--allow-empty", "-m", message)
         return git(self.path, "rev-parse", "HEAD")
 
+    def tag(self, name: str, annotated: bool = False) -> None:
+        """Tag HEAD (annotated tags are separate objects that ls-remote shows peeled)."""
+        git(self.path, "tag", *(["-a", "-m", name] if annotated else []), name)
+
     @property
     def url(self) -> str:
         return f"file://{self.path}"

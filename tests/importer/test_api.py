@@ -171,6 +171,36 @@ async def test_bad_source_fields_are_4xx(stack: Stack) -> None:
     assert await _count(stack, Source) == 0
 
 
+async def test_filters_and_version_policy_round_trip(stack: Stack) -> None:
+    url = "https://git.example.com/team/skills.git"
+    plain = await stack.add_source(url)
+    assert (plain["include"], plain["exclude"], plain["version_policy"]) == ([], [], "declared")
+    assert plain["last_run_counts"] == {}
+    source = await stack.add_source(
+        url, include=["skills/**"], exclude=["preview/**"], version_policy="generated"
+    )
+    assert (source["include"], source["exclude"], source["version_policy"]) == (
+        ["skills/**"],
+        ["preview/**"],
+        "generated",
+    )
+    path = f"{SOURCES}/{source['id']}"
+    cleared = await stack.client.patch(path, json={"include": None, "exclude": [".claude/**"]})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["include"], cleared.json()["exclude"]) == ([], [".claude/**"])
+    for body in (
+        {"version_policy": "newest"},
+        {"exclude": ["/abs"]},
+        {"include": ["x"] * 51},
+        {"exclude": ["a" * 257]},
+    ):
+        answer = await stack.client.patch(path, json=body)
+        assert answer.status_code in (400, 422), (body, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    kept = (await stack.client.get(path)).json()
+    assert (kept["exclude"], kept["version_policy"]) == ([".claude/**"], "generated")
+
+
 async def test_garbage_bodies_and_ids_are_4xx(stack: Stack) -> None:
     for payload in (b"{", b"[]", b"null", b'{"url": 5}', b"\xff\xfe"):
         answer = await stack.client.post(

@@ -138,10 +138,30 @@ def test_ls_remote_resolves_branches_tags_and_head(daemon: GitDaemon) -> None:
     url = parse_repo_url(daemon.url("refs.git"), allow_local=True)
     client = _client()
     with workspace() as space:
-        assert client.remote_commit(space, url, None, GitAuth()) == first
-        assert client.remote_commit(space, url, "dev", GitAuth()) == second
-        assert client.remote_commit(space, url, "v1", GitAuth()) == first  # peeled tag
+        assert client.remote_refs(space, url, None, GitAuth()).commit == first
+        assert client.remote_refs(space, url, "dev", GitAuth()).commit == second
+        assert client.remote_refs(space, url, "v1", GitAuth()).commit == first  # peeled tag
         with pytest.raises(GitFailed, match="not found"):
-            client.remote_commit(space, url, "nope", GitAuth())
+            client.remote_refs(space, url, "nope", GitAuth())
         assert client.clone(space, url, second, GitAuth()) == second  # a commit, by fetch
         assert (space.repo / "skills/two/SKILL.md").is_file()
+
+
+def test_tags_on_a_commit_from_ls_remote_annotated_ones_peeled(daemon: GitDaemon) -> None:
+    repo: Repo = daemon.repo("tags.git")
+    repo.skill("skills/one")
+    first = repo.commit("one")
+    repo.tag("v1.0.0", annotated=True)
+    repo.tag("one@1.0.0")
+    repo.skill("skills/two")
+    second = repo.commit("two")
+    repo.tag("v2.0.0")
+    url = parse_repo_url(daemon.url("tags.git"), allow_local=True)
+    client = _client()
+    with workspace() as space:
+        assert client.tags_at(space, url, first, GitAuth()) == ["one@1.0.0", "v1.0.0"]
+        assert client.tags_at(space, url, second, GitAuth()) == ["v2.0.0"]
+        listing = client.remote_refs(space, url, None, GitAuth(), None, True)
+        assert listing.commit == second
+        assert listing.tags_at(first) == ["one@1.0.0", "v1.0.0"]
+        assert client.remote_refs(space, url, "main", GitAuth()).tags == {}

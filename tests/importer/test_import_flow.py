@@ -144,25 +144,48 @@ async def test_one_bad_skill_never_stops_the_others(
         "skills/float-version/SKILL.md",
         "---\nname: float-version\ndescription: ok\nversion: 1.10\n---\n",
     )
+    repo.write(
+        "skills/dated/SKILL.md",
+        "---\nname: dated\ndescription: ok\nmetadata:\n  version: 2026-01-05 draft\n---\n",
+    )
     repo.commit()
     source = await stack.add_source(daemon.url("skills.git"))
 
     run = await stack.sync_and_wait(source["id"])
 
-    assert run["state"] == "succeeded", run["error"]
+    # Finished, but not every skill made it: `partial`, with counts per outcome.
+    assert run["state"] == "partial", run["error"]
+    assert run["counts"] == {"created": 5, "invalid": 3}
     results = {r["name"]: r for r in run["results"]}
     assert results["good"]["outcome"] == "created"
     assert results["lenient"]["outcome"] == "created"  # extras are warnings in lenient mode
     assert results["lenient"]["version"] == "2.1.0"
-    # `version: 1.10` reads as the text "1.10", which is no semver: the catalog says why.
-    assert results["float-version"]["outcome"] == "invalid"
-    assert "version" in str(results["float-version"]["problems"])
-    for name in ("no-description", "broken-yaml", "folder-name", "many-problems"):
+    # `version: 1.10` reads as the text "1.10": padded to semver, with a warning.
+    assert (results["float-version"]["outcome"], results["float-version"]["version"]) == (
+        "created",
+        "1.10.0",
+    )
+    assert "'1.10' is not semver: read as 1.10.0" in str(results["float-version"]["warnings"])
+    # A declared version that is no version at all is ignored: one is generated.
+    assert (results["dated"]["outcome"], results["dated"]["version"]) == ("created", "0.1.0")
+    assert "not a semver version: ignored" in str(results["dated"]["warnings"])
+    for name in ("no-description", "broken-yaml", "many-problems"):
         assert results[name]["outcome"] == "invalid", name
         assert results[name]["version"] is None
     assert {p["path"] for p in results["no-description"]["problems"]} == {"frontmatter.description"}
-    assert "must equal the skill's name 'folder-name'" in str(results["folder-name"]["problems"])
     many = {p["path"] for p in results["many-problems"]["problems"]}
     assert {"frontmatter.name", "frontmatter.description"} <= many  # every problem, not the first
+    # A folder named otherwise is a warning: the skill takes its frontmatter `name`.
+    renamed = results["other-name"]
+    assert (renamed["path"], renamed["outcome"]) == ("skills/folder-name", "created")
+    assert "the folder is 'folder-name' but the field `name` is 'other-name'" in str(
+        renamed["warnings"]
+    )
+    assert (await stack.skill("team", "other-name"))["latest"]["version"] == "0.1.0"
     missing = await stack.client.get("/api/v1/skills/team/folder-name")
     assert missing.status_code == 404
+    sources = (await stack.client.get("/api/v1/sources")).json()["items"]
+    assert sources[0]["last_run_state"] == "partial"
+    assert sources[0]["last_run_counts"] == {"created": 5, "invalid": 3}
+    partial = await stack.client.get(IMPORTS, params={"state": "partial"})
+    assert [r["id"] for r in partial.json()["items"]] == [run["id"]]

@@ -8,7 +8,10 @@ import pytest
 from redis.asyncio import Redis
 from skreg_importer.crypto import SecretBox, SecretDecryptError
 from skreg_importer.gitops.urls import UrlRefused, address_problem, parse_repo_url, redact
+from skreg_importer.pathfilters import Glob, PathFilter, normalise_globs
 from skreg_importer.queue.slots import RedisSlots
+from skreg_importer.tagversions import TagVersion, version_for
+from skreg_proto.problems import FieldProblem
 
 
 def test_accepted_urls_and_their_display_forms() -> None:
@@ -94,3 +97,35 @@ async def test_redis_slots_cap_and_expire(redis_client: Redis) -> None:
     await asyncio.gather(*(hold() for _ in range(12)))
     assert peak == 3
     assert await redis_client.zcard("skreg:test:slots2") == 0  # every slot handed back
+
+
+def test_versions_from_tags_prefer_the_skills_own_tag() -> None:
+    tags = ["v1.4.0", "1.5.0", "alpha@2.0.0", "alpha@v2.1.0", "beta-v3.0.0", "nightly", "v1.x"]
+    assert version_for("alpha", tags) == TagVersion("2.1.0", "alpha@v2.1.0")
+    assert version_for("beta", tags) == TagVersion("3.0.0", "beta-v3.0.0")
+    assert version_for("gamma", tags) == TagVersion("1.5.0", "1.5.0")  # the highest plain tag
+    assert version_for("gamma", ["nightly", "gamma@latest"]) is None
+
+
+def test_path_filters_match_folders_and_everything_below_them() -> None:
+    filters = PathFilter.of(["skills/**"], ["preview/**", ".claude", "**/drafts", "x/[a-c]*"])
+    assert [p for p in ("preview", ".claude", "a/b/drafts", "x/b1") if filters.excluded(p)] == [
+        "preview",
+        ".claude",
+        "a/b/drafts",
+        "x/b1",
+    ]
+    assert not any(filters.excluded(p) for p in ("", ".curated", "x/d1", "previews", "drafts2"))
+    assert filters.included("skills/a/b")
+    assert filters.included("skills")
+    assert not filters.included("other/skills")
+    assert Glob.of("[a-c]?[!x]*.md").matches("b1y.md")
+    assert not Glob.of("[a-c]?[!x]*.md").matches("b1x.md")
+    assert Glob.of("a/**/b").matches("a/b")
+    assert Glob.of("a/**/b").matches("a/x/y/b")
+    # Matching is linear: a glob that sends a backtracking regex into minutes answers at once.
+    assert not Glob.of("*a" * 20 + "b").matches("a" * 255)
+    assert not Glob.of("/".join(["**"] * 40) + "/x").matches("/".join(["a"] * 300))
+    problems: list[FieldProblem] = []
+    assert normalise_globs(["./a/", "a", " /abs", "b/[x", ""], "exclude", problems) == ["a"]
+    assert [p.path for p in problems] == ["exclude[2]", "exclude[3]", "exclude[4]"]

@@ -158,6 +158,8 @@ def test_single_wrapping_directory_is_stripped():
     )
     assert wrapped.files == flat.files
     assert wrapped.digest == flat.digest
+    # The folder is remembered: strict publishing holds SKILL.md's `name` to it.
+    assert (wrapped.folder, flat.folder) == ("my-skill", None)
 
 
 def test_dot_slash_prefix_and_root_entry_are_accepted():

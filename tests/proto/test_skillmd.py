@@ -135,9 +135,19 @@ def test_invalid_names(mode: ParseMode, name: str, message: str) -> None:
 @BOTH
 def test_name_must_equal_expected_name(mode: ParseMode) -> None:
     assert parse(VALID, mode, expected_name="my-skill").name == "my-skill"
-    problems = problems_of(skill_md(), mode, expected_name="other-skill")
+
+
+def test_a_name_that_differs_from_its_folder_is_refused_strictly_and_warned_leniently() -> None:
+    problems = problems_of(skill_md(), STRICT, expected_name="other-skill")
     assert [p.path for p in problems] == ["frontmatter.name"]
-    assert "other-skill" in problems[0].message
+    assert problems[0].message == (
+        "must equal the skill's name 'other-skill' (its folder), but the field `name` is "
+        "'my-skill': rename the folder to 'my-skill' or set `name: other-skill`"
+    )
+    doc = parse(VALID, LENIENT, expected_name="other-skill")
+    assert doc.name == "my-skill"  # imports take the frontmatter name
+    assert warning_paths(doc) == ["frontmatter.name"]
+    assert "the folder is 'other-skill' but the field `name` is 'my-skill'" in str(doc.warnings)
 
 
 @BOTH
@@ -194,7 +204,6 @@ def test_valid_descriptions(mode: ParseMode, value: str, expected: str) -> None:
     [
         ("''", "empty"),
         ("'   '", "empty"),
-        ("'" + "d" * 1025 + "'", "at most 1024"),
         ("[a]", "string"),
     ],
 )
@@ -202,6 +211,18 @@ def test_invalid_descriptions(mode: ParseMode, value: str, message: str) -> None
     problems = problems_of(skill_md(f"name: my-skill\ndescription: {value}\n"), mode)
     assert [p.path for p in problems] == ["frontmatter.description"]
     assert message in problems[0].message
+
+
+def test_long_descriptions_are_refused_strictly_and_cut_leniently() -> None:
+    fields = "name: my-skill\ndescription: '" + "d" * 1025 + "'\n"
+    problems = problems_of(skill_md(fields), STRICT)
+    assert [(p.path, p.message) for p in problems] == [
+        ("frontmatter.description", "must be at most 1024 characters, not 1025")
+    ]
+    doc = parse(fields, LENIENT)
+    assert doc.description == "d" * 1023 + "\u2026"
+    assert warning_paths(doc) == ["frontmatter.description"]
+    assert "cut to 1024" in doc.warnings[0].message
 
 
 # --- optional fields ---------------------------------------------------------------------------
@@ -364,10 +385,15 @@ def test_lenient_tags_of_odd_types(tags: str, expected: list[str]) -> None:
     assert parse(f"{VALID}tags: {tags}\n", LENIENT).tags == expected
 
 
-def test_metadata_wins_over_top_level_extras() -> None:
-    fields = f"{VALID}version: 9.9.9\ntags: [old]\nmetadata:\n  version: 1.0.0\n  tags: new\n"
+def test_metadata_version_wins_and_tags_from_every_place_merge() -> None:
+    fields = (
+        f"{VALID}version: 9.9.9\ntags: [old, new]\nkeywords: Search\n"
+        "metadata:\n  version: 1.0.0\n  tags: new\n"
+    )
     doc = parse(fields, LENIENT)
-    assert (doc.version, doc.tags) == ("1.0.0", ["new"])
+    assert (doc.version, doc.tags) == ("1.0.0", ["new", "old", "search"])
+    assert "frontmatter.keywords" in warning_paths(doc)
+    assert "frontmatter.keywords" in paths_of(fields, STRICT)
 
 
 def test_lenient_frontmatter_is_json_safe() -> None:

@@ -163,15 +163,24 @@ def test_admin_adds_a_git_source_syncs_it_and_sees_the_results(
     expect(page.get_by_role("heading", name="Git sources")).to_be_visible()
     page.get_by_label("Git URL").fill(git_repo)
     page.get_by_label("Namespace").fill("imported")
+    page.get_by_label("Never look under").fill("preview/**\n.claude/**")
+    page.get_by_label("Versions").select_option("generate_on_conflict")
     page.get_by_role("button", name="Add source").click()
     page.wait_for_url(re.compile(r".*/admin/sources/[^/]+$"))
     expect(page.get_by_text("Source added")).to_be_visible()
+    expect(page.get_by_test_id("exclude")).to_have_text("preview/**, .claude/**")
+    expect(page.get_by_test_id("version-policy")).to_have_text("generate_on_conflict")
+    expect(page.get_by_label("Never look under")).to_have_value("preview/**\n.claude/**")
+    screenshot(page, "admin-source")
 
     page.get_by_test_id("sync-now").click()
     page.wait_for_url(re.compile(r".*/admin/imports/[^/]+$"))
     panel = page.get_by_test_id("run-panel")
     # The panel polls while the run is queued/running and stops once it has finished.
-    expect(panel).to_have_attribute("data-state", "succeeded", timeout=60_000)
+    # One skill was invalid: the run finished, but only partly.
+    expect(panel).to_have_attribute("data-state", "partial", timeout=60_000)
+    expect(panel.get_by_test_id("outcome-counts")).to_have_text("created 2 · invalid 1")
+    screenshot(page, "admin-import-run")
     results = page.get_by_test_id("run-results")
     expect(results.locator("tr.outcome-created")).to_have_count(2)
     expect(results.locator("tr.outcome-invalid")).to_have_count(1)
@@ -184,7 +193,8 @@ def test_admin_adds_a_git_source_syncs_it_and_sees_the_results(
 
     page.goto("/admin/sources")
     expect(page.get_by_test_id("sources-table")).to_contain_text(git_repo)
-    expect(page.get_by_test_id("sources-table")).to_contain_text("succeeded")
+    expect(page.get_by_test_id("sources-table")).to_contain_text("partial")
+    expect(page.get_by_test_id("sources-table")).to_contain_text("created 2 · invalid 1")
     screenshot(page, "admin-sources")
 
     page.goto("/skills/imported/alpha")

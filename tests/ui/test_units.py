@@ -6,7 +6,7 @@ import ipaddress
 import time
 
 import msgspec
-from skreg_gateway.ui.admin.service import SourceForm
+from skreg_gateway.ui.admin.service import SourceForm, field_errors
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
 from skreg_gateway.ui.context import safe_local_path
 from skreg_gateway.ui.rendering import highlight, sanitized_html, search_terms
@@ -19,6 +19,7 @@ from skreg_gateway.ui.session import (
 )
 from skreg_proto.catalog import SkillSummary
 from skreg_proto.digest import FileEntry
+from skreg_proto.problems import FieldProblem
 
 SECRET = "a-test-secret-key-that-is-long-enough-0123456789"
 
@@ -163,3 +164,37 @@ def test_source_form_reports_field_problems_before_calling_the_api() -> None:
     update = SourceForm(url="https://git.example/r.git", namespace="team").update_request()
     assert update is not None
     assert update.webhook_secret is msgspec.UNSET  # a blank secret field keeps the old one
+
+
+def test_source_form_sends_filters_and_policy_and_shows_their_problems() -> None:
+    form = SourceForm.from_form(
+        {
+            "url": "https://git.example/repo.git",
+            "namespace": "team",
+            "include": "skills/**\r\n\r\n  .curated/*  \n",
+            "exclude": "preview/**",
+            "version_policy": "generated",
+        }
+    )
+    body = form.update_request()
+    assert body is not None
+    assert (body.include, body.exclude, body.version_policy) == (
+        ["skills/**", ".curated/*"],
+        ["preview/**"],
+        "generated",
+    )
+    wrong = SourceForm(url="https://git.example/r.git", namespace="team", version_policy="x")
+    assert wrong.create_request() is None
+    assert "version_policy" in wrong.errors
+    errors = field_errors(
+        [
+            FieldProblem("exclude[1]", "must be relative to the repository root"),
+            FieldProblem("exclude[3]", "has a '[' without its closing ']'"),
+            FieldProblem("namespace", "taken"),
+        ]
+    )
+    assert errors == {
+        "exclude": "line 2: must be relative to the repository root; "
+        "line 4: has a '[' without its closing ']'",
+        "namespace": "taken",
+    }

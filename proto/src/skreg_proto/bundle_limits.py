@@ -227,21 +227,29 @@ def check_files(
     return normalised, problems
 
 
-def strip_wrapper(files: Files, dirs: set[str]) -> Files:
-    """Drop one top-level directory wrapping everything (`my-skill/SKILL.md`).
+def wrapper_folder(files: Files, dirs: set[str]) -> str | None:
+    """The one top-level directory wrapping everything (`my-skill/SKILL.md`), if any.
 
     Only when the root has no `SKILL.md`, holds nothing but that directory,
     and the directory has a `SKILL.md`; only one level.
     """
     if SKILL_FILE in files:
-        return files
+        return None
     tops = {path.split("/", 1)[0] for path in (*files, *dirs)}
     if len(tops) != 1:
-        return files
+        return None
     (top,) = tops
-    prefix = f"{top}/"
-    if top in files or f"{prefix}{SKILL_FILE}" not in files:
+    if top in files or f"{top}/{SKILL_FILE}" not in files:
+        return None
+    return top
+
+
+def strip_wrapper(files: Files, dirs: set[str]) -> Files:
+    """Drop the `wrapper_folder` (when there is one) from every path."""
+    top = wrapper_folder(files, dirs)
+    if top is None:
         return files
+    prefix = f"{top}/"
     return {path.removeprefix(prefix): value for path, value in files.items()}
 
 

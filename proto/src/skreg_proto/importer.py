@@ -14,9 +14,16 @@ import msgspec
 
 from skreg_proto.problems import FieldProblem
 
-RunState = Literal["queued", "running", "succeeded", "failed"]
+# `partial`: the run finished, but some skills were invalid, conflicting or duplicate.
+RunState = Literal["queued", "running", "succeeded", "partial", "failed"]
 RunTrigger = Literal["manual", "webhook", "schedule", "import"]
-Outcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]
+Outcome = Literal["created", "updated", "unchanged", "invalid", "conflict", "duplicate"]
+# How an import numbers versions (SKILL_FORMAT.md, Versions):
+# - `declared`: a semver tag on the commit, else `metadata.version`, else generated; content
+#   that changed under an unchanged declared version is a `conflict`;
+# - `generate_on_conflict`: the same, but such content gets a generated version instead;
+# - `generated`: tags and declared versions are ignored; every new content is generated.
+VersionPolicy = Literal["declared", "generate_on_conflict", "generated"]
 
 MIN_INTERVAL = 60
 MAX_INTERVAL = 30 * 24 * 3600
@@ -29,6 +36,9 @@ Interval = Annotated[int, msgspec.Meta(ge=MIN_INTERVAL, le=MAX_INTERVAL)]
 WebhookSecret = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+# Path filters: globs over skill folder paths relative to the repository root.
+PathGlob = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+PathGlobs = Annotated[list[PathGlob], msgspec.Meta(max_length=50)]
 
 
 class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -51,6 +61,9 @@ class SourceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True
     webhook_secret: WebhookSecret | None = None
     credentials: Credentials | None = None
+    include: PathGlobs = msgspec.field(default_factory=list)
+    exclude: PathGlobs = msgspec.field(default_factory=list)
+    version_policy: VersionPolicy = "declared"
 
 
 class SourceUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -64,6 +77,9 @@ class SourceUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     webhook_secret: WebhookSecret | msgspec.UnsetType | None = msgspec.UNSET
     credentials: Credentials | msgspec.UnsetType | None = msgspec.UNSET
+    include: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
+    exclude: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
+    version_policy: VersionPolicy | msgspec.UnsetType = msgspec.UNSET
 
 
 class Source(msgspec.Struct, kw_only=True):
@@ -85,6 +101,10 @@ class Source(msgspec.Struct, kw_only=True):
     last_run_state: RunState | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+    include: list[str] = msgspec.field(default_factory=list)
+    exclude: list[str] = msgspec.field(default_factory=list)
+    version_policy: VersionPolicy = "declared"
+    last_run_counts: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class ImportCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -95,6 +115,9 @@ class ImportCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ref: Ref | None = None
     subdirectory: Subdirectory | None = None
     credentials: Credentials | None = None
+    include: PathGlobs = msgspec.field(default_factory=list)
+    exclude: PathGlobs = msgspec.field(default_factory=list)
+    version_policy: VersionPolicy = "declared"
 
 
 class ImportResult(msgspec.Struct, kw_only=True):
@@ -106,10 +129,15 @@ class ImportResult(msgspec.Struct, kw_only=True):
     version: str | None = None
     digest: str | None = None
     problems: list[FieldProblem] = msgspec.field(default_factory=list)
+    warnings: list[FieldProblem] = msgspec.field(default_factory=list)
 
 
 class ImportRun(msgspec.Struct, kw_only=True):
-    """One sync or import. In lists `results` is empty and `counts` summarises them."""
+    """One sync or import. In lists `results` is empty and `counts` summarises them.
+
+    `counts` maps each outcome present (`created`, `invalid`, `duplicate`, …) to how many
+    skills had it; `state` is `partial` when any was invalid, conflict or duplicate.
+    """
 
     id: str
     source_id: str | None

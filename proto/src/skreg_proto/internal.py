@@ -66,6 +66,7 @@ class Provenance(msgspec.Struct, omit_defaults=True):
     commit: str | None = None
     path: str | None = None
     imported_at: str | None = None
+    tag: str | None = None  # the Git tag the version was taken from, if any
 
 
 PublishOutcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]
@@ -77,6 +78,8 @@ class ServicePublishRequest(msgspec.Struct):
     `owner` is the user (id) the namespace is created for when new; `version` None
     means: `metadata.version` if declared, else a generated one that sorts after the
     previous import. Same digest as latest → `unchanged`, nothing written.
+    `version_policy` is the source's (`declared`, `generate_on_conflict`, `generated`;
+    a plain string, so an unknown value from a newer importer reads as `declared`).
     """
 
     namespace: str
@@ -85,6 +88,7 @@ class ServicePublishRequest(msgspec.Struct):
     version: str | None = None
     warnings: list[FieldProblem] = msgspec.field(default_factory=list)
     owner: str | None = None
+    version_policy: str = "declared"
 
 
 class ServicePublishResult(msgspec.Struct):
@@ -96,6 +100,7 @@ class ServicePublishResult(msgspec.Struct):
     version: str | None = None
     digest: str | None = None
     problems: list[FieldProblem] = msgspec.field(default_factory=list)
+    warnings: list[FieldProblem] = msgspec.field(default_factory=list)
 
 
 class DeprecateRequest(msgspec.Struct):

@@ -24,6 +24,8 @@ FIELDS = ("name", "description", "license", "compatibility", "metadata", "allowe
 # Top-level keys other tools put in SKILL.md; lenient mode reads them as their
 # `metadata.*` equivalents, strict mode points the author there.
 LENIENT_EXTRAS = ("version", "tags", "author")
+# Top-level keys lenient mode reads as tags (`keywords` is common in the wild).
+LENIENT_TAG_KEYS = ("tags", "keywords")
 
 _NAME_CHARS = re.compile(r"[a-z0-9-]+")
 _CLOSING = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -105,7 +107,7 @@ def _split(text: str, max_bytes: int) -> tuple[str, str]:
     return frontmatter, text[closing.end() + 1 :]
 
 
-def _name_problem(name: str, expected: str | None) -> str | None:
+def _name_problem(name: str) -> str | None:
     if not name:
         return "must not be empty"
     if len(name) > NAME_MAX:
@@ -116,9 +118,21 @@ def _name_problem(name: str, expected: str | None) -> str | None:
         return "must not start or end with '-'"
     if "--" in name:
         return "must not contain '--'"
-    if expected is not None and name != expected:
-        return f"must equal the skill's name {expected!r}, not {name!r}"
     return None
+
+
+def _folder_mismatch(name: str, folder: str, lenient: bool) -> str:
+    """Which is the folder, which is the field, and what to rename."""
+    fix = f"rename the folder to {name!r} or set `name: {folder}`"
+    if lenient:
+        return (
+            f"the folder is {folder!r} but the field `name` is {name!r}: imported as "
+            f"{name!r}; {fix} to make them match"
+        )
+    return (
+        f"must equal the skill's name {folder!r} (its folder), but the field `name` is "
+        f"{name!r}: {fix}"
+    )
 
 
 def _tags(values: list[str]) -> list[str]:
@@ -150,7 +164,9 @@ class _Checker:
         # `metadata.*` is the convention; top-level extras (lenient) only fill gaps.
         version = metadata.get("version", values.get("version"))
         author = metadata.get("author", values.get("author"))
-        tags = [metadata["tags"]] if "tags" in metadata else values.get("tags", [])
+        # Tags from every place real repositories put them, merged (duplicates dropped).
+        tags = [metadata["tags"]] if "tags" in metadata else []
+        tags += values.get("tags", []) + values.get("keywords", [])
         return SkillDocument(
             name=values["name"],
             description=values["description"],
@@ -168,7 +184,12 @@ class _Checker:
 
     def field(self, key: str, node: Node, path: str, expected_name: str | None) -> Any:
         if key == "name":
-            return self.checked(node, path, lambda name: _name_problem(name, expected_name))
+            name = self.checked(node, path, _name_problem)
+            if name is not None and expected_name is not None and name != expected_name:
+                # Real collections often name the folder differently: lenient mode takes
+                # the field (with a warning); strict mode refuses.
+                self.soft(path, _folder_mismatch(name, expected_name, self.lenient))
+            return name
         if key == "description":
             return self.description(node, path)
         if key in ("license", "allowed-tools"):
@@ -177,6 +198,9 @@ class _Checker:
             return self.compatibility(node, path)
         if key == "metadata":
             return self.metadata(node, path)
+        if key == "keywords" and self.lenient:
+            self.warn(path, "is not a SKILL.md field; read as tags (use metadata.tags)")
+            return self.tag_list(node, path)
         if key in LENIENT_EXTRAS and self.lenient:
             self.warn(path, f"is not a SKILL.md field; read as metadata.{key}")
             return self.tag_list(node, path) if key == "tags" else self.text(node, path)
@@ -199,12 +223,23 @@ class _Checker:
     def description(self, node: Node, path: str) -> str | None:
         def check(text: str) -> str | None:
             size = len(text.strip())
-            if size > DESCRIPTION_MAX:
+            if size > DESCRIPTION_MAX and not self.lenient:
                 return f"must be at most {DESCRIPTION_MAX} characters, not {size}"
             return None if size else "must not be empty"
 
         value = self.checked(node, path, check)
-        return None if value is None else value.strip()
+        if value is None:
+            return None
+        value = value.strip()
+        if len(value) > DESCRIPTION_MAX:
+            # Lenient: a long description is no reason to drop a skill; cut it, and say so.
+            self.warn(
+                path,
+                f"is {len(value)} characters, over the {DESCRIPTION_MAX} limit: cut to "
+                f"{DESCRIPTION_MAX} (shorten it in SKILL.md)",
+            )
+            value = value[: DESCRIPTION_MAX - 1].rstrip() + "\u2026"
+        return value
 
     def compatibility(self, node: Node, path: str) -> str | None:
         value = self.text(node, path)

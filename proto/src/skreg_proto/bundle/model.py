@@ -19,6 +19,7 @@ class Bundle(msgspec.Struct, frozen=True):
     digest: str
     compressed_size: int
     total_size: int
+    folder: str | None = None  # the single top-level folder the files came in, if any
 
 
 def fail(message: str, path: str = BUNDLE_PATH) -> NoReturn:

@@ -26,6 +26,7 @@ from skreg_proto.bundle_limits import (
     limit_error,
     normalise_entry_path,
     strip_wrapper,
+    wrapper_folder,
 )
 from skreg_proto.digest import build_manifest, compute_digest
 from skreg_proto.problems import FieldProblem, FormatError
@@ -178,6 +179,7 @@ def read_bundle(data: bytes, limits: BundleLimits = BundleLimits()) -> Bundle:
     reader.drain()
     if collected.problems:
         raise FormatError(collected.problems)
+    folder = wrapper_folder(collected.files, collected.dirs)
     files = strip_wrapper(collected.files, collected.dirs)
     if SKILL_FILE not in files:
         _problem("bundle has no SKILL.md at its root", SKILL_FILE)
@@ -188,4 +190,5 @@ def read_bundle(data: bytes, limits: BundleLimits = BundleLimits()) -> Bundle:
         digest=compute_digest(manifest),
         compressed_size=len(data),
         total_size=sum(entry.size for entry in manifest),
+        folder=folder,
     )

@@ -5,6 +5,10 @@ A skill is any directory holding a regular `SKILL.md` (`skills/**`, `.claude/ski
 skipped, links are never followed (`lstat` only; files opened with `O_NOFOLLOW` by the
 packer), and a skill's own subtree is its content, not a place to look for more skills.
 Each skill is checked on its own, so one bad `SKILL.md` never hides the others.
+
+The source's path filters (`pathfilters`) are applied while walking: an excluded folder
+is never entered. A skill takes its frontmatter `name` (lenient mode: a folder named
+otherwise is a warning). Two skills with one name are `duplicate`: see `mark_duplicates`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from skreg_proto.bundle import BundleLimits, pack_directory, read_bundle
 from skreg_proto.bundle_limits import display_name
 from skreg_proto.problems import FieldProblem, FormatError
 from skreg_proto.skillmd import ParseMode, parse_skill_md
+
+from skreg_importer.pathfilters import PathFilter
 
 SKILL_FILE = "SKILL.md"
 MAX_DIRECTORIES = 50_000
@@ -33,17 +39,18 @@ class DiscoveredSkill:
     """One skill folder: its bundle when valid, else every problem found."""
 
     path: str  # relative to the repository root, "/"-separated; "" for the root itself
-    name: str  # the folder name, which SKILL.md's `name` must equal
+    name: str  # SKILL.md's `name` when it could be read, else the folder name
     bundle: bytes | None = None
     digest: str | None = None
     version: str | None = None
     warnings: list[FieldProblem] = field(default_factory=list)
     problems: list[FieldProblem] = field(default_factory=list)
+    duplicate: FieldProblem | None = None  # why this copy of a repeated name is not imported
 
     @property
     def valid(self) -> bool:
         """True when the skill can be published."""
-        return self.bundle is not None and not self.problems
+        return self.bundle is not None and not self.problems and self.duplicate is None
 
 
 def _start(root: Path, subdirectory: str | None) -> Path:
@@ -63,7 +70,9 @@ def _start(root: Path, subdirectory: str | None) -> Path:
     return current
 
 
-def _skill_dirs(start: Path) -> list[tuple[Path, os.stat_result | None]]:
+def _skill_dirs(
+    root: Path, start: Path, filters: PathFilter
+) -> list[tuple[Path, os.stat_result | None]]:
     """Directories holding a `SKILL.md` entry (with its lstat), breadth-first, sorted."""
     found: list[tuple[Path, os.stat_result | None]] = []
     pending = [start]
@@ -77,16 +86,24 @@ def _skill_dirs(start: Path) -> list[tuple[Path, os.stat_result | None]]:
             entries = sorted(scan, key=lambda entry: entry.name)
         marker = next((e for e in entries if e.name == SKILL_FILE), None)
         if marker is not None:
-            found.append((directory, marker.stat(follow_symlinks=False)))
+            if filters.included(_rel(root, directory)):
+                found.append((directory, marker.stat(follow_symlinks=False)))
             if len(found) > MAX_SKILLS:
                 raise DiscoveryError(f"repository has more than {MAX_SKILLS} skills")
             continue  # the skill's subtree is its content
         pending.extend(
             Path(e.path)
             for e in entries
-            if e.is_dir(follow_symlinks=False) and e.name.casefold() != ".git"
+            if e.is_dir(follow_symlinks=False)
+            and e.name.casefold() != ".git"
+            and not filters.excluded(_rel(root, Path(e.path)))
         )
     return found
+
+
+def _rel(root: Path, directory: Path) -> str:
+    rel = directory.relative_to(root).as_posix()
+    return "" if rel == "." else rel
 
 
 def _read_skill_md(path: Path, limit: int) -> bytes:
@@ -119,6 +136,7 @@ def check_skill(
         )
         skill.warnings = list(document.warnings)
         skill.version = document.version
+        skill.name = document.name  # lenient: a differing folder name was only a warning
     except FormatError as exc:
         skill.problems.extend(exc.problems)
     try:
@@ -133,14 +151,54 @@ def check_skill(
 
 
 def discover(
-    root: Path, subdirectory: str | None, root_name: str, limits: BundleLimits = BundleLimits()
+    root: Path,
+    subdirectory: str | None,
+    root_name: str,
+    limits: BundleLimits = BundleLimits(),
+    filters: PathFilter = PathFilter(),
 ) -> list[DiscoveredSkill]:
-    """Every skill under `root/subdirectory`, each validated and (when valid) packed."""
+    """Every skill under `root/subdirectory` that the filters let through, each validated
+    and (when valid) packed, with repeated names marked."""
     start = _start(root, subdirectory)
     skills = []
-    for directory, marker in _skill_dirs(start):
-        rel = display_name(directory.relative_to(root).as_posix())
-        rel = "" if rel == "." else rel
+    for directory, marker in _skill_dirs(root, start, filters):
+        rel = display_name(_rel(root, directory))
         name = root_name if directory == root else display_name(directory.name)
         skills.append(check_skill(directory, marker, rel, name, limits))
+    mark_duplicates(skills)
     return skills
+
+
+def mark_duplicates(skills: list[DiscoveredSkill]) -> None:
+    """Never let two folders take turns as one skill's latest version.
+
+    When valid skills share a name: if every copy has the same content, the first one
+    found (shallowest path, then alphabetical) is imported and the others are marked;
+    if the contents differ, every copy is marked and none is imported. The message
+    names all paths and says how to choose one (the source's `exclude` filter).
+    """
+    by_name: dict[str, list[DiscoveredSkill]] = {}
+    for skill in skills:
+        if skill.valid:
+            by_name.setdefault(skill.name, []).append(skill)
+    for name, copies in by_name.items():
+        if len(copies) < 2:
+            continue
+        paths = ", ".join(repr(copy.path or "/") for copy in copies)
+        if len({copy.digest for copy in copies}) == 1:
+            kept = copies[0]
+            for copy in copies[1:]:
+                copy.duplicate = FieldProblem(
+                    "name",
+                    f"{name!r} is also the name of the SKILL.md in {kept.path or '/'!r} "
+                    f"(same content), which was imported instead; exclude {copy.path!r} "
+                    "with the source's path filters to silence this",
+                )
+            continue
+        for copy in copies:
+            copy.duplicate = FieldProblem(
+                "name",
+                f"{len(copies)} SKILL.md files in this source are named {name!r} ({paths}) "
+                "with different content: none was imported. Keep one with the source's "
+                "path filters (e.g. exclude 'preview/**') or rename the others",
+            )

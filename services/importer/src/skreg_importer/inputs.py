@@ -7,13 +7,16 @@ with every problem at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as default
 
 from skreg_common.errors import Invalid
 from skreg_proto.importer import Credentials
 from skreg_proto.problems import FieldProblem
 
 from skreg_importer.gitops.urls import RepoUrl, UrlRefused, check_literal_host, parse_repo_url
+from skreg_importer.pathfilters import normalise_globs
 
 _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
 
@@ -116,6 +119,8 @@ class CheckedLocation:
     ref: str | None
     subdirectory: str | None
     credentials: Credentials | None
+    include: list[str] = default(default_factory=list)
+    exclude: list[str] = default(default_factory=list)
 
 
 def check_location(
@@ -126,8 +131,11 @@ def check_location(
     *,
     allow_local: bool,
     what: str,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> CheckedLocation:
-    """Check a new source's or a one-off import's location; `Invalid` lists every problem."""
+    """Check a new source's or a one-off import's location and path filters; `Invalid`
+    lists every problem."""
     problems: list[FieldProblem] = []
     checked = check_url(url, allow_local=allow_local, problems=problems)
     checked_ref = check_ref(ref, problems)
@@ -137,6 +145,10 @@ def check_location(
         checked.repo if checked else None,
         problems,
     )
+    included = normalise_globs(include, "include", problems)
+    excluded = normalise_globs(exclude, "exclude", problems)
     if problems or checked is None:
         raise Invalid(f"the {what} is not valid", errors=problems)
-    return CheckedLocation(checked.repo.display, checked_ref, checked_subdirectory, creds)
+    return CheckedLocation(
+        checked.repo.display, checked_ref, checked_subdirectory, creds, included, excluded
+    )

@@ -11,7 +11,13 @@ from skreg_proto.auth import AuditEventOut, UserOut, UserUpdateRequest
 from skreg_proto.catalog import CatalogStats, SkillSummary
 from skreg_proto.importer import ImportRun, Source
 
-from skreg_gateway.ui.admin.service import ACTIVE_STATES, SourceForm, text
+from skreg_gateway.ui.admin.service import (
+    ACTIVE_STATES,
+    VERSION_POLICIES,
+    SourceForm,
+    field_errors,
+    text,
+)
 from skreg_gateway.ui.browse.service import get_page
 from skreg_gateway.ui.client import ApiError, seg
 from skreg_gateway.ui.context import UiContext
@@ -85,7 +91,9 @@ async def update_user(ui: NamedDependency[UiContext], user_id: FromPath[str]) ->
 async def sources_page(ui: NamedDependency[UiContext], cursor: str | None = Text) -> Response[Any]:
     """Sources with their last run, and the add form."""
     page = await get_page(ui.api, "/api/v1/sources", Source, {"cursor": cursor, "limit": 50})
-    return ui.render("admin/sources.html", page=page, form=SourceForm())
+    return ui.render(
+        "admin/sources.html", page=page, form=SourceForm(), version_policies=VERSION_POLICIES
+    )
 
 
 @post("/sources", include_in_schema=False)
@@ -99,13 +107,19 @@ async def create_source(ui: NamedDependency[UiContext]) -> Response[Any]:
         except ApiError as exc:
             if not _refused(exc):
                 raise
-            form.errors.update({p.path.rsplit(".", 1)[-1]: p.message for p in exc.errors})
+            form.errors.update(field_errors(exc.errors))
             form.errors.setdefault("form", exc.message)
         else:
             ui.flash(f"Source added: {source.url}")
             return ui.redirect(f"/admin/sources/{seg(source.id)}")
     page = await get_page(ui.api, "/api/v1/sources", Source, {"limit": 50})
-    return ui.render("admin/sources.html", status=400, page=page, form=form)
+    return ui.render(
+        "admin/sources.html",
+        status=400,
+        page=page,
+        form=form,
+        version_policies=VERSION_POLICIES,
+    )
 
 
 async def _source_page(
@@ -126,6 +140,7 @@ async def _source_page(
         runs=runs.items,
         run=last_run,
         active_states=ACTIVE_STATES,
+        version_policies=VERSION_POLICIES,
     )
 
 
@@ -146,7 +161,7 @@ async def update_source(ui: NamedDependency[UiContext], source_id: FromPath[str]
         except ApiError as exc:
             if not _refused(exc) or exc.status == 404:
                 raise
-            form.errors.update({p.path.rsplit(".", 1)[-1]: p.message for p in exc.errors})
+            form.errors.update(field_errors(exc.errors))
             form.errors.setdefault("form", exc.message)
         else:
             ui.flash("Source saved.")

@@ -7,11 +7,19 @@ from typing import Any, TypeVar
 
 import msgspec
 from skreg_proto.importer import SourceCreate, SourceUpdate
+from skreg_proto.problems import FieldProblem
 
 B = TypeVar("B", SourceCreate, SourceUpdate)
 
 MAX_FIELD = 2048
+MAX_GLOBS_TEXT = 50 * 260  # 50 globs of up to 256 characters, one per line
 ACTIVE_STATES = ("queued", "running")
+# Short labels for the select; the form's hint explains the rule they share.
+VERSION_POLICIES = {
+    "declared": "report a conflict (default)",
+    "generate_on_conflict": "generate a new version",
+    "generated": "always generate; ignore tags and metadata.version",
+}
 
 
 def text(form: Any, name: str, limit: int = MAX_FIELD) -> str:
@@ -32,6 +40,9 @@ class SourceForm:
     enabled: bool = True
     webhook_secret: str = ""
     token: str = ""
+    include: str = ""  # globs, one per line
+    exclude: str = ""
+    version_policy: str = "declared"
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +57,9 @@ class SourceForm:
             enabled=form.get("enabled") in ("on", "true", "1"),
             webhook_secret=text(form, "webhook_secret", 256),
             token=text(form, "token", 4096),
+            include=text(form, "include", MAX_GLOBS_TEXT),
+            exclude=text(form, "exclude", MAX_GLOBS_TEXT),
+            version_policy=text(form, "version_policy", 32) or "declared",
         )
 
     @classmethod
@@ -59,6 +73,9 @@ class SourceForm:
             subdirectory=source.subdirectory or "",
             interval_minutes=minutes,
             enabled=source.enabled,
+            include="\n".join(source.include),
+            exclude="\n".join(source.exclude),
+            version_policy=source.version_policy,
         )
 
     def _interval(self) -> int | None:
@@ -78,6 +95,9 @@ class SourceForm:
             "subdirectory": self.subdirectory or None,
             "interval": self._interval(),
             "enabled": self.enabled,
+            "include": _lines(self.include),
+            "exclude": _lines(self.exclude),
+            "version_policy": self.version_policy,
         }
         if self.webhook_secret:
             values["webhook_secret"] = self.webhook_secret
@@ -108,6 +128,22 @@ class SourceForm:
             return None
 
 
+def field_errors(problems: list[FieldProblem]) -> dict[str, str]:
+    """The API's problems by form field: `exclude[2]` shows under `exclude` as "line 3"."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        name, _, index = problem.path.rsplit(".", 1)[-1].partition("[")
+        message = problem.message
+        if index.rstrip("]").isdigit():
+            message = f"line {int(index.rstrip(']')) + 1}: {message}"
+        errors[name] = f"{errors[name]}; {message}" if name in errors else message
+    return errors
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
 def _field_of(message: str) -> str:
     # msgspec: "Expected `str` matching regex ... - at `$.namespace`"
     if "`$." in message:
@@ -122,5 +158,8 @@ def _readable(message: str) -> str:
         "interval": "Between 1 minute and 30 days.",
         "webhook_secret": "At least 8 characters.",
         "url": "Up to 2048 characters.",
+        "include": "Up to 50 globs, one per line, each up to 256 characters.",
+        "exclude": "Up to 50 globs, one per line, each up to 256 characters.",
+        "version_policy": f"One of: {', '.join(VERSION_POLICIES)}.",
     }
     return hints.get(field_name, message.split(" - at ")[0])

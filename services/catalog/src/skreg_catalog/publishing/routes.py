@@ -104,6 +104,7 @@ async def service_publish(
             namespace=message.namespace,
             version=message.version,
             version_required=False,
+            declared=message.version_policy != "generated",
         )
     except FormatError as exc:
         return ServicePublishResult(
@@ -130,8 +131,14 @@ async def service_deprecate(
 
 def _too_long(message: ServicePublishRequest) -> bool:
     provenance = message.provenance
-    short = (provenance.source_id, message.owner)
-    long = (provenance.repository_url, provenance.ref, provenance.commit, provenance.path)
+    short = (provenance.source_id, message.owner, message.version_policy)
+    long = (
+        provenance.repository_url,
+        provenance.ref,
+        provenance.commit,
+        provenance.path,
+        provenance.tag,
+    )
     return any(v is not None and len(v) > 64 for v in short) or any(
         v is not None and len(v) > 2048 for v in long
     )

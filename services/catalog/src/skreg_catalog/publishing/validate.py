@@ -21,6 +21,8 @@ from skreg_catalog.skills.models import VERSION_LENGTH
 SKILL_FILE = "SKILL.md"
 # The same shape as auth's usernames, so every user's default namespace is valid.
 NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,38}")
+# `1`, `1.2`, `v1.2.3`: versions real SKILL.md files declare that semver spells otherwise.
+_SHORT_VERSION = re.compile(r"v?(\d{1,9}(?:\.\d{1,9}){0,2})")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class CheckedSkill:
     document: SkillDocument
     namespace: str
     version: SemVer | None  # None only for imports, which generate one later
+    warnings: tuple[FieldProblem, ...] = ()  # imports: how a declared version was read
 
 
 def namespace_problem(namespace: str) -> FieldProblem | None:
@@ -83,24 +86,31 @@ def check_skill(
     namespace: str,
     version: str | None,
     version_required: bool,
+    declared: bool = True,
 ) -> CheckedSkill:
     """Open and check the bundle, parse SKILL.md, resolve the version; all problems at once.
 
-    The version is the one given, else SKILL.md's `metadata.version`.
+    The version is the one given, else (when `declared`) SKILL.md's `metadata.version`.
+    Strict mode also holds `name` to the bundle's single top-level folder, when it has
+    one; imports (lenient) name the skill after the field.
     """
     bundle = read_bundle(data, limits)  # a broken archive cannot be checked any further
     problems: list[FieldProblem] = []
     document: SkillDocument | None = None
+    folder = bundle.folder if mode is ParseMode.STRICT else None
     try:
-        document = parse_skill_md(bundle.files[SKILL_FILE], mode=mode)
+        document = parse_skill_md(bundle.files[SKILL_FILE], mode=mode, expected_name=folder)
     except FormatError as exc:
         problems.extend(exc.problems)
     ns_problem = namespace_problem(namespace)
     if ns_problem is not None:
         problems.append(ns_problem)
-    text = version or (document.version if document else None)
+    text = version or (document.version if document and declared else None)
     parsed: SemVer | None = None
-    if text:
+    notes: list[FieldProblem] = []
+    if text and not version and mode is ParseMode.LENIENT:
+        parsed, notes = _lenient_declared(text)
+    elif text:
         parsed, problem = _version_problem(text)
         if problem is not None:
             problems.append(problem)
@@ -115,5 +125,27 @@ def check_skill(
     if problems or document is None:
         raise FormatError(problems)
     return CheckedSkill(
-        data=data, bundle=bundle, document=document, namespace=namespace, version=parsed
+        data=data,
+        bundle=bundle,
+        document=document,
+        namespace=namespace,
+        version=parsed,
+        warnings=tuple(notes),
     )
+
+
+def _lenient_declared(text: str) -> tuple[SemVer | None, list[FieldProblem]]:
+    """A declared version as imports read it: `1.0` or `v2` are padded to semver (real
+    SKILL.md files write them so); anything else that is not semver is ignored, so the
+    registry generates one. Either way with a warning, never a dropped skill."""
+    parsed, problem = _version_problem(text)
+    if problem is None:
+        return parsed, []
+    short = _SHORT_VERSION.fullmatch(text.strip())
+    if short is not None:
+        parts = [str(int(part)) for part in short.group(1).split(".")]
+        padded = ".".join(parts + ["0"] * (3 - len(parts)))
+        note = f"{text!r} is not semver: read as {padded} (write {padded} in SKILL.md)"
+        return parse_version(padded), [FieldProblem("version", note)]
+    note = f"{text!r} is not a semver version: ignored, a version is generated instead"
+    return None, [FieldProblem("version", note)]

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -58,6 +58,32 @@ class Workspace:
     @property
     def repo(self) -> Path:
         return self.root / "repo"
+
+
+@dataclass(frozen=True)
+class RemoteRefs:
+    """What `ls-remote` said: the commit asked for, and each tag's commit (peeled)."""
+
+    commit: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def tags_at(self, commit: str) -> list[str]:
+        """The names of the tags pointing at `commit`, sorted."""
+        return sorted(name for name, sha in self.tags.items() if sha == commit)
+
+
+def _peeled_tags(refs: dict[str, str]) -> dict[str, str]:
+    """`refs/tags/*` lines as tag name -> commit: an annotated tag's `^{}` line wins."""
+    tags: dict[str, str] = {}
+    for name, sha in refs.items():
+        if not name.startswith("refs/tags/"):
+            continue
+        tag = name.removeprefix("refs/tags/")
+        if tag.endswith("^{}"):
+            tags[tag.removesuffix("^{}")] = sha
+        else:
+            tags.setdefault(tag, sha)
+    return tags
 
 
 @contextmanager
@@ -151,18 +177,14 @@ class GitClient:
             max_bytes=self.policy.max_repo_bytes if limits.get("watch") else None,
         )
 
-    def remote_commit(
+    def _ls_remote(
         self,
         space: Workspace,
         repo: RepoUrl,
-        ref: str | None,
         auth: GitAuth,
-        cancel: threading.Event | None = None,
-    ) -> str:
-        """The commit `ref` (default: the remote HEAD) points at, without cloning."""
-        if ref is not None and FULL_SHA.match(ref):
-            return ref
-        patterns = ["HEAD"] if ref is None else [ref, f"{ref}^{{}}"]
+        patterns: list[str],
+        cancel: threading.Event | None,
+    ) -> dict[str, str]:
         timeout = min(self.policy.timeout, LS_REMOTE_TIMEOUT_CAP)
         call = self._call(
             space, repo, auth, ["ls-remote", "--", repo.git_url, *patterns], timeout=timeout
@@ -172,6 +194,28 @@ class GitClient:
             sha, _, name = line.partition("\t")
             if FULL_SHA.match(sha):
                 refs[name] = sha
+        return refs
+
+    def remote_refs(
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        ref: str | None,
+        auth: GitAuth,
+        cancel: threading.Event | None = None,
+        tags: bool = False,
+    ) -> RemoteRefs:
+        """The commit `ref` (default: the remote HEAD) points at, without cloning; with
+        `tags`, every tag's commit too, from the same `ls-remote`."""
+        if ref is not None and FULL_SHA.match(ref) and not tags:
+            return RemoteRefs(commit=ref)
+        patterns = ["HEAD"] if ref is None else [ref, f"{ref}^{{}}"]
+        refs = self._ls_remote(
+            space, repo, auth, patterns + (["refs/tags/*"] if tags else []), cancel
+        )
+        found = _peeled_tags(refs) if tags else {}
+        if ref is not None and FULL_SHA.match(ref):
+            return RemoteRefs(commit=ref, tags=found)
         wanted = (
             ["HEAD"]
             if ref is None
@@ -179,8 +223,23 @@ class GitClient:
         )
         for name in wanted:
             if name in refs:
-                return refs[name]
+                return RemoteRefs(commit=refs[name], tags=found)
         raise GitFailed(f"ref {ref or 'HEAD'!r} not found in the repository", transient=False)
+
+    def tags_at(
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        commit: str,
+        auth: GitAuth,
+        cancel: threading.Event | None = None,
+    ) -> list[str]:
+        """The names of the remote's tags that point at `commit` (annotated ones peeled).
+
+        The clone is shallow and tag-less, so the tags are asked for with `ls-remote`.
+        """
+        refs = self._ls_remote(space, repo, auth, ["refs/tags/*"], cancel)
+        return RemoteRefs(commit=commit, tags=_peeled_tags(refs)).tags_at(commit)
 
     def clone(
         self,

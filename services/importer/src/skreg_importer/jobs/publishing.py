@@ -1,6 +1,9 @@
 """Publishing discovered skills through the catalog, concurrently but bounded.
 
-Invalid skills become `invalid` results without a call. A 409 is a `conflict` result,
+Invalid skills become `invalid` results without a call, repeated names `duplicate`
+ones (see `discovery.mark_duplicates`). A semver tag on the commit gives the version
+(`tagversions`); otherwise the catalog takes `metadata.version` or generates one, as the
+source's `version_policy` says. A 409 is a `conflict` result,
 a 4xx about the bundle is `invalid`; only trouble that is not about one skill (the
 catalog unreachable, 5xx, 429, or refusing the importer itself) fails the attempt.
 """
@@ -12,11 +15,13 @@ import asyncio
 from skreg_common.db import utcnow
 from skreg_common.peers import PeerError
 from skreg_proto.internal import Provenance, ServicePublishRequest
+from skreg_proto.problems import FieldProblem
 
 from skreg_importer.discovery import DiscoveredSkill
 from skreg_importer.gitops.urls import RepoUrl
 from skreg_importer.jobs.store import ClaimedRun, ResultRow
 from skreg_importer.publisher import CatalogPublisher
+from skreg_importer.tagversions import version_for
 
 _PER_SKILL_STATUSES = {400, 409, 413, 415, 422}
 
@@ -30,8 +35,23 @@ class PublishFailed(Exception):
         super().__init__(message)
 
 
-def _problems(skill: DiscoveredSkill) -> tuple[dict[str, str], ...]:
-    return tuple({"path": p.path, "message": p.message} for p in skill.problems)
+def _rows(problems: list[FieldProblem]) -> tuple[dict[str, str], ...]:
+    return tuple({"path": p.path, "message": p.message} for p in dict.fromkeys(problems))
+
+
+def _not_published(skill: DiscoveredSkill) -> ResultRow:
+    if skill.duplicate is not None:
+        outcome, problems = "duplicate", [skill.duplicate]
+    else:
+        outcome, problems = "invalid", skill.problems
+    return ResultRow(
+        path=skill.path,
+        name=skill.name,
+        outcome=outcome,
+        digest=skill.digest if skill.duplicate is not None else None,
+        problems=_rows(problems),
+        warnings=_rows(skill.warnings),
+    )
 
 
 async def _publish_one(
@@ -41,8 +61,10 @@ async def _publish_one(
     commit: str,
     skill: DiscoveredSkill,
     imported_at: str,
+    tags: list[str],
 ) -> ResultRow:
     assert skill.bundle is not None
+    tagged = version_for(skill.name, tags)
     request = ServicePublishRequest(
         namespace=claimed.namespace,
         bundle=skill.bundle,
@@ -53,10 +75,13 @@ async def _publish_one(
             commit=commit,
             path=skill.path,
             imported_at=imported_at,
+            tag=tagged.tag if tagged else None,
         ),
-        version=None,  # the catalog uses metadata.version, or generates one that sorts last
+        # None: the catalog takes metadata.version, or generates one that sorts last.
+        version=tagged.version if tagged else None,
         warnings=list(skill.warnings),
         owner=claimed.owner,
+        version_policy=claimed.version_policy,
     )
     try:
         result = await publisher.publish(request)
@@ -69,6 +94,7 @@ async def _publish_one(
                 outcome=outcome,
                 digest=skill.digest,
                 problems=({"path": "", "message": exc.detail},),
+                warnings=_rows(skill.warnings),
             )
         if exc.transient:
             raise PublishFailed(f"catalog unavailable: {exc}", transient=True) from exc
@@ -79,7 +105,8 @@ async def _publish_one(
         outcome=result.outcome,
         version=result.version,
         digest=result.digest or skill.digest,
-        problems=tuple({"path": p.path, "message": p.message} for p in result.problems),
+        problems=_rows(result.problems),
+        warnings=_rows([*skill.warnings, *result.warnings]),
     )
 
 
@@ -90,6 +117,7 @@ async def publish_all(
     commit: str,
     skills: list[DiscoveredSkill],
     *,
+    tags: list[str],
     concurrency: int,
 ) -> list[ResultRow]:
     """One result per skill, in discovery order."""
@@ -100,15 +128,13 @@ async def publish_all(
         if skill.valid:
             pending.append(index)
         else:
-            results[index] = ResultRow(
-                path=skill.path, name=skill.name, outcome="invalid", problems=_problems(skill)
-            )
+            results[index] = _not_published(skill)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(index: int) -> None:
         async with gate:
             results[index] = await _publish_one(
-                publisher, claimed, repo, commit, skills[index], imported_at
+                publisher, claimed, repo, commit, skills[index], imported_at, tags
             )
 
     if pending:

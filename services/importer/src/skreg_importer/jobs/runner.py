@@ -2,11 +2,11 @@
 
 Order of work (STYLE.md 5: no network I/O inside a transaction): claim the run in a
 short transaction; then, outside any transaction, resolve and check the host, take a
-global clone slot, `ls-remote` (unchanged since the last good run: done) or clone,
-discover and validate in a thread, publish through the catalog; then one short
-transaction records everything. A heartbeat keeps the run's lease while this runs.
-Running the job twice gives the same catalog state: publishing identical content
-is `unchanged`.
+global clone slot, `ls-remote` (unchanged since the last good run: done) or clone and
+list the commit's tags (`fetch`), discover and validate in a thread, publish through
+the catalog; then one short transaction records everything. A heartbeat keeps the
+run's lease while this runs. Running the job twice gives the same catalog state:
+publishing identical content is `unchanged`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ import contextlib
 import datetime as dt
 import os
 import socket
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
 import structlog
 from skreg_common.db import utcnow
@@ -42,7 +39,9 @@ from skreg_importer.gitops.urls import (
     resolve_and_check,
 )
 from skreg_importer.jobs import store
+from skreg_importer.jobs.fetch import Outcome, fetch
 from skreg_importer.jobs.publishing import PublishFailed, publish_all
+from skreg_importer.pathfilters import PathFilter
 from skreg_importer.publisher import CatalogPublisher
 from skreg_importer.queue.dispatch import Dispatcher
 from skreg_importer.queue.slots import CloneSlots
@@ -50,7 +49,6 @@ from skreg_importer.settings import ImporterSettings
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
 CREDENTIALS_PURPOSE = "source-credentials"
 
 
@@ -61,14 +59,6 @@ class RunFailed(Exception):
         self.message = message
         self.transient = transient
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one successful attempt produced."""
-
-    commit: str | None
-    results: list[store.ResultRow]
 
 
 def new_worker_id() -> str:
@@ -234,7 +224,12 @@ class ImportRunner:
             raise RunFailed(str(exc), transient=False) from exc
         auth = self._auth(claimed)
         async with _workspace() as space:
-            fetched = await self._fetch(claimed, repo, auth, space)
+            try:
+                fetched = await fetch(
+                    self.git, self.slots, self.sessions, claimed, (repo, auth, space)
+                )
+            except GitFailed as exc:
+                raise RunFailed(exc.message, transient=exc.transient) from exc
             if isinstance(fetched, Outcome):
                 return fetched
             skills = await self._discover(claimed, repo, space)
@@ -243,8 +238,9 @@ class ImportRunner:
                 self.publisher,
                 claimed,
                 repo,
-                fetched,
+                fetched.commit,
                 skills,
+                tags=fetched.tags,
                 concurrency=self.settings.importer_publish_concurrency,
             )
             if claimed.source_id is not None:
@@ -253,6 +249,7 @@ class ImportRunner:
                         namespace=claimed.namespace,
                         source_id=claimed.source_id,
                         keep=sorted({skill.name for skill in skills}),
+                        reason="no longer in the repository (or excluded by the source's filters)",
                     )
                 )
         except PublishFailed as exc:
@@ -260,49 +257,18 @@ class ImportRunner:
         except Exception as exc:
             transient = bool(getattr(exc, "transient", False))
             raise RunFailed(f"catalog call failed: {exc}", transient=transient) from exc
-        return Outcome(commit=fetched, results=results)
-
-    async def _fetch(
-        self, claimed: store.ClaimedRun, repo: RepoUrl, auth: GitAuth, space: Workspace
-    ) -> str | Outcome:
-        """The commit cloned into `space`, or an `unchanged` outcome from `ls-remote` alone."""
-        cancel = threading.Event()
-        try:
-            async with self.slots.slot():
-                if claimed.last_commit and claimed.last_success_run_id:
-                    head = await _in_thread(
-                        cancel, self.git.remote_commit, space, repo, claimed.ref, auth, cancel
-                    )
-                    if head == claimed.last_commit:
-                        log.info("import.unchanged", commit=head)
-                        rows = await store.previous_results(
-                            self.sessions, claimed.last_success_run_id
-                        )
-                        return Outcome(commit=head, results=rows)
-                return await _in_thread(
-                    cancel, self.git.clone, space, repo, claimed.ref, auth, cancel
-                )
-        except GitFailed as exc:
-            raise RunFailed(exc.message, transient=exc.transient) from exc
+        return Outcome(commit=fetched.commit, results=results)
 
     async def _discover(
         self, claimed: store.ClaimedRun, repo: RepoUrl, space: Workspace
     ) -> list[DiscoveredSkill]:
         try:
+            filters = PathFilter.of(claimed.include, claimed.exclude)
             return await asyncio.to_thread(
-                discover, space.repo, claimed.subdirectory, repo.basename, self.limits
+                discover, space.repo, claimed.subdirectory, repo.basename, self.limits, filters
             )
         except DiscoveryError as exc:
             raise RunFailed(str(exc), transient=False) from exc
-
-
-async def _in_thread(cancel: threading.Event, func: Callable[..., T], *args: Any) -> T:
-    """Run blocking git work in a thread; if we are cancelled, git is killed too."""
-    try:
-        return await asyncio.to_thread(func, *args)
-    except asyncio.CancelledError:
-        cancel.set()
-        raise
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,16 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skreg_importer.runs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, ImportResult, ImportRun
+from skreg_importer.runs.models import (
+    FAILED,
+    PARTIAL,
+    PROBLEM_OUTCOMES,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    ImportResult,
+    ImportRun,
+)
 from skreg_importer.sources.models import Source
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -38,6 +47,9 @@ class ClaimedRun:
     attempts: int
     last_commit: str | None
     last_success_run_id: str | None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    version_policy: str = "declared"
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class ResultRow:
     version: str | None = None
     digest: str | None = None
     problems: tuple[dict[str, str], ...] = ()
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 def _rowcount(result: Any) -> int:
@@ -100,6 +113,9 @@ async def claim(sessions: Sessions, run_id: str, worker: str, lease_s: float) ->
             attempts=run.attempts,
             last_commit=source.last_commit if source else None,
             last_success_run_id=source.last_success_run_id if source else None,
+            include=tuple(run.include or ()),
+            exclude=tuple(run.exclude or ()),
+            version_policy=run.version_policy,
         )
 
 
@@ -178,14 +194,18 @@ async def succeed(
     commit: str | None,
     results: list[ResultRow],
 ) -> bool:
-    """Record the outcome in one transaction: results, run state, the source's last commit."""
+    """Record the outcome in one transaction: results, run state, the source's last commit.
+
+    The run is `partial` when any skill was invalid, conflicting or duplicate.
+    """
     now = utcnow()
+    state = PARTIAL if any(row.outcome in PROBLEM_OUTCOMES for row in results) else SUCCEEDED
     async with unit_of_work(sessions) as session:
         result = await session.execute(
             update(ImportRun)
             .where(_owned(claimed.id, worker))
             .values(
-                state=SUCCEEDED,
+                state=state,
                 commit=commit,
                 error=None,
                 finished_at=now,
@@ -212,6 +232,7 @@ async def succeed(
                         "version": row.version,
                         "digest": row.digest,
                         "problems": list(row.problems),
+                        "warnings": list(row.warnings),
                     }
                     for index, row in enumerate(results)
                 ],
@@ -245,6 +266,7 @@ async def previous_results(sessions: Sessions, run_id: str) -> list[ResultRow]:
                 version=row.version,
                 digest=row.digest,
                 problems=tuple(row.problems or ()),
+                warnings=tuple(row.warnings or ()),
             )
             for row in rows
         ]

@@ -10,19 +10,22 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from skreg_importer.database import Base
-from skreg_importer.sources.models import new_id
+from skreg_importer.sources.models import DEFAULT_VERSION_POLICY, new_id
 
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+QUEUED, RUNNING, SUCCEEDED, PARTIAL, FAILED = "queued", "running", "succeeded", "partial", "failed"
 ACTIVE_STATES = (QUEUED, RUNNING)
+RUN_STATES = (QUEUED, RUNNING, SUCCEEDED, PARTIAL, FAILED)
+# Outcomes that leave a finished run `partial` rather than `succeeded`.
+PROBLEM_OUTCOMES = frozenset({"invalid", "conflict", "duplicate"})
 
 
 class ImportRun(Base):
     """One sync or one-off import: created before its job is enqueued, then the truth.
 
     The run carries a snapshot of what to import (URL, ref, subdirectory, namespace,
-    sealed credentials), so a job needs nothing else. `lease_owner`/`lease_expires_at`
-    are renewed by the worker's heartbeat; an expired lease means the worker died and
-    the run is queued again.
+    path filters, version policy, sealed credentials), so a job needs nothing else.
+    `lease_owner`/`lease_expires_at` are renewed by the worker's heartbeat; an expired
+    lease means the worker died and the run is queued again.
     """
 
     __tablename__ = "importer_runs"
@@ -41,6 +44,9 @@ class ImportRun(Base):
     ref: Mapped[str | None] = mapped_column(String(255))
     subdirectory: Mapped[str | None] = mapped_column(String(1024))
     namespace: Mapped[str] = mapped_column(String(64))
+    include: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version_policy: Mapped[str] = mapped_column(String(32), default=DEFAULT_VERSION_POLICY)
     owner: Mapped[str | None] = mapped_column(String(64))
     credentials_enc: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=QUEUED)
@@ -80,5 +86,6 @@ class ImportResult(Base):
     version: Mapped[str | None] = mapped_column(String(255))
     digest: Mapped[str | None] = mapped_column(String(80))
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     run: Mapped[ImportRun] = relationship(back_populates="results")

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from skreg_importer.paging import decode_position, encode_position
-from skreg_importer.runs.models import ImportResult, ImportRun
+from skreg_importer.runs.counts import outcome_counts
+from skreg_importer.runs.models import RUN_STATES, ImportResult, ImportRun
 from skreg_importer.runs.service import to_struct
 
 
@@ -47,8 +48,8 @@ class RunQueries:
         if source_id:
             filters.append(ImportRun.source_id == source_id)
         if state:
-            if state not in ("queued", "running", "succeeded", "failed"):
-                raise BadRequest("state must be queued, running, succeeded or failed")
+            if state not in RUN_STATES:
+                raise BadRequest(f"state must be one of {', '.join(RUN_STATES)}")
             filters.append(ImportRun.state == state)
         query = (
             select(ImportRun)
@@ -66,7 +67,7 @@ class RunQueries:
             )
         rows = list((await self.session.execute(query)).scalars())
         page, more = rows[:size], len(rows) > size
-        counts = await self._counts([r.id for r in page])
+        counts = await outcome_counts(self.session, [r.id for r in page])
         total = await self.session.scalar(
             select(func.count()).select_from(ImportRun).where(*filters)
         )
@@ -76,19 +77,6 @@ class RunQueries:
             next_cursor=next_cursor,
             total=int(total or 0),
         )
-
-    async def _counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
-        if not run_ids:
-            return {}
-        rows = await self.session.execute(
-            select(ImportResult.run_id, ImportResult.outcome, func.count())
-            .where(ImportResult.run_id.in_(run_ids))
-            .group_by(ImportResult.run_id, ImportResult.outcome)
-        )
-        out: dict[str, dict[str, int]] = {}
-        for run_id, outcome, count in rows:
-            out.setdefault(run_id, {})[outcome] = int(count)
-        return out
 
 
 def _count(results: list[ImportResult]) -> dict[str, int]:

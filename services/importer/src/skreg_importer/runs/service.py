@@ -53,6 +53,7 @@ def to_struct(
                 version=r.version,
                 digest=r.digest,
                 problems=[FieldProblem(p["path"], p["message"]) for p in r.problems or []],
+                warnings=[FieldProblem(p["path"], p["message"]) for p in r.warnings or []],
             )
             for r in results or []
         ],
@@ -154,6 +155,9 @@ class RunRequests:
                 ref=source.ref,
                 subdirectory=source.subdirectory,
                 namespace=source.namespace,
+                include=list(source.include or ()),
+                exclude=list(source.exclude or ()),
+                version_policy=source.version_policy,
                 owner=source.created_by,
                 credentials_enc=source.credentials_enc,
                 state="queued",
@@ -175,6 +179,8 @@ class RunRequests:
             data.credentials,
             allow_local=self.settings.importer_allow_local,
             what="import",
+            include=data.include,
+            exclude=data.exclude,
         )
         run_id = new_id()
         now = utcnow()
@@ -187,6 +193,9 @@ class RunRequests:
             ref=where.ref,
             subdirectory=where.subdirectory,
             namespace=data.namespace,
+            include=where.include,
+            exclude=where.exclude,
+            version_policy=data.version_policy,
             owner=owner,
             credentials_enc=seal_credentials(self.box, where.credentials),
             state="queued",

@@ -6,10 +6,12 @@ import datetime as dt
 import uuid
 
 from skreg_common.db import UTCDateTime, utcnow
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_importer.database import Base
+
+DEFAULT_VERSION_POLICY = "declared"
 
 
 def new_id() -> str:
@@ -42,5 +44,9 @@ class Source(Base):
     last_success_run_id: Mapped[str | None] = mapped_column(String(32))
     last_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_sync_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Path filters (globs, see pathfilters) and how versions are taken (VersionPolicy).
+    include: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version_policy: Mapped[str] = mapped_column(String(32), default=DEFAULT_VERSION_POLICY)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

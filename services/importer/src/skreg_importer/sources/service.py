@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import msgspec
 from skreg_common.db import utcnow
 from skreg_common.errors import Invalid, NotFound
@@ -27,6 +29,8 @@ from skreg_importer.inputs import (
 )
 from skreg_importer.jobs.runner import CREDENTIALS_PURPOSE
 from skreg_importer.paging import decode_position, encode_position
+from skreg_importer.pathfilters import normalise_globs
+from skreg_importer.runs.counts import outcome_counts
 from skreg_importer.runs.models import ImportRun
 from skreg_importer.settings import ImporterSettings
 from skreg_importer.sources.models import Source
@@ -39,7 +43,16 @@ def webhook_path(source_id: str) -> str:
     return f"/api/v1/sources/{source_id}/webhook"
 
 
-def to_struct(source: Source, last_run: tuple[str, str] | None = None) -> SourceOut:
+@dataclass(frozen=True)
+class LastRun:
+    """A source's most recent run, as its list row and page show it."""
+
+    id: str
+    state: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def to_struct(source: Source, last_run: LastRun | None = None) -> SourceOut:
     """The API view of a source: no secrets, only whether they are set."""
     return SourceOut(
         id=source.id,
@@ -54,10 +67,14 @@ def to_struct(source: Source, last_run: tuple[str, str] | None = None) -> Source
         webhook_path=webhook_path(source.id),
         last_commit=source.last_commit,
         last_synced_at=source.last_synced_at,
-        last_run_id=last_run[0] if last_run else None,
-        last_run_state=last_run[1] if last_run else None,  # type: ignore[arg-type]
+        last_run_id=last_run.id if last_run else None,
+        last_run_state=last_run.state if last_run else None,  # type: ignore[arg-type]
+        last_run_counts=last_run.counts if last_run else {},
         created_at=source.created_at,
         updated_at=source.updated_at,
+        include=list(source.include or ()),
+        exclude=list(source.exclude or ()),
+        version_policy=source.version_policy,  # type: ignore[arg-type]
     )
 
 
@@ -80,7 +97,7 @@ class SourceService:
             raise NotFound(f"no source with id {source_id!r}")
         return source
 
-    async def _last_runs(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+    async def _last_runs(self, ids: list[str]) -> dict[str, LastRun]:
         if not ids:
             return {}
         latest = (
@@ -97,7 +114,11 @@ class SourceService:
                 ),
             )
         )
-        return {str(sid): (rid, state) for sid, rid, state in rows}
+        found = {str(sid): (rid, state) for sid, rid, state in rows}
+        counts = await outcome_counts(self.session, [rid for rid, _ in found.values()])
+        return {
+            sid: LastRun(rid, state, counts.get(rid, {})) for sid, (rid, state) in found.items()
+        }
 
     async def view(self, source: Source) -> SourceOut:
         """The API view, with the latest run's id and state."""
@@ -112,12 +133,17 @@ class SourceService:
             data.credentials,
             allow_local=self.settings.importer_allow_local,
             what="source",
+            include=data.include,
+            exclude=data.exclude,
         )
         source = Source(
             url=where.url,
             ref=where.ref,
             subdirectory=where.subdirectory,
             namespace=data.namespace,
+            include=where.include,
+            exclude=where.exclude,
+            version_policy=data.version_policy,
             interval_seconds=data.interval,
             enabled=data.enabled,
             webhook_secret_enc=self._seal_webhook(data.webhook_secret),
@@ -185,6 +211,16 @@ class SourceService:
         if patch.namespace is not msgspec.UNSET:
             moved |= patch.namespace != source.namespace
             source.namespace = patch.namespace
+        # What is imported, and how it is numbered: a change is worth a fresh clone.
+        for name in ("include", "exclude"):
+            value = getattr(patch, name)
+            if value is not msgspec.UNSET:
+                globs = normalise_globs(value or [], name, problems)  # null clears
+                moved |= globs != list(getattr(source, name) or ())
+                setattr(source, name, globs)
+        if patch.version_policy is not msgspec.UNSET:
+            moved |= patch.version_policy != source.version_policy
+            source.version_policy = patch.version_policy
         if patch.credentials is not msgspec.UNSET:
             if repo is None:  # the stored URL passed these checks when it was saved
                 repo = parse_repo_url(source.url, allow_local=True)
