@@ -221,7 +221,7 @@ def test_real_world_layouts(admin: Admin, isolated: Path, tmp_path: Path) -> Non
     repo.skill("skills/listy", extra="metadata:\n  tags: [pdf, forms]\n  owners:\n    a: b\n")
     repo.skill("skills/wordy", description=LONG_DESCRIPTION)
     repo.skill("skills/twin")
-    repo.skill("preview/twin")
+    repo.skill("preview/twin", description="The next version, not released yet.")
     repo.commit("initial")
     source = admin.add_source(repo, namespace)
 
@@ -239,6 +239,8 @@ def test_real_world_layouts(admin: Admin, isolated: Path, tmp_path: Path) -> Non
         install(f"{namespace}/{name}")
         assert tree(installed(isolated, name)) == tree(repo.path / rel)
     assert run("install", f"{namespace}/twin", "--agent", "claude").exit_code != 0
+    listy = admin.http.get(f"/api/v1/skills/{namespace}/listy").json()
+    assert {"pdf", "forms"} <= set(listy["tags"]), listy  # tag browsing is not empty
 
     patched = admin.http.patch(f"/api/v1/sources/{source}", json={"exclude": ["preview/**"]})
     assert patched.status_code == 200, patched.text
