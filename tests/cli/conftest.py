@@ -50,7 +50,6 @@ class RegistryServer:
             "AUTO_MIGRATE": "true",
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
             "LOG_JSON": "true",
-            "IMPORTER_ALLOW_LOCAL": "true",  # the imported-skills tests use file:// repos
             "LOG_LEVEL": "WARNING",
             # Password hashing at its cheapest: the tests log in often; the cost is auth's concern.
             "ARGON2_TIME_COST": "1",
