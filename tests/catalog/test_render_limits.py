@@ -129,7 +129,7 @@ async def test_the_render_cache_is_bounded_by_bytes() -> None:
                 f"body-{n}", f"# {n}\n\n" + "|a|b|\n|-|-|\n" + "|x|y|\n" * 20_000
             )
             assert rendered.truncated
-            assert pool.cache.bytes <= 512 * 1024
+            assert pool.cache.currsize <= 512 * 1024
         assert 0 < len(pool.cache) < 8
         assert pool.cache.get(("markdown", "body-0")) is None  # the oldest went first
     finally:
@@ -165,7 +165,7 @@ async def test_render_settings_bound_what_a_version_read_renders_and_keeps(
                 assert read.status_code == 200
                 html = read.json()["body_html"]
                 assert len(html) <= OUTPUT_FLOOR + OUTPUT_RATIO * 32 * 1024 + 1024
-                assert context.renderer.cache.bytes <= 512 * 1024
+                assert context.renderer.cache.currsize <= 512 * 1024
     finally:
         await runtime.close()
 

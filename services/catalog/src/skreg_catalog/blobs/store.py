@@ -6,7 +6,6 @@ memory without any invalidation.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Protocol
 
 from skreg_common.db import insert_for, utcnow
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.blobs.models import Blob
+from skreg_catalog.memory import SizedLRU
 
 
 class BlobStore(Protocol):
@@ -32,37 +32,11 @@ class BlobStore(Protocol):
         ...
 
 
-class BytesCache:
-    """A small LRU of immutable byte strings, bounded by their total size."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._max_bytes = max_bytes
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-
-    def get(self, key: str) -> bytes | None:
-        """The cached value, marked as recently used."""
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: bytes) -> None:
-        """Remember `value`; evicts the least recently used until it fits."""
-        if len(value) > self._max_bytes // 4 or key in self._items:
-            return
-        self._items[key] = value
-        self._size += len(value)
-        while self._size > self._max_bytes:
-            _, evicted = self._items.popitem(last=False)
-            self._size -= len(evicted)
-
-
 class DatabaseBlobStore:
     """Blobs in the `catalog_blobs` table, with an in-process cache of recent reads."""
 
     def __init__(self, cache_bytes: int = 32 * 1024**2) -> None:
-        self._cache = BytesCache(cache_bytes)
+        self._cache: SizedLRU[bytes] = SizedLRU(cache_bytes, len)
 
     async def put(self, session: AsyncSession, digest: str, data: bytes) -> None:
         """Insert unless present (refilling a purged one); concurrent publishers both succeed.
@@ -94,5 +68,5 @@ class DatabaseBlobStore:
         query = select(Blob.data).where(Blob.digest == digest, Blob.purged_at.is_(None))
         data = (await session.execute(query)).scalar()
         if data is not None:
-            self._cache.put(digest, bytes(data))
+            self._cache.remember(digest, bytes(data))
         return None if data is None else bytes(data)

@@ -1,6 +1,6 @@
 """Rendering published text (SKILL.md bodies, files) to safe HTML at a bounded cost."""
 
 from skreg_catalog.rendering.markdown import Rendered, render_markdown
-from skreg_catalog.rendering.pool import ByteBoundedCache, RenderLimits, RenderPool
+from skreg_catalog.rendering.pool import RenderLimits, RenderPool
 
-__all__ = ["ByteBoundedCache", "RenderLimits", "RenderPool", "Rendered", "render_markdown"]
+__all__ = ["RenderLimits", "RenderPool", "Rendered", "render_markdown"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +20,7 @@ from typing import Protocol
 
 import structlog
 
+from skreg_catalog.memory import SizedLRU
 from skreg_catalog.rendering.markdown import (
     DEFAULT_MAX_SOURCE_BYTES,
     Rendered,
@@ -49,39 +49,6 @@ class Sized(Protocol):
         ...
 
 
-class ByteBoundedCache:
-    """A least-recently-used cache whose bound is the total size of its values."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[Hashable, Sized] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: Hashable) -> Sized | None:
-        """The value, marked as recently used."""
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Sized) -> None:
-        """Keep `value`, evicting the oldest (like blobs.store.BytesCache, a value over a
-        quarter of the budget is not kept: one text must not flush all the others)."""
-        if value.size > self.max_bytes // 4:
-            return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= old.size
-        self._items[key] = value
-        self.bytes += value.size
-        while self.bytes > self.max_bytes:
-            _, evicted = self._items.popitem(last=False)
-            self.bytes -= evicted.size
-
-
 @dataclass(frozen=True)
 class RenderLimits:
     """How much is rendered, how much is remembered, and by how many processes."""
@@ -104,7 +71,7 @@ class RenderPool:
 
     def __init__(self, limits: RenderLimits) -> None:
         self.limits = limits
-        self.cache = ByteBoundedCache(limits.cache_bytes)
+        self.cache: SizedLRU[Sized] = SizedLRU(limits.cache_bytes, lambda value: value.size)
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
         self._processes: ProcessPoolExecutor | None = None
         # Separate caps, so a queue of large texts never turns small ones into plain text.
@@ -163,7 +130,7 @@ class RenderPool:
         if value is None:  # the worker was lost: answer this once without it
             value = (fallback or self._plain)(text)
         else:
-            self.cache.put(key, value)
+            self.cache.remember(key, value)
         future.set_result(value)
         return value
 
