@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -68,9 +69,37 @@ def _problem(response: httpx.Response) -> ProblemDetails | None:
         return None
 
 
-def _retry_after(response: httpx.Response) -> str | None:
+# The catalog's title for a publish that would take the owner past their storage quota.
+QUOTA_TITLE = "Storage quota exceeded"
+QUOTA_HINT = (
+    "your storage quota on this registry is used up: delete skills or versions you no "
+    "longer need, but their space is freed only once the registry purges them (deleted "
+    "versions count until their retention period ends), or ask an admin for a larger quota"
+)
+
+
+def _retry_after(response: httpx.Response) -> int | None:
     value = response.headers.get("retry-after", "").strip()
-    return value if value.isdigit() else None
+    return int(value) if value.isdigit() else None
+
+
+def readable_wait(seconds: int, now: dt.datetime | None = None) -> str:
+    """`42 s`, `59 min 58 s`, `2 h 5 min`, with the local clock time once it is a minute or more.
+
+    A rate-limit window is often an hour: `3599 s` says little, `59 min 59 s (until 13:41)`
+    says when to come back.
+    """
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        span = f"{hours} h" + (f" {minutes} min" if minutes else "")
+    elif minutes:
+        span = f"{minutes} min" + (f" {secs} s" if secs else "")
+    else:
+        return f"{secs} s"
+    until = (now or dt.datetime.now().astimezone()) + dt.timedelta(seconds=seconds)
+    clock = until.strftime("%H:%M" if seconds < 12 * 3600 else "%Y-%m-%d %H:%M")
+    return f"{span} (until {clock})"
 
 
 def error_from_response(response: httpx.Response, not_found: str | None = None) -> CliError:
@@ -98,7 +127,10 @@ def error_from_response(response: httpx.Response, not_found: str | None = None) 
     elif status == 429:
         wait = _retry_after(response)
         message = f"rate limited by the registry: {detail or 'too many requests'}"
-        hint = f"wait {wait} s (Retry-After) and retry" if wait else hint
+        hint = f"wait {readable_wait(wait)} and retry" if wait is not None else hint
+    elif status == 413 and problem is not None and problem.title == QUOTA_TITLE:
+        message = f"storage quota exceeded: {problem.detail or 'your storage quota is used up'}"
+        hint = QUOTA_HINT
     elif status == 413:
         message = f"too large: {detail or 'the registry refused the upload size'}"
     details = [f"{p.path or '(bundle)'}: {p.message}" for p in problem.errors] if problem else []

@@ -25,8 +25,16 @@ from skreg_gateway.ui.client import ApiError, seg
 from skreg_gateway.ui.context import UiContext, safe_local_path
 from skreg_gateway.ui.guards import signed_in
 
-KEY_SCOPES = ("read", "publish", "yank")
+KEY_SCOPES = ("read", "publish", "yank", "keys")
 ADMIN_SCOPES = (*KEY_SCOPES, "admin")
+# What each scope lets a key do, next to its checkbox (auth decides; this only explains).
+SCOPE_HELP = {
+    "read": "download and browse skills",
+    "publish": "publish new versions",
+    "yank": "yank and restore versions",
+    "keys": "manage API keys (list, create, revoke)",
+    "admin": "administer the registry",
+}
 MAX_FIELD = 1024
 NO_STORE = {"cache-control": "no-store"}
 
@@ -172,6 +180,8 @@ async def _profile(
     user = ui.user
     assert user is not None  # the signed_in guard ran
     keys = await get_page(ui.api, "/api/v1/auth/keys", ApiKeyOut)
+    # The session's user has no sign-in state; /account has failed sign-ins and any limit.
+    account = await ui.api.get("/api/v1/auth/account", UserOut)
     skills = await get_page(
         ui.api,
         "/api/v1/skills",
@@ -182,12 +192,14 @@ async def _profile(
         "profile.html",
         status=status,
         headers=NO_STORE,
+        account=account,
         keys=keys.items,
         skills=skills.items,
         created=created,
         key_error=key_error,
         password_errors=password_errors or {},
         scopes=ADMIN_SCOPES if user.is_admin else KEY_SCOPES,
+        scope_help=SCOPE_HELP,
     )
 
 

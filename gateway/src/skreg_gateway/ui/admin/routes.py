@@ -54,6 +54,13 @@ async def users_page(
     return ui.render("admin/users.html", page=page, q=query)
 
 
+@get("/users/{user_id:str}", include_in_schema=False)
+async def user_page(ui: NamedDependency[UiContext], user_id: FromPath[str]) -> Response[Any]:
+    """One user: role, status, failed sign-ins and any sign-in limit (with a way to lift it)."""
+    user = await ui.api.get(f"/api/v1/auth/users/{seg(user_id)}", UserOut)
+    return ui.render("admin/user.html", user=user)
+
+
 @post("/users/{user_id:str}", include_in_schema=False)
 async def update_user(ui: NamedDependency[UiContext], user_id: FromPath[str]) -> Response[Any]:
     """Change a role, disable or re-enable (the form says which)."""
@@ -66,7 +73,8 @@ async def update_user(ui: NamedDependency[UiContext], user_id: FromPath[str]) ->
         "enable": UserUpdateRequest(disabled=False),
     }
     change = changes.get(action)
-    back = "/admin/users"
+    # The user's own page posts the same form and wants to come back to itself.
+    back = f"/admin/users/{seg(user_id)}" if text(form, "back", 10) == "user" else "/admin/users"
     if change is None:
         ui.flash("Unknown action.", "error")
         return ui.redirect(back)
@@ -81,6 +89,23 @@ async def update_user(ui: NamedDependency[UiContext], user_id: FromPath[str]) ->
         return ui.redirect(back)
     state = "disabled" if user.disabled else "enabled"
     ui.flash(f"{user.username} is now {user.role}, {state}.")
+    return ui.redirect(back)
+
+
+@post("/users/{user_id:str}/sign-in-lock", include_in_schema=False)
+async def lift_sign_in_lock(
+    ui: NamedDependency[UiContext], user_id: FromPath[str]
+) -> Response[Any]:
+    """Lift the limit failed sign-ins put on the account (auth audits it)."""
+    back = f"/admin/users/{seg(user_id)}"
+    try:
+        await ui.api.send("DELETE", f"/api/v1/auth/users/{seg(user_id)}/sign-in-lock")
+    except ApiError as exc:
+        if not _refused(exc):
+            raise
+        ui.flash(exc.message, "error")
+        return ui.redirect(back if exc.status != 404 else "/admin/users")
+    ui.flash("Sign-in limit lifted: failed sign-ins count from zero again.")
     return ui.redirect(back)
 
 
@@ -269,7 +294,9 @@ def admin_router() -> Router:
         route_handlers=[
             admin_home,
             users_page,
+            user_page,
             update_user,
+            lift_sign_in_lock,
             sources_page,
             create_source,
             source_page,
