@@ -125,7 +125,7 @@ def dumb_http(tmp_path: Path) -> Iterator[tuple[int, Repo]]:
 def _remote_head(repo: RepoUrl) -> str:
     # Dumb HTTP cannot serve a shallow clone; ls-remote takes the same connection path.
     with workspace() as space:
-        return _client().remote_commit(space, repo, "main", GitAuth())
+        return _client().remote_refs(space, repo, "main", GitAuth()).commit
 
 
 def test_http_connects_to_the_pinned_address(dumb_http: tuple[int, Repo]) -> None:
