@@ -128,6 +128,33 @@ async def test_throttled_per_client_address(start_app: AppFactory) -> None:
         assert spoofed.status_code == 429
 
 
+async def test_ipv6_addresses_of_one_64_share_the_address_budget(start_app: AppFactory) -> None:
+    # One IPv6 host holds a whole /64: a fresh address per guess must not buy fresh budgets.
+    async with start_app(
+        login_max_failures=3, login_window=600, trusted_proxies="testclient"
+    ) as client:
+        await register(client, "someone")
+        for n in range(3):
+            response = await client.post(
+                f"{AUTH}/login",
+                headers={"X-Forwarded-For": f"2001:db8:5:6::{n + 1:x}"},
+                json={"username": f"guess{n}", "password": "x" * 10},
+            )
+            assert response.status_code == 401
+        blocked = await client.post(
+            f"{AUTH}/login",
+            headers={"X-Forwarded-For": "2001:db8:5:6:ffff:1:2:3"},
+            json={"username": "someone", "password": PASSWORD},
+        )
+        assert blocked.status_code == 429
+        neighbour = await client.post(
+            f"{AUTH}/login",
+            headers={"X-Forwarded-For": "2001:db8:5:7::1"},
+            json={"username": "someone", "password": PASSWORD},
+        )
+        assert neighbour.status_code == 200
+
+
 async def test_throttling_is_shared_through_redis(start_app: AppFactory, redis_url: str) -> None:
     settings = {"login_max_failures": 2, "login_window": 600, "redis_url": redis_url}
     async with start_app(**settings) as client:

@@ -11,7 +11,14 @@ import pytest
 from redis.asyncio import Redis
 from skreg_auth.apikeys.service import generate_key, parse_key
 from skreg_auth.settings import AuthSettings
-from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Slot, Throttle, throttle_key
+from skreg_auth.throttle import (
+    MemoryThrottle,
+    RedisThrottle,
+    Slot,
+    Throttle,
+    address_bucket,
+    throttle_key,
+)
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
 from skreg_common.errors import Unauthorized
 from skreg_common.revocation import (
@@ -183,3 +190,19 @@ async def test_a_remembered_token_still_expires_and_is_still_revocable() -> None
 class _NoIntrospection:
     async def introspect(self, key: str) -> IntrospectResponse:
         return IntrospectResponse(active=False)
+
+
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("::1", "::/64"),
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "::ffff:203.0.113.7"),
+        ("unknown", "unknown"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_per_address_budgets_count_an_ipv6_64_as_one_address(address: str, bucket: str) -> None:
+    assert address_bucket(address) == bucket

@@ -182,6 +182,19 @@ def test_metrics_are_internal_and_the_openapi_document_public(edge: Edge) -> Non
     assert "openapi" in schema.json()
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/metrics%2F", "/metrics%2f", "/metrics%5C", "/internal%2Fv1%2Fauth%2Fservice-token"],
+)
+def test_encoded_separators_cannot_reach_metrics_or_internal_routes(edge: Edge, path: str) -> None:
+    # The deny rules match the path as Traefik sees it ("/metrics%2F" is not "/metrics/"),
+    # while the app decodes it to "/metrics/" and serves it: Traefik must refuse such paths.
+    with _client(edge) as client:
+        response = client.get(path)
+    assert response.status_code == 400
+    assert "python_gc_objects" not in response.text
+
+
 def _stalled_request(edge: Edge, ip: str) -> ssl.SSLSocket:
     """A request whose head is complete and whose body never arrives, from client `ip`."""
     raw = socket.create_connection(("127.0.0.1", edge.https_port), timeout=10)

@@ -12,7 +12,7 @@ from skreg_common.principal import resolve_principal
 
 from skreg_auth.clientip import client_address
 from skreg_auth.context import AuthContext
-from skreg_auth.throttle import throttle_key
+from skreg_auth.throttle import address_bucket, throttle_key
 
 EXTRAS_KEY = "skreg_auth"
 
@@ -66,7 +66,7 @@ async def requires_registration_budget(
     if (await resolve_principal(connection)).is_admin:
         return
     context = context_of(connection)
-    address = client_ip_of(connection) or "unknown"
+    address = address_bucket(client_ip_of(connection) or "unknown")
     slot = await context.registrations.reserve(
         throttle_key("register", address), context.settings.registration_max_per_address
     )

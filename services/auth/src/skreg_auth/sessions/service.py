@@ -28,7 +28,7 @@ from skreg_auth.inputs import is_clean, printable
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
-from skreg_auth.throttle import Slot, Throttle, throttle_key
+from skreg_auth.throttle import Slot, Throttle, address_bucket, throttle_key
 from skreg_auth.tokens.signing import TokenIssuer
 from skreg_auth.users.models import User
 from skreg_auth.users.service import login_key
@@ -74,7 +74,7 @@ class SessionService:
         count back. An attempt the hashing pool turns away was never made.
         """
         ident = identifier.strip()
-        address = client_ip or "unknown"
+        address = address_bucket(client_ip or "unknown")
         ip_key = throttle_key("ip", address)
         await self._reserve(ip_key, self.limits.max_failures, None, ident, client_ip)
         held = [ip_key]
@@ -372,7 +372,7 @@ class SessionService:
             user = await session.get(User, principal.id)
         if user is None:
             raise Unauthorized("sign in again")
-        address = client_ip or "unknown"
+        address = address_bucket(client_ip or "unknown")
         held, last = await self._reserve_account(user.id, address, user, user.username, client_ip)
         try:
             matches, _ = await self.passwords.verify(user.password_hash, current)
