@@ -68,4 +68,4 @@ traefik-config: install ## Regenerate deploy/traefik/dynamic/routes.yml from the
 	$(RUN) python -m skreg_gateway.traefik
 
 clean: ## Remove caches and the local SQLite database
-	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis skills_registry.db*
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis skills_registry.db* .skreg-secrets.json

@@ -227,3 +227,26 @@ def test_a_dev_secret_refuses_to_listen_beyond_loopback(tmp_path: Path, environm
     assert done.returncode == 2, done.stdout + done.stderr
     assert "dev default" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_make_run_never_signs_with_the_public_dev_secret(registry: Registry) -> None:
+    # The review minted an admin access token with the dev SECRET_KEY from the source
+    # and listed users, read the audit log and deleted someone else's skill.
+    forged = TokenIssuer(
+        SigningKey.derive(DEV_SECRET_KEY), access_ttl=900, service_ttl=900
+    ).access_token(
+        user_id="forged", username="admin", role="admin", token_version=0, session_id="x"
+    )
+    bearer = {"authorization": f"Bearer {forged}"}
+    with registry.client("127.0.0.7") as client:
+        for path in ("/api/v1/auth/users", "/api/v1/sources", "/api/v1/imports"):
+            response = client.get(path, headers=bearer)
+            assert response.status_code == 401, (path, response.text)
+        # A real sign-in still works: the process signs with its own generated secret.
+        real = {"authorization": f"Bearer {registry.admin_token()}"}
+        assert client.get("/api/v1/auth/users", headers=real).status_code == 200
+    stored = registry.workdir / ".skreg-secrets.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    values = msgspec.json.decode(stored.read_bytes())
+    assert set(values) == {"SECRET_KEY", "SERVICE_SECRET"}
+    assert DEV_SECRET_KEY not in values.values()
