@@ -257,3 +257,37 @@ def test_real_world_layouts(admin: Admin, isolated: Path, tmp_path: Path) -> Non
         f"{namespace}/vercel-react-best-practices",
         isolated,
     )
+
+
+def test_tagged_skills_wait_for_their_next_tag(
+    admin: Admin, isolated: Path, tmp_path: Path
+) -> None:
+    """Untagged commits after a tag publish nothing (a generated 1.1.0 would take the
+    number of the next tag); tagging the commit afterwards, with no new commit, does."""
+    namespace = unique("next").replace("-", "")
+    repo = Repo(tmp_path / "repo")
+    repo.skill("gamma")
+    repo.commit("initial")
+    git(repo.path, "tag", "v1.0.0")
+    source = admin.add_source(repo, namespace)
+    assert admin.sync(source)["state"] == "succeeded"
+    install(f"{namespace}/gamma")
+    assert listed(f"{namespace}/gamma")["version"] == "1.0.0"
+
+    repo.write("gamma/NOTES.md", "work in progress\n")
+    repo.commit("untagged work")
+    waiting = admin.sync(source)
+    assert waiting["state"] == "succeeded", waiting
+    [result] = waiting["results"]
+    assert (result["outcome"], result["version"]) == ("unchanged", "1.0.0")
+    assert "tag" in json.dumps(result["warnings"])
+    assert "outdated" not in listed(f"{namespace}/gamma")["marks"]
+
+    git(repo.path, "tag", "v1.1.0")  # the same commit, tagged afterwards
+    tagged = admin.sync(source)
+    assert tagged["state"] == "succeeded", tagged
+    assert [r["version"] for r in tagged["results"]] == ["1.1.0"]
+    assert "outdated" in listed(f"{namespace}/gamma")["marks"]
+    assert run("update").exit_code == 0
+    assert listed(f"{namespace}/gamma")["version"] == "1.1.0"
+    assert tree(installed(isolated, "gamma")) == tree(repo.path / "gamma")

@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 # Versions older registry releases generated: pre-releases, superseded by the next import.
 GENERATED_PREFIX = "0.0.0-git."
 GENERATE_ON_CONFLICT = "generate_on_conflict"
+DECLARED = "declared"  # the default policy
 
 
 class ImportPublisher(PublishService):
@@ -69,6 +70,10 @@ class ImportPublisher(PublishService):
         choice = await self._choose_version(skill, checked, request, latest if legacy else None)
         if choice.conflict is not None:
             return _conflict(result, choice.conflict)
+        if latest is not None and not legacy and _waits_for_a_tag(latest, choice, request):
+            result.version = latest.version
+            result.warnings = [_untagged_since(latest)]
+            return result
         text, warnings = choice.text, choice.warnings
         origin = Origin(
             publisher_id=principal.id,
@@ -120,7 +125,7 @@ class ImportPublisher(PublishService):
                     "earlier registry release",
                 )
             )
-        return _Choice(generated, warnings)
+        return _Choice(generated, warnings, generated=True)
 
     def _mark_present(self, skill: Skill, provenance: Provenance) -> None:
         # Seen upstream again: no longer deprecated, and tied to the source importing it.
@@ -191,6 +196,7 @@ class _Choice:
     text: str
     warnings: list[FieldProblem]
     conflict: str | None = None
+    generated: bool = False  # numbered by the registry (no tag, no declared version)
 
 
 def _conflict(result: ServicePublishResult, message: str) -> ServicePublishResult:
@@ -207,6 +213,25 @@ def _changed_under(text: str, tag: str | None) -> str:
         f"the content changed upstream but {where} {text}, which the registry already holds "
         f"with other content (versions are immutable). Fix: {fix}, or set the source's "
         "version_policy to 'generate_on_conflict' so changed content gets a generated version"
+    )
+
+
+def _waits_for_a_tag(latest: Version, choice: _Choice, request: ServicePublishRequest) -> bool:
+    """A skill released from tags does not get a generated version for every commit in
+    between: its author numbers releases, and a generated one would take the number of
+    the next tag (1.0.0 tagged, then 1.1.0 generated, then `v1.1.0` a conflict). Only the
+    default policy waits; `generate_on_conflict` and `generated` keep content current."""
+    tagged = bool((latest.provenance or {}).get("tag"))
+    return choice.generated and tagged and request.version_policy == DECLARED
+
+
+def _untagged_since(latest: Version) -> FieldProblem:
+    tag = (latest.provenance or {}).get("tag")
+    return FieldProblem(
+        "version",
+        f"changed since the tag {tag} ({latest.version}), and this commit has no version: "
+        "tag it (e.g. v1.2.0 or <name>@1.2.0) to publish it, or set the source's "
+        "version_policy to generate_on_conflict to publish untagged commits too",
     )
 
 
