@@ -126,6 +126,25 @@ def test_dev_env_secrets_are_not_the_built_in_defaults() -> None:
     assert values["SERVICE_SECRET"] not in ("", DEV_SERVICE_SECRET)
 
 
+def test_the_dev_profile_publishes_its_ports_on_loopback_only() -> None:
+    # dev.env's secrets and admin password are in the repository: a dev stack reachable
+    # from the network would let anyone sign tokens for it (issue 14, item 5).
+    dev_env = dict(
+        line.split("=", 1)
+        for line in (REPO / "deploy/compose/dev.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    result = _compose("dev", dev_env)
+    assert result.returncode == 0, result.stderr
+    published = [
+        port
+        for service in yaml.safe_load(result.stdout)["services"].values()
+        for port in service.get("ports", [])
+    ]
+    assert published
+    assert all(port.get("host_ip") == "127.0.0.1" for port in published), published
+
+
 def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
         [_tool("hadolint"), str(REPO / "Dockerfile")],
