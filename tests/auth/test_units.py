@@ -16,11 +16,11 @@ from skreg_auth.throttle import (
     RedisThrottle,
     Slot,
     Throttle,
-    address_bucket,
     throttle_key,
 )
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
 from skreg_common.errors import Unauthorized
+from skreg_common.forwarded import address_bucket
 from skreg_common.revocation import (
     RevocationList,
     RevocationSubscriber,
@@ -199,7 +199,7 @@ class _NoIntrospection:
         ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
         ("::1", "::/64"),
         ("203.0.113.7", "203.0.113.7"),
-        ("::ffff:203.0.113.7", "::ffff:203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
         ("unknown", "unknown"),
         ("testclient", "testclient"),
     ],

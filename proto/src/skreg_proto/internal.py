@@ -72,6 +72,11 @@ class Provenance(msgspec.Struct, omit_defaults=True):
 PublishOutcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]
 
 
+# Versions older registry releases generated for imports: pre-releases, superseded by
+# the next import (SKILL_FORMAT.md, Versions).
+LEGACY_GENERATED_PREFIX = "0.0.0-git."
+
+
 class ServicePublishRequest(msgspec.Struct):
     """Publish one imported skill: the bundle plus provenance and lenient-mode warnings.
 

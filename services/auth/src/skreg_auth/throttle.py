@@ -15,7 +15,6 @@ serves the single embedded process. Both satisfy one contract, tested against ea
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -69,22 +68,6 @@ def throttle_key(kind: str, *values: str) -> str:
     """A fixed-length key: raw identifiers never reach Redis keys or memory unbounded."""
     raw = "\x1f".join(values).encode("utf-8", "surrogatepass")
     return f"{kind}:{hashlib.sha256(raw).hexdigest()[:32]}"
-
-
-# IPv6 hosts commonly hold a whole /64: counting each address apart would give one host
-# an unlimited supply of fresh budgets.
-IPV6_BUCKET_PREFIX = 64
-
-
-def address_bucket(address: str) -> str:
-    """What a per-address budget counts: the IPv4 address, or the IPv6 address's /64."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
-        return str(ipaddress.IPv6Network((parsed, IPV6_BUCKET_PREFIX), strict=False))
-    return address
 
 
 class MemoryThrottle:

@@ -59,6 +59,20 @@ def parse_ip(text: str | None) -> IpAddress | None:
     return address
 
 
+IPV6_BUCKET_PREFIX = 64  # one IPv6 host owns a /64: counting its addresses apart is no limit
+
+
+def address_bucket(address: str) -> str:
+    """What a per-address budget or count names as one client: an IPv4 address (IPv4-
+    mapped ones unwrapped), an IPv6 address's /64, anything else (a peer name) as given."""
+    parsed = parse_ip(address)
+    if parsed is None:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, IPV6_BUCKET_PREFIX), strict=False))
+    return str(parsed)
+
+
 def _hop_address(hop: str) -> IpAddress | None:
     """One X-Forwarded-For entry: a bare address, `v4:port` or `[v6]:port`."""
     hop = hop.strip()

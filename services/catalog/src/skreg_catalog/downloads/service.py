@@ -13,12 +13,12 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 from collections import OrderedDict
 from collections.abc import Callable
 
 import structlog
 from skreg_common.db import insert_for, unit_of_work
+from skreg_common.forwarded import address_bucket
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,22 +36,9 @@ _SEEN = select(DownloadClient.client).where(
 )
 
 
-def client_network(address: str) -> str:
-    """What counts as one client: an IPv4 address, an IPv6 /64, anything else as given."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
-
-
 def client_key(secret: str, day: dt.date, address: str) -> str:
     """A keyed hash naming one client for one day (never reversible to an address)."""
-    message = f"{day.isoformat()}\0addr:{client_network(address)}".encode()
+    message = f"{day.isoformat()}\0addr:{address_bucket(address)}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:48]
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
+from skreg_proto.internal import LEGACY_GENERATED_PREFIX
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_importer.gitops.clone import GitAuth, GitClient, Workspace
@@ -21,8 +22,6 @@ from skreg_importer.tagversions import version_for
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-# How versions were generated before they became releases (SKILL_FORMAT.md, Versions).
-LEGACY_GENERATED_PREFIX = "0.0.0-git."
 
 
 @dataclass(frozen=True)
