@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from skreg_cli.commands.sources import _proto_field
 from skreg_cli.errors import ExitCode
 
 from tests.cli.conftest import ADMIN_PASSWORD, RegistryServer
@@ -138,10 +137,6 @@ def test_path_filters_and_version_policy_reach_the_registry(as_admin: str, tmp_p
     repo = _repository(tmp_path)
     args = ["source", "add", f"file://{repo}", "--namespace", unique("ns"), "--json"]
     filtered = run(*args, "--include", "skills/**", "--exclude", "skills/broken/**")
-    if _proto_field("include") is None:  # a registry protocol without path filters
-        assert filtered.exit_code == ExitCode.USAGE
-        assert "--include is not supported" in filtered.stderr
-        return
     assert filtered.exit_code == 0, filtered.output
     created = json.loads(filtered.stdout)
     assert created["include"] == ["skills/**"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, get_args
 
 import click
-import msgspec
-from skreg_proto.importer import SourceCreate
+from skreg_proto.importer import VersionPolicy
 
 from skreg_cli.client import ApiClient, decode, path_of
 from skreg_cli.commands.common import json_option
@@ -30,28 +29,6 @@ ADMIN_HINT = (
 )
 # Outcomes that mean a skill did not make it into the registry (shown with their problems).
 REJECTED = ("invalid", "conflict", "duplicate")
-
-
-def _proto_field(name: str) -> msgspec.inspect.Field | None:
-    """The SourceCreate field `name`, when this skreg's protocol has it (added later)."""
-    info = msgspec.inspect.type_info(SourceCreate)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return next((f for f in info.fields if f.name == name), None)
-
-
-def _policy_choices() -> list[str] | None:
-    """The version policies the protocol names, or None when it has no such field."""
-    found = _proto_field("version_policy")
-    if found is None:
-        return None
-    kinds = [found.type]
-    while kinds:
-        kind = kinds.pop()
-        if isinstance(kind, msgspec.inspect.LiteralType):
-            return [str(value) for value in kind.values]
-        if isinstance(kind, msgspec.inspect.UnionType):
-            kinds.extend(kind.types)
-    return []
 
 
 def _call(client: ApiClient, method: str, *path: str, **kwargs: Any) -> Any:
@@ -124,8 +101,9 @@ def source() -> None:
 @click.option("--exclude", multiple=True, help="Skip paths matching this glob (repeatable).")
 @click.option(
     "--version-policy",
-    help="How versions are taken for this source"
-    + (f": {', '.join(_policy_choices() or [])}." if _policy_choices() else "."),
+    type=click.Choice(get_args(VersionPolicy)),
+    help="How versions are taken: tags, then declared, a conflict on changed content "
+    "(declared, the default); generated over a conflict; always generated.",
 )
 @click.option("--interval", type=int, help="Seconds between scheduled syncs.")
 @json_option
@@ -151,14 +129,7 @@ def add(
         "exclude": list(exclude),
         "version_policy": version_policy,
     }
-    for name, value in optional.items():
-        if value is None or value == []:
-            continue
-        if _proto_field(name) is None:
-            flag = "--" + name.replace("_", "-")
-            raise CliError(f"{flag} is not supported by this version of skreg", code=ExitCode.USAGE)
-        body[name] = value
-    _check_policy(version_policy)
+    body.update({name: value for name, value in optional.items() if value not in (None, [])})
     client = app.admin_client()
     created = decode(_call(client, "POST", "sources", json=body), SourceView)
     app.output.json(to_builtins(created))
@@ -167,16 +138,6 @@ def add(
         f"on {client.base_url}"
     )
     app.output.note(f"sync it: skreg source sync {created.id} --wait")
-
-
-def _check_policy(policy: str | None) -> None:
-    choices = _policy_choices()
-    if policy is not None and choices and policy not in choices:
-        raise CliError(
-            f"unknown version policy {policy!r}",
-            hint=f"one of: {', '.join(choices)}",
-            code=ExitCode.USAGE,
-        )
 
 
 @source.command(name="list")
