@@ -11,13 +11,6 @@ import pytest
 from redis.asyncio import Redis
 from skreg_auth.apikeys.service import generate_key, parse_key
 from skreg_auth.settings import AuthSettings
-from skreg_auth.throttle import (
-    MemoryThrottle,
-    RedisThrottle,
-    Slot,
-    Throttle,
-    throttle_key,
-)
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
 from skreg_common.errors import Unauthorized
 from skreg_common.forwarded import address_bucket
@@ -28,6 +21,13 @@ from skreg_common.revocation import (
     publish_revocation,
 )
 from skreg_common.settings import SettingsError, load_settings
+from skreg_common.throttle import (
+    MemoryThrottle,
+    RedisThrottle,
+    Slot,
+    Throttle,
+    throttle_key,
+)
 from skreg_common.verifier import CLOCK_LEEWAY_S, CredentialResolver, JwtVerifier
 from skreg_proto.auth import RevocationEvent
 from skreg_proto.internal import IntrospectResponse
@@ -41,7 +41,7 @@ async def throttle(request: pytest.FixtureRequest, redis_client: Redis) -> Async
     if request.param == "memory":
         yield MemoryThrottle(window=1)
     else:
-        yield RedisThrottle(redis_client, window=1)
+        yield RedisThrottle(redis_client, prefix="test:throttle:", window=1)
 
 
 async def test_throttle_contract(throttle: Throttle) -> None:

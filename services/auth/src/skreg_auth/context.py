@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from skreg_common.revocation import RevocationList
 from skreg_common.runtime import Runtime
+from skreg_common.throttle import Throttle
+from skreg_common.throttle import throttle as new_throttle
 from skreg_common.verifier import CredentialResolver, JwtVerifier
 
 from skreg_auth.apikeys.service import LocalIntrospector
@@ -14,8 +16,9 @@ from skreg_auth.passwords import Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.service import LoginLimits, SessionService
 from skreg_auth.settings import AuthSettings
-from skreg_auth.throttle import MemoryThrottle, RedisThrottle, Throttle
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
+
+THROTTLE_PREFIX = "skreg:auth:throttle:"  # sign-in, password and registration budgets
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,10 @@ class AuthContext:
         )
         revocations = RevocationList()
         revoker = Revoker(revocations, access_ttl=settings.access_token_ttl, redis=runtime.redis)
-        throttle = _throttle(runtime, settings.login_window)
-        registrations = _throttle(runtime, settings.registration_window)
+        throttle = new_throttle(runtime.redis, prefix=THROTTLE_PREFIX, window=settings.login_window)
+        registrations = new_throttle(
+            runtime.redis, prefix=THROTTLE_PREFIX, window=settings.registration_window
+        )
         introspector = LocalIntrospector(
             runtime.engine,
             runtime.sessions,
@@ -88,10 +93,3 @@ class AuthContext:
             resolver=resolver,
             logins=logins,
         )
-
-
-def _throttle(runtime: Runtime, window: int) -> Throttle:
-    """Redis-backed (shared by replicas) when Redis is configured, else in-process."""
-    if runtime.redis is not None:
-        return RedisThrottle(runtime.redis, window=window)
-    return MemoryThrottle(window=window)

@@ -10,10 +10,10 @@ from litestar.handlers.base import BaseRouteHandler
 from skreg_common.errors import Forbidden, RateLimited, Unauthorized
 from skreg_common.forwarded import address_bucket
 from skreg_common.principal import resolve_principal
+from skreg_common.throttle import throttle_key
 
 from skreg_auth.clientip import client_address
 from skreg_auth.context import AuthContext
-from skreg_auth.throttle import throttle_key
 
 EXTRAS_KEY = "skreg_auth"
 

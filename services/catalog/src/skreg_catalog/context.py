@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from litestar import Request
 from skreg_common.db import unit_of_work
 from skreg_common.quickread import QuickReader
-from skreg_common.ratelimit import RateLimit, rate_limit
 from skreg_common.runtime import Runtime
+from skreg_common.throttle import Throttle, throttle
 from skreg_proto.bundle import Bundle, BundleLimits
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +56,7 @@ class CatalogContext:
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     _counter: DownloadCounter | None = None
-    _publish_rate: RateLimit | None = None
+    _publish_rate: Throttle | None = None
     _write_lock: asyncio.Lock | None = None
 
     @property
@@ -138,13 +138,12 @@ class CatalogContext:
             )
         return self._counter
 
-    def publish_rate(self, runtime: Runtime) -> RateLimit:
+    def publish_rate(self, runtime: Runtime) -> Throttle:
         """Each user's publish budget, shared over Redis when the process has it."""
         if self._publish_rate is None:
-            self._publish_rate = rate_limit(
+            self._publish_rate = throttle(
                 runtime.redis,
                 prefix="skreg:catalog:publish:",
-                limit=self.settings.publish_rate_limit,
                 window=self.settings.publish_rate_window,
             )
         return self._publish_rate

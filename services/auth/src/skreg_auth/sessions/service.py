@@ -19,6 +19,7 @@ from skreg_common.db import unit_of_work, utcnow
 from skreg_common.errors import BadRequest, Forbidden, Invalid, RateLimited, Unauthorized
 from skreg_common.forwarded import address_bucket
 from skreg_common.principal import Principal
+from skreg_common.throttle import Slot, Throttle, throttle_key
 from skreg_proto.auth import TokenResponse
 from skreg_proto.problems import FieldProblem
 from sqlalchemy import select, update
@@ -29,7 +30,6 @@ from skreg_auth.inputs import is_clean, printable
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
-from skreg_auth.throttle import Slot, Throttle, throttle_key
 from skreg_auth.tokens.signing import TokenIssuer
 from skreg_auth.users.models import User
 from skreg_auth.users.service import login_key

@@ -11,11 +11,11 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from skreg_common.errors import RateLimited, Unauthorized
+from skreg_common.throttle import throttle_key
 from skreg_proto.auth import Jwks
 from skreg_proto.internal import ServiceTokenRequest, ServiceTokenResponse
 
 from skreg_auth.context import AuthContext
-from skreg_auth.throttle import throttle_key
 
 SERVICE_NAME_RE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from skreg_common.errors import QuotaExceeded, RateLimited
 from skreg_common.principal import Principal
-from skreg_common.ratelimit import RateLimit
+from skreg_common.throttle import Throttle
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,11 +28,12 @@ from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.models import Namespace, Skill, Version
 
 
-async def spend_publish(settings: CatalogSettings, rate: RateLimit, principal: Principal) -> None:
+async def spend_publish(settings: CatalogSettings, rate: Throttle, principal: Principal) -> None:
     """Count one publish of `principal`; 429 with `Retry-After` once the budget is spent."""
     if settings.publish_rate_limit <= 0:
         return
-    wait = await rate.take(f"user:{principal.id}")
+    slot = await rate.reserve(f"user:{principal.id}", settings.publish_rate_limit)
+    wait = slot.retry_after
     if wait:
         raise RateLimited(
             wait,

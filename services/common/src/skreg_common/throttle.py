@@ -1,4 +1,4 @@
-"""Counting attempts per key (account, client address, …), in Redis or in memory.
+"""Counting attempts per key (account, client address, publisher, …), in Redis or in memory.
 
 An attempt is reserved atomically *before* the slow work it guards (a password
 check), and released again if it turns out to be a success: reading the count
@@ -10,6 +10,7 @@ reservations the key is refused until the window closes, and the caller gets
 `Retry-After`. The limit is given per call, so one throttle serves keys with
 different budgets. Redis shares the counts between replicas; the in-memory one
 serves the single embedded process. Both satisfy one contract, tested against each.
+Auth throttles sign-ins and registrations with it; the catalog, publishes.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Protocol
 import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
 from skreg_common.errors import Unavailable
 
-KEY_PREFIX = "skreg:auth:throttle:"
 MAX_MEMORY_KEYS = 100_000
 
 
@@ -153,41 +154,48 @@ return 0
 class RedisThrottle:
     """The shared counter: Lua scripts over a key that expires when its window closes."""
 
-    def __init__(self, redis: Redis, *, window: int) -> None:
-        self._redis, self._window = redis, window
+    def __init__(self, redis: Redis, *, prefix: str, window: int) -> None:
+        self._redis, self._prefix, self._window = redis, prefix, window
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
 
     async def reserve(self, key: str, limit: int) -> Slot:
         """Refuse at the limit, else INCR (the first one sets the expiry) — one atomic step."""
         try:
-            count, wait = await self._reserve(keys=[KEY_PREFIX + key], args=[limit, self._window])
+            count, wait = await self._reserve(keys=[self._prefix + key], args=[limit, self._window])
         except RedisError as exc:
-            raise Unavailable("sign-in throttling is unavailable") from exc
+            raise Unavailable("throttling is unavailable") from exc
         return Slot(int(count), int(wait))
 
     async def release(self, key: str) -> None:
         """DECR unless already at zero (DECR keeps the key's expiry)."""
         try:
-            await self._release(keys=[KEY_PREFIX + key])
+            await self._release(keys=[self._prefix + key])
         except RedisError as exc:
-            raise Unavailable("sign-in throttling is unavailable") from exc
+            raise Unavailable("throttling is unavailable") from exc
 
     async def peek(self, key: str, limit: int) -> Slot:
         """GET and TTL of the key."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(KEY_PREFIX + key)
-                pipe.ttl(KEY_PREFIX + key)
+                pipe.get(self._prefix + key)
+                pipe.ttl(self._prefix + key)
                 count, ttl = await pipe.execute()
         except RedisError as exc:
-            raise Unavailable("sign-in throttling is unavailable") from exc
+            raise Unavailable("throttling is unavailable") from exc
         value = int(count) if count is not None else 0
         return Slot(value, max(1, int(ttl)) if value >= limit else 0)
 
     async def reset(self, key: str) -> None:
         """Delete the key."""
         try:
-            await self._redis.delete(KEY_PREFIX + key)
+            await self._redis.delete(self._prefix + key)
         except RedisError as exc:
-            raise Unavailable("sign-in throttling is unavailable") from exc
+            raise Unavailable("throttling is unavailable") from exc
+
+
+def throttle(redis: Redis | None, *, prefix: str, window: int) -> Throttle:
+    """Counts shared over Redis (keys under `prefix`) when the process has it, else in memory."""
+    if redis is None:
+        return MemoryThrottle(window=window)
+    return RedisThrottle(redis, prefix=prefix, window=window)
