@@ -23,8 +23,9 @@ from tests.ui.test_http import HTML, csrf_of, signed_in_client
 
 PASSWORD = "a-long-enough-password"
 MAX_FAILURES = 4
-# Each failed sign-in comes from an address of its own, so no address's budget runs out.
-_addresses = (f"2001:db8::{n:x}" for n in itertools.count(1))
+# Each failed sign-in comes from a network of its own (per-address budgets count an
+# IPv6 /64 as one address), so no address budget runs out.
+_addresses = (f"2001:db8:{n:x}::1" for n in itertools.count(1))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
