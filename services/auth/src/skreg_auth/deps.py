@@ -12,7 +12,6 @@ from skreg_common.forwarded import address_bucket
 from skreg_common.principal import resolve_principal
 from skreg_common.throttle import throttle_key
 
-from skreg_auth.clientip import client_address
 from skreg_auth.context import AuthContext
 
 EXTRAS_KEY = "skreg_auth"
@@ -35,8 +34,13 @@ def provide_client_ip(request: Request[Any, Any, Any]) -> str | None:
 
 
 def client_ip_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The caller's address as far as our proxies vouch for it (for guards too)."""
-    return client_address(connection)
+    """The caller's address as `skreg_common.forwarded` resolved it (for guards too).
+
+    Behind a trusted proxy, the address it forwarded; for the web UI's calls, the browser
+    address the UI signed with the service secret; otherwise the socket peer.
+    """
+    client = connection.client
+    return client.host if client is not None else None
 
 
 async def requires_authenticated(
