@@ -80,7 +80,7 @@ class NodeClient:
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run the client to completion; stdin is closed so a prompt can never hang a test."""
-        return subprocess.run(  # noqa: S603 - fixed argv of a pinned, installed client
+        return subprocess.run(
             self.argv(*args),
             cwd=cwd or home,
             env=self.env(home, **(env or {})),
@@ -96,7 +96,7 @@ def _npm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NPM_CONFIG_", "npm_"))}
     env["PATH"] = f"{NODE_BIN_DIR}{os.pathsep}{env.get('PATH', '')}"
     env.update(QUIET_ENV)
-    return subprocess.run(  # noqa: S603 - the wheel's npm with fixed arguments
+    return subprocess.run(
         [str(NODE), str(NPM_CLI), *args],
         cwd=cwd,
         env=env,
@@ -148,6 +148,6 @@ def install_client(package: str, version: str) -> NodeClient:
 
 def node_version() -> str:
     """The wheel's Node version, e.g. 'v24.19.0'."""
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [str(NODE), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
