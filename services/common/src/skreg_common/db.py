@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL, CursorResult, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,9 +84,22 @@ def insert_for(session: AsyncSession) -> Any:
     return sqlite.insert
 
 
-def is_sqlite(url: str) -> bool:
-    """True for a SQLite URL."""
-    return url.startswith("sqlite")
+def is_sqlite(target: str | URL | AsyncEngine | AsyncSession) -> bool:
+    """True when a URL, engine or session talks to SQLite (the one "is this SQLite" check)."""
+    if isinstance(target, AsyncSession):
+        return target.get_bind().dialect.name == "sqlite"
+    if isinstance(target, AsyncEngine):
+        return target.dialect.name == "sqlite"
+    return str(target).startswith("sqlite")
+
+
+def rows_affected(result: Any) -> int:
+    """How many rows an UPDATE/DELETE touched (the one `rowcount` reader).
+
+    `Session.execute` is typed as returning `Result`, which has no `rowcount`; DML through it
+    returns a `CursorResult`, which does. Anything else touched nothing we can count.
+    """
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
