@@ -28,7 +28,6 @@ from skreg_common.app import build_app
 from skreg_common.runtime import Runtime
 from skreg_importer.component import component as importer_component
 from skreg_importer.settings import ImporterSettings
-from skreg_importer.state import STATE_KEY, ImporterState
 
 from tests.importer.gitrepos import GitDaemon, Repo, free_port, start_git_daemon
 
@@ -67,18 +66,12 @@ def importer_settings(database_url: str, **overrides: Any) -> ImporterSettings:
 
 @dataclass
 class Stack:
-    """The running app, an admin client, and the importer's live state."""
+    """The running app, an admin client, and its settings and runtime."""
 
     app: Litestar
     client: AsyncTestClient[Litestar]
     settings: ImporterSettings
     runtime: Runtime
-
-    @property
-    def state(self) -> ImporterState:
-        state = self.runtime.extras[STATE_KEY]
-        assert isinstance(state, ImporterState)
-        return state
 
     async def add_source(self, url: str, namespace: str = "team", **fields: Any) -> dict[str, Any]:
         response = await self.client.post(

@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from arq.connections import ArqRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from skreg_common.db import create_engine, create_sessionmaker
 from skreg_importer.crypto import SecretBox
+from skreg_importer.queue.dispatch import ArqDispatcher, job_deserializer, job_serializer
 from skreg_importer.runs.service import RunRequests
-from skreg_importer.sources.service import SourceService
-from skreg_proto.importer import SourceCreate
 
 from tests.importer.conftest import IMPORTS, SOURCES, importer_settings, open_stack
-from tests.importer.gitrepos import GitDaemon, Repo
-
-
-class _QueueDown:
-    """A dispatcher whose queue is unreachable (the run row must survive that)."""
-
-    async def enqueue(self, run_id: str, job_id: str, *, defer_seconds: float = 0) -> bool:
-        raise ConnectionError("queue unreachable")
-
-    async def is_pending(self, job_id: str) -> bool:
-        return False
-
-    async def discard(self, job_id: str) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
+from tests.importer.gitrepos import GitDaemon, Repo, free_port
 
 
 async def test_queued_runs_resume_at_start_up(
@@ -36,18 +22,28 @@ async def test_queued_runs_resume_at_start_up(
 ) -> None:
     repo.skill("skills/resumed")
     repo.commit()
+    async with open_stack(database_url) as stack:
+        source = await stack.add_source(daemon.url("skills.git"))
     settings = importer_settings(database_url)
+    # The real arq dispatcher, its Redis gone: nothing listens on that port.
+    unreachable = ArqRedis(
+        host="127.0.0.1",
+        port=free_port(),
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+    )
+    dispatcher = ArqDispatcher(unreachable, settings.importer_queue_name, owns_pool=True)
+    with pytest.raises(RedisConnectionError):
+        await dispatcher.enqueue("probe", "import:probe")
     engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
-    box = SecretBox(settings.secret_key)
-    async with sessions() as session:
-        service = SourceService(session, settings, box)
-        source = await service.create(
-            SourceCreate(url=daemon.url("skills.git"), namespace="team"), None
-        )
-        await session.commit()
-    run, created = await RunRequests(sessions, _QueueDown(), settings, box).sync_source(source.id)
-    await engine.dispose()
+    requests = RunRequests(
+        create_sessionmaker(engine), dispatcher, settings, SecretBox(settings.secret_key)
+    )
+    try:
+        run, created = await requests.sync_source(source["id"])
+    finally:
+        await dispatcher.close()
+        await engine.dispose()
     assert created
     assert run.state == "queued"  # recorded although the enqueue failed
 

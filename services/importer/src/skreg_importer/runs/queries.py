@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from skreg_importer.paging import decode_position, encode_position
+from skreg_importer.runs.convert import to_run
 from skreg_importer.runs.counts import outcome_counts
 from skreg_importer.runs.models import RUN_STATES, ImportResult, ImportRun
-from skreg_importer.runs.service import to_struct
 
 
 class RunQueries:
@@ -32,7 +32,7 @@ class RunQueries:
         if run is None:
             raise NotFound(f"no import run with id {run_id!r}")
         results = list(run.results)
-        return to_struct(run, results, _count(results))
+        return to_run(run, results, _count(results))
 
     async def list_runs(
         self,
@@ -73,7 +73,7 @@ class RunQueries:
         )
         next_cursor = encode_position(page[-1].created_at, page[-1].id) if more else None
         return Page(
-            items=[to_struct(r, None, counts.get(r.id, {})) for r in page],
+            items=[to_run(r, None, counts.get(r.id, {})) for r in page],
             next_cursor=next_cursor,
             total=int(total or 0),
         )

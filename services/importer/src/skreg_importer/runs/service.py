@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import rows_affected, unit_of_work, utcnow
 from skreg_common.errors import Conflict, NotFound
 from skreg_proto.importer import ImportCreate, RunTrigger
-from skreg_proto.importer import ImportResult as ResultOut
 from skreg_proto.importer import ImportRun as RunOut
-from skreg_proto.problems import FieldProblem
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from skreg_importer.crypto import SecretBox
 from skreg_importer.inputs import check_location
 from skreg_importer.queue.dispatch import Dispatcher
-from skreg_importer.runs.models import ACTIVE_STATES, ImportResult, ImportRun
+from skreg_importer.runs.convert import to_run
+from skreg_importer.runs.models import ACTIVE_STATES, ImportRun
 from skreg_importer.settings import ImporterSettings
 from skreg_importer.sources.models import Source, new_id
 from skreg_importer.sources.service import seal_credentials
@@ -31,41 +30,6 @@ from skreg_importer.sources.service import seal_credentials
 log = structlog.get_logger(__name__)
 
 CREATE_ATTEMPTS = 4
-
-
-def to_struct(
-    run: ImportRun, results: list[ImportResult] | None = None, counts: dict[str, int] | None = None
-) -> RunOut:
-    """The API view of a run (`results` only when asked for one run)."""
-    return RunOut(
-        id=run.id,
-        source_id=run.source_id,
-        state=run.state,  # type: ignore[arg-type]
-        commit=run.commit,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        error=run.error,
-        results=[
-            ResultOut(
-                path=r.path,
-                name=r.name,
-                outcome=r.outcome,  # type: ignore[arg-type]
-                version=r.version,
-                digest=r.digest,
-                problems=[FieldProblem(p["path"], p["message"]) for p in r.problems or []],
-                warnings=[FieldProblem(p["path"], p["message"]) for p in r.warnings or []],
-            )
-            for r in results or []
-        ],
-        url=run.url,
-        ref=run.ref,
-        subdirectory=run.subdirectory,
-        namespace=run.namespace,
-        trigger=run.trigger,  # type: ignore[arg-type]
-        attempts=run.attempts,
-        created_at=run.created_at,
-        counts=counts or {},
-    )
 
 
 def source_job_id(source_id: str, generation: int) -> str:
@@ -115,7 +79,7 @@ class RunRequests:
             if created:
                 log.info("import.queued", run_id=run.id, source_id=source_id, trigger=trigger)
                 await self._enqueue(run)
-            return to_struct(run), created
+            return to_run(run), created
         raise Conflict("the source is being synced by another request; try again")
 
     async def _create_for_source(
@@ -144,7 +108,7 @@ class RunRequests:
                     + dt.timedelta(seconds=source.interval_seconds or self.settings.sync_interval),
                 )
             )
-            if getattr(bumped, "rowcount", 0) != 1:
+            if rows_affected(bumped) != 1:
                 return None, False
             run = ImportRun(
                 id=new_id(),
@@ -208,7 +172,7 @@ class RunRequests:
             session.add(run)
         log.info("import.queued", run_id=run.id, trigger="import")
         await self._enqueue(run)
-        return to_struct(run)
+        return to_run(run)
 
 
 def _is_contention(exc: DBAPIError) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 from skreg_common.db import utcnow
@@ -32,50 +32,13 @@ from skreg_importer.paging import decode_position, encode_position
 from skreg_importer.pathfilters import normalise_globs
 from skreg_importer.runs.counts import outcome_counts
 from skreg_importer.runs.models import ImportRun
-from skreg_importer.settings import ImporterSettings
+from skreg_importer.sources.convert import LastRun, to_source
 from skreg_importer.sources.models import Source
 
+if TYPE_CHECKING:  # the context holds the services that import this module
+    from skreg_importer.context import ImporterContext
+
 WEBHOOK_PURPOSE = "webhook-secret"
-
-
-def webhook_path(source_id: str) -> str:
-    """Where the Git host posts push events for this source."""
-    return f"/api/v1/sources/{source_id}/webhook"
-
-
-@dataclass(frozen=True)
-class LastRun:
-    """A source's most recent run, as its list row and page show it."""
-
-    id: str
-    state: str
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def to_struct(source: Source, last_run: LastRun | None = None) -> SourceOut:
-    """The API view of a source: no secrets, only whether they are set."""
-    return SourceOut(
-        id=source.id,
-        url=source.url,
-        namespace=source.namespace,
-        ref=source.ref,
-        subdirectory=source.subdirectory,
-        interval=source.interval_seconds,
-        enabled=source.enabled,
-        has_webhook_secret=source.webhook_secret_enc is not None,
-        has_credentials=source.credentials_enc is not None,
-        webhook_path=webhook_path(source.id),
-        last_commit=source.last_commit,
-        last_synced_at=source.last_synced_at,
-        last_run_id=last_run.id if last_run else None,
-        last_run_state=last_run.state if last_run else None,  # type: ignore[arg-type]
-        last_run_counts=last_run.counts if last_run else {},
-        created_at=source.created_at,
-        updated_at=source.updated_at,
-        include=list(source.include or ()),
-        exclude=list(source.exclude or ()),
-        version_policy=source.version_policy,  # type: ignore[arg-type]
-    )
 
 
 def seal_credentials(box: SecretBox, creds: Credentials | None) -> str | None:
@@ -86,10 +49,10 @@ def seal_credentials(box: SecretBox, creds: Credentials | None) -> str | None:
 class SourceService:
     """Source CRUD inside the request's transaction (flushes, never commits)."""
 
-    def __init__(self, session: AsyncSession, settings: ImporterSettings, box: SecretBox) -> None:
+    def __init__(self, session: AsyncSession, importer: ImporterContext) -> None:
         self.session = session
-        self.settings = settings
-        self.box = box
+        self.settings = importer.settings
+        self.box = importer.box
 
     async def _get(self, source_id: str) -> Source:
         source = await self.session.get(Source, source_id)
@@ -122,7 +85,7 @@ class SourceService:
 
     async def view(self, source: Source) -> SourceOut:
         """The API view, with the latest run's id and state."""
-        return to_struct(source, (await self._last_runs([source.id])).get(source.id))
+        return to_source(source, (await self._last_runs([source.id])).get(source.id))
 
     async def create(self, data: SourceCreate, created_by: str | None) -> SourceOut:
         """Validate everything, then store the source with its secrets sealed."""
@@ -154,7 +117,7 @@ class SourceService:
         )
         self.session.add(source)
         await self.session.flush()
-        return to_struct(source)
+        return to_source(source)
 
     def _seal_webhook(self, secret: str | None) -> str | None:
         return None if secret is None else self.box.seal(secret.encode("utf-8"), WEBHOOK_PURPOSE)
@@ -178,7 +141,7 @@ class SourceService:
         total = await self.session.scalar(select(func.count()).select_from(Source))
         next_cursor = encode_position(page[-1].created_at, page[-1].id) if more else None
         return Page(
-            items=[to_struct(s, last_runs.get(s.id)) for s in page],
+            items=[to_source(s, last_runs.get(s.id)) for s in page],
             next_cursor=next_cursor,
             total=int(total or 0),
         )

@@ -1,5 +1,8 @@
 """What the importer's handlers share for the life of the app, built at start-up.
 
+The component builds it when the app starts and hands it to handlers as the
+`importer` dependency (as the catalog hands out its `CatalogContext`).
+
 With `REDIS_URL`, this process only enqueues (arq workers execute). Without it, this
 process also executes: an `ImportRunner` under the local clone cap, a resume of
 queued runs at start-up, and an upkeep loop (recovery, plus schedules when
@@ -29,11 +32,9 @@ from skreg_importer.webhooks.service import WebhookService
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "importer"
-
 
 @dataclass
-class ImporterState:
+class ImporterContext:
     """Settings, secrets box, queue and services; `runner` only in embedded mode."""
 
     settings: ImporterSettings
@@ -58,13 +59,13 @@ class ImporterState:
             await self.publisher.close()
 
 
-async def _upkeep_loop(state: ImporterState, runtime: Runtime) -> None:
-    settings = state.settings
+async def _upkeep_loop(context: ImporterContext, runtime: Runtime) -> None:
+    settings = context.settings
     while True:
         try:
-            await recover_runs(runtime.sessions, state.dispatcher, settings)
+            await recover_runs(runtime.sessions, context.dispatcher, settings)
             if settings.sync_enabled:
-                await schedule_due(runtime.sessions, state.requests)
+                await schedule_due(runtime.sessions, context.requests)
         except Exception:  # keep the loop alive through database blips
             log.warning("import.upkeep_failed", exc_info=True)
         await asyncio.sleep(settings.sync_check_seconds)
@@ -76,14 +77,14 @@ async def start_importer(
     *,
     publisher: CatalogPublisher | None = None,
     catalog_transport: httpx.AsyncBaseTransport | None = None,
-) -> ImporterState:
-    """Build the state for this process (see the module docstring for the two modes)."""
+) -> ImporterContext:
+    """Build the context for this process (see the module docstring for the two modes)."""
     box = SecretBox(settings.secret_key)
     if settings.redis_url:
         pool = await arq_pool(settings.redis_url, settings.importer_queue_name)
         dispatcher: Dispatcher = ArqDispatcher(pool, settings.importer_queue_name, owns_pool=True)
         requests = RunRequests(runtime.sessions, dispatcher, settings, box)
-        return ImporterState(
+        return ImporterContext(
             settings=settings,
             box=box,
             dispatcher=dispatcher,
@@ -107,7 +108,7 @@ async def start_importer(
     )
     local.bind(runner.execute)
     requests = RunRequests(runtime.sessions, local, settings, box)
-    state = ImporterState(
+    context = ImporterContext(
         settings=settings,
         box=box,
         dispatcher=local,
@@ -120,5 +121,7 @@ async def start_importer(
     # Resume what an earlier process left queued; its running runs come back once
     # their leases expire (the upkeep loop checks every SYNC_CHECK_SECONDS).
     await recover_runs(runtime.sessions, local, settings, queued_grace_seconds=0)
-    state.tasks.append(asyncio.create_task(_upkeep_loop(state, runtime), name="importer-upkeep"))
-    return state
+    context.tasks.append(
+        asyncio.create_task(_upkeep_loop(context, runtime), name="importer-upkeep")
+    )
+    return context
