@@ -11,9 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import rows_affected, unit_of_work, utcnow
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_importer.runs.models import (
@@ -65,10 +64,6 @@ class ResultRow:
     warnings: tuple[dict[str, str], ...] = ()
 
 
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
-
-
 async def claim(sessions: Sessions, run_id: str, worker: str, lease_s: float) -> ClaimedRun | None:
     """Take the run if it is queued, or running under an expired (or our own) lease."""
     now = utcnow()
@@ -94,7 +89,7 @@ async def claim(sessions: Sessions, run_id: str, worker: str, lease_s: float) ->
                 updated_at=now,
             )
         )
-        if _rowcount(result) != 1:
+        if rows_affected(result) != 1:
             return None
         run = (await session.execute(select(ImportRun).where(ImportRun.id == run_id))).scalar_one()
         if run.started_at is None:
@@ -130,7 +125,7 @@ async def renew_lease(sessions: Sessions, run_id: str, worker: str, lease_s: flo
             )
             .values(lease_expires_at=now + dt.timedelta(seconds=lease_s))
         )
-        return _rowcount(result) == 1
+        return rows_affected(result) == 1
 
 
 def _owned(run_id: str, worker: str) -> Any:
@@ -163,7 +158,7 @@ async def requeue(
         result = await session.execute(
             update(ImportRun).where(_owned(run_id, worker)).values(**values)
         )
-        return _rowcount(result) == 1
+        return rows_affected(result) == 1
 
 
 async def fail(sessions: Sessions, run_id: str, worker: str, error: str) -> bool:
@@ -183,7 +178,7 @@ async def fail(sessions: Sessions, run_id: str, worker: str, error: str) -> bool
                 credentials_enc=None,  # a finished run keeps no secrets
             )
         )
-        return _rowcount(result) == 1
+        return rows_affected(result) == 1
 
 
 async def succeed(
@@ -215,7 +210,7 @@ async def succeed(
                 credentials_enc=None,
             )
         )
-        if _rowcount(result) != 1:
+        if rows_affected(result) != 1:
             return False
         # A retried job replaces what an earlier attempt of the same run wrote.
         await session.execute(delete(ImportResult).where(ImportResult.run_id == claimed.id))

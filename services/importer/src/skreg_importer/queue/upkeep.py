@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import rows_affected, unit_of_work, utcnow
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,7 +57,7 @@ async def _release(
             )
             .values(lease_owner=None, lease_expires_at=None, updated_at=now, **values)
         )
-        return getattr(result, "rowcount", 0) == 1
+        return rows_affected(result) == 1
 
 
 async def _stranded_queued(

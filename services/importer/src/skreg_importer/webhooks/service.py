@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Mapping
 
 import structlog
-from skreg_common.db import insert_for, unit_of_work, utcnow
+from skreg_common.db import insert_for, rows_affected, unit_of_work, utcnow
 from skreg_common.errors import Unauthorized
 from skreg_proto.importer import WebhookAccepted
 from sqlalchemy import delete
@@ -121,7 +121,7 @@ class WebhookService:
                 .values(source_id=source_id, body_sha256=digest, received_at=now)
                 .on_conflict_do_nothing()
             )
-            return bool(claimed.rowcount != 1)  # type: ignore[attr-defined]
+            return rows_affected(claimed) != 1
 
     async def _source(self, source_id: str) -> tuple[bytes | None, str | None, bool]:
         async with unit_of_work(self.sessions) as session:
