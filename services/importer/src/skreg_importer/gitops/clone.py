@@ -205,16 +205,25 @@ class GitClient:
         }
 
     def _call(
-        self, space: Workspace, repo: RepoUrl, auth: GitAuth, args: list[str], **limits: object
+        self,
+        space: Workspace,
+        repo: RepoUrl,
+        auth: GitAuth,
+        args: list[str],
+        *,
+        timeout: float | None = None,
+        watch: bool = False,
     ) -> GitCall:
+        """One git command under the policy: `timeout` shortens its deadline, `watch`
+        holds the checkout to the size cap while it runs."""
         return GitCall(
             args=args,
             env=self._env(space, repo, auth),
             config=self._config(space, repo, auth),
             cwd=space.root,
-            timeout=float(limits.get("timeout", self.policy.timeout)),  # type: ignore[arg-type]
-            watch_dir=space.repo if limits.get("watch") else None,
-            max_bytes=self.policy.max_repo_bytes if limits.get("watch") else None,
+            timeout=self.policy.timeout if timeout is None else timeout,
+            watch_dir=space.repo if watch else None,
+            max_bytes=self.policy.max_repo_bytes if watch else None,
         )
 
     def _ls_remote(

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import git
 
+from skreg_importer.failures import JobFailed
+
 POLL_SECONDS = 0.2
 REAP_SECONDS = 10.0
 MAX_STDERR_SHOWN = 600
@@ -42,13 +44,8 @@ _TRANSIENT_MARKERS = (
 )
 
 
-class GitFailed(Exception):
+class GitFailed(JobFailed):
     """A git command failed; `message` is safe to show (callers redact URLs first)."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        self.message = message
-        self.transient = transient
-        super().__init__(message)
 
 
 class GitTimedOut(GitFailed):

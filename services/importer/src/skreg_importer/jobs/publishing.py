@@ -18,6 +18,7 @@ from skreg_proto.internal import Provenance, ServicePublishRequest
 from skreg_proto.problems import FieldProblem
 
 from skreg_importer.discovery import DiscoveredSkill
+from skreg_importer.failures import JobFailed
 from skreg_importer.gitops.urls import RepoUrl
 from skreg_importer.jobs.store import ClaimedRun, ResultRow
 from skreg_importer.publisher import CatalogPublisher
@@ -26,13 +27,8 @@ from skreg_importer.tagversions import version_for
 _PER_SKILL_STATUSES = {400, 409, 413, 415, 422}
 
 
-class PublishFailed(Exception):
+class PublishFailed(JobFailed):
     """Publishing could not be done for reasons beyond one skill."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        self.message = message
-        self.transient = transient
-        super().__init__(message)
 
 
 def _rows(problems: list[FieldProblem]) -> tuple[dict[str, str], ...]:

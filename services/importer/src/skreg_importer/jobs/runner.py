@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from skreg_common.db import utcnow
+from skreg_common.peers import PeerError
 from skreg_proto.bundle import BundleLimits
 from skreg_proto.codec import from_msgpack
 from skreg_proto.importer import Credentials
@@ -29,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_importer.crypto import SecretBox, SecretDecryptError
 from skreg_importer.discovery import DiscoveredSkill, DiscoveryError, discover
+from skreg_importer.failures import JobFailed
 from skreg_importer.gitops.clone import GitAuth, GitClient, GitPolicy, Workspace, workspace
-from skreg_importer.gitops.runner import GitFailed
 from skreg_importer.gitops.urls import (
     RepoUrl,
     UrlRefused,
@@ -40,7 +41,7 @@ from skreg_importer.gitops.urls import (
 )
 from skreg_importer.jobs import store
 from skreg_importer.jobs.fetch import Outcome, fetch
-from skreg_importer.jobs.publishing import PublishFailed, publish_all
+from skreg_importer.jobs.publishing import publish_all
 from skreg_importer.pathfilters import PathFilter
 from skreg_importer.publisher import CatalogPublisher
 from skreg_importer.queue.dispatch import Dispatcher
@@ -50,15 +51,6 @@ from skreg_importer.settings import ImporterSettings
 log = structlog.get_logger(__name__)
 
 CREDENTIALS_PURPOSE = "source-credentials"
-
-
-class RunFailed(Exception):
-    """This attempt failed; `transient` failures are retried with backoff up to a limit."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        self.message = message
-        self.transient = transient
-        super().__init__(message)
 
 
 def new_worker_id() -> str:
@@ -137,12 +129,12 @@ class ImportRunner:
             )
             log.info("import.released", reason="worker stopping")
             raise
-        except RunFailed as exc:
+        except JobFailed as exc:
             await self._failed(claimed, exc)
         except Exception as exc:  # a bug must fail the run, never leave it running
             log.exception("import.crashed")
             await self._failed(
-                claimed, RunFailed(f"internal error ({type(exc).__name__})", transient=False)
+                claimed, JobFailed(f"internal error ({type(exc).__name__})", transient=False)
             )
         else:
             if await store.succeed(
@@ -159,7 +151,7 @@ class ImportRunner:
             else:
                 log.warning("import.lease_lost", detail="another worker took the run over")
 
-    async def _failed(self, claimed: store.ClaimedRun, exc: RunFailed) -> None:
+    async def _failed(self, claimed: store.ClaimedRun, exc: JobFailed) -> None:
         message = redact(exc.message, self._secrets(claimed))
         if exc.transient and claimed.attempts < self.settings.importer_max_attempts:
             delay = min(
@@ -201,7 +193,7 @@ class ImportRunner:
         try:
             raw = self.box.open(claimed.credentials_enc, CREDENTIALS_PURPOSE)
         except SecretDecryptError as exc:
-            raise RunFailed(
+            raise JobFailed(
                 "stored credentials cannot be decrypted (was SECRET_KEY changed?)", transient=False
             ) from exc
         creds = from_msgpack(raw, Credentials)
@@ -211,7 +203,7 @@ class ImportRunner:
         """Secret values to scrub from messages (git may echo them in its errors)."""
         try:
             return [self._auth(claimed).token]
-        except (RunFailed, ValueError):  # undecryptable: nothing of it can leak either
+        except (JobFailed, ValueError):  # undecryptable: nothing of it can leak either
             return []
 
     async def _work(self, claimed: store.ClaimedRun) -> Outcome:
@@ -222,15 +214,10 @@ class ImportRunner:
                 resolve_and_check, repo, allow_local=self.settings.importer_allow_local
             )
         except UrlRefused as exc:
-            raise RunFailed(str(exc), transient=False) from exc
+            raise JobFailed(str(exc), transient=False) from exc
         auth = self._auth(claimed)
         async with _workspace() as space:
-            try:
-                fetched = await fetch(
-                    self.git, self.slots, self.sessions, claimed, (repo, auth, space)
-                )
-            except GitFailed as exc:
-                raise RunFailed(exc.message, transient=exc.transient) from exc
+            fetched = await fetch(self.git, self.slots, self.sessions, claimed, (repo, auth, space))
             if isinstance(fetched, Outcome):
                 return fetched
             skills = await self._discover(claimed, repo, space)
@@ -253,11 +240,12 @@ class ImportRunner:
                         reason="no longer in the repository (or excluded by the source's filters)",
                     )
                 )
-        except PublishFailed as exc:
-            raise RunFailed(exc.message, transient=exc.transient) from exc
+        except JobFailed:
+            raise
+        except PeerError as exc:
+            raise JobFailed(f"catalog call failed: {exc}", transient=exc.transient) from exc
         except Exception as exc:
-            transient = bool(getattr(exc, "transient", False))
-            raise RunFailed(f"catalog call failed: {exc}", transient=transient) from exc
+            raise JobFailed(f"catalog call failed: {exc}", transient=False) from exc
         return Outcome(commit=fetched.commit, results=results)
 
     async def _discover(
@@ -269,7 +257,7 @@ class ImportRunner:
                 discover, space.repo, claimed.subdirectory, repo.basename, self.limits, filters
             )
         except DiscoveryError as exc:
-            raise RunFailed(str(exc), transient=False) from exc
+            raise JobFailed(str(exc), transient=False) from exc
 
 
 @contextlib.asynccontextmanager
