@@ -99,7 +99,7 @@ def test_environment_of_the_service_cannot_steer_git(
     commit = repo.commit()
     url = parse_repo_url(daemon.url("plain.git"), allow_local=True)
     with workspace() as space:
-        assert _client().clone(space, url, None, GitAuth()) == commit
+        assert _client().clone(space, url, None, GitAuth()).commit == commit
         assert (space.repo / "skills/plain/SKILL.md").is_file()
     assert not marker.exists()
 
@@ -143,25 +143,64 @@ def test_ls_remote_resolves_branches_tags_and_head(daemon: GitDaemon) -> None:
         assert client.remote_refs(space, url, "v1", GitAuth()).commit == first  # peeled tag
         with pytest.raises(GitFailed, match="not found"):
             client.remote_refs(space, url, "nope", GitAuth())
-        assert client.clone(space, url, second, GitAuth()) == second  # a commit, by fetch
+        assert client.clone(space, url, second, GitAuth()).commit == second  # a commit, by fetch
         assert (space.repo / "skills/two/SKILL.md").is_file()
 
 
-def test_tags_on_a_commit_from_ls_remote_annotated_ones_peeled(daemon: GitDaemon) -> None:
+def _tagged_repo(daemon: GitDaemon) -> tuple[Repo, str, str]:
+    """`first` tagged v1.0.0 (annotated), one@1.0.0 and nested (a tag of a tag);
+    `second`, on main, tagged v2.0.0; a third commit on `dev` tagged dev@3.0.0."""
+    from tests.importer.gitrepos import git
+
     repo: Repo = daemon.repo("tags.git")
     repo.skill("skills/one")
     first = repo.commit("one")
     repo.tag("v1.0.0", annotated=True)
     repo.tag("one@1.0.0")
+    git(repo.path, "tag", "-a", "-m", "a tag of a tag", "nested", "v1.0.0")
     repo.skill("skills/two")
     second = repo.commit("two")
     repo.tag("v2.0.0")
+    git(repo.path, "checkout", "-q", "-b", "dev")
+    repo.skill("skills/three")
+    repo.commit("three")
+    repo.tag("dev@3.0.0")
+    git(repo.path, "checkout", "-q", "main")
+    return repo, first, second
+
+
+def test_tags_on_a_commit_from_ls_remote_annotated_ones_peeled(daemon: GitDaemon) -> None:
+    _, first, second = _tagged_repo(daemon)
     url = parse_repo_url(daemon.url("tags.git"), allow_local=True)
     client = _client()
     with workspace() as space:
-        assert client.tags_at(space, url, first, GitAuth()) == ["one@1.0.0", "v1.0.0"]
-        assert client.tags_at(space, url, second, GitAuth()) == ["v2.0.0"]
         listing = client.remote_refs(space, url, None, GitAuth(), None, True)
         assert listing.commit == second
-        assert listing.tags_at(first) == ["one@1.0.0", "v1.0.0"]
+        assert listing.tags_at(first) == ["nested", "one@1.0.0", "v1.0.0"]
+        assert listing.tags_at(second) == ["v2.0.0"]
         assert client.remote_refs(space, url, "main", GitAuth()).tags == {}
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        (None, ["v2.0.0"]),  # the default branch
+        ("v1.0.0", ["nested", "one@1.0.0", "v1.0.0"]),  # a tag
+        ("first", ["nested", "one@1.0.0", "v1.0.0"]),  # a commit, fetched by its id
+    ],
+)
+def test_a_clone_brings_exactly_the_tags_on_its_commit(
+    daemon: GitDaemon, ref: str | None, expected: list[str]
+) -> None:
+    _, first, second = _tagged_repo(daemon)
+    url = parse_repo_url(daemon.url("tags.git"), allow_local=True)
+    with workspace() as space:
+        checkout = _client().clone(space, url, first if ref == "first" else ref, GitAuth())
+        assert checkout.commit == (second if ref is None else first)
+        assert checkout.tags == expected
+    with workspace() as space:  # a source that ignores tags fetches none
+        checkout = _client().clone(space, url, ref and first, GitAuth(), tags=False)
+        assert (checkout.commit, checkout.tags) == (second if ref is None else first, [])
+        assert not (space.repo / ".git/refs/tags").exists() or not any(
+            (space.repo / ".git/refs/tags").iterdir()
+        )

@@ -87,7 +87,7 @@ def test_a_name_is_resolved_once_and_pinned() -> None:
 
 def _clone(repo: RepoUrl) -> str:
     with workspace() as space:
-        return _client().clone(space, repo, None, GitAuth())
+        return _client().clone(space, repo, None, GitAuth()).commit
 
 
 def test_git_protocol_connects_to_the_pinned_address(daemon: GitDaemon) -> None:

@@ -10,6 +10,9 @@ still verifies the host name); ssh with `HostName=<address>` and `HostKeyAlias=<
 (the host key is still checked under the name); git:// by putting the address in the
 URL itself (git has no resolve override for it; the daemon then sees the address as
 the request's host, which only matters to a daemon serving virtual hosts).
+
+Only the network goes through this hardened subprocess; what a clone brought (its
+commit, the tags on it) is read with GitPython (`checkout`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from skreg_importer.gitops.checkout import Checkout, read_checkout
 from skreg_importer.gitops.runner import GitCall, GitFailed, run_git
 from skreg_importer.gitops.urls import RepoUrl
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+FETCHED_REF = "refs/skreg/fetched"  # where a commit fetched by its id is stored
 LS_REMOTE_TIMEOUT_CAP = 30.0
 
 
@@ -192,6 +197,9 @@ class GitClient:
         if auth.ssh_key_path:
             ssh += ["-i", auth.ssh_key_path, "-o", "IdentitiesOnly=yes"]
         return {
+            # Not a setting: git needs the host's PATH to find its helpers (ssh,
+            # git-remote-https) where the system installed them. It is the one value
+            # taken from this process's environment; everything else is chosen here.
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "HOME": str(space.home),
             "LANG": "C",
@@ -275,21 +283,6 @@ class GitClient:
                 return RemoteRefs(commit=refs[name], tags=found)
         raise GitFailed(f"ref {ref or 'HEAD'!r} not found in the repository", transient=False)
 
-    def tags_at(
-        self,
-        space: Workspace,
-        repo: RepoUrl,
-        commit: str,
-        auth: GitAuth,
-        cancel: threading.Event | None = None,
-    ) -> list[str]:
-        """The names of the remote's tags that point at `commit` (annotated ones peeled).
-
-        The clone is shallow and tag-less, so the tags are asked for with `ls-remote`.
-        """
-        refs = self._ls_remote(space, repo, auth, ["refs/tags/*"], cancel)
-        return RemoteRefs(commit=commit, tags=_peeled_tags(refs)).tags_at(commit)
-
     def clone(
         self,
         space: Workspace,
@@ -297,11 +290,16 @@ class GitClient:
         ref: str | None,
         auth: GitAuth,
         cancel: threading.Event | None = None,
-    ) -> str:
-        """Shallow, single-branch, no-tags clone of `ref` into `space.repo`; returns the commit."""
-        shallow = ["--depth", "1", "--no-tags", "--no-recurse-submodules"]
+        *,
+        tags: bool = True,
+    ) -> Checkout:
+        """Shallow, single-branch clone of `ref` into `space.repo`: its commit and, with
+        `tags`, the tags pointing at that commit (git's tag following brings exactly
+        those along; no other tag or history is fetched)."""
+        shallow = ["--depth", "1", "--no-recurse-submodules"] + ([] if tags else ["--no-tags"])
         if ref is not None and FULL_SHA.match(ref):
-            # A commit cannot be cloned by name; fetch exactly that object instead.
+            # A commit cannot be cloned by name; fetch exactly that object instead,
+            # into a ref of our own: git follows tags only for a fetch that stores one.
             run_git(
                 self._call(space, repo, auth, ["init", "--quiet", "--template=", str(space.repo)]),
                 cancel,
@@ -314,10 +312,10 @@ class GitClient:
                 *shallow,
                 "--",
                 git_target(repo),
-                ref,
+                f"{ref}:{FETCHED_REF}",
             ]
             run_git(self._call(space, repo, auth, fetch, watch=True), cancel)
-            checkout = ["-C", str(space.repo), "checkout", "--quiet", "--detach", "FETCH_HEAD"]
+            checkout = ["-C", str(space.repo), "checkout", "--quiet", "--detach", FETCHED_REF]
             run_git(self._call(space, repo, auth, checkout, watch=True), cancel)
         else:
             args = ["clone", "--quiet", "--single-branch", "--template=", *shallow]
@@ -325,5 +323,4 @@ class GitClient:
                 args += ["--branch", ref]
             args += ["--", git_target(repo), str(space.repo)]
             run_git(self._call(space, repo, auth, args, watch=True), cancel)
-        head = ["-C", str(space.repo), "rev-parse", "HEAD"]
-        return run_git(self._call(space, repo, auth, head), cancel).strip()
+        return read_checkout(space.repo, tags=tags)

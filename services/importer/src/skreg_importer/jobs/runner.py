@@ -39,9 +39,9 @@ from skreg_importer.gitops.urls import (
     redact,
     resolve_and_check,
 )
-from skreg_importer.jobs import store
 from skreg_importer.jobs.fetch import Outcome, fetch
 from skreg_importer.jobs.publishing import publish_all
+from skreg_importer.jobs.store import ClaimedRun, RunStore
 from skreg_importer.pathfilters import PathFilter
 from skreg_importer.publisher import CatalogPublisher
 from skreg_importer.queue.dispatch import Dispatcher
@@ -78,12 +78,12 @@ class ImportRunner:
         limits: BundleLimits | None = None,
     ) -> None:
         self.settings = settings
-        self.sessions = sessions
         self.publisher = publisher
         self.slots = slots
         self.dispatcher = dispatcher
         self.worker_id = worker_id or new_worker_id()
         self.limits = limits or BundleLimits()
+        self.store = RunStore(sessions, self.worker_id, settings.importer_run_lease_seconds)
         self.box = SecretBox(settings.secret_key)
         self.git = GitClient(
             GitPolicy(
@@ -96,8 +96,7 @@ class ImportRunner:
 
     async def execute(self, run_id: str) -> None:
         """Run the import `run_id` once; a no-op when it is finished or owned elsewhere."""
-        lease_s = self.settings.importer_run_lease_seconds
-        claimed = await store.claim(self.sessions, run_id, self.worker_id, lease_s)
+        claimed = await self.store.claim(run_id)
         if claimed is None:
             log.info("import.skipped", run_id=run_id, reason="finished or owned by a live worker")
             return
@@ -111,16 +110,14 @@ class ImportRunner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
 
-    async def _attempt(self, claimed: store.ClaimedRun) -> None:
+    async def _attempt(self, claimed: ClaimedRun) -> None:
         try:
             outcome = await self._work(claimed)
         except asyncio.CancelledError:
             # The worker is stopping: hand the run back untouched (not the run's fault).
             await asyncio.shield(
-                store.requeue(
-                    self.sessions,
+                self.store.requeue(
                     claimed.id,
-                    self.worker_id,
                     job_id=claimed.job_id,
                     error=None,
                     not_before=None,
@@ -137,10 +134,8 @@ class ImportRunner:
                 claimed, JobFailed(f"internal error ({type(exc).__name__})", transient=False)
             )
         else:
-            if await store.succeed(
-                self.sessions,
+            if await self.store.succeed(
                 claimed,
-                self.worker_id,
                 commit=outcome.commit,
                 results=outcome.results,
             ):
@@ -151,7 +146,7 @@ class ImportRunner:
             else:
                 log.warning("import.lease_lost", detail="another worker took the run over")
 
-    async def _failed(self, claimed: store.ClaimedRun, exc: JobFailed) -> None:
+    async def _failed(self, claimed: ClaimedRun, exc: JobFailed) -> None:
         message = redact(exc.message, self._secrets(claimed))
         if exc.transient and claimed.attempts < self.settings.importer_max_attempts:
             delay = min(
@@ -160,10 +155,8 @@ class ImportRunner:
             )
             job_id = retry_job_id(claimed.id)
             not_before = utcnow() + dt.timedelta(seconds=delay)
-            if await store.requeue(
-                self.sessions,
+            if await self.store.requeue(
                 claimed.id,
-                self.worker_id,
                 job_id=job_id,
                 error=message,
                 not_before=not_before,
@@ -173,21 +166,20 @@ class ImportRunner:
             return
         if exc.transient:
             message = f"{message} (gave up after {claimed.attempts} attempts)"
-        await store.fail(self.sessions, claimed.id, self.worker_id, message)
+        await self.store.fail(claimed.id, message)
         log.warning("import.failed", error=message, attempt=claimed.attempts)
 
     async def _heartbeat(self, run_id: str) -> None:
-        lease_s = self.settings.importer_run_lease_seconds
         while True:
-            await asyncio.sleep(lease_s / 3)
+            await asyncio.sleep(self.store.lease_seconds / 3)
             try:
-                if not await store.renew_lease(self.sessions, run_id, self.worker_id, lease_s):
+                if not await self.store.renew_lease(run_id):
                     log.warning("import.lease_lost", run_id=run_id)
                     return
             except Exception:  # a database blip must not kill the job; the next beat retries
                 log.warning("import.heartbeat_failed", run_id=run_id, exc_info=True)
 
-    def _auth(self, claimed: store.ClaimedRun) -> GitAuth:
+    def _auth(self, claimed: ClaimedRun) -> GitAuth:
         if not claimed.credentials_enc:
             return GitAuth()
         try:
@@ -199,14 +191,14 @@ class ImportRunner:
         creds = from_msgpack(raw, Credentials)
         return GitAuth(token=creds.token, username=creds.username, ssh_key_path=creds.ssh_key_path)
 
-    def _secrets(self, claimed: store.ClaimedRun) -> list[str | None]:
+    def _secrets(self, claimed: ClaimedRun) -> list[str | None]:
         """Secret values to scrub from messages (git may echo them in its errors)."""
         try:
             return [self._auth(claimed).token]
         except (JobFailed, ValueError):  # undecryptable: nothing of it can leak either
             return []
 
-    async def _work(self, claimed: store.ClaimedRun) -> Outcome:
+    async def _work(self, claimed: ClaimedRun) -> Outcome:
         try:
             repo = parse_repo_url(claimed.url, allow_local=self.settings.importer_allow_local)
             # Resolved once; git connects to the address checked here (DNS rebinding).
@@ -217,7 +209,7 @@ class ImportRunner:
             raise JobFailed(str(exc), transient=False) from exc
         auth = self._auth(claimed)
         async with _workspace() as space:
-            fetched = await fetch(self.git, self.slots, self.sessions, claimed, (repo, auth, space))
+            fetched = await fetch(self.git, self.slots, self.store, claimed, (repo, auth, space))
             if isinstance(fetched, Outcome):
                 return fetched
             skills = await self._discover(claimed, repo, space)
@@ -249,7 +241,7 @@ class ImportRunner:
         return Outcome(commit=fetched.commit, results=results)
 
     async def _discover(
-        self, claimed: store.ClaimedRun, repo: RepoUrl, space: Workspace
+        self, claimed: ClaimedRun, repo: RepoUrl, space: Workspace
     ) -> list[DiscoveredSkill]:
         try:
             filters = PathFilter.of(claimed.include, claimed.exclude)
