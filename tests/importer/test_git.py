@@ -93,6 +93,8 @@ def test_environment_of_the_service_cannot_steer_git(
     config.write_text(f"[core]\n\thooksPath = {hooks}\n[protocol]\n\tallow = always\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_DIR", str(tmp_path / "not-a-repo"))
+    (tmp_path / "no-objects").mkdir()  # the checkout is read through GitPython: not from here
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(tmp_path / "no-objects"))
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", f"'core.hooksPath'='{hooks}'")
     repo = daemon.repo("plain.git")
     repo.skill("skills/plain")

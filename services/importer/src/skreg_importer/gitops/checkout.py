@@ -1,10 +1,10 @@
 """Reading a finished checkout with GitPython: the commit it holds and the tags on it.
 
 Talking to a remote stays in the hardened subprocess (`clone`, `runner`). Reading what
-arrived is local, and is what GitPython is good at. GitPython reads refs itself and
-objects through a long-lived `git cat-file` process that starts from this process's
-environment; that process is pinned to the checkout and to no configuration but the
-checkout's own (which our clone wrote), so a stray GIT_DIR, GIT_OBJECT_DIRECTORY or
+arrived is local, and is what GitPython is good at. The git processes GitPython starts
+for reading (`cat-file` for objects, one `for-each-ref` for the tag list) begin from
+this process's environment; they are pinned to the checkout and to no configuration but
+the checkout's own (which our clone wrote), so a stray GIT_DIR, GIT_OBJECT_DIRECTORY or
 global config in the service's environment cannot change what is read.
 """
 
@@ -47,14 +47,33 @@ def _open(path: Path) -> git.Repo:
     return repo
 
 
+# One line per tag: its object, what that object points at when it is an annotated
+# tag (git peels one level here, or fully in newer releases), that target's type, name.
+_TAG_FORMAT = "%(objectname)%09%(*objectname)%09%(*objecttype)%09%(refname:strip=2)"
+
+
 def tags_at(repo: git.Repo, commit: str) -> list[str]:
-    """The names of the tags in `repo` whose (fully peeled) target is `commit`."""
+    """The names of the tags in `repo` whose (fully peeled) target is `commit`.
+
+    All tags are listed by one `for-each-ref` through GitPython's command wrapper: asking
+    GitPython's object model tag by tag costs a round trip to `cat-file` each, and a
+    repository can carry thousands of tags on one commit. Only a tag of a tag (rare)
+    is peeled further through the object model.
+    """
     names = []
-    for tag in repo.tags:
-        try:
-            target = tag.commit.hexsha
-        except (ValueError, BadName, BadObject):  # a tag of a tree or blob, or dangling
-            continue
+    for line in repo.git.for_each_ref("refs/tags", format=_TAG_FORMAT).splitlines():
+        target, peeled, peeled_type, name = line.split("\t", 3)
+        if peeled_type == "tag":
+            target = _peel(repo, name)
+        elif peeled:
+            target = peeled
         if target == commit:
-            names.append(tag.name)
+            names.append(name)
     return sorted(names)
+
+
+def _peel(repo: git.Repo, name: str) -> str | None:
+    try:
+        return str(git.TagReference(repo, f"refs/tags/{name}").commit.hexsha)
+    except (ValueError, BadName, BadObject):  # ends at a tree or blob, or dangling
+        return None
