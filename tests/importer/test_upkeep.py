@@ -12,6 +12,7 @@ from skreg_common.db import create_engine, create_sessionmaker
 from skreg_importer.crypto import SecretBox
 from skreg_importer.queue.dispatch import ArqDispatcher, job_deserializer, job_serializer
 from skreg_importer.runs.service import RunRequests
+from structlog.testing import capture_logs
 
 from tests.importer.conftest import IMPORTS, SOURCES, importer_settings, open_stack
 from tests.importer.gitrepos import GitDaemon, Repo, free_port
@@ -40,12 +41,15 @@ async def test_queued_runs_resume_at_start_up(
         create_sessionmaker(engine), dispatcher, settings, SecretBox(settings.secret_key)
     )
     try:
-        run, created = await requests.sync_source(source["id"])
+        with capture_logs() as logs:  # also spares rendering the traceback on the console
+            run, created = await requests.sync_source(source["id"])
     finally:
         await dispatcher.close()
         await engine.dispose()
     assert created
     assert run.state == "queued"  # recorded although the enqueue failed
+    failed = [entry for entry in logs if entry["event"] == "import.enqueue_failed"]
+    assert [entry["run_id"] for entry in failed] == [run.id]
 
     async with open_stack(database_url) as stack:
         finished = await stack.wait(run.id)
