@@ -15,7 +15,6 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_common.app import ServiceComponent
-from skreg_common.errors import HTML_ERROR_PAGE
 from skreg_common.forwarded import mark_in_process
 from skreg_common.runtime import Runtime
 
@@ -105,12 +104,15 @@ def ui_component(
 
     async def start(runtime: Runtime) -> None:
         state.refresher.redis = runtime.redis
-        runtime.extras[HTML_ERROR_PAGE] = browser_error_page(state)
 
     async def stop(_: Runtime) -> None:
         await state.router.aclose()
         state.renderer.close()
 
     return ServiceComponent(
-        name="ui", route_handlers=[pages, static], on_startup=[start], on_shutdown=[stop]
+        name="ui",
+        route_handlers=[pages, static],
+        on_startup=[start],
+        on_shutdown=[stop],
+        browser_error_page=browser_error_page(state),
     )

@@ -48,7 +48,6 @@ class UiState:
     router: ApiRouter
     templates: JinjaTemplateEngine
     refresher: RefreshCoordinator
-    extras: dict[str, Any] = field(default_factory=dict)
     # Renders Markdown, code and links off the event loop (shared with the catalog when
     # both run in one process).
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))

@@ -10,6 +10,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
+from skreg_common.errors import BrowserErrorPage
 
 from skreg_gateway.ui.client import ApiError
 from skreg_gateway.ui.context import UiContext, UiState, context_for, safe_local_path, state_of
@@ -145,7 +146,7 @@ def wants_html(request: Request[Any, Any, Any]) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def browser_error_page(state: UiState) -> Any:
+def browser_error_page(state: UiState) -> BrowserErrorPage:
     """For errors outside the UI's routes (an unknown address): a page instead of JSON."""
 
     def render(request: Request[Any, Any, Any], status: int) -> Response[Any] | None:
