@@ -22,6 +22,18 @@ def _env(**values: str) -> dict[str, str]:
     return {**keep, **values}
 
 
+def _make(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def test_every_service_declares_its_migrations() -> None:
     assert installed_migrations() == (AUTH, CATALOG, IMPORTER)
 
@@ -58,21 +70,11 @@ def test_make_migration_writes_a_revision_after_the_service_head(tmp_path: Path)
     """The README's `make migration` command, written into a scratch folder."""
     own = ROOT / "services/catalog/src/skreg_catalog/migrations/versions"
     before = sorted(own.glob("*.py"))
-    done = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "migration",
-            "SERVICE=catalog",
-            "MESSAGE=add skill labels",
-            f"ARGS=--version-path {tmp_path}",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = _make(
+        "migration",
+        "SERVICE=catalog",
+        "MESSAGE=add skill labels",
+        f"ARGS=--version-path {tmp_path}",
     )
     assert done.returncode == 0, done.stderr
     [written] = list(tmp_path.glob("*.py"))
@@ -85,15 +87,7 @@ def test_make_migration_writes_a_revision_after_the_service_head(tmp_path: Path)
 
 
 def test_make_migration_without_a_service_says_how() -> None:
-    done = subprocess.run(
-        ["make", "--no-print-directory", "migration"],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _make("migration")
     assert done.returncode != 0
     assert 'usage: make migration SERVICE=catalog MESSAGE="what changes"' in done.stderr
 

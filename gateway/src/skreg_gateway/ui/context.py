@@ -119,7 +119,7 @@ class UiContext:
         self.dirty = True
 
     def sign_in(self, tokens: TokenResponse) -> None:
-        """Keep fresh tokens (after login or refresh); a new CSRF token on login."""
+        """Keep fresh tokens (after login or refresh); the CSRF token stays (open forms work)."""
         self.session.user = SessionUser(
             id=tokens.user.id, username=tokens.user.username, role=tokens.user.role
         )

@@ -159,7 +159,8 @@ class UiSessionBackend(ClientSideSessionBackend):
     def session_of(self, data: ScopeSession | None, now: float | None = None) -> UiSession | None:
         """`data` as a UiSession, or None when it is not one or is past the maximum age.
 
-        The age counts from sign-in: Litestar's own expiry restarts with every write.
+        The age counts from the session's creation (UI_SESSION_DAYS at most); Litestar's
+        own expiry restarts with every write.
         """
         if not data or not isinstance(data, dict):
             return None

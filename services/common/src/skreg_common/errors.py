@@ -143,7 +143,8 @@ def problem_response(
     )
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
+def request_id_of(request: Request[Any, Any, Any]) -> str | None:
+    """The request id skreg_common.logging gave this request (quoted in every error)."""
     value = request.scope.get("state", {}).get("request_id")
     return value if isinstance(value, str) else None
 
@@ -155,7 +156,7 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes
         detail=exc.detail,
         errors=exc.errors,
         headers=exc.headers,
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -165,7 +166,7 @@ def _format(request: Request[Any, Any, Any], exc: FormatError) -> Response[bytes
         title="Validation failed",
         detail=exc.detail,
         errors=exc.problems,
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -186,7 +187,11 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         if isinstance(item, dict)
     ]
     return problem_response(
-        400, title="Bad request", detail=exc.detail, errors=errors, request_id=_request_id(request)
+        400,
+        title="Bad request",
+        detail=exc.detail,
+        errors=errors,
+        request_id=request_id_of(request),
     )
 
 
@@ -215,7 +220,7 @@ def _http_handler(browser_page: BrowserErrorPage | None) -> Handler:
             return page
         detail = exc.detail if status < 500 else None  # a 5xx says nothing internal
         return problem_response(
-            status, detail=detail, headers=exc.headers or {}, request_id=_request_id(request)
+            status, detail=detail, headers=exc.headers or {}, request_id=request_id_of(request)
         )
 
     return http
@@ -228,7 +233,7 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
         400,
         title="Bad request",
         detail="the request body is nested too deeply",
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -238,7 +243,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         500,
         title="Internal server error",
         detail="Something went wrong on our side; quote the request id when reporting it.",
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
