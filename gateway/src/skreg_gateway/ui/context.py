@@ -36,6 +36,8 @@ _SCOPE_CONTEXT = "ui_context"
 # Refresh a little before expiry so a page's API calls never race the token's last second.
 REFRESH_MARGIN_S = 30
 CSRF_FIELD = "csrf_token"
+MAX_FLASHES = 5
+MAX_FLASH_CHARS = 300
 # Scripts (fetch, htmx via hx-headers) send the token in this header instead of a field.
 CSRF_HEADER = "x-csrf-token"
 
@@ -114,8 +116,12 @@ class UiContext:
         return Api(self.state.router, None, client_ip(self.request))
 
     def flash(self, message: str, level: str = "info") -> None:
-        """Show `message` on the next page rendered for this browser."""
-        self.session.flash.append(Flash(level=level, message=message))
+        """Show `message` on the next page rendered for this browser (the newest few).
+
+        The messages travel in the cookie, which a browser caps at 4 KB.
+        """
+        self.session.flash.append(Flash(level=level, message=message[:MAX_FLASH_CHARS]))
+        del self.session.flash[:-MAX_FLASHES]
         self.dirty = True
 
     def sign_in(self, tokens: TokenResponse) -> None:
