@@ -89,6 +89,8 @@ def test_session_cookie_flags_and_secure_behind_a_trusted_https_proxy(ui_server:
     assert cookie.startswith("skreg_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Path=/;" in cookie or cookie.endswith("Path=/")
+    assert f"Max-Age={14 * 24 * 3600}" in cookie  # UI_SESSION_DAYS' default
     assert "Secure" not in cookie
     # The test client connects from 127.0.0.1, a trusted proxy address by default.
     proxied = httpx.get(f"{ui_server.url}/login", headers={**HTML, "x-forwarded-proto": "https"})
