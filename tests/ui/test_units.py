@@ -7,16 +7,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 import skreg_gateway
+from litestar import Request
 from litestar.connection import ASGIConnection
+from skreg_catalog.rendering import RenderLimits, RenderPool
+from skreg_gateway.settings import GatewaySettings
 from skreg_gateway.ui.admin.service import SourceForm, field_errors
 from skreg_gateway.ui.browse.highlight import stylesheet
 from skreg_gateway.ui.browse.links import BundleLinks, rewrite_links
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
-from skreg_gateway.ui.context import safe_local_path
-from skreg_gateway.ui.rendering import highlight, search_terms
+from skreg_gateway.ui.client import ApiRouter
+from skreg_gateway.ui.context import (
+    MAX_FLASH_CHARS,
+    MAX_FLASHES,
+    UiContext,
+    UiState,
+    safe_local_path,
+)
+from skreg_gateway.ui.refresh import RefreshCoordinator
+from skreg_gateway.ui.rendering import create_templates, highlight, search_terms
 from skreg_gateway.ui.session import (
     MAX_SESSION_CHARS,
     SessionUser,
@@ -259,3 +271,25 @@ def test_source_form_sends_filters_and_policy_and_shows_their_problems() -> None
         "line 4: has a '[' without its closing ']'",
         "namespace": "taken",
     }
+
+
+def test_one_time_messages_stay_few_and_short_so_the_session_fits_one_cookie() -> None:
+    settings = GatewaySettings(secret_key=SECRET)
+    sessions = UiSessionBackend(session_config(SECRET, 3600))
+    state = UiState(
+        settings=settings,
+        sessions=sessions,
+        router=ApiRouter(settings, httpx.AsyncClient()),
+        templates=create_templates(),
+        refresher=RefreshCoordinator(b"k" * 32),
+        renderer=RenderPool(RenderLimits()),
+    )
+    scope = {"type": "http", "headers": [], "session": {}, "state": {}, "client": ("::1", 1)}
+    ui = UiContext(Request(scope=scope), state)  # type: ignore[arg-type]
+    for n in range(20):
+        ui.flash(f"{n}: " + "x" * 5000)
+    assert len(ui.session.flash) == MAX_FLASHES
+    assert ui.session.flash[-1].message.startswith("19: ")
+    assert all(len(flash.message) == MAX_FLASH_CHARS for flash in ui.session.flash)
+    [_one_cookie] = sessions.dump_data(msgspec.to_builtins(ui.session))
+    state.renderer.close()
