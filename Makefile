@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate purge bench images traefik-config clean
+.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate migration purge bench images traefik-config clean
 
 # Seconds of fuzzing: `make fuzz` runs FUZZ_SECONDS, `make test` (CI) a short FUZZ_TEST_SECONDS.
 FUZZ_SECONDS ?= 300
@@ -29,7 +29,11 @@ run: install ## Start the registry on http://127.0.0.1:8000 (SQLite, in-process 
 	$(RUN) python -m skreg_gateway
 
 migrate: install ## Upgrade the database at DATABASE_URL to the latest schema (explicit step in prod)
-	$(RUN) python -m skreg_gateway.migrate upgrade
+	$(RUN) python -m skreg_common.migrate upgrade
+
+migration: install ## New Alembic revision of a service from its models: SERVICE=catalog MESSAGE="add labels"
+	@test -n "$(SERVICE)" -a -n "$(MESSAGE)" || { echo 'usage: make migration SERVICE=catalog MESSAGE="what changes"' >&2; exit 2; }
+	$(RUN) python -m skreg_common.migrate revision "$(SERVICE)" -m "$(MESSAGE)" $(ARGS)
 
 purge: install ## Drop content of skills deleted over PURGE_AFTER_DAYS ago (ARGS=--dry-run previews)
 	$(RUN) python -m skreg_catalog.purge $(ARGS)

@@ -164,11 +164,11 @@ async def main() -> None:
     daemon = start_git_daemon(workdir / "served")
     try:
         from skreg_common.db import create_engine
+        from skreg_common.migrate import installed_migrations
         from skreg_common.migrations import upgrade
-        from skreg_gateway.migrate import ALL_MIGRATIONS
 
         engine = create_engine(database_url)
-        await upgrade(engine, ALL_MIGRATIONS)
+        await upgrade(engine, installed_migrations())
         await engine.dispose()
         generate(daemon.repo("big.git"), args.skills)
         queue = f"skreg:bench:{uuid.uuid4().hex[:8]}"

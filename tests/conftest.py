@@ -20,15 +20,16 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 from skreg_common.db import create_engine
+from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import upgrade
 from skreg_common.runtime import Runtime
 from skreg_common.settings import ServiceSettings
-from skreg_gateway.migrate import ALL_MIGRATIONS
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 PG_ADMIN_DSN = os.environ.get("SKREG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SKREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+ALL_MIGRATIONS = installed_migrations()
 BACKENDS = [b for b in os.environ.get("SKREG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from skreg_common.db import UTCDateTime, create_engine, utcnow
+from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import current_revisions, downgrade, upgrade
-from skreg_gateway.migrate import ALL_MIGRATIONS
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import create_pg_database, drop_pg_database
+
+ALL_MIGRATIONS = installed_migrations()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The split deployment, for real: every service its own process behind the real Traefik.
 
-PostgreSQL (a fresh database, migrated once by `python -m skreg_gateway.migrate`),
+PostgreSQL (a fresh database, migrated once by `python -m skreg_common.migrate`),
 Redis (database 12, flushed), auth, catalog, the importer API, an arq worker, the UI
 gateway, a `git daemon` serving a test repository, and Traefik terminating TLS with a
 test CA. Tests reach it only through `https://127.0.0.1:<port>`.
@@ -119,7 +119,7 @@ def _service_env(ports: dict[str, int], database_url: str) -> dict[str, str]:
 
 def _migrate(database_url: str, workdir: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "skreg_gateway.migrate", "upgrade"],
+        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
         env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,

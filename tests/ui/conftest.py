@@ -203,7 +203,10 @@ def git_repo(tmp_path_factory: pytest.TempPathFactory) -> str:
     return root.as_uri()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API holds an event loop on the main
+# thread while it runs, and every later asyncio.run (tests/common, tests/gateway when run
+# after tests/ui) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     """Playwright's driver (the browser itself is Debian's Chromium)."""
     assert Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh (apt: chromium)"
@@ -211,7 +214,7 @@ def playwright_instance() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Headless Chromium from /usr/bin/chromium."""
     launched = playwright_instance.chromium.launch(

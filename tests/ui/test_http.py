@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.processes import free_port, start
 from tests.ui.conftest import ADMIN_PASSWORD, ADMIN_USER, Server, _server_command, wait_for_ui
+from tests.ui.test_units import FORGED_SESSION_COOKIES
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
@@ -88,6 +89,8 @@ def test_session_cookie_flags_and_secure_behind_a_trusted_https_proxy(ui_server:
     assert cookie.startswith("skreg_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Path=/;" in cookie or cookie.endswith("Path=/")
+    assert f"Max-Age={14 * 24 * 3600}" in cookie  # UI_SESSION_DAYS' default
     assert "Secure" not in cookie
     # The test client connects from 127.0.0.1, a trusted proxy address by default.
     proxied = httpx.get(f"{ui_server.url}/login", headers={**HTML, "x-forwarded-proto": "https"})
@@ -105,6 +108,43 @@ def test_tampered_session_cookie_is_ignored(ui_server: Server) -> None:
         response = client.get("/profile")
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
+
+
+def test_forged_session_cookies_get_a_fresh_session_never_a_500(ui_server: Server) -> None:
+    for value in FORGED_SESSION_COOKIES[1:]:
+        response = httpx.get(
+            f"{ui_server.url}/profile", headers={**HTML, "cookie": f"skreg_session={value}"}
+        )
+        assert response.status_code == 303, value
+        assert response.headers["location"].startswith("/login?next=")
+        page = httpx.get(
+            f"{ui_server.url}/login", headers={**HTML, "cookie": f"skreg_session={value}"}
+        )
+        assert page.status_code == 200
+        assert page.headers["set-cookie"].startswith("skreg_session=")
+
+
+def test_an_unchanged_session_is_not_written_again(ui_server: Server) -> None:
+    """A page that changes nothing sends no cookie, so it cannot undo a sign-out elsewhere."""
+    with signed_in_client(ui_server.url) as client:
+        client.get("/profile")  # shows (and so clears) any message from signing in
+        again = client.get("/profile")
+        assert again.status_code == 200
+        assert "set-cookie" not in again.headers
+
+
+def test_scripts_send_the_csrf_token_in_a_header(ui_server: Server) -> None:
+    with signed_in_client(ui_server.url) as client:
+        page = client.get("/profile").text
+        found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+        assert found
+        assert found.group(1) == csrf_of(page)
+        wrong = client.post("/logout", headers={"x-csrf-token": "forged"})
+        assert wrong.status_code == 403
+        assert client.get("/profile").status_code == 200  # still signed in
+        done = client.post("/logout", headers={"x-csrf-token": found.group(1)})
+        assert done.status_code == 303
+        assert client.get("/profile").status_code == 303  # signed out
 
 
 def test_sign_out_ends_the_session_at_auth(ui_server: Server) -> None:

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import msgspec
+import pytest
 import skreg_gateway
+from litestar import Request
+from litestar.connection import ASGIConnection
+from skreg_catalog.rendering import RenderLimits, RenderPool
+from skreg_gateway.settings import GatewaySettings
 from skreg_gateway.ui.admin.service import SourceForm, field_errors
 from skreg_gateway.ui.browse.highlight import stylesheet
 from skreg_gateway.ui.browse.links import BundleLinks, rewrite_links
 from skreg_gateway.ui.browse.service import file_tree, match_reasons
-from skreg_gateway.ui.context import safe_local_path
-from skreg_gateway.ui.rendering import highlight, search_terms
-from skreg_gateway.ui.session import SessionCodec, SessionUser, new_session
+from skreg_gateway.ui.client import ApiRouter
+from skreg_gateway.ui.context import (
+    MAX_FLASH_CHARS,
+    MAX_FLASHES,
+    UiContext,
+    UiState,
+    safe_local_path,
+)
+from skreg_gateway.ui.refresh import RefreshCoordinator
+from skreg_gateway.ui.rendering import create_templates, highlight, search_terms
+from skreg_gateway.ui.session import (
+    MAX_SESSION_CHARS,
+    SessionUser,
+    UiSession,
+    UiSessionBackend,
+    new_session,
+    session_config,
+)
 from skreg_proto.catalog import SkillSummary
 from skreg_proto.digest import FileEntry
 from skreg_proto.problems import FieldProblem
@@ -21,31 +44,70 @@ from skreg_proto.problems import FieldProblem
 SECRET = "a-test-secret-key-that-is-long-enough-0123456789"
 
 
+def _backend(secret: str = SECRET, max_age_s: int = 3600) -> UiSessionBackend:
+    return UiSessionBackend(session_config(secret, max_age_s))
+
+
+def _request_with(cookie_header: bytes) -> ASGIConnection[Any, Any, Any, Any]:
+    return ASGIConnection(scope={"type": "http", "headers": [(b"cookie", cookie_header)]})  # type: ignore[arg-type]
+
+
+def _sealed(backend: UiSessionBackend, session: UiSession) -> str:
+    [chunk] = backend.dump_data(msgspec.to_builtins(session))
+    return chunk.decode("ascii")
+
+
 def test_session_round_trips_and_hides_its_contents() -> None:
-    codec = SessionCodec(SECRET, max_age_s=3600)
+    backend = _backend()
     session = new_session()
     session.user = SessionUser(id="u1", username="alice", role="user")
     session.access_token = "eyJ.access.token"
     session.refresh_token = "refresh-secret-value"
-    sealed = codec.seal(session)
+    sealed = _sealed(backend, session)
     assert "refresh-secret-value" not in sealed
     assert "alice" not in sealed
-    opened = codec.open(sealed)
-    assert opened is not None
-    assert opened.user == session.user
-    assert opened.refresh_token == "refresh-secret-value"
-    assert opened.csrf == session.csrf
+    opened = backend.session_of(backend.read(_request_with(f"skreg_session={sealed}".encode())))
+    assert opened == session
 
 
 def test_session_from_another_key_tampered_or_too_old_is_refused() -> None:
-    codec = SessionCodec(SECRET, max_age_s=60)
-    sealed = codec.seal(new_session())
-    assert SessionCodec(SECRET + "x", max_age_s=60).open(sealed) is None
+    backend = _backend(max_age_s=60)
+    sealed = _sealed(backend, new_session())
+
+    def read(value: str) -> dict[str, Any]:
+        return backend.read(_request_with(f"skreg_session={value}".encode()))
+
+    assert read(sealed)
+    assert (
+        _backend(SECRET + "x", max_age_s=60).read(_request_with(f"skreg_session={sealed}".encode()))
+        == {}
+    )
     flipped = sealed[:10] + ("A" if sealed[10] != "A" else "B") + sealed[11:]
-    assert codec.open(flipped) is None
-    assert codec.open(sealed, now=time.time() + 61) is None
-    for junk in ("", "!!!", "a" * 5000, "AAAA"):
-        assert codec.open(junk) is None
+    assert read(flipped) == {}
+    assert backend.session_of(read(sealed), now=time.time() + 61) is None
+    assert backend.session_of({"csrf": 1, "created_at": "yesterday"}) is None
+
+
+# Litestar's cookie is base64(nonce + ciphertext + marker + expiry JSON); the library
+# parses that JSON before it authenticates anything, so these once answered 500.
+_MARKER = b"additional_authenticated_data="
+FORGED_SESSION_COOKIES = [
+    "",
+    "!!!",
+    "AAAA",
+    "a" * (MAX_SESSION_CHARS + 1),
+    base64.b64encode(b"n" * 12 + b"ct" + _MARKER + b"not json").decode(),
+    base64.b64encode(b"n" * 12 + b"ct" + _MARKER + b"[1, 2]").decode(),
+    base64.b64encode(b"n" * 12 + b"ct" + _MARKER + b'{"expires_at": "never"}').decode(),
+    base64.b64encode(b"n" * 12 + b"ct" + _MARKER + b'{"expires_at": 99999999999}').decode(),
+]
+
+
+@pytest.mark.parametrize("value", FORGED_SESSION_COOKIES)
+def test_forged_session_cookies_read_as_no_session(value: str) -> None:
+    backend = _backend()
+    assert backend.read(_request_with(f"skreg_session={value}".encode())) == {}
+    assert backend.read(_request_with("skreg_session=é".encode("latin-1"))) == {}
 
 
 def test_only_local_paths_are_redirect_targets() -> None:
@@ -209,3 +271,25 @@ def test_source_form_sends_filters_and_policy_and_shows_their_problems() -> None
         "line 4: has a '[' without its closing ']'",
         "namespace": "taken",
     }
+
+
+def test_one_time_messages_stay_few_and_short_so_the_session_fits_one_cookie() -> None:
+    settings = GatewaySettings(secret_key=SECRET)
+    sessions = UiSessionBackend(session_config(SECRET, 3600))
+    state = UiState(
+        settings=settings,
+        sessions=sessions,
+        router=ApiRouter(settings, httpx.AsyncClient()),
+        templates=create_templates(),
+        refresher=RefreshCoordinator(b"k" * 32),
+        renderer=RenderPool(RenderLimits()),
+    )
+    scope = {"type": "http", "headers": [], "session": {}, "state": {}, "client": ("::1", 1)}
+    ui = UiContext(Request(scope=scope), state)  # type: ignore[arg-type]
+    for n in range(20):
+        ui.flash(f"{n}: " + "x" * 5000)
+    assert len(ui.session.flash) == MAX_FLASHES
+    assert ui.session.flash[-1].message.startswith("19: ")
+    assert all(len(flash.message) == MAX_FLASH_CHARS for flash in ui.session.flash)
+    [_one_cookie] = sessions.dump_data(msgspec.to_builtins(ui.session))
+    state.renderer.close()

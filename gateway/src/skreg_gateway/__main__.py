@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from litestar import Litestar
@@ -10,8 +9,7 @@ from skreg_auth.settings import DEV_ADMIN_PASSWORD, AuthSettings
 from skreg_common.serve import load_or_exit, serve
 
 from skreg_gateway.app import create_app
-from skreg_gateway.localsecrets import ensure_local_secrets
-from skreg_gateway.settings import GatewaySettings
+from skreg_gateway.settings import GatewaySettings, load_gateway_settings
 
 
 def app_from_environment() -> Litestar:
@@ -37,9 +35,7 @@ def _banner(settings: GatewaySettings, auth: AuthSettings) -> str:
 
 def main() -> None:
     """Read settings once, say where the registry is and how to sign in, then serve."""
-    # Before any settings are read; uvicorn's app factory inherits the environment.
-    ensure_local_secrets(os.environ)
-    settings = load_or_exit(GatewaySettings)
+    settings = load_gateway_settings()  # first: it fills in the local dev secrets
     auth = load_or_exit(AuthSettings)
     sys.stdout.write(_banner(settings, auth))
     sys.stdout.flush()

@@ -16,13 +16,13 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.rendering import RenderPool
 from skreg_catalog.settings import CatalogSettings
 from skreg_common.app import ServiceComponent, build_app
+from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import migration_component
 from skreg_common.runtime import Runtime
 from skreg_common.settings import load_settings
 from skreg_importer.component import component as importer_component
 from skreg_importer.settings import ImporterSettings
 
-from skreg_gateway.migrate import ALL_MIGRATIONS
 from skreg_gateway.settings import GatewaySettings
 from skreg_gateway.ui.component import InProcessApi, ui_component
 
@@ -68,7 +68,7 @@ def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Lit
     )
     if settings.should_migrate:
         # First, so every other component starts on an up-to-date schema.
-        parts.insert(0, migration_component(ALL_MIGRATIONS))
+        parts.insert(0, migration_component(installed_migrations()))
     # Internal routes answer only the in-process transport, never the listening socket.
     app = build_app("Skills Registry", runtime, parts, internal_over_network=False)
     api.bind(app)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
+from skreg_common.serve import load_or_exit
 from skreg_common.settings import ServiceSettings
+
+from skreg_gateway.localsecrets import ensure_local_secrets
 
 
 class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
@@ -26,3 +30,14 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     def should_migrate(self) -> bool:
         """The UI owns no tables; the all-in-one process migrates like any service."""
         return self.gateway_mode == "all-in-one" and super().should_migrate
+
+
+def load_gateway_settings() -> GatewaySettings:
+    """The all-in-one process's settings, its local secrets filled in first (`make run`).
+
+    The one place the gateway hands the environment over: unset dev secrets are written
+    into it from the local secrets file (skreg_gateway.localsecrets), so every service's
+    settings read afterwards, and uvicorn's app factory (also after a reload), see them.
+    """
+    ensure_local_secrets(os.environ)
+    return load_or_exit(GatewaySettings)

@@ -11,11 +11,12 @@ import httpx
 from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.session import SessionMiddleware
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_common.app import ServiceComponent
-from skreg_common.errors import HTML_ERROR_PAGE
 from skreg_common.forwarded import mark_in_process
 from skreg_common.runtime import Runtime
 
@@ -29,7 +30,7 @@ from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
 from skreg_gateway.ui.guards import csrf_protect
 from skreg_gateway.ui.refresh import RefreshCoordinator
 from skreg_gateway.ui.rendering import STATIC_DIR, create_templates
-from skreg_gateway.ui.session import SessionCodec, derive_session_key
+from skreg_gateway.ui.session import UiSessionBackend, derive_session_key, session_config
 
 IN_PROCESS_BASE_URL = "http://skreg.internal"
 STATIC_MAX_AGE_S = 3600
@@ -77,9 +78,10 @@ def ui_component(
 
     `renderer` renders Markdown and code for the pages (the catalog's, all-in-one).
     """
+    max_age_s = settings.ui_session_days * 24 * 3600
     state = UiState(
         settings=settings,
-        codec=SessionCodec(settings.secret_key, settings.ui_session_days * 24 * 3600),
+        sessions=UiSessionBackend(session_config(settings.secret_key, max_age_s)),
         router=ApiRouter(settings, api),
         templates=create_templates(),
         refresher=RefreshCoordinator(derive_session_key(settings.secret_key + ":refresh")),
@@ -89,6 +91,7 @@ def ui_component(
         path="/",
         route_handlers=[*BROWSE_ROUTES, *ACCOUNT_ROUTES, admin_router()],
         dependencies={"ui": Provide(provide_ui)},
+        middleware=[DefineMiddleware(SessionMiddleware, backend=state.sessions)],
         guards=[csrf_protect],
         exception_handlers=UI_EXCEPTION_HANDLERS,
         opt={STATE_KEY: state, "skip_principal": True},
@@ -105,12 +108,15 @@ def ui_component(
 
     async def start(runtime: Runtime) -> None:
         state.refresher.redis = runtime.redis
-        runtime.extras[HTML_ERROR_PAGE] = browser_error_page(state)
 
     async def stop(_: Runtime) -> None:
         await state.router.aclose()
         state.renderer.close()
 
     return ServiceComponent(
-        name="ui", route_handlers=[pages, static], on_startup=[start], on_shutdown=[stop]
+        name="ui",
+        route_handlers=[pages, static],
+        on_startup=[start],
+        on_shutdown=[stop],
+        browser_error_page=browser_error_page(state),
     )

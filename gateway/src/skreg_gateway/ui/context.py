@@ -10,7 +10,6 @@ from urllib.parse import urlencode, urlsplit
 import structlog
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from skreg_catalog.rendering import RenderLimits, RenderPool
@@ -21,11 +20,11 @@ from skreg_gateway.ui.client import Api, ApiError, ApiRouter
 from skreg_gateway.ui.refresh import RefreshCoordinator
 from skreg_gateway.ui.rendering import SECURITY_HEADERS
 from skreg_gateway.ui.session import (
-    SESSION_COOKIE,
     Flash,
-    SessionCodec,
     SessionUser,
     UiSession,
+    UiSessionBackend,
+    mark_changed,
     new_session,
 )
 
@@ -37,6 +36,10 @@ _SCOPE_CONTEXT = "ui_context"
 # Refresh a little before expiry so a page's API calls never race the token's last second.
 REFRESH_MARGIN_S = 30
 CSRF_FIELD = "csrf_token"
+MAX_FLASHES = 5
+MAX_FLASH_CHARS = 300
+# Scripts (fetch, htmx via hx-headers) send the token in this header instead of a field.
+CSRF_HEADER = "x-csrf-token"
 
 
 @dataclass
@@ -44,11 +47,10 @@ class UiState:
     """Everything the UI shares across requests in one process."""
 
     settings: GatewaySettings
-    codec: SessionCodec
+    sessions: UiSessionBackend
     router: ApiRouter
     templates: JinjaTemplateEngine
     refresher: RefreshCoordinator
-    extras: dict[str, Any] = field(default_factory=dict)
     # Renders Markdown, code and links off the event loop (shared with the catalog when
     # both run in one process).
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
@@ -73,7 +75,12 @@ def load_session(connection: ASGIConnection[Any, Any, Any, Any], state: UiState)
     cached = scope_state.get(_SCOPE_SESSION)
     if isinstance(cached, UiSession):
         return cached
-    session = state.codec.open(connection.cookies.get(SESSION_COOKIE))
+    # The session middleware has read the cookie on the UI's routes; an error page for an
+    # address outside them (skreg_gateway.ui.errors.browser_error_page) reads it here.
+    raw = connection.scope.get("session")
+    if raw is None:
+        raw = state.sessions.read(connection)
+    session = state.sessions.session_of(raw)
     if session is None:
         session = new_session()
         scope_state["ui_session_new"] = True
@@ -94,6 +101,9 @@ class UiContext:
         self.state = state
         self.session = load_session(request, state)
         self.dirty = bool(request.scope.get("state", {}).get("ui_session_new"))
+        # Outside the UI's routes no middleware writes the cookie: such a page (an unknown
+        # address) leaves one-time messages for the next page instead of losing them.
+        self.writable = "session" in request.scope
         self.api = Api(state.router, self.session.access_token, client_ip(request))
 
     @property
@@ -106,12 +116,16 @@ class UiContext:
         return Api(self.state.router, None, client_ip(self.request))
 
     def flash(self, message: str, level: str = "info") -> None:
-        """Show `message` on the next page rendered for this browser."""
-        self.session.flash.append(Flash(level=level, message=message))
+        """Show `message` on the next page rendered for this browser (the newest few).
+
+        The messages travel in the cookie, which a browser caps at 4 KB.
+        """
+        self.session.flash.append(Flash(level=level, message=message[:MAX_FLASH_CHARS]))
+        del self.session.flash[:-MAX_FLASHES]
         self.dirty = True
 
     def sign_in(self, tokens: TokenResponse) -> None:
-        """Keep fresh tokens (after login or refresh); a new CSRF token on login."""
+        """Keep fresh tokens (after login or refresh); the CSRF token stays (open forms work)."""
         self.session.user = SessionUser(
             id=tokens.user.id, username=tokens.user.username, role=tokens.user.role
         )
@@ -161,7 +175,7 @@ class UiContext:
 
         A partial (a fragment fetched by a script) leaves the messages for the next page.
         """
-        flashes = [] if partial else list(self.session.flash)
+        flashes = [] if partial or not self.writable else list(self.session.flash)
         if flashes:
             self.session.flash.clear()
             self.dirty = True
@@ -201,27 +215,12 @@ class UiContext:
         return self.finish(Redirect(path=target, status_code=303))
 
     def finish(self, response: Response[Any]) -> Response[Any]:
-        """Add the security headers, and the session cookie when it changed."""
+        """Add the security headers; a changed session goes into the cookie (the middleware)."""
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if self.dirty:
-            response.set_cookie(self.session_cookie())
+            mark_changed(self.request, self.session)
         return response
-
-    def session_cookie(self) -> Cookie:
-        """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the browser used HTTPS."""
-        # The scheme is the browser's: X-Forwarded-Proto counts only from a trusted proxy
-        # (skreg_common.forwarded), so nobody else can drop or force the Secure flag.
-        secure = self.request.url.scheme == "https"
-        return Cookie(
-            key=SESSION_COOKIE,
-            value=self.state.codec.seal(self.session),
-            max_age=self.state.codec.max_age_s,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
 
 
 def safe_local_path(value: str | None, default: str = "/") -> str:

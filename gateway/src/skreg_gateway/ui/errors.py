@@ -10,6 +10,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
+from skreg_common.errors import BrowserErrorPage, request_id_of
 
 from skreg_gateway.ui.client import ApiError
 from skreg_gateway.ui.context import UiContext, UiState, context_for, safe_local_path, state_of
@@ -32,11 +33,6 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    value = request.scope.get("state", {}).get("request_id")
-    return value if isinstance(value, str) else None
-
-
 def error_page(
     request: Request[Any, Any, Any],
     status: int,
@@ -56,7 +52,7 @@ def error_page(
         message=message,
         detail=detail,
         status_code=status,
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -145,7 +141,7 @@ def wants_html(request: Request[Any, Any, Any]) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def browser_error_page(state: UiState) -> Any:
+def browser_error_page(state: UiState) -> BrowserErrorPage:
     """For errors outside the UI's routes (an unknown address): a page instead of JSON."""
 
     def render(request: Request[Any, Any, Any], status: int) -> Response[Any] | None:

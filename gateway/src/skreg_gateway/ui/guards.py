@@ -1,4 +1,15 @@
-"""Guards for UI routes: sign-in required, admins only, and CSRF on every state change."""
+"""Guards for UI routes: sign-in required, admins only, and CSRF on every state change.
+
+Why not Litestar's `CSRFConfig`: its token is a random value signed with one app-wide
+secret in a cookie of its own (the double-submit pattern), bound to no session. A
+token/cookie pair that an attacker fetched for themselves is valid in any browser, so
+whoever can write a cookie for our host (a sibling subdomain, or a plain-HTTP answer on
+a network they control: cookie tossing) can plant their pair beside the victim's
+session and forge requests as the victim. It also keeps the same token across sign-in
+and sign-out. Here the token lives inside the encrypted session (skreg_gateway.ui.session),
+so it cannot be paired with another browser's session, and it changes when the user
+signs out; a browser's Origin/Referer naming another site is refused as well.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from skreg_gateway.ui.context import CSRF_FIELD, load_session, state_of
+from skreg_gateway.ui.context import CSRF_FIELD, CSRF_HEADER, load_session, state_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -69,16 +80,22 @@ def _same_site(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
 
 
 async def csrf_protect(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard on every UI route: a state-changing request must carry the session's token."""
+    """Guard on every UI route: a state-changing request must carry the session's token.
+
+    In the form's `csrf_token` field, or (a script's or htmx's request) the `X-CSRF-Token`
+    header; the page carries the token for scripts in `<meta name="csrf-token">`.
+    """
     if connection.scope.get("method", "GET") not in UNSAFE_METHODS:
         return
     session = load_session(connection, state_of(connection))
-    request = cast(Request[Any, Any, Any], connection)
-    try:
-        form = await request.form()
-    except Exception as exc:  # an unreadable body carries no token either
-        raise CsrfRejected() from exc
-    sent = form.get(CSRF_FIELD)
+    sent: object = connection.headers.get(CSRF_HEADER)
+    if sent is None:
+        request = cast(Request[Any, Any, Any], connection)
+        try:
+            form = await request.form()
+        except Exception as exc:  # an unreadable body carries no token either
+            raise CsrfRejected() from exc
+        sent = form.get(CSRF_FIELD)
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
         raise CsrfRejected()
     if not _same_site(connection):

@@ -3,7 +3,8 @@
 Refresh tokens are single use, and using one twice revokes the whole family. A page
 and its polling script (or two tabs) can ask at the same moment with the same cookie,
 so concurrent refreshes of one token are collapsed: in-process with a lock and a short
-result cache, and across gateway replicas through Redis when it is configured.
+result cache (cachetools' TTLCache), and across gateway replicas through Redis when it
+is configured.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
+from cachetools import TTLCache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.asyncio import Redis
 from skreg_proto.auth import TokenResponse
 
 RESULT_TTL_S = 60.0
+# Refreshes remembered at once; past this the oldest are forgotten (never unbounded).
+RESULT_CACHE_SIZE = 10_000
 LOCK_TTL_MS = 15_000
 WAIT_STEP_S = 0.05
 _AAD = b"skreg-ui-refresh-v1"
@@ -34,7 +38,9 @@ class RefreshCoordinator:
         self._aead = AESGCM(key)
         self.redis = redis
         self._locks: dict[str, asyncio.Lock] = {}
-        self._results: dict[str, tuple[float, TokenResponse]] = {}
+        self._results: TTLCache[str, TokenResponse] = TTLCache(
+            maxsize=RESULT_CACHE_SIZE, ttl=RESULT_TTL_S
+        )
 
     async def refresh(self, refresh_token: str, refresher: Refresher) -> TokenResponse:
         """New tokens for `refresh_token`, calling `refresher` only once per token."""
@@ -44,9 +50,9 @@ class RefreshCoordinator:
         async with lock:
             cached = self._results.get(digest)
             if cached is not None:
-                return cached[1]
+                return cached
             result = await self._shared(digest, refresh_token, refresher)
-            self._results[digest] = (time.monotonic() + RESULT_TTL_S, result)
+            self._results[digest] = result
         return result
 
     async def _shared(self, digest: str, refresh_token: str, refresher: Refresher) -> TokenResponse:
@@ -81,9 +87,7 @@ class RefreshCoordinator:
             return None
 
     def _forget_old(self) -> None:
-        now = time.monotonic()
-        for digest in [d for d, (until, _) in self._results.items() if until < now]:
-            self._results.pop(digest, None)
+        self._results.expire()
         # Locks of finished (or failed) refreshes are dropped so the table stays small.
         for digest in [d for d, lock in self._locks.items() if not lock.locked()]:
             if digest not in self._results:

@@ -1,29 +1,55 @@
-"""The browser session: an encrypted, signed cookie that holds the user's tokens.
+"""The browser session: Litestar's encrypted cookie session, holding the user's tokens.
 
 Nothing is stored server-side, so any number of gateway replicas serve the same
-session. The cookie is AES-256-GCM (confidentiality and integrity in one) under a key
-derived from `SECRET_KEY` with HKDF; it is `HttpOnly`, so tokens never reach scripts.
+session. Litestar's `CookieBackendConfig` seals it (AES-256-GCM: confidentiality and
+integrity in one) under a key derived from `SECRET_KEY` with HKDF, so the cookie key
+is independent of every other use of that secret. The cookie is `HttpOnly` (tokens
+never reach scripts), `SameSite=Lax`, `Path=/`, and `Secure` whenever the browser used
+HTTPS. Changing `SECRET_KEY` signs every browser out (nothing else is lost: the
+session holds only tokens that signing in issues again).
+
+`UiSessionBackend` is Litestar's `ClientSideSessionBackend` with three changes, each
+for a reason the library's options cannot express:
+
+- Reading never fails a request. Litestar 2.25 parses the cookie's trailing expiry
+  JSON before it authenticates anything, so a forged cookie whose tail is not that
+  JSON raised out of the middleware as a 500 (tests/ui/test_units.py keeps such
+  cookies). Any cookie that does not open, or is larger than a session of ours can
+  be, is an absent session; the size is checked before any decoding.
+- A session is written only when it changed. Litestar re-sends the cookie on every
+  response; then a slow poll answered after "Sign out" in another tab would put the
+  signed-in session back. (The UI marks a change with `mark_changed`.)
+- `Secure` follows the request: the same registry answers plain HTTP on loopback in
+  dev and HTTPS behind a trusted proxy (skreg_common.forwarded sets the scheme), and
+  Litestar's `secure` is one value for the app.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import os
+import dataclasses
 import secrets
 import time
+from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from litestar.connection import ASGIConnection
+from litestar.exceptions import LitestarException
+from litestar.middleware.session.client_side import (
+    ClientSideSessionBackend,
+    CookieBackendConfig,
+)
+from litestar.types import Message, ScopeSession
 
 SESSION_COOKIE = "skreg_session"
-# Browsers drop cookies past 4096 bytes; refuse to read anything near that instead of parsing it.
-MAX_COOKIE_CHARS = 4000
-_NONCE_BYTES = 12
-_AAD = b"skreg-ui-session-v1"
+# Our sessions seal to about 1-2 KB; Litestar would split a larger one over several
+# cookies. Anything past this is not ours and is not decoded at all.
+MAX_SESSION_CHARS = 8000
+_KEY_INFO = b"skreg-ui-session-v1"
+_CHANGED = "ui_session_changed"
 
 
 class SessionUser(msgspec.Struct, frozen=True):
@@ -82,42 +108,83 @@ def new_session() -> UiSession:
 
 
 def derive_session_key(secret_key: str) -> bytes:
-    """The AES-256 key for session cookies, independent of every other use of SECRET_KEY."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_AAD)
+    """A 32-byte key for one use of SECRET_KEY (HKDF-SHA256), independent of the others."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_INFO)
     return hkdf.derive(secret_key.encode("utf-8"))
 
 
-class SessionCodec:
-    """Seals sessions into cookie values and opens them again (None when anything is off)."""
+def session_config(secret_key: str, max_age_s: int) -> CookieBackendConfig:
+    """The cookie's attributes; `Secure` is added per request (see the module docstring)."""
+    return CookieBackendConfig(
+        secret=derive_session_key(secret_key),
+        key=SESSION_COOKIE,
+        max_age=max_age_s,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=False,
+    )
 
-    def __init__(self, secret_key: str, max_age_s: int) -> None:
-        self._aead = AESGCM(derive_session_key(secret_key))
-        self.max_age_s = max_age_s
-        self._encoder = msgspec.msgpack.Encoder()
-        self._decoder = msgspec.msgpack.Decoder(UiSession)
 
-    def seal(self, session: UiSession) -> str:
-        """Encrypt and authenticate `session` into a cookie-safe string."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, self._encoder.encode(session), _AAD)
-        return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
+def mark_changed(connection: ASGIConnection[Any, Any, Any, Any], session: UiSession) -> None:
+    """Have the middleware write `session` into this response's cookie."""
+    connection.scope["session"] = msgspec.to_builtins(session)
+    connection.scope.setdefault("state", {})[_CHANGED] = True
 
-    def open(self, value: str | None, now: float | None = None) -> UiSession | None:
-        """The session in `value`, or None if it is missing, forged, tampered with or too old."""
-        if not value or len(value) > MAX_COOKIE_CHARS:
+
+class UiSessionBackend(ClientSideSessionBackend):
+    """Litestar's cookie session backend, hardened and change-only (module docstring)."""
+
+    def __init__(self, config: CookieBackendConfig) -> None:
+        super().__init__(config)
+        self.max_age_s = config.max_age
+        self._over_https = ClientSideSessionBackend(dataclasses.replace(config, secure=True))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> UiSessionBackend:
+        # Litestar deep-copies a router's middleware per route; this holds a cipher (which
+        # cannot be copied) and no per-request data: one shared object.
+        return self
+
+    def read(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        """The sealed session's contents, or {} when absent, forged, tampered or oversized."""
+        chunks = [connection.cookies[key] for key in self.get_cookie_keys(connection)]
+        if not chunks or sum(len(chunk) for chunk in chunks) > MAX_SESSION_CHARS:
+            return {}
+        try:
+            data = self.load_data([chunk.encode("ascii") for chunk in chunks])
+        except (InvalidTag, binascii.Error, ValueError, TypeError, KeyError, LitestarException):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def session_of(self, data: ScopeSession | None, now: float | None = None) -> UiSession | None:
+        """`data` as a UiSession, or None when it is not one or is past the maximum age.
+
+        The age counts from the session's creation (UI_SESSION_DAYS at most); Litestar's
+        own expiry restarts with every write.
+        """
+        if not data or not isinstance(data, dict):
             return None
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if len(raw) <= _NONCE_BYTES:
-            return None
-        try:
-            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _AAD)
-            session = self._decoder.decode(plain)
-        except (InvalidTag, msgspec.DecodeError, msgspec.ValidationError):
+            session = msgspec.convert(data, UiSession)
+        except msgspec.ValidationError:
             return None
         age = (time.time() if now is None else now) - session.created_at
-        if age < 0 or age > self.max_age_s:
-            return None
-        return session
+        return session if 0 <= age <= self.max_age_s else None
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        return self.read(connection)
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        if not connection.scope.get("state", {}).get(_CHANGED):
+            return
+        if connection.url.scheme == "https":
+            await self._over_https.store_in_message(scope_session, message, connection)
+        else:
+            await super().store_in_message(scope_session, message, connection)

@@ -16,7 +16,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_common.db import unit_of_work
-from skreg_common.errors import EXCEPTION_HANDLERS
+from skreg_common.errors import BrowserErrorPage, exception_handlers
 from skreg_common.forwarded import forwarded_middleware
 from skreg_common.health import HEALTH_HANDLERS
 from skreg_common.internal import internal_route_guard
@@ -38,6 +38,9 @@ class ServiceComponent:
     on_shutdown: Sequence[Hook] = field(default_factory=list)
     # Lets a component (auth, in-process) supply the principal resolver for the whole app.
     resolver_factory: Callable[[Runtime], PrincipalResolver] | None = None
+    # Lets a component (the web UI) answer a browser's routing error (an unknown address)
+    # with a page instead of problem+json; the first component that has one supplies it.
+    browser_error_page: BrowserErrorPage | None = None
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
@@ -88,6 +91,7 @@ def build_app(
                     stack.push_async_callback(hook, runtime)
             yield
 
+    pages = [c.browser_error_page for c in components if c.browser_error_page is not None]
     handlers: list[ControllerRouterHandler] = [*HEALTH_HANDLERS, *extra_handlers]
     for component in components:
         handlers.extend(component.route_handlers)
@@ -98,7 +102,7 @@ def build_app(
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(pages[0] if pages else None),
         # The client's address first, so every later layer (logs, throttles) sees the real one.
         middleware=[
             forwarded_middleware(runtime.settings),

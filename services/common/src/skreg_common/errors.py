@@ -14,6 +14,8 @@ from skreg_proto.problems import FieldProblem, FormatError, ProblemDetails
 
 PROBLEM_JSON = "application/problem+json"
 
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
 log = structlog.get_logger(__name__)
 
 
@@ -141,7 +143,8 @@ def problem_response(
     )
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
+def request_id_of(request: Request[Any, Any, Any]) -> str | None:
+    """The request id skreg_common.logging gave this request (quoted in every error)."""
     value = request.scope.get("state", {}).get("request_id")
     return value if isinstance(value, str) else None
 
@@ -153,7 +156,7 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes
         detail=exc.detail,
         errors=exc.errors,
         headers=exc.headers,
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -163,7 +166,7 @@ def _format(request: Request[Any, Any, Any], exc: FormatError) -> Response[bytes
         title="Validation failed",
         detail=exc.detail,
         errors=exc.problems,
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -184,22 +187,23 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         if isinstance(item, dict)
     ]
     return problem_response(
-        400, title="Bad request", detail=exc.detail, errors=errors, request_id=_request_id(request)
+        400,
+        title="Bad request",
+        detail=exc.detail,
+        errors=errors,
+        request_id=request_id_of(request),
     )
 
 
 # A component may show browsers a page instead of JSON for routing errors (the web UI's
-# 404 page): it puts a callable `(request, status) -> Response | None` in
-# `runtime.extras[HTML_ERROR_PAGE]`; None (or any failure in it) keeps problem+json.
-HTML_ERROR_PAGE = "html_error_page"
+# 404 page): `ServiceComponent.browser_error_page`, handed to `exception_handlers`.
+# None from it (or any failure in it) keeps problem+json.
+BrowserErrorPage = Callable[[Request[Any, Any, Any], int], Response[Any] | None]
 
 
-def _browser_page(request: Request[Any, Any, Any], status: int) -> Response[bytes] | None:
-    runtime = getattr(request.app.state, "runtime", None)
-    extras = getattr(runtime, "extras", None)
-    render = extras.get(HTML_ERROR_PAGE) if isinstance(extras, dict) else None
-    if render is None:
-        return None
+def _browser_page(
+    request: Request[Any, Any, Any], status: int, render: BrowserErrorPage
+) -> Response[Any] | None:
     try:
         page = render(request, status)
     except Exception:
@@ -208,15 +212,18 @@ def _browser_page(request: Request[Any, Any, Any], status: int) -> Response[byte
     return page if isinstance(page, Response) else None
 
 
-def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    status = exc.status_code
-    page = _browser_page(request, status)
-    if page is not None:
-        return page
-    detail = exc.detail if status < 500 else None  # a 5xx says nothing internal
-    return problem_response(
-        status, detail=detail, headers=exc.headers or {}, request_id=_request_id(request)
-    )
+def _http_handler(browser_page: BrowserErrorPage | None) -> Handler:
+    def http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        status = exc.status_code
+        page = None if browser_page is None else _browser_page(request, status, browser_page)
+        if page is not None:
+            return page
+        detail = exc.detail if status < 500 else None  # a 5xx says nothing internal
+        return problem_response(
+            status, detail=detail, headers=exc.headers or {}, request_id=request_id_of(request)
+        )
+
+    return http
 
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
@@ -226,7 +233,7 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
         400,
         title="Bad request",
         detail="the request body is nested too deeply",
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
@@ -236,19 +243,26 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         500,
         title="Internal server error",
         detail="Something went wrong on our side; quote the request id when reporting it.",
-        request_id=_request_id(request),
+        request_id=request_id_of(request),
     )
 
 
-Handler = Callable[[Request[Any, Any, Any], Any], Response[bytes]]
+def exception_handlers(
+    browser_page: BrowserErrorPage | None = None,
+) -> dict[type[Exception] | int, Handler]:
+    """The one translation table (advanced-alchemy style), with an optional browser page.
 
-# The one translation table (advanced-alchemy style). Order does not matter:
-# Litestar picks the most specific class in the exception's MRO.
-EXCEPTION_HANDLERS: dict[type[Exception] | int, Handler] = {
-    DomainError: _domain,
-    FormatError: _format,
-    ValidationException: _validation,
-    HTTPException: _http,
-    RecursionError: _too_deep,
-    Exception: _unexpected,
-}
+    Order does not matter: Litestar picks the most specific class in the exception's MRO.
+    """
+    return {
+        DomainError: _domain,
+        FormatError: _format,
+        ValidationException: _validation,
+        HTTPException: _http_handler(browser_page),
+        RecursionError: _too_deep,
+        Exception: _unexpected,
+    }
+
+
+# The table of a service without a browser page (every service alone).
+EXCEPTION_HANDLERS = exception_handlers()

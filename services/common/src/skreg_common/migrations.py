@@ -6,8 +6,6 @@ so the same code runs inside the embedded app's event loop and from the command 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from skreg_common.app import ServiceComponent
-from skreg_common.db import create_engine
 from skreg_common.runtime import Runtime
 
 
@@ -38,7 +35,8 @@ class MigrationSpec:
         return f"alembic_version_{self.service}"
 
 
-def _config(spec: MigrationSpec, connection: Connection | None = None) -> Config:
+def alembic_config(spec: MigrationSpec, connection: Connection | None = None) -> Config:
+    """Alembic's config for `spec`, migrating on `connection` (see `run_env`)."""
     cfg = Config()
     cfg.set_main_option("script_location", spec.script_location)
     cfg.attributes["spec"] = spec
@@ -51,7 +49,7 @@ def run_env(context: Any) -> None:
     spec: MigrationSpec = context.config.attributes["spec"]
     connection: Connection | None = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("run migrations through skreg_common.migrations, not the alembic CLI")
+        raise RuntimeError("run migrations through skreg_common.migrate, not the alembic CLI")
     context.configure(
         connection=connection,
         target_metadata=spec.metadata,
@@ -66,11 +64,11 @@ def run_env(context: Any) -> None:
 
 
 def _run_upgrade(conn: Connection, spec: MigrationSpec, revision: str) -> None:
-    command.upgrade(_config(spec, conn), revision)
+    command.upgrade(alembic_config(spec, conn), revision)
 
 
 def _run_downgrade(conn: Connection, spec: MigrationSpec, revision: str) -> None:
-    command.downgrade(_config(spec, conn), revision)
+    command.downgrade(alembic_config(spec, conn), revision)
 
 
 async def upgrade(
@@ -107,15 +105,6 @@ async def current_revisions(
     return result
 
 
-async def _revision(
-    engine: AsyncEngine, spec: MigrationSpec, message: str, autogenerate: bool
-) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(
-            lambda c: command.revision(_config(spec, c), message=message, autogenerate=autogenerate)
-        )
-
-
 def migration_component(specs: Sequence[MigrationSpec]) -> ServiceComponent:
     """A component that upgrades `specs` at start-up; put it first so others see the schema."""
 
@@ -123,37 +112,3 @@ def migration_component(specs: Sequence[MigrationSpec]) -> ServiceComponent:
         await upgrade(runtime.engine, specs)
 
     return ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
-
-
-def main(
-    specs: Sequence[MigrationSpec], database_url: str, argv: Sequence[str] | None = None
-) -> None:
-    """Command line: `upgrade [REV]`, `downgrade [REV]`, `current`, `revision SVC -m MSG`."""
-    parser = argparse.ArgumentParser(prog="migrate", description=main.__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("upgrade").add_argument("revision", nargs="?", default="head")
-    sub.add_parser("downgrade").add_argument("revision", nargs="?", default="base")
-    sub.add_parser("current")
-    rev = sub.add_parser("revision")
-    rev.add_argument("service", choices=[s.service for s in specs])
-    rev.add_argument("-m", "--message", required=True)
-    rev.add_argument("--autogenerate", action="store_true")
-    args = parser.parse_args(argv)
-
-    async def run() -> None:
-        engine = create_engine(database_url)
-        try:
-            if args.command == "upgrade":
-                await upgrade(engine, specs, args.revision)
-            elif args.command == "downgrade":
-                await downgrade(engine, specs, args.revision)
-            elif args.command == "current":
-                for service, revision in (await current_revisions(engine, specs)).items():
-                    print(f"{service}: {revision or '(none)'}")
-            else:
-                spec = next(s for s in specs if s.service == args.service)
-                await _revision(engine, spec, args.message, args.autogenerate)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())

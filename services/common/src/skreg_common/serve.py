@@ -8,7 +8,6 @@ same everywhere.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -49,7 +48,7 @@ def serve(name: str, settings: ServiceSettings, app_factory: str | Callable[[], 
         sys.stderr.write(f"skreg: {problem}\n")
         raise SystemExit(2)
     configure_logging(settings.log_level, settings.log_json)
-    reload = settings.is_dev and os.environ.get("RELOAD", "").lower() in ("1", "true", "yes")
+    reload = settings.is_dev and settings.reload
     limits = _limits(settings)
     structlog.get_logger(name).info(
         "service.starting",

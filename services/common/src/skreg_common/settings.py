@@ -52,6 +52,8 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: int = 1000
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # Dev mode only: restart on code changes (the compose dev profile; skreg_common.serve).
+    reload: bool = False
 
     @property
     def is_dev(self) -> bool:

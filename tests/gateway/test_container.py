@@ -1,0 +1,51 @@
+"""The image's entry point reads SERVICE, PORT and REDIS_URL through the settings."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from skreg_common.settings import DEV_SECRET_KEY
+from skreg_gateway import container
+
+from tests.conftest import REDIS_URL
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unknown_service_is_refused_with_the_choices(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SERVICE", "mailer")
+    with pytest.raises(SystemExit) as refused:
+        container.run()
+    assert refused.value.code == 2
+    assert "SERVICE must be one of gateway, catalog" in capsys.readouterr().err
+    assert container.health() == 1
+
+
+def test_prod_with_a_dev_secret_is_refused_before_any_service_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    monkeypatch.setenv("SECRET_KEY", DEV_SECRET_KEY)
+    with pytest.raises(SystemExit):
+        container.run()
+    assert "refusing to start in prod mode" in capsys.readouterr().err
+
+
+def test_health_asks_the_port_and_redis_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVICE", "migrate")
+    assert container.health() == 0  # a one-shot job has nothing to answer
+    monkeypatch.setenv("SERVICE", "gateway")
+    monkeypatch.setenv("PORT", str(_closed_port()))
+    assert container.health() == 1
+    monkeypatch.setenv("SERVICE", "worker")
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+    assert container.health() == 1
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)  # the test Redis answers
+    assert container.health() == 0
