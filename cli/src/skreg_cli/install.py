@@ -15,11 +15,12 @@ from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
 from skreg_proto.problems import FormatError
 
 from skreg_cli import agents as agent_table
-from skreg_cli import localcopy, lockfile, registry
+from skreg_cli import localcopy, lockfile, registry, wellknown
 from skreg_cli.agents import Agent
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
+from skreg_cli.origins import IndexPlanner, origin_client
 from skreg_cli.plan import (
     WRITES,
     Action,
@@ -55,6 +56,7 @@ class Installer:
         self.dry_run = dry_run
         self.frozen = frozen
         self.lock = lockfile.read(scope.lock_path)
+        self.index = IndexPlanner(self.out, scope, force=force)  # skills from other origins
 
     # -- install by name -------------------------------------------------------------
 
@@ -75,6 +77,34 @@ class Installer:
         needs_choice = bool(agent_names) or any(ref.full_name not in lock.skills for ref in refs)
         chosen = self._agents(agent_names, choose) if needs_choice else []
         plans = [self._plan_install(lock, ref, meta, chosen, agent_names) for ref, meta in resolved]
+        return self._install_planned(lock, plans)
+
+    def install_from_index(
+        self,
+        url: str,
+        names: Sequence[str],
+        agent_names: Sequence[str],
+        choose: Callable[[Scope], list[Agent]] | None = None,
+    ) -> list[Plan]:
+        """Install skills listed by another origin's discovery index (`--skill` names them)."""
+        lock = self.lock or Lockfile()
+        with origin_client(url, self.out) as client:
+            found = wellknown.discover(client, url, self.out)
+            entries = wellknown.pick(found, list(names))
+            namespace = wellknown.lock_namespace(found.url)
+            keys = [f"{namespace}/{entry.name}" for entry in entries]
+            needs_choice = bool(agent_names) or any(key not in lock.skills for key in keys)
+            chosen = self._agents(agent_names, choose) if needs_choice else []
+            plans = []
+            for key, entry in zip(keys, entries, strict=True):
+                previous = lock.skills.get(key)
+                agents = chosen
+                if previous is not None:
+                    agents = previous.agents + (chosen if agent_names else [])
+                plans.append(self.index.plan(client, key, found.url, entry, previous, agents))
+        return self._install_planned(lock, plans)
+
+    def _install_planned(self, lock: Lockfile, plans: list[Plan]) -> list[Plan]:
         for plan in plans:
             refuse_name_clashes(lock, self.scope, plan)
         refuse_if_modified(plans, "overwrite")
@@ -154,7 +184,7 @@ class Installer:
             copies = copies_for(self.scope, name, entry.agents)
             decide_writes(copies, old=entry.digest, new=entry.digest, force=self.force)
             plan = Plan(key, entry, copies, previous=entry)
-            if plan.writes:
+            if plan.writes and not entry.index:
                 client = self.app.client(entry.registry)
                 meta = registry.get_version(client, namespace, name, entry.version)
                 if meta.digest != entry.digest:
@@ -182,6 +212,8 @@ class Installer:
 
     def _plan_update(self, lock: Lockfile, key: str, spec: str | None) -> Plan:
         entry = lock.skills[key]
+        if isinstance(entry.index, str):
+            return self.index.plan_update(key, entry, entry.index)
         namespace, name = key.split("/", 1)
         ref = SkillRef(namespace, name, spec or entry.requested)
         client = self.app.client(entry.registry)
@@ -254,6 +286,11 @@ class Installer:
         """Download, check every bundle rule, and compare digests; nothing is written here."""
         entry = plan.entry
         label = f"{plan.key}@{entry.version}"
+        if isinstance(entry.index, str):
+            bundle = self.index.bundle(plan.key, entry)
+            if bundle.digest != entry.digest:
+                raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the archive")
+            return bundle
         client = self.app.client(entry.registry)
         with self.out.progress(label) as bar:
             data = client.download(entry.source, limit=LIMITS.max_compressed_bytes, progress=bar)
