@@ -40,6 +40,9 @@ def test_the_two_commands_come_first() -> None:
 COVERED_ELSEWHERE = {
     "make run": "tests/test_walkthrough.py starts the registry with it",
     "make migrate": "not run: a deployment step (python -m skreg_gateway.migrate)",
+    "npx skills add http://127.0.0.1:8000/ns/team --skill hello --agent claude-code --copy -y": (
+        "tests/clients/test_skills_cli.py runs the block (the pinned skills CLI for npx)"
+    ),
 }
 
 

@@ -8,6 +8,11 @@ except in the whole-registry listing, which only checks for what it published.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shlex
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +24,9 @@ from skreg_proto.bundle import pack_files, read_bundle
 from tests.cli.conftest import RegistryServer
 from tests.cli.helpers import User, register, yank
 from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-from tests.support.node_clients import SKILLS_VERSION, NodeClient, install_client
+from tests.support.node_clients import REPO, SKILLS_VERSION, NodeClient, install_client
+
+README = (REPO / "README.md").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +162,48 @@ def test_a_yanked_latest_leaves_the_index(
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "staying" in listed.stdout
     assert "fleeting" not in listed.stdout
+
+
+def _readme_block() -> str:
+    section = README.split("## Use the registry from other clients", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    (block,) = [b for b in blocks if "npx skills add" in b]
+    return block
+
+
+def test_the_readme_client_commands_run_as_written(
+    skills: NodeClient, registry: RegistryServer, tmp_path: Path
+) -> None:
+    """The README's block, with this registry's port and the pinned client standing in for
+    `npx skills` (npx would fetch the newest from npm); each line in one shell, in order."""
+    owner = register(registry.url, "team")  # the namespace the README's URLs name
+    data = pack_files(_skill_files("hello"))
+    response = httpx.post(
+        f"{registry.url}/api/v1/skills",
+        content=data,
+        params={"version": "1.0.0"},
+        headers={"Authorization": f"Bearer {owner.key}", "Content-Type": "application/gzip"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    block = _readme_block().replace("http://127.0.0.1:8000", registry.url)
+    block = block.replace("npx skills", " ".join(shlex.quote(a) for a in skills.argv()))
+    project = tmp_path / "project"
+    project.mkdir()
+    env = skills.env(tmp_path, SKREG_CONFIG_DIR=str(tmp_path / "skreg-config"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `skreg`
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", block],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = read_bundle(data).files
+    assert _files(project / ".claude" / "skills" / "hello") == files
+    assert _files(project / ".agents" / "skills" / "hello") == files
+    assert "127.0.0.1_" in (project / "skreg.lock").read_text()
