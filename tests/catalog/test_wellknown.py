@@ -160,3 +160,17 @@ async def test_legacy_path_unknown_namespace_and_wrapped_uploads(client) -> None
     missing = await client.get("/ns/nobody/.well-known/agent-skills/index.json")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_hostile_paths_get_problems_not_errors(client) -> None:
+    await published(client, "demo", "1.0.0")
+    for path in (
+        "/ns/" + "n" * 5000 + INDEX,
+        "/ns/alice/.well-known/agent-skills/demo/" + "9" * 5000 + ".zip",
+        "/ns/alice/.well-known/agent-skills/demo/.zip",
+        "/ns/alice/.well-known/agent-skills/demo/1.0.0%00.zip",
+        "/ns/alice/.well-known/agent-skills/%2e%2e/1.0.0.zip",
+    ):
+        response = await client.get(path)
+        assert 400 <= response.status_code < 500, (path[:80], response.status_code)
+        assert response.headers["content-type"] == "application/problem+json"

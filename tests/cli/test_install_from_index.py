@@ -1,8 +1,8 @@
 """`skreg install https://…`: skills from another origin's discovery index, locked with it.
 
-The origin is a second real registry process (module-wide, per backend; the other CLI
-tests have their own) serving the Agent Skills discovery index. skreg is not signed in
-anywhere here: installing from an index needs no registry of its own.
+skreg is signed in to the CLI tests' registry; the origin is a second real registry
+process (module-wide, on the same backend) serving the Agent Skills discovery index.
+Nothing about an index skill may go to the first one, and no credential to the origin.
 """
 
 from __future__ import annotations
@@ -23,19 +23,19 @@ from skreg_proto.bundle import pack_files, read_bundle
 
 from tests.cli.conftest import RegistryServer
 from tests.cli.helpers import FakeRegistry, Reply, User, fake_registry, register, run, unique
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database
 
 SCHEMA = "https://schemas.agentskills.io/discovery/0.2.0/schema.json"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module")
 def origin(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    registry_backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegistryServer]:
-    """Another registry, the origin whose index skreg reads."""
+    """A second registry, the origin whose index skreg reads."""
     workdir = tmp_path_factory.mktemp("origin-registry")
     dsn = None
-    if request.param == "sqlite":
+    if registry_backend == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir / 'origin.db'}"
     else:
         dsn = asyncio.run(create_pg_database("skreg_origin"))
@@ -80,7 +80,7 @@ def _tree(root: Path) -> dict[str, tuple[bytes, bool]]:
 
 
 def test_install_frozen_and_update_from_another_registrys_index(
-    origin: RegistryServer, isolated: Path
+    origin: RegistryServer, signed_in: User, isolated: Path
 ) -> None:
     publisher = register(origin.url, unique("pub").replace("-", ""))
     first = _publish(origin, publisher, "tool", "1.0.0")
@@ -100,6 +100,7 @@ def test_install_frozen_and_update_from_another_registrys_index(
     locked = json.loads((isolated / "skreg.lock").read_text())["skills"][key]
     index_url = f"{source}/.well-known/agent-skills/index.json"
     assert locked["index"] == index_url
+    assert locked["registry"] == origin.url  # not the registry skreg is signed in to
     assert locked["digest"] == read_bundle(first).digest
     archive = httpx.get(locked["source"], timeout=30).content
     assert locked["archive_digest"] == "sha256:" + hashlib.sha256(archive).hexdigest()

@@ -15,12 +15,12 @@ from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
 from skreg_proto.problems import FormatError
 
 from skreg_cli import agents as agent_table
-from skreg_cli import localcopy, lockfile, registry, wellknown
+from skreg_cli import localcopy, lockfile, registry
 from skreg_cli.agents import Agent
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
-from skreg_cli.origins import IndexPlanner, origin_client
+from skreg_cli.origins import IndexPlanner
 from skreg_cli.plan import (
     WRITES,
     Action,
@@ -88,20 +88,13 @@ class Installer:
     ) -> list[Plan]:
         """Install skills listed by another origin's discovery index (`--skill` names them)."""
         lock = self.lock or Lockfile()
-        with origin_client(url, self.out) as client:
-            found = wellknown.discover(client, url, self.out)
-            entries = wellknown.pick(found, list(names))
-            namespace = wellknown.lock_namespace(found.url)
-            keys = [f"{namespace}/{entry.name}" for entry in entries]
+
+        def agents_for(keys: list[str]) -> dict[str, list[str]]:
             needs_choice = bool(agent_names) or any(key not in lock.skills for key in keys)
             chosen = self._agents(agent_names, choose) if needs_choice else []
-            plans = []
-            for key, entry in zip(keys, entries, strict=True):
-                previous = lock.skills.get(key)
-                agents = chosen
-                if previous is not None:
-                    agents = previous.agents + (chosen if agent_names else [])
-                plans.append(self.index.plan(client, key, found.url, entry, previous, agents))
+            return {key: _agents_of(lock.skills.get(key), chosen, agent_names) for key in keys}
+
+        plans = self.index.plan_install(url, names, lock, agents_for)
         return self._install_planned(lock, plans)
 
     def _install_planned(self, lock: Lockfile, plans: list[Plan]) -> list[Plan]:
@@ -136,10 +129,7 @@ class Installer:
             raise _mismatch(
                 ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
             )
-        agents = chosen
-        if previous is not None:
-            # Without --agent keep the agents it has; with --agent add to them.
-            agents = previous.agents + (chosen if agent_names else [])
+        agents = _agents_of(previous, chosen, agent_names)
         entry = LockedSkill(
             version=meta.version,
             digest=meta.digest,
@@ -306,6 +296,15 @@ class Installer:
         if bundle.digest != entry.digest:
             raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the download")
         return bundle
+
+
+def _agents_of(
+    previous: LockedSkill | None, chosen: list[str], agent_names: Sequence[str]
+) -> list[str]:
+    """Without --agent a locked skill keeps its agents; with --agent they are added to."""
+    if previous is None:
+        return chosen
+    return previous.agents + (chosen if agent_names else [])
 
 
 def _all(lock: Lockfile) -> list[tuple[str, str | None]]:

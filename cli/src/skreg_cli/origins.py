@@ -7,11 +7,13 @@ while planning, so a digest mismatch stops everything before the first write.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from skreg_proto.bundle import Bundle
 
 from skreg_cli import lockfile, wellknown
 from skreg_cli.client import ApiClient
-from skreg_cli.lockfile import LockedSkill, Scope
+from skreg_cli.lockfile import LockedSkill, Lockfile, Scope
 from skreg_cli.output import Output
 from skreg_cli.plan import Plan, copies_for, decide_writes
 
@@ -19,7 +21,8 @@ from skreg_cli.plan import Plan, copies_for, decide_writes
 def origin_client(url: str, out: Output) -> ApiClient:
     """A client for the origin of `url`; it never sends a credential (not our registry)."""
     log = out.debug if out.verbose else None
-    return ApiClient(wellknown.origin_of(url), None, log=log)
+    hint = "check the URL you gave and your network"
+    return ApiClient(wellknown.origin_of(url), None, log=log, unreachable_hint=hint)
 
 
 class IndexPlanner:
@@ -30,6 +33,28 @@ class IndexPlanner:
         self.scope = scope
         self.force = force
         self.fetched: dict[str, Bundle] = {}
+
+    def plan_install(
+        self,
+        url: str,
+        names: Sequence[str],
+        lock: Lockfile,
+        agents_for: Callable[[list[str]], dict[str, list[str]]],
+    ) -> list[Plan]:
+        """Plans for the skills `names` picks from the index `url` leads to (all downloaded).
+
+        `agents_for` gets every lock key first, so agents are chosen once, for all.
+        """
+        with origin_client(url, self.out) as client:
+            found = wellknown.discover(client, url, self.out)
+            entries = wellknown.pick(found, list(names))
+            namespace = wellknown.lock_namespace(found.url)
+            keyed = [(f"{namespace}/{entry.name}", entry) for entry in entries]
+            agents = agents_for([key for key, _ in keyed])
+            return [
+                self.plan(client, key, found.url, entry, lock.skills.get(key), agents[key])
+                for key, entry in keyed
+            ]
 
     def plan(
         self,

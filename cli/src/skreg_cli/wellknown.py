@@ -100,8 +100,8 @@ def discover(client: ApiClient, url: str, out: Output) -> FoundIndex:
             with out.progress("index") as bar:
                 raw = client.download(index_url, limit=MAX_INDEX_BYTES, progress=bar)
         except CliError as exc:
-            if exc.code is ExitCode.NETWORK and "cannot reach" in exc.message:
-                raise
+            if exc.message.startswith(("cannot reach", "timed out")):
+                raise  # the origin itself is unreachable: the next path would be too
             tried.append(f"{index_url}: {exc.message}")
             continue
         found = _parse(index_url, raw)
