@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import msgspec
 import structlog
 from skreg_common.errors import NotFound
-from skreg_proto.bundle import Bundle, read_bundle
+from skreg_proto.bundle import read_bundle
+from skreg_proto.problems import FormatError
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,6 +124,7 @@ class IndexService:
                 digest=digests[row.digest],
             )
             for row, name in kept
+            if row.digest in digests
         ]
         body = msgspec.json.encode(DiscoveryIndex(schema=SCHEMA, skills=entries))
         return IndexDocument(body, '"' + hashlib.sha256(body).hexdigest() + '"')
@@ -133,7 +135,9 @@ class IndexService:
         for start in range(0, len(missing), _BLOBS_PER_QUERY):
             chunk = missing[start : start + _BLOBS_PER_QUERY]
             blobs = await self.session.execute(
-                select(Blob.digest, Blob.data).where(Blob.digest.in_(chunk))
+                select(Blob.digest, Blob.data).where(
+                    Blob.digest.in_(chunk), Blob.purged_at.is_(None)
+                )
             )
             stored = [(digest, bytes(data)) for digest, data in blobs.all()]
             # Parsing and packing are CPU work: off the event loop, one hop per chunk.
@@ -142,19 +146,13 @@ class IndexService:
         return {d: archive for d, archive in known.items() if archive is not None}
 
     def _pack_all(self, stored: list[tuple[str, bytes]]) -> dict[str, str]:
-        return {
-            digest: self.archives.pack(read_bundle(data, STORED_LIMITS)).digest
-            for digest, data in stored
-        }
-
-    async def bundle(self, digest: str) -> Bundle:
-        """The parsed bundle stored under `digest`."""
-        data = await self.session.scalar(
-            select(Blob.data).where(Blob.digest == digest, Blob.purged_at.is_(None))
-        )
-        if data is None:  # pragma: no cover - a served version's blob is never purged
-            raise NotFound(f"bundle {digest} is missing")
-        return await asyncio.to_thread(read_bundle, bytes(data), STORED_LIMITS)
+        packed = {}
+        for digest, data in stored:
+            try:
+                packed[digest] = self.archives.pack(read_bundle(data, STORED_LIMITS)).digest
+            except FormatError:  # pragma: no cover - stored bundles were checked at publish
+                log.error("wellknown.unreadable_bundle", digest=digest)  # left out of the index
+        return packed
 
 
 def _entry_names(rows: Sequence[Row[str, str, str, str, str]], *, scoped: bool) -> list[str]:
