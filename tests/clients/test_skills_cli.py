@@ -92,7 +92,7 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_list_shows_the_registry_and_a_namespace_url_only_that_namespace(
+def test_list_whole_registry_and_one_namespace_with_shared_names_prefixed(
     skills: NodeClient, registry: RegistryServer, tmp_path: Path
 ) -> None:
     alpha, beta = _user(registry), _user(registry)
@@ -109,6 +109,23 @@ def test_list_shows_the_registry_and_a_namespace_url_only_that_namespace(
     assert "lint-beta" in scoped.stdout
     assert "greet-alpha" not in scoped.stdout
     assert "notes-alpha" not in scoped.stdout
+    # A name two namespaces hold: `<namespace>-<name>` in the whole-registry index, which is
+    # the folder the client installs it as; plain in each namespace's own index.
+    twin = _publish(registry, alpha, "twin", "1.0.0")
+    _publish(registry, beta, "twin", "1.0.0")
+    listed = skills.run("add", registry.url, "--list", home=tmp_path).stdout
+    assert f"{alpha.username}-twin" in listed
+    assert f"{beta.username}-twin" in listed
+    project = tmp_path / "project"
+    project.mkdir()
+    args = ("--skill", f"{alpha.username}-twin", "--agent", "claude-code", "--copy", "-y")
+    done = skills.run("add", registry.url, *args, home=tmp_path, cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    installed = project / ".claude" / "skills" / f"{alpha.username}-twin"
+    assert _files(installed) == read_bundle(twin).files
+    scoped_twin = skills.run("add", f"{registry.url}/ns/{beta.username}", "--list", home=tmp_path)
+    assert "twin" in scoped_twin.stdout
+    assert f"{beta.username}-twin" not in scoped_twin.stdout
     unknown = skills.run("add", f"{registry.url}/ns/nobody-here", "--list", home=tmp_path)
     assert unknown.returncode != 0
     assert (
