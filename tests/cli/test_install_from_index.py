@@ -121,6 +121,9 @@ def test_install_frozen_and_update_from_another_registrys_index(
     assert "outdated" in status["marks"]
     stale = run("install", source, "--skill", "tool", "--agent", "claude", "--frozen")
     assert stale.exit_code == ExitCode.CONFLICT, stale.output
+    pinned = run("update", "tool@1.1.0")
+    assert pinned.exit_code == ExitCode.USAGE, pinned.output
+    assert "no versions" in pinned.output
     updated = run("update")
     assert updated.exit_code == 0, updated.output
     assert _tree(copy) == dict(_files("tool", "release 1.1.0"))

@@ -203,6 +203,12 @@ class Installer:
     def _plan_update(self, lock: Lockfile, key: str, spec: str | None) -> Plan:
         entry = lock.skills[key]
         if isinstance(entry.index, str):
+            if spec:
+                raise CliError(
+                    f"{key} comes from a discovery index, which has no versions to pick from",
+                    hint=f"`skreg update {key}` installs what the index names now",
+                    code=ExitCode.USAGE,
+                )
             return self.index.plan_update(key, entry, entry.index)
         namespace, name = key.split("/", 1)
         ref = SkillRef(namespace, name, spec or entry.requested)
