@@ -210,3 +210,12 @@ def test_tar_gz_and_skill_md_artifacts_install_too(isolated: Path) -> None:
     skills = isolated / ".claude" / "skills"
     assert _tree(skills / "packed") == dict(_files("packed", "tarball"))
     assert (skills / "lone" / "SKILL.md").read_bytes() == lone
+    # The lock is untrusted input: an index entry's version must be its archive's digest.
+    lock_path = isolated / "skreg.lock"
+    lock = json.loads(lock_path.read_text())
+    (key,) = [k for k in lock["skills"] if k.endswith("/lone")]
+    lock["skills"][key]["version"] = "1.0.0"
+    lock_path.write_text(json.dumps(lock))
+    refused = run("list", "--offline")
+    assert refused.exit_code != 0
+    assert "does not match the archive digest" in refused.output
