@@ -52,6 +52,9 @@ COVERED_ELSEWHERE = {
     'make migration SERVICE=catalog MESSAGE="add skill labels"': (
         "tests/common/test_migrate.py runs it into a scratch folder"
     ),
+    "npx skills add http://127.0.0.1:8000/ns/team --skill hello --agent claude-code --copy -y": (
+        "tests/clients/test_skills_cli.py runs the block (the pinned skills CLI for npx)"
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from skreg_cli.agents import Agent
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
+from skreg_cli.origins import IndexPlanner
 from skreg_cli.plan import (
     WRITES,
     Action,
@@ -55,6 +56,7 @@ class Installer:
         self.dry_run = dry_run
         self.frozen = frozen
         self.lock = lockfile.read(scope.lock_path)
+        self.index = IndexPlanner(self.out, scope, force=force)  # skills from other origins
 
     # -- install by name -------------------------------------------------------------
 
@@ -75,6 +77,27 @@ class Installer:
         needs_choice = bool(agent_names) or any(ref.full_name not in lock.skills for ref in refs)
         chosen = self._agents(agent_names, choose) if needs_choice else []
         plans = [self._plan_install(lock, ref, meta, chosen, agent_names) for ref, meta in resolved]
+        return self._install_planned(lock, plans)
+
+    def install_from_index(
+        self,
+        url: str,
+        names: Sequence[str],
+        agent_names: Sequence[str],
+        choose: Callable[[Scope], list[Agent]] | None = None,
+    ) -> list[Plan]:
+        """Install skills listed by another origin's discovery index (`--skill` names them)."""
+        lock = self.lock or Lockfile()
+
+        def agents_for(keys: list[str]) -> dict[str, list[str]]:
+            needs_choice = bool(agent_names) or any(key not in lock.skills for key in keys)
+            chosen = self._agents(agent_names, choose) if needs_choice else []
+            return {key: _agents_of(lock.skills.get(key), chosen, agent_names) for key in keys}
+
+        plans = self.index.plan_install(url, names, lock, agents_for)
+        return self._install_planned(lock, plans)
+
+    def _install_planned(self, lock: Lockfile, plans: list[Plan]) -> list[Plan]:
         for plan in plans:
             refuse_name_clashes(lock, self.scope, plan)
         refuse_if_modified(plans, "overwrite")
@@ -106,10 +129,7 @@ class Installer:
             raise _mismatch(
                 ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
             )
-        agents = chosen
-        if previous is not None:
-            # Without --agent keep the agents it has; with --agent add to them.
-            agents = previous.agents + (chosen if agent_names else [])
+        agents = _agents_of(previous, chosen, agent_names)
         entry = LockedSkill(
             version=meta.version,
             digest=meta.digest,
@@ -154,7 +174,7 @@ class Installer:
             copies = copies_for(self.scope, name, entry.agents)
             decide_writes(copies, old=entry.digest, new=entry.digest, force=self.force)
             plan = Plan(key, entry, copies, previous=entry)
-            if plan.writes:
+            if plan.writes and not entry.index:
                 client = self.app.client(entry.registry)
                 meta = registry.get_version(client, namespace, name, entry.version)
                 if meta.digest != entry.digest:
@@ -182,6 +202,14 @@ class Installer:
 
     def _plan_update(self, lock: Lockfile, key: str, spec: str | None) -> Plan:
         entry = lock.skills[key]
+        if isinstance(entry.index, str):
+            if spec:
+                raise CliError(
+                    f"{key} comes from a discovery index, which has no versions to pick from",
+                    hint=f"`skreg update {key}` installs what the index names now",
+                    code=ExitCode.USAGE,
+                )
+            return self.index.plan_update(key, entry, entry.index)
         namespace, name = key.split("/", 1)
         ref = SkillRef(namespace, name, spec or entry.requested)
         client = self.app.client(entry.registry)
@@ -254,6 +282,11 @@ class Installer:
         """Download, check every bundle rule, and compare digests; nothing is written here."""
         entry = plan.entry
         label = f"{plan.key}@{entry.version}"
+        if isinstance(entry.index, str):
+            bundle = self.index.bundle(plan.key, entry)
+            if bundle.digest != entry.digest:
+                raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the archive")
+            return bundle
         client = self.app.client(entry.registry)
         with self.out.progress(label) as bar:
             data = client.download(entry.source, limit=LIMITS.max_compressed_bytes, progress=bar)
@@ -269,6 +302,15 @@ class Installer:
         if bundle.digest != entry.digest:
             raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the download")
         return bundle
+
+
+def _agents_of(
+    previous: LockedSkill | None, chosen: list[str], agent_names: Sequence[str]
+) -> list[str]:
+    """Without --agent a locked skill keeps its agents; with --agent they are added to."""
+    if previous is None:
+        return chosen
+    return previous.agents + (chosen if agent_names else [])
 
 
 def _all(lock: Lockfile) -> list[tuple[str, str | None]]:

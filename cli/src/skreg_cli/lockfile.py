@@ -41,6 +41,11 @@ class LockedSkill(msgspec.Struct, kw_only=True):
     registry: str  # the registry's base URL (API calls about this skill go there)
     requested: str = "latest"  # the version or range asked for; `skreg update` stays in it
     agents: list[str] = msgspec.field(default_factory=list)
+    # Skills from another origin's discovery index (`skreg install https://…`): the index
+    # URL and the sha256 of the archive it named. `version` is then that digest's first 12
+    # hex digits (indexes carry no versions); absent (not written) for registry skills.
+    index: str | msgspec.UnsetType = msgspec.UNSET
+    archive_digest: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Lockfile(msgspec.Struct, kw_only=True):
@@ -116,7 +121,10 @@ def read(path: Path) -> Lockfile | None:
 def _check_entry(path: Path, key: str, entry: LockedSkill) -> None:
     try:
         parse_ref(key, allow_spec=False)
-        parse_version(entry.version)
+        if isinstance(entry.index, str):
+            _check_origin_entry(entry)
+        else:
+            parse_version(entry.version)
         parse_range(entry.requested)
         problem = None
     except CliError as exc:
@@ -126,13 +134,25 @@ def _check_entry(path: Path, key: str, entry: LockedSkill) -> None:
     if problem is None and not DIGEST.fullmatch(entry.digest):
         problem = f"digest {entry.digest!r} is not sha256:<64 hex digits>"
     if problem is None:
-        urls = (entry.source, entry.registry)
+        urls = (entry.source, entry.registry, *([entry.index] if entry.index else []))
         problem = next((f"{u!r} is not an http(s) URL" for u in urls if not _is_http(u)), None)
     unknown = [agent for agent in entry.agents if agent not in agent_table.BY_ID]
     if problem is None and unknown:
         problem = f"unknown agents {', '.join(unknown)} (upgrade skreg?)"
     if problem is not None:
         raise CliError(f"{path}: entry {key!r}: {problem}", hint=f"fix or delete {LOCK_NAME}")
+
+
+def _check_origin_entry(entry: LockedSkill) -> None:
+    if not (isinstance(entry.archive_digest, str) and DIGEST.fullmatch(entry.archive_digest)):
+        raise ValueError(f"archive digest {entry.archive_digest!r} is not sha256:<64 hex digits>")
+    if entry.version != origin_version(entry.archive_digest):
+        raise ValueError(f"version {entry.version!r} does not match the archive digest")
+
+
+def origin_version(archive_digest: str) -> str:
+    """What stands for the version of a skill from a discovery index (which has none)."""
+    return archive_digest.removeprefix("sha256:")[:12]
 
 
 def _is_http(url: str) -> bool:

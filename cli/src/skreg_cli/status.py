@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from skreg_proto.semver import parse_version
 
-from skreg_cli import registry
+from skreg_cli import registry, wellknown
 from skreg_cli.client import ApiClient
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.localcopy import CopyState, state_of
-from skreg_cli.lockfile import LockedSkill, Lockfile, Scope
+from skreg_cli.lockfile import LockedSkill, Lockfile, Scope, origin_version
+from skreg_cli.origins import origin_client
 from skreg_cli.plan import copies_for
 
 
@@ -59,13 +60,29 @@ def _status(
         c.shown: state_of(c.path, entry.digest) for c in copies_for(scope, name, entry.agents)
     }
     status = SkillStatus(key, entry, {shown: state.value for shown, state in copies.items()})
-    if not offline:
+    if not offline and isinstance(entry.index, str):
+        _compare_with_index(app, status, entry.index, name)
+    elif not offline:
         _compare_with_registry(app, status, namespace, name)
     if any(state is CopyState.MODIFIED for state in copies.values()):
         status.marks.append("modified")
     if any(state is CopyState.MISSING for state in copies.values()):
         status.marks.append("missing")
     return status
+
+
+def _compare_with_index(app: AppContext, status: SkillStatus, index_url: str, name: str) -> None:
+    """A skill from another origin's index: outdated when the index names another archive."""
+    with origin_client(index_url, app.output) as client:
+        found = wellknown.discover(client, index_url, app.output)
+    listed = found.entries.get(name)
+    if listed is None:
+        status.error = "no longer in its index"
+        status.marks.append("gone")
+        return
+    status.latest = origin_version(listed.digest)
+    if listed.digest != status.entry.archive_digest:
+        status.marks.append("outdated")
 
 
 def _compare_with_registry(app: AppContext, status: SkillStatus, namespace: str, name: str) -> None:

@@ -62,6 +62,20 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
     PublicRoute("catalog-write", _prefix("/api/v1/skills"), "catalog", "write", WRITE_METHODS),
     PublicRoute("catalog-tags", _prefix("/api/v1/tags"), "catalog", "read"),
     PublicRoute("catalog-stats", _prefix("/api/v1/stats"), "catalog", "read"),
+    # Agent Skills discovery (skreg_catalog.wellknown): the index, whole or per namespace,
+    # at the current and the legacy well-known path, and the archives it names.
+    PublicRoute(
+        "catalog-wellknown-archive",
+        rf"/ns/{_SEGMENT}/\.well-known/agent-skills/{_SEGMENT}/{_SEGMENT}",
+        "catalog",
+        "download",
+    ),
+    PublicRoute(
+        "catalog-wellknown",
+        r"(?:/ns/[^/]+)?/\.well-known/(?:agent-skills|skills)/index\.json",
+        "catalog",
+        "read",
+    ),
     PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
     PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),
     PublicRoute("importer-imports", _prefix("/api/v1/imports"), "importer", "write"),

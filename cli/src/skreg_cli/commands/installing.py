@@ -16,6 +16,7 @@ from skreg_cli.install import Installer
 from skreg_cli.output import Output
 from skreg_cli.plan import Action, Plan
 from skreg_cli.refs import parse_ref
+from skreg_cli.wellknown import is_origin_url
 
 _VERBS = {
     Action.CREATE: "installed",
@@ -62,6 +63,12 @@ _AGENT_HELP = (
 @click.command()
 @click.argument("skills", nargs=-1)
 @click.option("--agent", "agent_names", multiple=True, help=_AGENT_HELP)
+@click.option(
+    "--skill",
+    "skill_names",
+    multiple=True,
+    help="With an https://… index URL: the skill(s) it lists to install (repeat for more).",
+)
 @scope_options
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite locally modified copies.")
@@ -75,13 +82,14 @@ def install(
     app: AppContext,
     skills: tuple[str, ...],
     agent_names: tuple[str, ...],
+    skill_names: tuple[str, ...],
     global_: bool,
     dry_run: bool,
     force: bool,
     frozen: bool,
     yes: bool,
 ) -> None:
-    """Install NS/NAME[@VERSION|@RANGE] into coding agents' skills directories.
+    """Install NS/NAME[@VERSION|@RANGE] (or from an https://… index) into agents' skills dirs.
 
     Resolves exactly the named skill (never a near match), downloads it,
     verifies its digest, and unpacks it atomically as <name>/ in each agent's
@@ -91,9 +99,24 @@ def install(
     Without --agent: the agents this project uses (.claude/, CLAUDE.md, …) and
     those installed on this machine (~/.claude, ~/.codex, …); when they differ,
     a terminal is asked, --yes takes all, and otherwise skreg stops.
+
+    An http(s) URL instead of names installs from any origin serving an Agent
+    Skills discovery index (<URL>/.well-known/agent-skills/index.json, as
+    `npx skills add URL` reads it): --skill NAME picks from it (needed when it
+    lists several), each archive's sha256 must match the index, and skreg.lock
+    records the origin so that --frozen and `skreg update` work for it.
     """
     installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run, frozen=frozen)
-    if skills:
+    urls = [s for s in skills if is_origin_url(s)]
+    if urls:
+        if len(skills) != 1:
+            raise CliError("give one index URL, or skill names, not both", code=ExitCode.USAGE)
+        app.output.note(f"Installing from the discovery index at {urls[0]}")
+        choose = AgentChooser(app.output, assume_yes=yes)
+        plans = installer.install_from_index(urls[0], skill_names, agent_names, choose)
+    elif skill_names:
+        raise CliError("--skill goes with an index URL (https://…)", code=ExitCode.USAGE)
+    elif skills:
         app.output.note(f"Installing from {app.resolved().url}")
         choose = AgentChooser(app.output, assume_yes=yes)
         plans = installer.install([parse_ref(s) for s in skills], agent_names, choose)

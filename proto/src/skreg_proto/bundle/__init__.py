@@ -15,6 +15,7 @@ from skreg_proto.bundle.extract import extract_bundle
 from skreg_proto.bundle.model import Bundle
 from skreg_proto.bundle.pack import pack_directory, pack_files
 from skreg_proto.bundle.read import read_bundle
+from skreg_proto.bundle.zipread import read_zip
 from skreg_proto.bundle_limits import BundleLimits
 from skreg_proto.digest import FileEntry, build_manifest, compute_digest
 
@@ -28,4 +29,5 @@ __all__ = [
     "pack_directory",
     "pack_files",
     "read_bundle",
+    "read_zip",
 ]

@@ -16,6 +16,7 @@ from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
+from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 
 
 def component(settings: CatalogSettings, context: CatalogContext | None = None) -> ServiceComponent:
@@ -27,7 +28,12 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
 
     router = Router(
         path="/",
-        route_handlers=[*SEARCH_HANDLERS, *PUBLISH_HANDLERS, *SKILL_HANDLERS],
+        route_handlers=[
+            *SEARCH_HANDLERS,
+            *PUBLISH_HANDLERS,
+            *SKILL_HANDLERS,
+            *WELLKNOWN_HANDLERS,
+        ],
         dependencies={"catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False)},
         after_response=invalidate_after_writes(catalog.reads),
         before_request=refuse_nul,

@@ -21,6 +21,7 @@ from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.wellknown.archive import ArchiveCache
 
 T = TypeVar("T")
 
@@ -55,6 +56,7 @@ class CatalogContext:
     bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
+    archives: ArchiveCache = field(default_factory=ArchiveCache)
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
     _write_lock: asyncio.Lock | None = None

@@ -1,0 +1,155 @@
+"""The discovery index (`/.well-known/agent-skills/index.json`, whole registry or per
+namespace under `/ns/<namespace>`) and the archives it names.
+
+The legacy `/.well-known/skills/index.json` serves the same document: the `skills`
+CLI still tries that path after `agent-skills`, and accepts a 0.2.0 index there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from skreg_common.errors import NotFound
+from skreg_common.openapi import raw_bodies
+from skreg_common.runtime import Runtime
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.downloads.service import client_key
+from skreg_catalog.skills.hot import locate_version
+from skreg_catalog.skills.service import Located, SkillService
+from skreg_catalog.wellknown.archive import Archive
+from skreg_catalog.wellknown.service import IndexDocument, IndexService
+
+NAMESPACE_BASE = "/ns/{namespace:str}"
+INDEX_PATHS = ("/.well-known/agent-skills/index.json", "/.well-known/skills/index.json")
+ARCHIVE = NAMESPACE_BASE + "/.well-known/agent-skills/{name:str}/{archive:str}"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"  # the index moves with every publish: revalidate (cheap 304s)
+ZIP = ".zip"
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    bare = etag.strip('"')
+    return any(
+        candidate.strip().removeprefix("W/").strip('"') in ("*", bare)
+        for candidate in header.split(",")
+    )
+
+
+async def _index(
+    request: Request[Any, Any, Any], catalog: CatalogContext, namespace: str | None
+) -> Response[bytes]:
+    async def load(session: Any) -> IndexDocument:
+        return await IndexService(session, catalog.archives).build(namespace)
+
+    document = await catalog.read(
+        request, ("wellknown-index", namespace), load, weigh=lambda doc: len(doc.body)
+    )
+    headers = {"ETag": document.etag, "Cache-Control": REVALIDATE}
+    if _matches(request.headers.get("if-none-match"), document.etag):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
+
+
+@get(
+    list(INDEX_PATHS),
+    summary="Agent Skills discovery index of the whole registry",
+    tags=["well-known"],
+    operation_class=raw_bodies(response=["application/json"]),
+)
+async def get_registry_index(
+    request: Request[Any, Any, Any], catalog: NamedDependency[CatalogContext]
+) -> Response[bytes]:
+    """Every skill's latest version (discovery schema 0.2.0), for `npx skills add <registry>`.
+
+    A name held in several namespaces is listed as `<namespace>-<name>`; at most 1000
+    skills, in name order. `ETag` + `If-None-Match` give 304s.
+    """
+    return await _index(request, catalog, None)
+
+
+@get(
+    [NAMESPACE_BASE + path for path in INDEX_PATHS],
+    summary="Agent Skills discovery index of one namespace",
+    tags=["well-known"],
+    operation_class=raw_bodies(response=["application/json"]),
+)
+async def get_namespace_index(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+) -> Response[bytes]:
+    """The namespace's skills, for `npx skills add <registry>/ns/<namespace>`; 404 if unknown."""
+    return await _index(request, catalog, namespace)
+
+
+@get(
+    ARCHIVE,
+    summary="One version as the archive the discovery index names",
+    tags=["well-known"],
+    operation_class=raw_bodies(response=["application/zip"]),
+)
+async def get_archive(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    archive: FromPath[str],
+    catalog: NamedDependency[CatalogContext],
+) -> Response[bytes]:
+    """`<version>.zip`: the version's files at the archive root; immutable, `ETag` = its digest."""
+    version = archive.removesuffix(ZIP)
+    if not archive.endswith(ZIP) or not version:
+        raise NotFound(f"no archive {archive!r}: archives are named <version>.zip")
+    found = await catalog.read_quick(
+        request,
+        ("locate", namespace, name, version),
+        lambda quick: locate_version(quick, namespace, name, version),
+    )
+    packed = await _archive_of(request, catalog, found)
+    headers = {"ETag": f'"{packed.digest}"', "Cache-Control": IMMUTABLE}
+    if _matches(request.headers.get("if-none-match"), packed.digest):
+        return Response(b"", status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{name}-{found.version}.zip"'
+    return Response(
+        packed.data,
+        media_type="application/zip",
+        headers=headers,
+        background=_count_download(request, catalog, found),
+    )
+
+
+async def _archive_of(
+    request: Request[Any, Any, Any], catalog: CatalogContext, found: Located
+) -> Archive:
+    cached = catalog.archives.archive(found.digest)
+    if cached is not None:
+        return cached
+    async with catalog.reading(request.app.state.runtime) as session:
+        bundle = await SkillService(session, catalog).bundle(found.digest)
+    return await asyncio.to_thread(catalog.archives.pack, bundle)
+
+
+def _count_download(
+    request: Request[Any, Any, Any], catalog: CatalogContext, found: Located
+) -> BackgroundTask | None:
+    """An install through the index counts as a download, as the bundle download does."""
+    runtime: Runtime = request.app.state.runtime
+    day = dt.datetime.now(dt.UTC).date()
+    address = request.client.host if request.client else "unknown"
+    client = client_key(catalog.settings.secret_key, day, address)
+    counter = catalog.downloads(runtime)
+    if counter.known(found.version_id, client, day):
+        return None
+    # `count` decides atomically whether this client was counted today already.
+    return BackgroundTask(counter.count, found.version_id, found.skill_id, client, day)
+
+
+HANDLERS = [get_registry_index, get_namespace_index, get_archive]
