@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_auth.database import Base
 
+KEY_PREFIX = "sr_"
+
 
 class ApiKey(Base):
     """A key `sr_<id>_<secret>`; `id` is the primary key (O(1) lookup), SHA-256(secret) kept."""

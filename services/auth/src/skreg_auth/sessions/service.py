@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import rows_affected, unit_of_work, utcnow
 from skreg_common.errors import BadRequest, Forbidden, Invalid, RateLimited, Unauthorized
 from skreg_common.forwarded import address_bucket
 from skreg_common.principal import Principal
@@ -25,15 +25,15 @@ from skreg_proto.problems import FieldProblem
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skreg_auth.audit import service as audit
+from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean, printable
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
 from skreg_auth.tokens.signing import TokenIssuer
+from skreg_auth.users.convert import to_user
 from skreg_auth.users.models import User
 from skreg_auth.users.service import login_key
-from skreg_auth.users.service import to_struct as user_struct
 
 REFRESH_PREFIX = "rt_"
 REFRESH_RE = re.compile(r"rt_[A-Za-z0-9_-]{43}")
@@ -145,8 +145,7 @@ class SessionService:
 
     async def _record_lock(self, user: User, client_ip: str | None) -> None:
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "login.account_limited",
                 outcome="failure",
                 actor_id=user.id,
@@ -171,8 +170,7 @@ class SessionService:
         """An admin lifts the account's sign-in limit (its failure count starts again)."""
         await self.throttle.reset(throttle_key("account", user.id))
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "user.sign_in_unlocked",
                 actor=actor,
                 target_type="user",
@@ -192,8 +190,7 @@ class SessionService:
         self, user: User | None, ident: str, client_ip: str | None, reason: str
     ) -> None:
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "login.failed",
                 outcome="failure",
                 actor_id=user.id if user else None,
@@ -217,8 +214,7 @@ class SessionService:
             if new_hash is not None:
                 user.password_hash = new_hash
             refresh = self._new_refresh_token(session, user.id, family, client_ip)
-            audit.record(
-                session,
+            AuditService(session).record(
                 action,
                 actor_id=user.id,
                 actor_name=user.username,
@@ -261,7 +257,7 @@ class SessionService:
             expires_in=self.issuer.access_ttl,
             refresh_token=refresh,
             refresh_expires_in=int(self.refresh_ttl.total_seconds()),
-            user=user_struct(user),
+            user=to_user(user),
         )
 
     async def refresh(self, token: str, client_ip: str | None) -> TokenResponse:
@@ -286,8 +282,7 @@ class SessionService:
                     successor = self._new_refresh_token(session, user.id, family, client_ip)
                 elif outcome == "reused":
                     await _revoke_family(session, family, now)
-                    audit.record(
-                        session,
+                    AuditService(session).record(
                         "session.reuse_detected",
                         outcome="failure",
                         actor_id=user.id,
@@ -323,7 +318,7 @@ class SessionService:
             )
             .values(used_at=now)
         )
-        return "ok" if claimed.rowcount == 1 else "reused"  # type: ignore[attr-defined]
+        return "ok" if rows_affected(claimed) == 1 else "reused"
 
     async def logout(
         self, principal: Principal, refresh_token: str | None, client_ip: str | None
@@ -344,8 +339,7 @@ class SessionService:
             return  # an unknown refresh token: nothing to end, and nothing to reveal
         async with unit_of_work(self.sessions) as session:
             await _revoke_family(session, family, utcnow())
-            audit.record(
-                session,
+            AuditService(session).record(
                 "logout",
                 actor=principal if principal.is_authenticated else None,
                 target_type="session",
