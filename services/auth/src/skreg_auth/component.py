@@ -23,9 +23,9 @@ from skreg_auth.sessions.routes import HANDLERS as SESSION_HANDLERS
 from skreg_auth.settings import AuthSettings
 from skreg_auth.tokens.routes import HANDLERS as TOKEN_HANDLERS
 from skreg_auth.tokens.routes import INTERNAL_HANDLERS
+from skreg_auth.users.bootstrap import bootstrap_admin
 from skreg_auth.users.routes import HANDLERS as USER_HANDLERS
 from skreg_auth.users.routes import registration_router
-from skreg_auth.users.service import bootstrap_admin
 
 PREFIX = "/api/v1/auth"
 # Auth bodies are a few small JSON fields; anything bigger is refused before being read.

@@ -1,4 +1,4 @@
-"""Users: registration, lookup, the admin's changes (role, disable/enable), the seed admin."""
+"""Users: registration, lookup, the admin's changes (role, disable/enable)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from skreg_common.principal import Principal
 from skreg_proto.auth import RegisterRequest, UserOut, UserUpdateRequest
 from skreg_proto.pagination import InvalidCursor, Page, clamp_limit, decode_cursor, encode_cursor
 from skreg_proto.problems import FieldProblem
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean
-from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
-from skreg_auth.sessions.models import RefreshToken
+from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from skreg_auth.sessions.refresh import revoke_user_sessions
 from skreg_auth.users.convert import to_user
 from skreg_auth.users.models import MAX_EMAIL_KEY_LENGTH, ROLES, User, email_key
 
@@ -43,6 +43,20 @@ def normalize_username(value: str) -> str:
 def login_key(identifier: str) -> str:
     """What a sign-in identifier is looked up by: an email's key, or the lower-case username."""
     return email_key(identifier) if "@" in identifier else normalize_username(identifier)
+
+
+def new_user(username: str, email: str, password_hash: str, role: str) -> User:
+    """A new, enabled account (`username` already normalized, `email` as given)."""
+    return User(
+        id=str(uuid.uuid4()),
+        username=username,
+        email=email,
+        email_key=email_key(email),
+        password_hash=password_hash,
+        role=role,
+        disabled=False,
+        token_version=0,
+    )
 
 
 def registration_problems(username: str, email: str, password: str) -> list[FieldProblem]:
@@ -121,16 +135,7 @@ class UserService:
         if taken:
             raise Conflict("username or email already in use", errors=taken)
         password_hash = await self.auth.passwords.hash(data.password, lane="register")
-        user = User(
-            id=str(uuid.uuid4()),
-            username=username,
-            email=email,
-            email_key=email_key(email),
-            password_hash=password_hash,
-            role=role,
-            disabled=False,
-            token_version=0,
-        )
+        user = new_user(username, email, password_hash, role)
         self.session.add(user)
         try:
             await self.session.flush()
@@ -239,7 +244,7 @@ class UserService:
         if was_admin and not still_admin and not await _active_admins(session, lock=False):
             raise Conflict("this is the last active admin; promote another one first")
         if user.disabled:
-            await _revoke_refresh_tokens(session, user.id)
+            await revoke_user_sessions(session, user.id)
         for action, details in events:
             self.audit.record(
                 action,
@@ -276,63 +281,3 @@ async def _active_admins(session: AsyncSession, *, lock: bool) -> list[str]:
     # PostgreSQL: concurrent admin changes queue here, so two admins cannot demote each
     # other at once. SQLite ignores FOR UPDATE; its single writer serializes them instead.
     return list((await session.scalars(query.with_for_update() if lock else query)).all())
-
-
-async def _revoke_refresh_tokens(session: AsyncSession, user_id: str) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
-async def bootstrap_admin(
-    sessions: async_sessionmaker[AsyncSession],
-    passwords: Passwords,
-    *,
-    username: str,
-    email: str,
-    password: str,
-) -> str:
-    """Create the seed admin when `username` does not exist; never touches an existing one.
-
-    Returns "created" or "exists". Safe across restarts and racing replicas.
-    """
-    username = normalize_username(username)
-    async with sessions() as session:
-        existing = await session.scalar(select(User.id).where(User.username == username))
-    if existing is not None:
-        return "exists"
-    # The password rule is not applied here: dev's seed `admin123` is short on purpose,
-    # and prod refuses it (and anything under 10 characters) in the settings already.
-    problems = [p for p in registration_problems(username, email, password) if p.path != "password"]
-    if problems:
-        details = "; ".join(f"{p.path}: {p.message}" for p in problems)
-        raise ValueError(f"the seed admin (ADMIN_*) is not valid: {details}")
-    password_hash = await passwords.hash(password)
-    try:
-        async with sessions() as session, session.begin():
-            user = User(
-                id=str(uuid.uuid4()),
-                username=username,
-                email=email,
-                email_key=email_key(email),
-                password_hash=password_hash,
-                role="admin",
-                disabled=False,
-                token_version=0,
-            )
-            session.add(user)
-            await session.flush()
-            AuditService(session).record(
-                "admin.bootstrapped",
-                actor_name="system",
-                target_type="user",
-                target_id=user.id,
-            )
-    except IntegrityError:
-        # Another replica created it first, or the email belongs to someone else.
-        log.warning("admin.bootstrap_skipped", username=username)
-        return "exists"
-    log.info("admin.bootstrapped", username=username)
-    return "created"
