@@ -51,12 +51,13 @@ def _per_op_us(total_s: float, n: int) -> float:
 
 async def in_process(workdir: Path, iterations: int) -> None:
     """Resolve principals through the same CredentialResolver every service uses."""
-    from skreg_auth.apikeys.service import LocalIntrospector, create_key
+    from skreg_auth.apikeys.introspection import LocalIntrospector
+    from skreg_auth.apikeys.service import ApiKeyService
     from skreg_auth.context import AuthContext
     from skreg_auth.schema import MIGRATIONS
     from skreg_auth.settings import AuthSettings
     from skreg_auth.tokens.signing import LocalKeySource
-    from skreg_auth.users.service import register
+    from skreg_auth.users.service import UserService
     from skreg_common.db import unit_of_work
     from skreg_common.migrations import upgrade
     from skreg_common.principal import Principal
@@ -72,19 +73,16 @@ async def in_process(workdir: Path, iterations: int) -> None:
     )
     runtime = Runtime.open(settings)
     await upgrade(runtime.engine, [MIGRATIONS])
-    ctx = AuthContext.build(settings, runtime)
+    ctx = AuthContext.create(settings).bind(runtime)
     async with unit_of_work(runtime.sessions) as session:
-        user = await register(
-            session,
-            runtime.sessions,
-            ctx.passwords,
-            RegisterRequest("bench", "bench@example.com", PASSWORD),
+        user = await UserService(session, ctx).register(
+            RegisterRequest("bench", "bench@example.com", PASSWORD)
         )
         principal = Principal(
             kind="user", id=user.id, username=user.username, roles=("user",), scopes=("read",)
         )
-        created = await create_key(
-            session, principal, KeyCreateRequest("bench", ["read"]), max_keys=10
+        created = await ApiKeyService(session, ctx).create_key(
+            principal, KeyCreateRequest("bench", ["read"])
         )
     token = ctx.issuer.access_token(
         user_id=user.id, username="bench", role="user", token_version=0, session_id="s"

@@ -16,6 +16,7 @@ from litestar import Litestar, get
 from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
 from skreg_auth.component import component
+from skreg_auth.context import AuthContext
 from skreg_auth.settings import AuthSettings
 from skreg_common.app import build_app
 from skreg_common.db import create_sessionmaker
@@ -56,12 +57,12 @@ def make_settings(database_url: str, **overrides: Any) -> AuthSettings:
     return AuthSettings(**values)
 
 
-def make_app(settings: AuthSettings) -> Litestar:
-    """The auth service alone, plus probe routes guarded by scopes."""
+def make_app(settings: AuthSettings, context: AuthContext | None = None) -> Litestar:
+    """The auth service alone (on `context`, if given), plus probe routes guarded by scopes."""
     return build_app(
         "auth-test",
         Runtime.open(settings),
-        [component(settings)],
+        [component(settings, context)],
         extra_handlers=[publish_probe, yank_probe],
     )
 
@@ -73,6 +74,12 @@ AppFactory = Callable[..., Any]
 def auth_settings(database_url: str) -> AuthSettings:
     """Settings for the current backend."""
     return make_settings(database_url)
+
+
+@pytest.fixture
+def auth_context(auth_settings: AuthSettings) -> AuthContext:
+    """The context the `client` app runs on: its token issuer, its password hasher."""
+    return AuthContext.create(auth_settings)
 
 
 @pytest.fixture
@@ -94,6 +101,7 @@ class Served:
 
     app: Litestar
     http: httpx.AsyncClient
+    context: AuthContext
 
 
 @pytest.fixture
@@ -106,7 +114,8 @@ def serve_app(database_url: str) -> AppFactory:
 
     @asynccontextmanager
     async def serve(**overrides: Any) -> AsyncIterator[Served]:
-        app = make_app(make_settings(database_url, **overrides))
+        context = AuthContext.create(make_settings(database_url, **overrides))
+        app = make_app(context.settings, context)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
@@ -122,7 +131,7 @@ def serve_app(database_url: str) -> AppFactory:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits
             ) as http:
-                yield Served(app, http)
+                yield Served(app, http, context)
         finally:
             server.should_exit = True
             await asyncio.to_thread(thread.join, 30)
@@ -131,9 +140,9 @@ def serve_app(database_url: str) -> AppFactory:
 
 
 @pytest.fixture
-async def client(start_app: AppFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """A started auth app (in-memory throttling, no Redis)."""
-    async with start_app() as c:
+async def client(auth_context: AuthContext) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A started auth app on `auth_context` (in-memory throttling, no Redis)."""
+    async with AsyncTestClient(make_app(auth_context.settings, auth_context)) as c:
         yield c
 
 

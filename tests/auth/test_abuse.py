@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from skreg_auth.deps import EXTRAS_KEY
 from skreg_auth.passwords import Passwords
 from skreg_common.errors import RateLimited
 
@@ -48,7 +47,7 @@ class CountingPasswords(Passwords):
 
 def count_argon2(served: Served) -> type[CountingPasswords]:
     """Make the http's Passwords count its work from now on."""
-    served.app.state.runtime.extras[EXTRAS_KEY].passwords.__class__ = CountingPasswords
+    served.context.passwords.__class__ = CountingPasswords
     CountingPasswords.checks = CountingPasswords.hashes = 0
     return CountingPasswords
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from skreg_auth.apikeys.introspection import LocalIntrospector
 from skreg_auth.apikeys.models import ApiKey
-from skreg_auth.apikeys.service import LocalIntrospector, hash_secret, parse_key
+from skreg_auth.apikeys.service import hash_secret, parse_key
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 

@@ -23,6 +23,7 @@ from tests.common.test_database import blank_engine  # noqa: F401 - fixture
 
 Client = AsyncTestClient[Litestar]
 BEFORE_EMAIL_KEY = "9d41b6e2c7a0"
+EMAIL_KEY = "3c8e5a7f1b24"  # the revision under test (later ones renamed the table)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +97,7 @@ async def test_migration_backfills_keys_and_reports_collisions(
         for n, (user_id, email) in enumerate(zip(ids, emails, strict=True)):
             at = start + dt.timedelta(minutes=n)
             await conn.execute(insert(_users()).values(_row(user_id, f"user{n}", email, at)))
-    await upgrade(blank_engine, [AUTH_MIGRATIONS])
+    await upgrade(blank_engine, [AUTH_MIGRATIONS], EMAIL_KEY)
     async with blank_engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, email, email_key FROM users"))).all()
     keys = {row.id: row.email_key for row in rows}

@@ -6,7 +6,7 @@ import time
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from skreg_auth.deps import EXTRAS_KEY
+from skreg_auth.context import AuthContext
 
 from tests.auth.conftest import (
     AUTH,
@@ -168,9 +168,11 @@ async def test_logout_revokes_the_session(client: Client) -> None:
     ).status_code == 401
 
 
-async def test_logout_works_with_an_expired_access_token(client: Client) -> None:
+async def test_logout_works_with_an_expired_access_token(
+    client: Client, auth_context: AuthContext
+) -> None:
     user, tokens = await user_with_token(client, "late")
-    issuer = client.app.state.runtime.extras[EXTRAS_KEY].issuer
+    issuer = auth_context.issuer
     stale = issuer.access_token(
         user_id=user["id"], username="late", role="user", token_version=0, session_id="x",
         now=time.time() - 3600,
@@ -195,9 +197,9 @@ async def test_logout_with_only_the_access_token(client: Client) -> None:
     assert nothing.status_code == 400
 
 
-async def test_expired_access_token_is_rejected(client: Client) -> None:
+async def test_expired_access_token_is_rejected(client: Client, auth_context: AuthContext) -> None:
     user, tokens = await user_with_token(client, "ivan")
-    issuer = client.app.state.runtime.extras[EXTRAS_KEY].issuer
+    issuer = auth_context.issuer
     stale = issuer.access_token(
         user_id=user["id"],
         username="ivan",

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from skreg_auth.deps import EXTRAS_KEY
+from skreg_auth.context import AuthContext
 from skreg_auth.passwords import Passwords
 from skreg_auth.users.models import User
 from sqlalchemy import select
@@ -44,14 +44,15 @@ def _comparable(response: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
     return response.status_code, body, headers
 
 
-async def test_unknown_user_wrong_password_and_disabled_look_the_same(client: Client) -> None:
+async def test_unknown_user_wrong_password_and_disabled_look_the_same(
+    client: Client, auth_context: AuthContext
+) -> None:
     admin = await admin_headers(client)
     await register(client, "known")
     disabled = await register(client, "locked")
     await client.patch(f"{AUTH}/users/{disabled['id']}", headers=admin, json={"disabled": True})
 
-    context = client.app.state.runtime.extras[EXTRAS_KEY]
-    context.passwords.__class__ = CountingPasswords  # count the real argon2 checks
+    auth_context.passwords.__class__ = CountingPasswords  # count the real argon2 checks
     attempts = {
         "unknown": {"username": "nobody-here", "password": PASSWORD},
         "wrong": {"username": "known", "password": "not-the-password"},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -12,9 +11,10 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from jwt.utils import base64url_decode, base64url_encode
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from skreg_auth.deps import EXTRAS_KEY
+from skreg_auth.context import AuthContext
 from skreg_auth.tokens.signing import SigningKey, TokenIssuer
 from skreg_common.verifier import ISSUER, SERVICE_AUDIENCE, USER_AUDIENCE
 
@@ -38,7 +38,7 @@ def test_the_key_pair_is_derived_from_the_secret() -> None:
 
 
 def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return base64url_encode(json.dumps(data).encode()).decode()
 
 
 def _claims(user_id: str, **extra: Any) -> dict[str, Any]:
@@ -59,9 +59,11 @@ def _claims(user_id: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def victim(client: Client) -> tuple[str, dict[str, Any], TokenIssuer]:
+async def victim(
+    client: Client, auth_context: AuthContext
+) -> tuple[str, dict[str, Any], TokenIssuer]:
     user, tokens = await user_with_token(client, "victim")
-    issuer: TokenIssuer = client.app.state.runtime.extras[EXTRAS_KEY].issuer
+    issuer = auth_context.issuer
     return user["id"], tokens, issuer
 
 
@@ -108,7 +110,7 @@ async def test_hs256_with_the_public_key_as_secret(client: Client, victim: Any) 
     for secret in (public_raw, public_pem, x.encode()):
         signing_input = f"{_b64(header)}.{_b64(_claims(user_id))}"
         signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-        token = f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+        token = f"{signing_input}.{base64url_encode(signature).decode()}"
         assert await _me(client, token) == 401
 
 
@@ -145,7 +147,7 @@ async def test_claims_that_must_match(client: Client, victim: Any, bad: dict[str
 async def test_tampered_payload(client: Client, victim: Any) -> None:
     _, tokens, _ = victim
     header, payload, signature = tokens["access_token"].split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims = json.loads(base64url_decode(payload))
     claims["roles"], claims["scopes"] = ["admin"], ["admin"]
     assert await _me(client, f"{header}.{_b64(claims)}.{signature}") == 401
 

@@ -1,4 +1,8 @@
-"""The auth service as a component: its routes, start-up (seed admin, revocations), resolver."""
+"""The auth service as a `ServiceComponent`: mounted alone (`python -m skreg_auth`) or all-in-one.
+
+Besides its routes it supplies the principal resolver of the app it is mounted in:
+tokens are checked against its own key and API keys against its own database.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,17 @@ from skreg_common.runtime import Runtime
 from skreg_common.verifier import CredentialResolver
 from skreg_proto.internal import INTERNAL_PREFIX
 
-from skreg_auth.apikeys.routes import ROUTES as KEY_ROUTES
-from skreg_auth.audit.routes import ROUTES as AUDIT_ROUTES
+from skreg_auth.apikeys.routes import HANDLERS as KEY_HANDLERS
+from skreg_auth.audit.routes import HANDLERS as AUDIT_HANDLERS
 from skreg_auth.context import AuthContext
-from skreg_auth.deps import EXTRAS_KEY, provide_auth, provide_client_ip
-from skreg_auth.sessions.routes import ROUTES as SESSION_ROUTES
+from skreg_auth.deps import provide_client_ip
+from skreg_auth.sessions.routes import HANDLERS as SESSION_HANDLERS
 from skreg_auth.settings import AuthSettings
-from skreg_auth.tokens.routes import INTERNAL_ROUTES, PUBLIC_ROUTES
-from skreg_auth.users.routes import ROUTES as USER_ROUTES
-from skreg_auth.users.service import bootstrap_admin
+from skreg_auth.tokens.routes import HANDLERS as TOKEN_HANDLERS
+from skreg_auth.tokens.routes import INTERNAL_HANDLERS
+from skreg_auth.users.bootstrap import bootstrap_admin
+from skreg_auth.users.routes import HANDLERS as USER_HANDLERS
+from skreg_auth.users.routes import registration_router
 
 PREFIX = "/api/v1/auth"
 # Auth bodies are a few small JSON fields; anything bigger is refused before being read.
@@ -28,42 +34,37 @@ MAX_BODY_BYTES = 64 * 1024
 log = structlog.get_logger(__name__)
 
 
-def context(settings: AuthSettings, runtime: Runtime) -> AuthContext:
-    """The process's AuthContext for `runtime`, built on first use."""
-    existing = runtime.extras.get(EXTRAS_KEY)
-    if isinstance(existing, AuthContext):
-        return existing
-    built = AuthContext.build(settings, runtime)
-    runtime.extras[EXTRAS_KEY] = built
-    return built
+def component(settings: AuthSettings, context: AuthContext | None = None) -> ServiceComponent:
+    """Auth's routes under `/api/v1/auth` (+ the internal service-token endpoint), with its
+    context provided to them as the `auth` dependency.
 
-
-def component(settings: AuthSettings) -> ServiceComponent:
-    """Auth's routes under `/api/v1/auth` (+ the internal service-token endpoint).
-
-    It also supplies the principal resolver of the app it is mounted in: tokens are
-    checked against its own key and API keys against its own database.
+    The context is bound to the app's runtime when the app is assembled (for the
+    resolver) or, at the latest, when it starts.
     """
+    auth = context or AuthContext.create(settings)
     subscribers: list[RevocationSubscriber] = []
 
+    def provide_auth() -> AuthContext:
+        return auth
+
     def resolver_factory(runtime: Runtime) -> CredentialResolver:
-        return context(settings, runtime).resolver
+        return auth.bind(runtime).resolver
 
     async def start(runtime: Runtime) -> None:
-        ctx = context(settings, runtime)
+        auth.bind(runtime)
         outcome = await bootstrap_admin(
             runtime.sessions,
-            ctx.passwords,
+            auth.passwords,
             username=settings.admin_username,
             email=settings.admin_email,
             password=settings.admin_password,
         )
-        relearned = await ctx.revoker.load(runtime.sessions)
+        relearned = await auth.revoker.load(runtime.sessions)
         if runtime.redis is not None:
-            subscriber = RevocationSubscriber(runtime.redis, ctx.revoker.revocations)
+            subscriber = RevocationSubscriber(runtime.redis, auth.revocations)
             await subscriber.start()
             subscribers.append(subscriber)
-        await ctx.passwords.warm_up()
+        await auth.passwords.warm_up()
         log.info(
             "auth.started",
             admin=settings.admin_username,
@@ -72,26 +73,25 @@ def component(settings: AuthSettings) -> ServiceComponent:
             registration_open=settings.registration_is_open,
         )
 
-    async def stop(runtime: Runtime) -> None:
+    async def stop(_runtime: Runtime) -> None:
         for subscriber in subscribers:
             await subscriber.stop()
-        ctx = runtime.extras.get(EXTRAS_KEY)
-        if isinstance(ctx, AuthContext):
-            await ctx.revoker.drain()
-            ctx.passwords.close()
+        await auth.revoker.drain()
+        auth.passwords.close()
 
     dependencies = {
-        "auth": Provide(provide_auth, sync_to_thread=False),
+        "auth": Provide(provide_auth, use_cache=True, sync_to_thread=False),
         "client_ip": Provide(provide_client_ip, sync_to_thread=False),
     }
     public = Router(
         path=PREFIX,
         route_handlers=[
-            *USER_ROUTES,
-            *SESSION_ROUTES,
-            *KEY_ROUTES,
-            *AUDIT_ROUTES,
-            *PUBLIC_ROUTES,
+            registration_router(auth),
+            *USER_HANDLERS,
+            *SESSION_HANDLERS,
+            *KEY_HANDLERS,
+            *AUDIT_HANDLERS,
+            *TOKEN_HANDLERS,
         ],
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,
@@ -99,7 +99,7 @@ def component(settings: AuthSettings) -> ServiceComponent:
     )
     internal = Router(
         path=f"{INTERNAL_PREFIX}/auth",
-        route_handlers=INTERNAL_ROUTES,
+        route_handlers=INTERNAL_HANDLERS,
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,
         include_in_schema=False,

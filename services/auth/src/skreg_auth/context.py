@@ -1,9 +1,9 @@
-"""The auth service's long-lived parts, built once per process and handed to its routes."""
+"""What the auth service's handlers share for the life of the app: settings, keys, services."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from skreg_common.revocation import RevocationList
 from skreg_common.runtime import Runtime
@@ -11,7 +11,7 @@ from skreg_common.throttle import Throttle
 from skreg_common.throttle import throttle as new_throttle
 from skreg_common.verifier import CredentialResolver, JwtVerifier
 
-from skreg_auth.apikeys.service import LocalIntrospector
+from skreg_auth.apikeys.introspection import LocalIntrospector
 from skreg_auth.passwords import Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.service import LoginLimits, SessionService
@@ -21,24 +21,32 @@ from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
 THROTTLE_PREFIX = "skreg:auth:throttle:"  # sign-in, password and registration budgets
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class AuthContext:
-    """What the routes use: settings, runtime and the wired services."""
+    """Built once by the component; handlers receive it as the `auth` dependency.
+
+    What needs only the settings (password hashing, the signing key) is made by
+    `create`. What works on the process's database and Redis is wired by `bind`,
+    which the component calls when the app is assembled or starts: before any
+    request, so handlers always find it.
+    """
 
     settings: AuthSettings
-    runtime: Runtime
     passwords: Passwords
     issuer: TokenIssuer
-    revoker: Revoker
-    throttle: Throttle
-    registrations: Throttle
-    introspector: LocalIntrospector
-    resolver: CredentialResolver
-    logins: SessionService
+    revocations: RevocationList
+    # Set by `bind(runtime)`.
+    runtime: Runtime = field(init=False, repr=False)
+    revoker: Revoker = field(init=False, repr=False)
+    throttle: Throttle = field(init=False, repr=False)
+    registrations: Throttle = field(init=False, repr=False)
+    introspector: LocalIntrospector = field(init=False, repr=False)
+    resolver: CredentialResolver = field(init=False, repr=False)
+    logins: SessionService = field(init=False, repr=False)
 
     @classmethod
-    def build(cls, settings: AuthSettings, runtime: Runtime) -> AuthContext:
-        """Wire everything for `runtime` (Redis-backed throttling when Redis is configured)."""
+    def create(cls, settings: AuthSettings) -> AuthContext:
+        """The parts `settings` alone determine; `bind` adds the rest."""
         passwords = Passwords(
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
@@ -46,50 +54,63 @@ class AuthContext:
             workers=settings.password_hash_workers,
             queue=settings.password_hash_queue,
         )
-        key = SigningKey.derive(settings.secret_key)
         issuer = TokenIssuer(
-            key, access_ttl=settings.access_token_ttl, service_ttl=settings.service_token_ttl
+            SigningKey.derive(settings.secret_key),
+            access_ttl=settings.access_token_ttl,
+            service_ttl=settings.service_token_ttl,
         )
-        revocations = RevocationList()
-        revoker = Revoker(revocations, access_ttl=settings.access_token_ttl, redis=runtime.redis)
-        throttle = new_throttle(runtime.redis, prefix=THROTTLE_PREFIX, window=settings.login_window)
-        registrations = new_throttle(
+        return cls(
+            settings=settings, passwords=passwords, issuer=issuer, revocations=RevocationList()
+        )
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether `bind` has wired the database and Redis parts."""
+        return hasattr(self, "runtime")
+
+    def bind(self, runtime: Runtime) -> AuthContext:
+        """Wire the parts on `runtime`'s database and Redis (once; again is a no-op).
+
+        Throttling is shared over Redis when the runtime has it, in-process otherwise.
+        """
+        if self.is_bound:
+            if self.runtime is not runtime:
+                raise RuntimeError("this AuthContext already serves another runtime")
+            return self
+        settings = self.settings
+        self.runtime = runtime
+        self.revoker = Revoker(
+            self.revocations, access_ttl=settings.access_token_ttl, redis=runtime.redis
+        )
+        self.throttle = new_throttle(
+            runtime.redis, prefix=THROTTLE_PREFIX, window=settings.login_window
+        )
+        self.registrations = new_throttle(
             runtime.redis, prefix=THROTTLE_PREFIX, window=settings.registration_window
         )
-        introspector = LocalIntrospector(
+        self.introspector = LocalIntrospector(
             runtime.engine,
             runtime.sessions,
             admin_username=settings.admin_username,
             admin_api_key=settings.admin_api_key,
             cache_seconds=settings.introspection_cache_seconds,
         )
-        resolver = CredentialResolver(
-            JwtVerifier(LocalKeySource(key)),
-            introspector,
-            revocations,
+        self.resolver = CredentialResolver(
+            JwtVerifier(LocalKeySource(self.issuer.key)),
+            self.introspector,
+            self.revocations,
             max_cache_seconds=settings.introspection_cache_seconds,
         )
-        logins = SessionService(
+        self.logins = SessionService(
             sessions=runtime.sessions,
-            passwords=passwords,
-            issuer=issuer,
-            throttle=throttle,
-            revoker=revoker,
+            passwords=self.passwords,
+            issuer=self.issuer,
+            throttle=self.throttle,
+            revoker=self.revoker,
             refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
             limits=LoginLimits(
                 max_failures=settings.login_max_failures,
                 locked_address_failures=settings.login_locked_address_failures,
             ),
         )
-        return cls(
-            settings=settings,
-            runtime=runtime,
-            passwords=passwords,
-            issuer=issuer,
-            revoker=revoker,
-            throttle=throttle,
-            registrations=registrations,
-            introspector=introspector,
-            resolver=resolver,
-            logins=logins,
-        )
+        return self

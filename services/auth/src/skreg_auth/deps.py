@@ -1,4 +1,8 @@
-"""Dependencies and guards the auth routes share."""
+"""Dependencies and guards the auth routes share.
+
+Guards get no dependencies injected, so the two that need the auth context are made
+for it by the component (`requires_open_registration(auth)`), like `requires_admin()`.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from skreg_common.errors import Forbidden, RateLimited, Unauthorized
 from skreg_common.forwarded import address_bucket
-from skreg_common.principal import resolve_principal
+from skreg_common.principal import Guard, resolve_principal
 from skreg_common.throttle import throttle_key
 
 from skreg_auth.context import AuthContext
-
-EXTRAS_KEY = "skreg_auth"
-
-
-def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthContext:
-    """The process's AuthContext (built when the app was assembled)."""
-    context: AuthContext = connection.app.state.runtime.extras[EXTRAS_KEY]
-    return context
-
-
-def provide_auth(request: Request[Any, Any, Any]) -> AuthContext:
-    """Dependency `auth`."""
-    return context_of(request)
 
 
 def provide_client_ip(request: Request[Any, Any, Any]) -> str | None:
@@ -51,29 +42,34 @@ async def requires_authenticated(
         raise Unauthorized("sign in or present an API key")
 
 
-async def requires_open_registration(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def requires_open_registration(auth: AuthContext) -> Guard:
     """Guard: registration is open, or an admin is creating the account."""
-    if context_of(connection).settings.registration_is_open:
-        return
-    if not (await resolve_principal(connection)).is_admin:
-        raise Forbidden("registration is closed; ask an administrator for an account")
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if auth.settings.registration_is_open:
+            return
+        if not (await resolve_principal(connection)).is_admin:
+            raise Forbidden("registration is closed; ask an administrator for an account")
+
+    return guard
 
 
-async def requires_registration_budget(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def requires_registration_budget(auth: AuthContext) -> Guard:
     """Guard: the address has registrations left in its window (admins are not counted).
 
     Every attempt counts, taken names included: each can cost a password hash.
     """
-    if (await resolve_principal(connection)).is_admin:
-        return
-    context = context_of(connection)
-    address = address_bucket(client_ip_of(connection) or "unknown")
-    slot = await context.registrations.reserve(
-        throttle_key("register", address), context.settings.registration_max_per_address
-    )
-    if not slot.granted:
-        raise RateLimited(slot.retry_after, "too many registrations from this address; try later")
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if (await resolve_principal(connection)).is_admin:
+            return
+        address = address_bucket(client_ip_of(connection) or "unknown")
+        slot = await auth.registrations.reserve(
+            throttle_key("register", address), auth.settings.registration_max_per_address
+        )
+        if not slot.granted:
+            raise RateLimited(
+                slot.retry_after, "too many registrations from this address; try later"
+            )
+
+    return guard

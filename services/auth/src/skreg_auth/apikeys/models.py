@@ -10,14 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_auth.database import Base
 
+KEY_PREFIX = "sr_"
+
 
 class ApiKey(Base):
     """A key `sr_<id>_<secret>`; `id` is the primary key (O(1) lookup), SHA-256(secret) kept."""
 
-    __tablename__ = "api_keys"
+    __tablename__ = "auth_api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     scopes: Mapped[str] = mapped_column(String(64))  # space-separated, e.g. "read publish"
     secret_hash: Mapped[str] = mapped_column(String(64))

@@ -17,17 +17,19 @@ from skreg_proto.internal import IntrospectRequest, IntrospectResponse
 from skreg_proto.pagination import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_auth.apikeys import service
+from skreg_auth.apikeys.service import ApiKeyService
 from skreg_auth.context import AuthContext
 
 
 @get("/keys", guards=[requires_scope("keys")])
 async def list_keys(
-    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
+    principal: NamedDependency[Principal],
 ) -> Page[ApiKeyOut]:
     """The caller's active keys (without secrets)."""
     assert principal.id is not None
-    return await service.list_keys(db_session, principal.id)
+    return await ApiKeyService(db_session, auth).list_keys(principal.id)
 
 
 @post(
@@ -44,9 +46,7 @@ async def create_key(
     client_ip: NamedDependency[str | None],
 ) -> ApiKeyCreated:
     """Create a key; its secret is in this response and nowhere else, ever."""
-    return await service.create_key(
-        db_session, principal, data, max_keys=auth.settings.max_keys_per_user, client_ip=client_ip
-    )
+    return await ApiKeyService(db_session, auth).create_key(principal, data, client_ip=client_ip)
 
 
 async def requires_key_management(
@@ -75,7 +75,7 @@ async def delete_key(
     key_id: FromPath[str],
 ) -> None:
     """Revoke a key and the keys created with it (they stop working at once)."""
-    await service.revoke_key(db_session, auth.revoker, principal, key_id, client_ip=client_ip)
+    await ApiKeyService(db_session, auth).revoke_key(principal, key_id, client_ip=client_ip)
 
 
 @post("/introspect", guards=[requires_service()], status_code=200)
@@ -88,4 +88,4 @@ async def introspect(
     return await auth.introspector.introspect(data.key)
 
 
-ROUTES = [list_keys, create_key, delete_key, introspect]
+HANDLERS = [list_keys, create_key, delete_key, introspect]

@@ -1,4 +1,4 @@
-"""API keys: create (secret shown once), list, revoke, and resolve (introspection).
+"""API keys: create (secret shown once), list, revoke; resolving them is `introspection`.
 
 A key is `sr_<key id>_<secret>`: the key id is the table's primary key, so resolving
 a key is one indexed lookup, then a constant-time comparison of SHA-256(secret). A
@@ -10,48 +10,31 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 import structlog
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import utcnow
 from skreg_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from skreg_common.principal import ALL_SCOPES, Principal
 from skreg_proto.auth import ApiKeyCreated, ApiKeyOut, KeyCreateRequest
-from skreg_proto.internal import IntrospectResponse
 from skreg_proto.pagination import Page
 from skreg_proto.problems import FieldProblem
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_auth.apikeys.models import ApiKey
-from skreg_auth.audit import service as audit
+from skreg_auth.apikeys.convert import to_key
+from skreg_auth.apikeys.models import KEY_PREFIX, ApiKey
+from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean
-from skreg_auth.revoker import Revoker
-from skreg_auth.users.models import User
 
-KEY_PREFIX = "sr_"
+if TYPE_CHECKING:
+    from skreg_auth.context import AuthContext
+
 KEY_RE = re.compile(r"sr_([a-z2-7]{16})_([a-z2-7]{52})")
 ADMIN_ENV_KEY_ID = "env-admin-key"
 MAX_EXPIRY_DAYS = 3650
-LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
-_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
-_LOOKUP = (
-    select(
-        ApiKey.secret_hash,
-        ApiKey.scopes,
-        ApiKey.expires_at,
-        ApiKey.revoked_at,
-        ApiKey.last_used_at,
-        User.id.label("user_id"),
-        User.username,
-        User.role,
-        User.disabled,
-    )
-    .join(User, User.id == ApiKey.user_id)
-    .where(ApiKey.id == bindparam("key_id"))
-)
 
 log = structlog.get_logger(__name__)
 
@@ -75,20 +58,6 @@ def parse_key(value: str) -> tuple[str, str] | None:
 def hash_secret(secret: str) -> str:
     """What is stored instead of the secret."""
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
-
-
-def to_struct(key: ApiKey) -> ApiKeyOut:
-    """The API shape of a key (never its secret)."""
-    return ApiKeyOut(
-        id=key.id,
-        name=key.name,
-        scopes=key.scope_list,
-        created_at=key.created_at,
-        expires_at=key.expires_at,
-        last_used_at=key.last_used_at,
-        prefix=f"{KEY_PREFIX}{key.id}",
-        parent_id=key.parent_id,
-    )
 
 
 def _validated(principal: Principal, data: KeyCreateRequest) -> tuple[str, list[str]]:
@@ -148,115 +117,111 @@ def _expiry(data: KeyCreateRequest, parent: ApiKey | None, now: dt.datetime) -> 
     return asked
 
 
-async def create_key(
-    session: AsyncSession,
-    principal: Principal,
-    data: KeyCreateRequest,
-    *,
-    max_keys: int,
-    client_ip: str | None = None,
-) -> ApiKeyCreated:
-    """Create a key for the caller; the response is the only time the secret exists.
+class ApiKeyService:
+    """The caller's keys: create (the secret shown once), list, revoke."""
 
-    A key created with a key gets no more scopes than it and expires no later; it
-    records its parent, so revoking the parent revokes it too.
-    """
-    assert principal.id is not None
-    name, scopes = _validated(principal, data)
-    parent = await _parent(session, principal)
-    now = utcnow()
-    expires = _expiry(data, parent, now)
-    active = await session.scalar(
-        select(func.count())
-        .select_from(ApiKey)
-        .where(ApiKey.user_id == principal.id, ApiKey.revoked_at.is_(None))
-    )
-    if (active or 0) >= max_keys:
-        raise Conflict(f"at most {max_keys} active keys per user; revoke one first")
-    key_id, full = generate_key()
-    key = ApiKey(
-        id=key_id,
-        user_id=principal.id,
-        name=name,
-        scopes=" ".join(scopes),
-        secret_hash=hash_secret(full.rsplit("_", 1)[1]),
-        created_at=now,
-        expires_at=expires,
-        parent_id=parent.id if parent is not None else None,
-    )
-    session.add(key)
-    await session.flush()
-    audit.record(
-        session,
-        "key.created",
-        actor=principal,
-        target_type="api_key",
-        target_id=key_id,
-        client_ip=client_ip,
-        details={
-            "name": name,
-            "scopes": scopes,
-            "expires_at": expires.isoformat() if expires else None,
-            "parent_id": key.parent_id,
-        },
-    )
-    log.info("key.created", key_id=key_id, user_id=principal.id, scopes=scopes)
-    return ApiKeyCreated(
-        id=key_id,
-        name=name,
-        scopes=scopes,
-        key=full,
-        created_at=now,
-        expires_at=expires,
-        prefix=f"{KEY_PREFIX}{key_id}",
-        parent_id=key.parent_id,
-    )
+    def __init__(self, session: AsyncSession, auth: AuthContext) -> None:
+        self.session = session
+        self.auth = auth
+        self.audit = AuditService(session)
 
+    async def create_key(
+        self, principal: Principal, data: KeyCreateRequest, *, client_ip: str | None = None
+    ) -> ApiKeyCreated:
+        """Create a key for the caller; the response is the only time the secret exists.
 
-async def list_keys(session: AsyncSession, user_id: str) -> Page[ApiKeyOut]:
-    """The user's keys that are not revoked, newest first (at most MAX_KEYS: one page)."""
-    rows = (
-        await session.scalars(
-            select(ApiKey)
-            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-            .order_by(ApiKey.created_at.desc(), ApiKey.id)
+        A key created with a key gets no more scopes than it and expires no later; it
+        records its parent, so revoking the parent revokes it too.
+        """
+        assert principal.id is not None
+        name, scopes = _validated(principal, data)
+        parent = await _parent(self.session, principal)
+        now = utcnow()
+        expires = _expiry(data, parent, now)
+        active = await self.session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(ApiKey.user_id == principal.id, ApiKey.revoked_at.is_(None))
         )
-    ).all()
-    return Page(items=[to_struct(k) for k in rows], total=len(rows))
-
-
-async def revoke_key(
-    session: AsyncSession,
-    revoker: Revoker,
-    principal: Principal,
-    key_id: str,
-    *,
-    client_ip: str | None = None,
-) -> None:
-    """Revoke one of the caller's keys (admins: anyone's) and every key created with it.
-
-    Repeating it is harmless. Who may call it at all is the route's guard.
-    """
-    key = await session.get(ApiKey, key_id) if is_clean(key_id, 32) else None
-    if key is None or (key.user_id != principal.id and not principal.is_admin):
-        raise NotFound("no such key")  # someone else's key is not even confirmed to exist
-    now = utcnow()
-    revoked = [k for k in [key, *await _descendants(session, key.id)] if k.revoked_at is None]
-    for each in revoked:
-        each.revoked_at = now
-    await session.flush()
-    for each in revoked:
-        audit.record(
-            session,
-            "key.revoked",
+        max_keys = self.auth.settings.max_keys_per_user
+        if (active or 0) >= max_keys:
+            raise Conflict(f"at most {max_keys} active keys per user; revoke one first")
+        key_id, full = generate_key()
+        key = ApiKey(
+            id=key_id,
+            user_id=principal.id,
+            name=name,
+            scopes=" ".join(scopes),
+            secret_hash=hash_secret(full.rsplit("_", 1)[1]),
+            created_at=now,
+            expires_at=expires,
+            parent_id=parent.id if parent is not None else None,
+        )
+        self.session.add(key)
+        await self.session.flush()
+        self.audit.record(
+            "key.created",
             actor=principal,
             target_type="api_key",
-            target_id=each.id,
+            target_id=key_id,
             client_ip=client_ip,
-            details={"owner_id": each.user_id, "name": each.name, "via": key.id},
+            details={
+                "name": name,
+                "scopes": scopes,
+                "expires_at": expires.isoformat() if expires else None,
+                "parent_id": key.parent_id,
+            },
         )
-        revoker.after_commit(session, revoker.key(each.id))
-    log.info("key.revoked", key_id=key.id, actor=principal.id, revoked=len(revoked))
+        log.info("key.created", key_id=key_id, user_id=principal.id, scopes=scopes)
+        return ApiKeyCreated(
+            id=key_id,
+            name=name,
+            scopes=scopes,
+            key=full,
+            created_at=now,
+            expires_at=expires,
+            prefix=f"{KEY_PREFIX}{key_id}",
+            parent_id=key.parent_id,
+        )
+
+    async def list_keys(self, user_id: str) -> Page[ApiKeyOut]:
+        """The user's keys that are not revoked, newest first (at most MAX_KEYS: one page)."""
+        rows = (
+            await self.session.scalars(
+                select(ApiKey)
+                .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+                .order_by(ApiKey.created_at.desc(), ApiKey.id)
+            )
+        ).all()
+        return Page(items=[to_key(k) for k in rows], total=len(rows))
+
+    async def revoke_key(
+        self, principal: Principal, key_id: str, *, client_ip: str | None = None
+    ) -> None:
+        """Revoke one of the caller's keys (admins: anyone's) and every key created with it.
+
+        Repeating it is harmless. Who may call it at all is the route's guard.
+        """
+        session, revoker = self.session, self.auth.revoker
+        key = await session.get(ApiKey, key_id) if is_clean(key_id, 32) else None
+        if key is None or (key.user_id != principal.id and not principal.is_admin):
+            raise NotFound("no such key")  # someone else's key is not even confirmed to exist
+        now = utcnow()
+        revoked = [k for k in [key, *await _descendants(session, key.id)] if k.revoked_at is None]
+        for each in revoked:
+            each.revoked_at = now
+        await session.flush()
+        for each in revoked:
+            self.audit.record(
+                "key.revoked",
+                actor=principal,
+                target_type="api_key",
+                target_id=each.id,
+                client_ip=client_ip,
+                details={"owner_id": each.user_id, "name": each.name, "via": key.id},
+            )
+            revoker.after_commit(session, revoker.key(each.id))
+        log.info("key.revoked", key_id=key.id, actor=principal.id, revoked=len(revoked))
 
 
 async def _descendants(session: AsyncSession, key_id: str) -> list[ApiKey]:
@@ -270,94 +235,3 @@ async def _descendants(session: AsyncSession, key_id: str) -> list[ApiKey]:
         found.extend(children)
         frontier = [child.id for child in children]
     return found
-
-
-class LocalIntrospector:
-    """Auth's own answer to "whose key is this?": one indexed query, no slow hash."""
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        admin_username: str,
-        admin_api_key: str | None,
-        cache_seconds: int,
-    ) -> None:
-        self._engine = engine
-        self._sessions = sessions
-        self._admin_username = admin_username.strip().lower()
-        # Only the hash of ADMIN_API_KEY is kept; unsetting the variable revokes it.
-        self._admin_key_hash = (
-            hashlib.sha256(admin_api_key.encode()).digest() if admin_api_key else None
-        )
-        self._cache_seconds = cache_seconds
-
-    async def introspect(self, key: str) -> IntrospectResponse:
-        """Active with the principal's details, or `active=False` (no reason given)."""
-        if self._admin_key_hash is not None and hmac.compare_digest(
-            hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest(), self._admin_key_hash
-        ):
-            return await self._admin()
-        parsed = parse_key(key)
-        if parsed is None:
-            return IntrospectResponse(active=False)
-        key_id, secret = parsed
-        # A plain connection and plain columns, no ORM session: the hot path of every
-        # uncached key.
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(_LOOKUP, {"key_id": key_id})).first()
-        matches = hmac.compare_digest(row.secret_hash if row else _DUMMY_HASH, hash_secret(secret))
-        if row is None or not matches:
-            return IntrospectResponse(active=False)
-        now = utcnow()
-        if (
-            row.revoked_at is not None
-            or (row.expires_at is not None and row.expires_at <= now)
-            or row.disabled
-        ):
-            return IntrospectResponse(active=False)
-        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-            await self._touch(key_id, now)
-        ttl = self._cache_seconds
-        if row.expires_at is not None:
-            ttl = min(ttl, max(0, int((row.expires_at - now).total_seconds())))
-        return IntrospectResponse(
-            active=True,
-            user_id=row.user_id,
-            username=row.username,
-            roles=[row.role],
-            scopes=row.scopes.split(),
-            key_id=key_id,
-            cache_seconds=ttl,
-        )
-
-    async def _admin(self) -> IntrospectResponse:
-        async with self._sessions() as session:
-            user = await session.scalar(select(User).where(User.username == self._admin_username))
-        if user is None or user.disabled:
-            return IntrospectResponse(active=False)
-        return IntrospectResponse(
-            active=True,
-            user_id=user.id,
-            username=user.username,
-            roles=[user.role],
-            scopes=list(ALL_SCOPES),
-            key_id=ADMIN_ENV_KEY_ID,
-            cache_seconds=self._cache_seconds,
-        )
-
-    async def _touch(self, key_id: str, now: dt.datetime) -> None:
-        # Minute resolution: a busy key costs one small write a minute, not one per request.
-        async with unit_of_work(self._sessions) as session:
-            await session.execute(
-                update(ApiKey)
-                .where(
-                    ApiKey.id == key_id,
-                    or_(
-                        ApiKey.last_used_at.is_(None),
-                        ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
-                    ),
-                )
-                .values(last_used_at=now)
-            )

@@ -15,7 +15,7 @@ from skreg_auth.database import Base
 class AuditEvent(Base):
     """One security-relevant event. Ids only grow, so they double as the paging key."""
 
-    __tablename__ = "audit_events"
+    __tablename__ = "auth_audit_events"
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -10,7 +10,7 @@ from skreg_proto.auth import AuditEventOut
 from skreg_proto.pagination import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_auth.audit import service
+from skreg_auth.audit.service import AuditService
 
 
 @get("/audit", guards=[requires_admin()])
@@ -23,8 +23,7 @@ async def list_audit_events(
     cursor: FromQuery[str | None] = None,
 ) -> Page[AuditEventOut]:
     """The audit log, newest first, filtered by action, actor or target."""
-    return await service.list_events(
-        db_session,
+    return await AuditService(db_session).list_events(
         action=action,
         actor_id=actor_id,
         target_id=target_id,
@@ -33,4 +32,4 @@ async def list_audit_events(
     )
 
 
-ROUTES = [list_audit_events]
+HANDLERS = [list_audit_events]

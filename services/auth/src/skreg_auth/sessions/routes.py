@@ -88,4 +88,4 @@ async def change_password(
     )
 
 
-ROUTES = [login, refresh, logout, get_me, change_password]
+HANDLERS = [login, refresh, logout, get_me, change_password]

@@ -8,9 +8,6 @@ and refresh-token reuse must revoke the family although the caller gets a 401 to
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -22,29 +19,31 @@ from skreg_common.principal import Principal
 from skreg_common.throttle import Slot, Throttle, throttle_key
 from skreg_proto.auth import TokenResponse
 from skreg_proto.problems import FieldProblem
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skreg_auth.audit import service as audit
+from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean, printable
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
+from skreg_auth.sessions.refresh import (
+    REFRESH_RE,
+    add_refresh_token,
+    claim,
+    revoke_family,
+    revoke_user_sessions,
+    token_hash,
+)
 from skreg_auth.tokens.signing import TokenIssuer
+from skreg_auth.users.convert import to_user
 from skreg_auth.users.models import User
 from skreg_auth.users.service import login_key
-from skreg_auth.users.service import to_struct as user_struct
 
-REFRESH_PREFIX = "rt_"
-REFRESH_RE = re.compile(r"rt_[A-Za-z0-9_-]{43}")
 INVALID_LOGIN = "invalid username or password"
 MAX_IDENTIFIER_LENGTH = 254
 
 log = structlog.get_logger(__name__)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -145,8 +144,7 @@ class SessionService:
 
     async def _record_lock(self, user: User, client_ip: str | None) -> None:
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "login.account_limited",
                 outcome="failure",
                 actor_id=user.id,
@@ -171,8 +169,7 @@ class SessionService:
         """An admin lifts the account's sign-in limit (its failure count starts again)."""
         await self.throttle.reset(throttle_key("account", user.id))
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "user.sign_in_unlocked",
                 actor=actor,
                 target_type="user",
@@ -192,8 +189,7 @@ class SessionService:
         self, user: User | None, ident: str, client_ip: str | None, reason: str
     ) -> None:
         async with unit_of_work(self.sessions) as session:
-            audit.record(
-                session,
+            AuditService(session).record(
                 "login.failed",
                 outcome="failure",
                 actor_id=user.id if user else None,
@@ -216,9 +212,8 @@ class SessionService:
             user.last_login_at = utcnow()
             if new_hash is not None:
                 user.password_hash = new_hash
-            refresh = self._new_refresh_token(session, user.id, family, client_ip)
-            audit.record(
-                session,
+            refresh = add_refresh_token(session, user.id, family, client_ip, self.refresh_ttl)
+            AuditService(session).record(
                 action,
                 actor_id=user.id,
                 actor_name=user.username,
@@ -229,24 +224,6 @@ class SessionService:
             )
         log.info(action, user_id=user.id, rehashed=new_hash is not None)
         return self._tokens(user, family, refresh)
-
-    def _new_refresh_token(
-        self, session: AsyncSession, user_id: str, family: str, client_ip: str | None
-    ) -> str:
-        token = REFRESH_PREFIX + secrets.token_urlsafe(32)
-        now = utcnow()
-        session.add(
-            RefreshToken(
-                id=str(uuid.uuid4()),
-                family_id=family,
-                user_id=user_id,
-                token_hash=_hash(token),
-                created_at=now,
-                expires_at=now + self.refresh_ttl,
-                client_ip=client_ip,
-            )
-        )
-        return token
 
     def _tokens(self, user: User, family: str, refresh: str) -> TokenResponse:
         access = self.issuer.access_token(
@@ -261,7 +238,7 @@ class SessionService:
             expires_in=self.issuer.access_ttl,
             refresh_token=refresh,
             refresh_expires_in=int(self.refresh_ttl.total_seconds()),
-            user=user_struct(user),
+            user=to_user(user),
         )
 
     async def refresh(self, token: str, client_ip: str | None) -> TokenResponse:
@@ -275,19 +252,20 @@ class SessionService:
                 await session.execute(
                     select(RefreshToken, User)
                     .join(User, User.id == RefreshToken.user_id)
-                    .where(RefreshToken.token_hash == _hash(token))
+                    .where(RefreshToken.token_hash == token_hash(token))
                 )
             ).first()
             if row is not None:
                 stored, user = row
                 family = stored.family_id
-                outcome = await self._rotate(session, stored, user, now)
+                outcome = await claim(session, stored, user, now)
                 if outcome == "ok":
-                    successor = self._new_refresh_token(session, user.id, family, client_ip)
+                    successor = add_refresh_token(
+                        session, user.id, family, client_ip, self.refresh_ttl
+                    )
                 elif outcome == "reused":
-                    await _revoke_family(session, family, now)
-                    audit.record(
-                        session,
+                    await revoke_family(session, family, now)
+                    AuditService(session).record(
                         "session.reuse_detected",
                         outcome="failure",
                         actor_id=user.id,
@@ -303,28 +281,6 @@ class SessionService:
             raise Unauthorized("refresh token is not valid")
         return self._tokens(user, family, successor)
 
-    @staticmethod
-    async def _rotate(
-        session: AsyncSession, stored: RefreshToken, user: User, now: dt.datetime
-    ) -> str:
-        if stored.revoked_at is not None:
-            return "revoked"
-        if stored.used_at is not None:
-            return "reused"
-        if stored.expires_at <= now or user.disabled:
-            return "expired"
-        # Claim it atomically: of two concurrent uses exactly one wins, the other is a reuse.
-        claimed = await session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == stored.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(used_at=now)
-        )
-        return "ok" if claimed.rowcount == 1 else "reused"  # type: ignore[attr-defined]
-
     async def logout(
         self, principal: Principal, refresh_token: str | None, client_ip: str | None
     ) -> None:
@@ -334,7 +290,7 @@ class SessionService:
             async with self.sessions() as session:
                 found = await session.scalar(
                     select(RefreshToken.family_id).where(
-                        RefreshToken.token_hash == _hash(refresh_token)
+                        RefreshToken.token_hash == token_hash(refresh_token)
                     )
                 )
             family = found or family
@@ -343,9 +299,8 @@ class SessionService:
                 raise BadRequest("send the refresh token, or sign out with an access token")
             return  # an unknown refresh token: nothing to end, and nothing to reveal
         async with unit_of_work(self.sessions) as session:
-            await _revoke_family(session, family, utcnow())
-            audit.record(
-                session,
+            await revoke_family(session, family, utcnow())
+            AuditService(session).record(
                 "logout",
                 actor=principal if principal.is_authenticated else None,
                 target_type="session",
@@ -392,23 +347,7 @@ class SessionService:
             assert locked is not None
             locked.token_version += 1
             locked.tokens_revoked_at = utcnow()
-            await _revoke_user_sessions(session, user.id)
+            await revoke_user_sessions(session, user.id)
             version = locked.token_version
         await self.revoker.deliver(self.revoker.user(user.id, version))
         return await self._start_session(user.id, client_ip, new_hash, "password.changed")
-
-
-async def _revoke_family(session: AsyncSession, family: str, now: dt.datetime) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
-async def _revoke_user_sessions(session: AsyncSession, user_id: str) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )

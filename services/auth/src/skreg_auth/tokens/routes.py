@@ -51,5 +51,5 @@ async def create_service_token(
     )
 
 
-PUBLIC_ROUTES = [get_jwks]
-INTERNAL_ROUTES = [create_service_token]
+HANDLERS = [get_jwks]
+INTERNAL_HANDLERS = [create_service_token]

@@ -6,7 +6,6 @@ them can issue tokens that every service verifies against one published JWKS.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import time
@@ -17,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from jwt.utils import base64url_encode
 from skreg_common.principal import SERVICE_ROLE, USER_SCOPES
 from skreg_common.verifier import (
     ALGORITHM,
@@ -32,7 +32,7 @@ HKDF_INFO = b"skreg auth access-token signing key (Ed25519) v1"
 
 
 def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return base64url_encode(raw).decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def _email_key_default(context: DefaultExecutionContext) -> str:
 class User(Base):
     """A person who signs in. `username` is stored lower-case; `email_key` makes emails unique."""
 
-    __tablename__ = "users"
+    __tablename__ = "auth_users"
     __table_args__ = (CheckConstraint("role IN ('admin', 'user')", name="role"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import delete, get, patch, post
+from litestar import Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from skreg_common.principal import Principal, requires_admin, requires_user
@@ -13,15 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_auth.context import AuthContext
 from skreg_auth.deps import requires_open_registration, requires_registration_budget
-from skreg_auth.users import service
+from skreg_auth.users.convert import to_user
 from skreg_auth.users.models import User
+from skreg_auth.users.service import UserService
 
 
-@post(
-    "/register",
-    guards=[requires_open_registration, requires_registration_budget],
-    status_code=201,
-)
+@post("/register", status_code=201)
 async def create_user(
     data: JSONBody[RegisterRequest],
     db_session: NamedDependency[AsyncSession],
@@ -30,20 +27,25 @@ async def create_user(
     client_ip: NamedDependency[str | None],
 ) -> UserOut:
     """Register a user (anyone while registration is open; admins always)."""
-    user = await service.register(
-        db_session,
-        auth.runtime.sessions,
-        auth.passwords,
-        data,
-        actor=principal if principal.is_authenticated else None,
-        client_ip=client_ip,
+    user = await UserService(db_session, auth).register(
+        data, actor=principal if principal.is_authenticated else None, client_ip=client_ip
     )
-    return service.to_struct(user)
+    return to_user(user)
+
+
+def registration_router(auth: AuthContext) -> Router:
+    """`/register` behind its guards, which need `auth` (guards get no dependencies)."""
+    return Router(
+        path="/",
+        route_handlers=[create_user],
+        guards=[requires_open_registration(auth), requires_registration_budget(auth)],
+    )
 
 
 @get("/users", guards=[requires_admin()])
 async def list_users(
     db_session: NamedDependency[AsyncSession],
+    auth: NamedDependency[AuthContext],
     q: FromQuery[str | None] = None,
     role: FromQuery[str | None] = None,
     disabled: FromQuery[bool | None] = None,
@@ -51,8 +53,8 @@ async def list_users(
     cursor: FromQuery[str | None] = None,
 ) -> Page[UserOut]:
     """Users by username; `q` matches part of a username or email."""
-    return await service.list_users(
-        db_session, q=q, role=role, disabled=disabled, limit=limit, cursor=cursor
+    return await UserService(db_session, auth).list_users(
+        q=q, role=role, disabled=disabled, limit=limit, cursor=cursor
     )
 
 
@@ -63,7 +65,8 @@ async def get_user(
     user_id: FromPath[str],
 ) -> UserOut:
     """One user, with their sign-in state."""
-    return await _with_sign_in_state(auth, await service.get_user(db_session, user_id))
+    user = await UserService(db_session, auth).get_user(user_id)
+    return await _with_sign_in_state(auth, user)
 
 
 @patch("/users/{user_id:str}", guards=[requires_admin()])
@@ -76,10 +79,10 @@ async def update_user(
     user_id: FromPath[str],
 ) -> UserOut:
     """Change a user's role, disable or re-enable them (their credentials stop at once)."""
-    user = await service.update_user(
-        db_session, auth.revoker, principal, user_id, data, client_ip=client_ip
+    user = await UserService(db_session, auth).update_user(
+        principal, user_id, data, client_ip=client_ip
     )
-    return service.to_struct(user)
+    return to_user(user)
 
 
 @delete("/users/{user_id:str}/sign-in-lock", guards=[requires_admin()], status_code=204)
@@ -91,7 +94,7 @@ async def delete_sign_in_lock(
     user_id: FromPath[str],
 ) -> None:
     """Lift the limit failed sign-ins put on an account (its count starts again)."""
-    user = await service.get_user(db_session, user_id)
+    user = await UserService(db_session, auth).get_user(user_id)
     await auth.logins.clear_sign_in_lock(principal, user, client_ip)
 
 
@@ -103,14 +106,16 @@ async def get_account(
 ) -> UserOut:
     """The caller's own account, with failed sign-ins and any limit they caused."""
     assert principal.id is not None
-    return await _with_sign_in_state(auth, await service.get_user(db_session, principal.id))
+    user = await UserService(db_session, auth).get_user(principal.id)
+    return await _with_sign_in_state(auth, user)
 
 
 async def _with_sign_in_state(auth: AuthContext, user: User) -> UserOut:
     failures, until = await auth.logins.sign_in_state(user.id)
     return msgspec.structs.replace(
-        service.to_struct(user), failed_sign_ins=failures, sign_in_limited_until=until
+        to_user(user), failed_sign_ins=failures, sign_in_limited_until=until
     )
 
 
-ROUTES = [create_user, list_users, get_user, update_user, delete_sign_in_lock, get_account]
+# `create_user` is not here: it is mounted by `registration_router`, behind its guards.
+HANDLERS = [list_users, get_user, update_user, delete_sign_in_lock, get_account]
