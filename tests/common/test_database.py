@@ -11,11 +11,14 @@ from skreg_common.db import (
     SqliteDriver,
     UTCDateTime,
     create_engine,
+    create_sessionmaker,
+    is_sqlite,
+    rows_affected,
     utcnow,
 )
 from skreg_common.migrations import current_revisions, downgrade, upgrade
 from skreg_gateway.migrate import ALL_MIGRATIONS
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import create_pg_database, drop_pg_database
@@ -129,3 +132,26 @@ async def test_sqlite_pragmas(
         else:
             assert (await conn.execute(text("SHOW TIMEZONE"))).scalar_one()
             assert engine.pool._pre_ping  # type: ignore[attr-defined]
+
+
+async def test_is_sqlite_and_rows_affected(backend: str, engine: AsyncEngine) -> None:
+    """The one "is this SQLite" check, for every thing it takes; the one rowcount reader."""
+    expected = backend == "sqlite"
+    table = Table("rows_probe", MetaData(), Column("id", Integer, primary_key=True))
+    async with engine.begin() as conn:
+        await conn.run_sync(table.create)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            targets = (engine.url, str(engine.url), engine, engine.dialect, session)
+            assert [is_sqlite(target) for target in targets] == [expected] * 5
+            await session.execute(table.insert(), [{"id": i} for i in range(5)])
+            updated = await session.execute(
+                update(table).where(table.c.id < 3).values(id=table.c.id + 10)
+            )
+            assert rows_affected(updated) == 3
+            nothing = await session.execute(table.delete().where(table.c.id > 100))
+            assert rows_affected(nothing) == 0
+            await session.rollback()
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.drop)

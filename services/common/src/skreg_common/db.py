@@ -78,7 +78,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column; use skreg_common.db.utcnow()")
         value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if is_sqlite(dialect) else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -97,12 +97,15 @@ def insert_for(session: AsyncSession) -> Any:
     return sqlite.insert if is_sqlite(session) else postgresql.insert
 
 
-def is_sqlite(target: str | URL | AsyncEngine | AsyncSession) -> bool:
-    """True when a URL, engine or session talks to SQLite (the one "is this SQLite" check)."""
+def is_sqlite(target: str | URL | Dialect | AsyncEngine | AsyncSession) -> bool:
+    """True when a URL, dialect, engine or session talks to SQLite (the one "is this
+    SQLite" check)."""
     if isinstance(target, AsyncSession):
         return target.get_bind().dialect.name == "sqlite"
     if isinstance(target, AsyncEngine):
         return target.dialect.name == "sqlite"
+    if isinstance(target, Dialect):
+        return target.name == "sqlite"
     return str(target).startswith("sqlite")
 
 
