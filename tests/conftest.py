@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from redis.asyncio import Redis
-from skreg_common.db import create_engine
+from skreg_common.db import SqliteDriver, create_engine
 from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import upgrade
 from skreg_common.runtime import Runtime
@@ -133,15 +133,21 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str) -> ServiceSettings:
-    """Dev-mode settings pointing at the test database."""
-    return ServiceSettings(database_url=database_url)
+def sqlite_driver() -> SqliteDriver:
+    """The SQLite driver (`SQLITE_DRIVER`); tests/common/conftest.py runs both."""
+    return "inline"
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+def settings(database_url: str, sqlite_driver: SqliteDriver) -> ServiceSettings:
+    """Dev-mode settings pointing at the test database."""
+    return ServiceSettings(database_url=database_url, sqlite_driver=sqlite_driver)
+
+
+@pytest.fixture
+async def engine(database_url: str, sqlite_driver: SqliteDriver) -> AsyncIterator[AsyncEngine]:
     """An engine on the test database."""
-    eng = create_engine(database_url)
+    eng = create_engine(database_url, sqlite_driver=sqlite_driver)
     yield eng
     await eng.dispose()
 

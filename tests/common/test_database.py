@@ -6,10 +6,19 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from skreg_common.db import UTCDateTime, create_engine, utcnow
+from skreg_common.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    SqliteDriver,
+    UTCDateTime,
+    create_engine,
+    create_sessionmaker,
+    is_sqlite,
+    rows_affected,
+    utcnow,
+)
 from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import current_revisions, downgrade, upgrade
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import create_pg_database, drop_pg_database
@@ -18,10 +27,18 @@ ALL_MIGRATIONS = installed_migrations()
 
 
 @pytest.fixture
-async def blank_engine(backend: str, tmp_path) -> AsyncIterator[AsyncEngine]:
+def sqlite_driver(each_sqlite_driver: SqliteDriver) -> SqliteDriver:
+    """Every test here runs on both SQLite drivers (tests/common/conftest.py)."""
+    return each_sqlite_driver
+
+
+@pytest.fixture
+async def blank_engine(
+    backend: str, sqlite_driver: SqliteDriver, tmp_path
+) -> AsyncIterator[AsyncEngine]:
     """An engine on a database with nothing in it (not even migrations)."""
     if backend == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}")
+        engine = create_engine(f"sqlite:///{tmp_path / 'blank.db'}", sqlite_driver=sqlite_driver)
         yield engine
         await engine.dispose()
     else:
@@ -101,14 +118,42 @@ async def test_naive_timestamps_are_refused(engine: AsyncEngine) -> None:
     assert utcnow().tzinfo is dt.UTC
 
 
-async def test_sqlite_pragmas(backend: str, engine: AsyncEngine) -> None:
+async def test_sqlite_pragmas(
+    backend: str, sqlite_driver: SqliteDriver, engine: AsyncEngine
+) -> None:
     async with engine.connect() as conn:
         if backend == "sqlite":
+            assert engine.dialect.driver == sqlite_driver  # the engine names what it runs
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
             # The inline driver waits for locks on the loop (tests/common/test_sqlite_inline.py),
-            # never inside SQLite's busy handler, which would block the loop.
-            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 0
+            # never inside SQLite's busy handler, which would block the loop; aiosqlite
+            # waits in its own thread, in that handler.
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            assert busy == (0 if sqlite_driver == "inline" else SQLITE_BUSY_TIMEOUT_MS)
         else:
             assert (await conn.execute(text("SHOW TIMEZONE"))).scalar_one()
             assert engine.pool._pre_ping  # type: ignore[attr-defined]
+
+
+async def test_is_sqlite_and_rows_affected(backend: str, engine: AsyncEngine) -> None:
+    """The one "is this SQLite" check, for every thing it takes; the one rowcount reader."""
+    expected = backend == "sqlite"
+    table = Table("rows_probe", MetaData(), Column("id", Integer, primary_key=True))
+    async with engine.begin() as conn:
+        await conn.run_sync(table.create)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            targets = (engine.url, str(engine.url), engine, engine.dialect, session)
+            assert [is_sqlite(target) for target in targets] == [expected] * 5
+            await session.execute(table.insert(), [{"id": i} for i in range(5)])
+            updated = await session.execute(
+                update(table).where(table.c.id < 3).values(id=table.c.id + 10)
+            )
+            assert rows_affected(updated) == 3
+            nothing = await session.execute(table.delete().where(table.c.id > 100))
+            assert rows_affected(nothing) == 0
+            await session.rollback()
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.drop)

@@ -17,10 +17,17 @@ STRONG = "x" * 40
 def test_defaults_are_the_embedded_mode() -> None:
     settings = load_settings(ServiceSettings, {})
     assert settings.environment == "dev"
-    assert (
-        settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./skills_registry.db"
-    )
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///./skills_registry.db"
+    assert settings.sqlite_driver == "inline"
     assert settings.redis_url is None
+
+
+def test_the_sqlite_driver_is_a_setting() -> None:
+    assert load_settings(ServiceSettings, {"SQLITE_DRIVER": "aiosqlite"}).sqlite_driver == (
+        "aiosqlite"
+    )
+    with pytest.raises(SettingsError, match="SQLITE_DRIVER"):
+        load_settings(ServiceSettings, {"SQLITE_DRIVER": "pysqlite"})
 
 
 def test_values_are_read_and_converted() -> None:

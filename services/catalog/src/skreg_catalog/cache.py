@@ -2,7 +2,7 @@
 
 Reads of skills, versions, search pages, tags and stats are cached for a short
 time (`READ_CACHE_TTL`, seconds). Every write handled by this process bumps a
-generation *after its transaction committed* (an `after_response` hook), which
+generation *after its transaction committed* (`skreg_catalog.writer`), which
 invalidates everything cached before, so a process always reads its own writes.
 Writes made by other replicas become visible within the TTL; the embedded
 default is a single process, where the cache is always exact. TTL 0 disables it.
@@ -11,20 +11,27 @@ Entries remember the generation current when their read *started*: a read that
 raced a write and saw the old data is never served after that write. An expired
 entry of the current generation is served once more while one background load
 refreshes it (stale-while-revalidate), so hot keys never stall a burst of readers;
-entries are thus at most TTL plus one load old.
+entries are thus at most TTL plus one load old. The entries themselves live in
+cachetools' LRU (`skreg_catalog.memory.SizedLRU`), bounded by number and by bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from litestar import Request
+from skreg_catalog.memory import SizedLRU
 
 T = TypeVar("T")
+
+
+class _Entry(NamedTuple):
+    generation: int  # current when the read that produced `value` started
+    expires: float  # monotonic seconds
+    value: Any
+    weight: int  # bytes, as the caller weighed it (0: not weighed)
 
 
 class ReadCache:
@@ -38,19 +45,22 @@ class ReadCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self.bytes = 0
         self.generation = 0
-        self._entries: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
-        self._weights: dict[Hashable, int] = {}
+        self._entries: SizedLRU[_Entry] = SizedLRU(
+            max_bytes, lambda entry: entry.weight, max_entries=max_entries
+        )
         self._inflight: dict[Hashable, tuple[int, asyncio.Future[Any]]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()
+
+    @property
+    def bytes(self) -> int:
+        """The weighed bytes held now."""
+        return int(self._entries.currsize)
 
     def invalidate(self) -> None:
         """Forget everything (this process just committed a write)."""
         self.generation += 1
         self._entries.clear()
-        self._weights.clear()
-        self.bytes = 0
 
     async def get_or_load(
         self,
@@ -65,12 +75,11 @@ class ReadCache:
         if self.ttl <= 0:
             return await load()
         now = time.monotonic()
-        entry = self._entries.get(key)
+        entry = self._entries.get(key)  # a hit moves it to the LRU's recent end
         flight = self._inflight.get(key)
-        if entry is not None and entry[0] == self.generation:
-            self._entries.move_to_end(key)
-            value: T = entry[2]
-            if entry[1] <= now and flight is None:
+        if entry is not None and entry.generation == self.generation:
+            value: T = entry.value
+            if entry.expires <= now and flight is None:
                 # Stale while revalidating: answer from the entry at once, refresh it in
                 # the background (nothing changed here since it was loaded: same generation).
                 self._refresh(key, load, now, weigh)
@@ -107,7 +116,6 @@ class ReadCache:
 
     def _forget(self, key: Hashable) -> None:
         self._entries.pop(key, None)
-        self.bytes -= self._weights.pop(key, 0)
 
     async def _load(
         self,
@@ -133,27 +141,6 @@ class ReadCache:
                 del self._inflight[key]
         future.set_result(value)
         weight = weigh(value) if weigh is not None else 0
-        if started == self.generation and weight <= self.max_bytes:
-            self._forget(key)
-            self._entries[key] = (started, now + self.ttl, value)
-            if weight:
-                self._weights[key] = weight
-                self.bytes += weight
-            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
-                self._forget(next(iter(self._entries)))
+        if started == self.generation and weight <= self.max_bytes and self.max_entries > 0:
+            self._entries[key] = _Entry(started, now + self.ttl, value, weight)
         return value
-
-
-def invalidate_after_writes(
-    cache: ReadCache,
-) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
-    """An `after_response` hook: runs once the response (and so the commit) is done.
-
-    Async so that Litestar calls it inline (sync hooks go through its thread pool).
-    """
-
-    async def hook(request: Request[Any, Any, Any]) -> None:
-        if request.method not in ("GET", "HEAD"):
-            cache.invalidate()
-
-    return hook

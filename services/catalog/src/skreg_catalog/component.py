@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
-from litestar import Router
+from litestar import Request, Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
 from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
-from skreg_catalog.cache import invalidate_after_writes
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
+from skreg_catalog.writer import CatalogWriter
 
 
 def component(settings: CatalogSettings, context: CatalogContext | None = None) -> ServiceComponent:
-    """The catalog's routes, with its context provided to them as the `catalog` dependency."""
+    """The catalog's routes, with its context provided to them as the `catalog` dependency
+    and its one write path (`skreg_catalog.writer`) as the `writer` dependency."""
     catalog = context or CatalogContext.create(settings)
 
     def provide_catalog() -> CatalogContext:
         return catalog
+
+    def provide_writer(request: Request[Any, Any, Any]) -> CatalogWriter:
+        return catalog.writer(request.app.state.runtime)
 
     router = Router(
         path="/",
@@ -34,8 +39,10 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *SKILL_HANDLERS,
             *WELLKNOWN_HANDLERS,
         ],
-        dependencies={"catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False)},
-        after_response=invalidate_after_writes(catalog.reads),
+        dependencies={
+            "catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False),
+            "writer": Provide(provide_writer, sync_to_thread=False),
+        },
         before_request=refuse_nul,
     )
 

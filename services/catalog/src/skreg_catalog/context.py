@@ -1,15 +1,18 @@
-"""What the catalog's handlers share for the life of the app: settings, stores, caches."""
+"""What the catalog's handlers share for the life of the app: settings, stores, caches.
+
+Which reads use the quick reader and which a session, and how writes go: see
+`skreg_catalog.writer`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
 from litestar import Request
-from skreg_common.db import unit_of_work
 from skreg_common.quickread import QuickReader
 from skreg_common.runtime import Runtime
 from skreg_common.throttle import Throttle, throttle
@@ -22,29 +25,9 @@ from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.wellknown.archive import ArchiveCache
+from skreg_catalog.writer import CatalogWriter
 
 T = TypeVar("T")
-
-
-class BundleCache:
-    """Parsed bundles by digest, for serving single files (bundles are immutable)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: dict[str, Bundle] = {}
-
-    def get(self, digest: str) -> Bundle | None:
-        """A parsed bundle, if recently used."""
-        bundle = self._items.pop(digest, None)
-        if bundle is not None:
-            self._items[digest] = bundle  # re-insert: dicts keep order, so this is LRU
-        return bundle
-
-    def put(self, digest: str, bundle: Bundle) -> None:
-        """Remember a parsed bundle, forgetting the least recently used past the size."""
-        self._items[digest] = bundle
-        while len(self._items) > self._size:
-            self._items.pop(next(iter(self._items)))
 
 
 @dataclass
@@ -53,13 +36,14 @@ class CatalogContext:
 
     settings: CatalogSettings
     blobs: BlobStore
-    bundles: BundleCache = field(default_factory=lambda: BundleCache(64))
+    # Parsed bundles by digest, for serving single files (bundles are immutable).
+    bundles: LRUCache[str, Bundle] = field(default_factory=lambda: LRUCache(64))
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     archives: ArchiveCache = field(default_factory=ArchiveCache)
+    _writer: CatalogWriter | None = None
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
-    _write_lock: asyncio.Lock | None = None
 
     @property
     def limits(self) -> BundleLimits:
@@ -106,38 +90,16 @@ class CatalogContext:
         async with runtime.sessions() as session:
             yield session
 
-    @asynccontextmanager
-    async def writing(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:
-        """One write transaction, committed before the block ends (rolled back on error).
-
-        On SQLite this process's writers take turns on an asyncio lock held until the
-        commit: SQLite has one writer, and a transaction that finds the lock taken
-        backs off (1, 2, 5 … 100 ms sleeps, skreg_common.sqlite_inline) instead of starting the
-        moment the writer commits. With 32 concurrent publishers that sleeping was
-        most of a publish's latency and cut throughput below one publisher's
-        (bench/bench_catalog.py). Do the CPU work (bundle checks) before entering.
-        """
-        async with self._write_gate(runtime), unit_of_work(runtime.sessions) as session:
-            yield session
-
-    def _write_gate(self, runtime: Runtime) -> AbstractAsyncContextManager[Any]:
-        lock = self.write_lock(runtime)
-        return nullcontext() if lock is None else lock
-
-    def write_lock(self, runtime: Runtime) -> asyncio.Lock | None:
-        """The lock this process's SQLite writers share (None on PostgreSQL: row locks do)."""
-        if runtime.engine.dialect.name != "sqlite":
-            return None
-        if self._write_lock is None:
-            self._write_lock = asyncio.Lock()
-        return self._write_lock
+    def writer(self, runtime: Runtime) -> CatalogWriter:
+        """The catalog's one write path on the app's database (made on first use)."""
+        if self._writer is None:
+            self._writer = CatalogWriter.on(runtime, on_commit=self.reads.invalidate)
+        return self._writer
 
     def downloads(self, runtime: Runtime) -> DownloadCounter:
         """The download counter on the app's database (made on first use)."""
         if self._counter is None:
-            self._counter = DownloadCounter(
-                runtime.sessions, lock=self.write_lock(runtime), on_counted=self.reads.invalidate
-            )
+            self._counter = DownloadCounter(self.writer(runtime))
         return self._counter
 
     def publish_rate(self, runtime: Runtime) -> Throttle:
@@ -156,7 +118,7 @@ class CatalogContext:
         return cls(
             settings=settings,
             blobs=DatabaseBlobStore(),
-            bundles=BundleCache(settings.bundle_cache_size),
+            bundles=LRUCache(settings.bundle_cache_size),
             reads=ReadCache(
                 settings.read_cache_ttl, settings.read_cache_entries, settings.read_cache_bytes
             ),

@@ -1,8 +1,16 @@
 """Database set-up that behaves the same on SQLite and PostgreSQL.
 
-SQLite gets WAL and foreign keys on every connection, runs inline on the event loop
-and waits for locks there (`skreg_common.sqlite_inline`); PostgreSQL gets a pool with
+SQLite gets WAL and foreign keys on every connection; PostgreSQL gets a pool with
 pre-ping. Timestamps are timezone-aware UTC on both.
+
+`DATABASE_URL` names the database, and for SQLite nothing more: `sqlite:///path`,
+`sqlite+aiosqlite:///path` (what older configurations say) and `sqlite+inline:///path`
+all open the same file, with the driver chosen by the `SQLITE_DRIVER` setting:
+
+- `inline` (the default): statements run on the event loop and wait for locks there
+  (`skreg_common.sqlite_inline`); the engine's URL says `sqlite+inline`;
+- `aiosqlite`: plain aiosqlite (a thread per connection), the way back should a
+  SQLAlchemy upgrade break the inline driver; nothing then runs SQLite on the loop.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,9 +32,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from skreg_common.sqlite_inline import inline_connector
+from skreg_common.sqlite_inline import INLINE_DRIVERNAME, inline_connector
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+SqliteDriver = Literal["inline", "aiosqlite"]
 
 # Explicit constraint names so Alembic can alter them on both backends (SQLite batch mode).
 NAMING_CONVENTION = {
@@ -38,6 +48,8 @@ NAMING_CONVENTION = {
 }
 
 
+# The same names advanced-alchemy's `convention` gives, except unique constraints over
+# several columns (`column_0_N_name`): switching would rename constraints migrations made.
 def new_metadata() -> MetaData:
     """A MetaData with the shared naming convention; one per service."""
     return MetaData(naming_convention=NAMING_CONVENTION)
@@ -48,6 +60,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# advanced_alchemy.types.DateTimeUTC does the same. Not taken: installed, advanced-alchemy
+# is imported by every `import litestar` (litestar.pagination: +270 modules per process),
+# for these 20 lines, and it raises a bare TypeError where this says what to use.
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timestamp that is always stored as UTC and always read back timezone-aware.
 
@@ -63,7 +78,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column; use skreg_common.db.utcnow()")
         value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if is_sqlite(dialect) else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -79,17 +94,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 def insert_for(session: AsyncSession) -> Any:
     """The session's dialect `insert`, the one with `on_conflict_do_nothing/_update`
     (the few statements that differ between SQLite and PostgreSQL: upserts)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+    return sqlite.insert if is_sqlite(session) else postgresql.insert
 
 
-def is_sqlite(target: str | URL | AsyncEngine | AsyncSession) -> bool:
-    """True when a URL, engine or session talks to SQLite (the one "is this SQLite" check)."""
+def is_sqlite(target: str | URL | Dialect | AsyncEngine | AsyncSession) -> bool:
+    """True when a URL, dialect, engine or session talks to SQLite (the one "is this
+    SQLite" check)."""
     if isinstance(target, AsyncSession):
         return target.get_bind().dialect.name == "sqlite"
     if isinstance(target, AsyncEngine):
         return target.dialect.name == "sqlite"
+    if isinstance(target, Dialect):
+        return target.name == "sqlite"
     return str(target).startswith("sqlite")
 
 
@@ -103,7 +119,8 @@ def rows_affected(result: Any) -> int:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # No busy_timeout here: the inline driver waits for locks itself, on the loop.
+    # No busy_timeout here: the inline driver waits for locks itself, on the loop;
+    # aiosqlite connections get theirs from `timeout` (create_engine).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -118,21 +135,33 @@ def sqlite_location(url: str | URL) -> tuple[str, bool]:
     return parsed.database or ":memory:", uri
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for `url` with the per-backend settings described above.
+def sqlite_engine_url(url: str | URL, driver: SqliteDriver) -> URL:
+    """A SQLite `DATABASE_URL` with the driver `SQLITE_DRIVER` chose (whatever it named)."""
+    drivername = INLINE_DRIVERNAME if driver == "inline" else "sqlite+aiosqlite"
+    return make_url(url).set(drivername=drivername)
 
-    SQLite runs on the inline driver (`skreg_common.sqlite_inline`: no thread per
-    connection) behind SQLAlchemy's aiosqlite dialect.
-    """
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    sqlite_driver: SqliteDriver = "inline",
+) -> AsyncEngine:
+    """Create the async engine for `url` with the per-backend settings described above."""
     if is_sqlite(url):
         database, uri = sqlite_location(url)
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            async_creator=inline_connector(
-                database, uri=uri, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
-            ),
-        )
+        if sqlite_driver == "inline":
+            connector = inline_connector(database, uri=uri, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+            engine = create_async_engine(
+                sqlite_engine_url(url, "inline"), echo=echo, async_creator=connector
+            )
+        else:  # aiosqlite's thread waits for locks in SQLite's own busy handler
+            engine = create_async_engine(
+                sqlite_engine_url(url, "aiosqlite"),
+                echo=echo,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -150,11 +179,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# advanced-alchemy's Litestar plugin (SQLAlchemyPlugin) would own the session-per-request
+# plumbing, but around an engine it builds per app: the all-in-one process shares one
+# Runtime engine between services, and the catalog writes through its own unit of work
+# (skreg_catalog.writer) with a writer's turn on SQLite, which the plugin has no place for.
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends cleanly, rolled back on any exception.
 
-    Requests get this through `provide_session`; jobs use it directly.
+    Requests get this through `provide_db_session`; jobs use it directly.
     """
     async with sessions() as session:
         try:

@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     specs = installed_migrations()
 
     async def run() -> None:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, sqlite_driver=settings.sqlite_driver)
         try:
             if args.command == "upgrade":
                 await upgrade(engine, specs, args.revision)

@@ -10,7 +10,8 @@ reads that carry most traffic, `QuickReader.first` / `.all` run the same Core se
   never waits for writers), compiled once per statement; parameters and results go
   through SQLAlchemy's own bind and result processors for the column types, so
   rows come back exactly as they would through SQLAlchemy;
-- on PostgreSQL (and in-memory SQLite, which a second connection could not see),
+- on PostgreSQL, on SQLite with `SQLITE_DRIVER=aiosqlite` (which runs nothing on
+  the loop), and on in-memory SQLite (which a second connection could not see),
   through an engine connection, with no session.
 
 Each call is one statement, so it reads one consistent snapshot (a caller running
@@ -28,8 +29,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Compiled
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from skreg_common.db import sqlite_location
-from skreg_common.sqlite_inline import retry_busy
+from skreg_common.db import is_sqlite, sqlite_location
+from skreg_common.sqlite_inline import SQLiteDialect_inline, retry_busy
 
 Processor = Callable[[Any], Any] | None
 
@@ -54,12 +55,17 @@ class QuickReader:
 
     @staticmethod
     def _raw_sqlite_location(engine: AsyncEngine) -> tuple[str, bool] | None:
-        if engine.url.get_backend_name() != "sqlite":
+        if not is_sqlite(engine) or engine.dialect.driver != SQLiteDialect_inline.driver:
             return None
         database, uri = sqlite_location(engine.url)
         if database == ":memory:" or "mode=memory" in database:
             return None
         return database, uri
+
+    @property
+    def inline(self) -> bool:
+        """True when reads run on a raw SQLite connection, inline on the loop."""
+        return self._raw_location is not None
 
     @property
     def dialect_name(self) -> str:

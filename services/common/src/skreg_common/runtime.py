@@ -28,7 +28,11 @@ class Runtime:
     @classmethod
     def open(cls, settings: ServiceSettings) -> Runtime:
         """Create the engine (lazy: no connection yet) and the Redis client if configured."""
-        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            sqlite_driver=settings.sqlite_driver,
+        )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         return cls(
             settings=settings, engine=engine, sessions=create_sessionmaker(engine), redis=redis

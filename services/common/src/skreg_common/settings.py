@@ -12,9 +12,11 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from skreg_common.db import SqliteDriver, is_sqlite
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the known dev default, refused in prod
 DEV_SERVICE_SECRET = "dev-insecure-service-secret"  # noqa: S105
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./skills_registry.db"
+DEFAULT_DATABASE_URL = "sqlite:///./skills_registry.db"
 
 Environment = Literal["dev", "prod"]
 
@@ -29,7 +31,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What every service reads: mode, database, secrets, logging, queue, peers, bind address."""
 
     environment: Environment = "dev"
+    # For SQLite the URL names only the file: the driver is `sqlite_driver` (skreg_common.db).
     database_url: str = DEFAULT_DATABASE_URL
+    sqlite_driver: SqliteDriver = "inline"
     secret_key: str = DEV_SECRET_KEY
     service_secret: str = DEV_SERVICE_SECRET
     log_level: str = "INFO"
@@ -70,7 +74,7 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         """Whether this process upgrades the database schema when it starts."""
         if self.auto_migrate is not None:
             return self.auto_migrate
-        return self.database_url.startswith("sqlite")
+        return is_sqlite(self.database_url)
 
     def production_problems(self) -> list[str]:
         """Why this configuration must not run outside dev mode (empty when it may)."""

@@ -6,7 +6,16 @@ takes SQLite microseconds, but each of those hand-offs costs tens of microsecond
 plus a fight for the GIL, and a query is about five of them: on the catalog's detail
 page they were most of the request (bench/bench_catalog.py). Here the same calls run
 inline; SQLAlchemy's aiosqlite dialect drives this object exactly as it drives an
-aiosqlite connection (`async_creator`), so nothing else changes.
+aiosqlite connection (`async_creator`), so nothing else changes. The dialect is
+registered under its own name, `sqlite+inline` (`SQLiteDialect_inline`), so an
+engine's URL and `dialect.driver` say which driver really runs.
+
+What this leans on is SQLAlchemy's private adapter for aiosqlite
+(`sqlalchemy.dialects.sqlite.aiosqlite`): the attributes it reaches on the
+connection (`_conn`, `_tx`, `_connection`, `stop` …) and on the cursor. The versions
+this was checked against are pinned with upper bounds in services/common/pyproject.toml,
+tests/common/test_sqlite_driver_contract.py fails loudly when the adapter changes, and
+`SQLITE_DRIVER=aiosqlite` switches back to plain aiosqlite (`skreg_common.db`).
 
 The one call that could stall the loop is a wait for a lock another transaction
 holds, and in the all-in-one process that transaction is often on this same loop
@@ -25,7 +34,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
 T = TypeVar("T")
+
+INLINE_DRIVERNAME = "sqlite+inline"
 
 # SQLite's own busy handler steps (sqlite3.c, sqliteDefaultBusyCallback), in seconds.
 _BACKOFF = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0.050, 0.050, 0.100)
@@ -179,3 +193,16 @@ def inline_connector(
         return InlineConnection(raw, busy_timeout_ms)
 
     return connect
+
+
+class SQLiteDialect_inline(SQLiteDialect_aiosqlite):  # noqa: N801 - SQLAlchemy's naming
+    """SQLAlchemy's aiosqlite dialect under the name of the driver it drives here.
+
+    Engines must be given `async_creator=inline_connector(...)` (skreg_common.db does).
+    """
+
+    driver = "inline"
+    supports_statement_cache = True
+
+
+registry.register(INLINE_DRIVERNAME.replace("+", "."), __name__, "SQLiteDialect_inline")

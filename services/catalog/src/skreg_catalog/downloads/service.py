@@ -9,21 +9,20 @@ the hash, so one client cannot be followed across days.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
-from collections import OrderedDict
-from collections.abc import Callable
 
 import structlog
-from skreg_common.db import insert_for, unit_of_work
+from cachetools import LRUCache
+from skreg_common.db import insert_for, rows_affected
 from skreg_common.forwarded import address_bucket
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.downloads.models import DownloadClient, DownloadDay
 from skreg_catalog.skills.models import Skill, Version
+from skreg_catalog.writer import CatalogWriter
 
 log = structlog.get_logger(__name__)
 
@@ -48,34 +47,23 @@ class DownloadCounter:
     A count is a side effect of serving a file, not part of reading it: the
     request only checks (read-only) whether this client was counted today, and
     the write runs once the request has released its connection, so a download
-    never waits for the writer lock or holds two connections. On SQLite, counting
-    transactions take turns with the catalog's other writers on one asyncio lock
-    (`lock`): SQLite has one writer, and its busy handler's sleeps would make racing
-    writers wait far longer than the writes take.
+    never waits for the writer's turn or holds two connections. The write goes
+    through the catalog's one write path (`skreg_catalog.writer`), which also makes
+    the read cache forget the old counts once it commits.
     """
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        lock: asyncio.Lock | None,
-        on_counted: Callable[[], None],
-    ) -> None:
-        self._sessions = sessions
-        self._lock = lock
-        self._on_counted = on_counted
+    def __init__(self, writer: CatalogWriter) -> None:
+        self._writer = writer
         # Clients known to be counted already (a bounded memory of the table's newest
         # rows), so repeat downloads need no query at all.
-        self._known: OrderedDict[tuple[int, dt.date, str], None] = OrderedDict()
+        self._known: LRUCache[tuple[int, dt.date, str], bool] = LRUCache(KNOWN_CLIENTS)
 
     def known(self, version_id: int, client: str, day: dt.date) -> bool:
         """True when this process knows the client was counted (False: ask `seen`)."""
         return (version_id, day, client) in self._known
 
     def _remember(self, version_id: int, client: str, day: dt.date) -> None:
-        self._known[(version_id, day, client)] = None
-        while len(self._known) > KNOWN_CLIENTS:
-            self._known.popitem(last=False)
+        self._known[(version_id, day, client)] = True
 
     async def seen(self, session: AsyncSession, version_id: int, client: str, day: dt.date) -> bool:
         """Whether this client was already counted for this version today."""
@@ -92,29 +80,23 @@ class DownloadCounter:
         downloads by one client count once.
         """
         try:
-            if self._lock is None:
-                counted = await self._write(version_id, skill_id, client, day)
-            else:
-                async with self._lock:
-                    counted = await self._write(version_id, skill_id, client, day)
+            counted = await self._write(version_id, skill_id, client, day)
         except Exception:
             # The file was served already; a lost count must not look like a failed download.
             log.exception("download.count_failed", version_id=version_id)
             return False
         self._remember(version_id, client, day)
-        if counted:
-            self._on_counted()
         return counted
 
     async def _write(self, version_id: int, skill_id: int, client: str, day: dt.date) -> bool:
-        async with unit_of_work(self._sessions) as session:
+        async with self._writer.transaction() as session:
             insert = insert_for(session)
             claimed = await session.execute(
                 insert(DownloadClient)
                 .values(version_id=version_id, day=day, client=client)
                 .on_conflict_do_nothing()
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if rows_affected(claimed) != 1:
                 return False
             await session.execute(
                 insert(DownloadDay)

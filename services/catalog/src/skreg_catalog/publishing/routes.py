@@ -24,7 +24,6 @@ from skreg_proto.internal import (
 )
 from skreg_proto.problems import FormatError
 from skreg_proto.skillmd import ParseMode
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.imports import ImportPublisher
@@ -32,6 +31,7 @@ from skreg_catalog.publishing.limits import spend_publish
 from skreg_catalog.publishing.service import PublishService
 from skreg_catalog.publishing.upload import BUNDLE_FIELD, TEXT_FIELDS, read_limited, read_upload
 from skreg_catalog.publishing.validate import CheckedSkill, check_skill
+from skreg_catalog.writer import CatalogWriter
 
 # Checking a bundle is CPU work; past this size it moves off the event loop.
 INLINE_CHECK_BYTES = 128 * 1024
@@ -57,6 +57,7 @@ async def checked_skill(data: bytes, **kwargs: Any) -> CheckedSkill:
 async def create_skill_version(
     request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogContext],
+    writer: NamedDependency[CatalogWriter],
     principal: NamedDependency[Principal],
     dry_run: FromQuery[bool] = False,
     version: FromQuery[str | None] = None,
@@ -74,8 +75,8 @@ async def create_skill_version(
         version=upload.fields.get("version") or version,
         version_required=True,
     )
-    # The bundle is checked; only now take the (SQLite) writer's turn, not the request's session.
-    async with catalog.writing(runtime) as session:
+    # The bundle is checked; only now take the (SQLite) writer's turn.
+    async with writer.transaction() as session:
         result = await PublishService(session, catalog).publish(checked, principal, dry_run=dry_run)
     return Response(result, status_code=201 if result.created else 200)
 
@@ -90,6 +91,7 @@ async def create_skill_version(
 async def service_publish(
     request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogContext],
+    writer: NamedDependency[CatalogWriter],
     principal: NamedDependency[Principal],
 ) -> ServicePublishResult:
     """Publish one imported skill; validation problems are an `invalid` result, not an error."""
@@ -117,7 +119,7 @@ async def service_publish(
         return ServicePublishResult(
             outcome="invalid", namespace=message.namespace, problems=exc.problems
         )
-    async with catalog.writing(request.app.state.runtime) as session:
+    async with writer.transaction() as session:
         return await ImportPublisher(session, catalog).publish_imported(message, checked, principal)
 
 
@@ -130,10 +132,11 @@ async def service_publish(
 async def service_deprecate(
     data: JSONBody[DeprecateRequest],
     catalog: NamedDependency[CatalogContext],
-    db_session: NamedDependency[AsyncSession],
+    writer: NamedDependency[CatalogWriter],
 ) -> DeprecateResult:
     """Mark skills that vanished upstream as deprecated (never deleted)."""
-    return await ImportPublisher(db_session, catalog).deprecate(data)
+    async with writer.transaction() as session:
+        return await ImportPublisher(session, catalog).deprecate(data)
 
 
 def _too_long(message: ServicePublishRequest) -> bool:

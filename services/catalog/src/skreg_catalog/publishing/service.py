@@ -1,9 +1,9 @@
 """Publishing versions: by users (strict, with permissions) and by the importer (lenient).
 
-One transaction per publish (the request's): the namespace, the skill, the blob
-and the version are written together or not at all. Concurrent publishers are
-handled with atomic inserts (`ON CONFLICT DO NOTHING`) and a lock on the skill
-row, never with check-then-insert races.
+One transaction per publish (the catalog writer's, `skreg_catalog.writer`): the
+namespace, the skill, the blob and the version are written together or not at all.
+Concurrent publishers are handled with atomic inserts (`ON CONFLICT DO NOTHING`) and
+a lock on the skill row, never with check-then-insert races.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from skreg_common.principal import Principal
 from skreg_proto.catalog import PublishResponse
 from skreg_proto.internal import Provenance
 from skreg_proto.problems import FieldProblem
+from skreg_proto.semver import is_prerelease
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,7 +257,7 @@ def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str
     return {
         "version": text,
         "digest": bundle.digest,
-        "prerelease": "-" in text.split("+", 1)[0],
+        "prerelease": is_prerelease(text),
         "description": document.description,
         "license": document.license,
         "compatibility": document.compatibility,

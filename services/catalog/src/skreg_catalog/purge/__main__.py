@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.log_json)
 
     async def run() -> PurgeReport:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, sqlite_driver=settings.sqlite_driver)
         try:
             return await purge(
                 create_sessionmaker(engine), older_than_days=args.days, dry_run=args.dry_run

@@ -7,7 +7,8 @@ digest, so the version number can never return with other content. A blob is
 emptied only when no version that may still be served or restored refers to it:
 blobs are shared by digest, across versions, skills and owners.
 
-Each skill, and each blob, is purged in a short transaction of its own. On
+Each skill, and each blob, is purged in a short transaction of its own, through the
+catalog's one write path (`skreg_catalog.writer`). On
 PostgreSQL the skill row is locked first (publishing locks it too), and the blob
 row is locked before asking whether a version needs it: a publish storing that
 digest holds the same lock until it commits (`DatabaseBlobStore.put`), so the
@@ -22,13 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from skreg_common.db import unit_of_work, utcnow
+from skreg_common.db import is_sqlite, rows_affected, utcnow
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_catalog.blobs.models import Blob
 from skreg_catalog.publishing.service import PURGED_FIELDS
 from skreg_catalog.skills.models import Skill, Version
+from skreg_catalog.writer import CatalogWriter
 
 log = structlog.get_logger(__name__)
 
@@ -90,14 +92,12 @@ async def _expired_versions(session: AsyncSession, cutoff: dt.datetime) -> list[
 def _locks_rows(session: AsyncSession) -> bool:
     # SQLite has one writer, and a read before the first write would only risk a
     # stale snapshot; PostgreSQL needs the row locks described above.
-    return session.get_bind().dialect.name != "sqlite"
+    return not is_sqlite(session)
 
 
-async def _purge_versions(
-    sessions: async_sessionmaker[AsyncSession], skill_id: int, cutoff: dt.datetime
-) -> list[int]:
+async def _purge_versions(writer: CatalogWriter, skill_id: int, cutoff: dt.datetime) -> list[int]:
     """Empty one skill's expired versions; their unpacked sizes."""
-    async with unit_of_work(sessions) as session:
+    async with writer.transaction() as session:
         if _locks_rows(session):
             await session.execute(select(Skill.id).where(Skill.id == skill_id).with_for_update())
         rows = await session.execute(
@@ -109,11 +109,9 @@ async def _purge_versions(
         return [size for (size,) in rows.all()]
 
 
-async def _purge_blob(
-    sessions: async_sessionmaker[AsyncSession], digest: str, cutoff: dt.datetime
-) -> bool:
+async def _purge_blob(writer: CatalogWriter, digest: str, cutoff: dt.datetime) -> bool:
     """Empty one blob unless a version needs it now; True when emptied."""
-    async with unit_of_work(sessions) as session:
+    async with writer.transaction() as session:
         if _locks_rows(session):
             lock = select(Blob.digest).where(Blob.digest == digest).with_for_update()
             await session.execute(lock)
@@ -122,7 +120,7 @@ async def _purge_blob(
             .where(Blob.digest == digest, Blob.purged_at.is_(None), ~_needs(Blob.digest, cutoff))
             .values(data=b"", purged_at=utcnow())
         )
-        return bool(emptied.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(emptied) > 0
 
 
 async def purge(
@@ -140,13 +138,15 @@ async def purge(
         report.blobs, report.blob_bytes = len(blobs), sum(size for _, size in blobs)
         report.blob_digests = [digest for digest, _ in blobs]
         return report
+    # A process of its own (the purge command): no other writer here to take turns with.
+    writer = CatalogWriter(sessions, take_turns=False)
     for skill_id in sorted({skill_id for skill_id, _ in versions}):
-        sizes = await _purge_versions(sessions, skill_id, report.cutoff)
+        sizes = await _purge_versions(writer, skill_id, report.cutoff)
         report.versions += len(sizes)
         report.version_bytes += sum(sizes)
         report.skills += bool(sizes)
     for digest, size in blobs:
-        if await _purge_blob(sessions, digest, report.cutoff):
+        if await _purge_blob(writer, digest, report.cutoff):
             report.blobs += 1
             report.blob_bytes += size
             report.blob_digests.append(digest)

@@ -18,13 +18,13 @@ from skreg_common.principal import Guard, Principal, Scope, resolve_principal
 from skreg_common.runtime import Runtime
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
 from skreg_proto.pagination import Page
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.service import client_key
 from skreg_catalog.skills.hot import locate_version, read_detail
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
+from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
 VERSION = SKILL + "/versions/{version:str}"
@@ -100,12 +100,13 @@ async def get_skill(
 async def delete_skill(
     namespace: FromPath[str],
     name: FromPath[str],
-    db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    writer: NamedDependency[CatalogWriter],
     principal: NamedDependency[Principal],
 ) -> None:
     """Hide the skill everywhere; its name and versions stay reserved."""
-    await SkillService(db_session, catalog).delete_skill(namespace, name, principal)
+    async with writer.transaction() as session:
+        await SkillService(session, catalog).delete_skill(namespace, name, principal)
 
 
 @get(SKILL + "/versions", summary="Versions, newest first", tags=["catalog"])
@@ -300,14 +301,15 @@ async def yank_version(
     name: FromPath[str],
     version: FromPath[str],
     data: JSONBody[YankRequest],
-    db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    writer: NamedDependency[CatalogWriter],
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Hide the version from `latest` and search; it stays downloadable by exact version."""
-    return await SkillService(db_session, catalog).set_yanked(
-        namespace, name, version, principal, data.reason
-    )
+    async with writer.transaction() as session:
+        return await SkillService(session, catalog).set_yanked(
+            namespace, name, version, principal, data.reason
+        )
 
 
 @delete(
@@ -321,14 +323,15 @@ async def unyank_version(
     namespace: FromPath[str],
     name: FromPath[str],
     version: FromPath[str],
-    db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    writer: NamedDependency[CatalogWriter],
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Make a yanked version resolvable again."""
-    return await SkillService(db_session, catalog).set_yanked(
-        namespace, name, version, principal, None
-    )
+    async with writer.transaction() as session:
+        return await SkillService(session, catalog).set_yanked(
+            namespace, name, version, principal, None
+        )
 
 
 HANDLERS = [

@@ -174,7 +174,7 @@ class SkillService:
             parsed = await asyncio.to_thread(read_bundle, data, STORED_LIMITS)
         else:
             parsed = read_bundle(data, STORED_LIMITS)
-        self.catalog.bundles.put(digest, parsed)
+        self.catalog.bundles[digest] = parsed
         return parsed
 
     async def set_yanked(
