@@ -40,6 +40,8 @@ def test_the_two_commands_come_first() -> None:
 COVERED_ELSEWHERE = {
     "make run": "tests/test_walkthrough.py starts the registry with it",
     "make migrate": "not run: a deployment step (python -m skreg_gateway.migrate)",
+    "claude mcp add --transport http skills-registry http://127.0.0.1:8000/mcp": "not run: "
+    "needs Claude Code; tests/clients/test_mcp.py runs the Python client snippet below it",
 }
 
 

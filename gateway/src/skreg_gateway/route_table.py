@@ -62,6 +62,8 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
     PublicRoute("catalog-write", _prefix("/api/v1/skills"), "catalog", "write", WRITE_METHODS),
     PublicRoute("catalog-tags", _prefix("/api/v1/tags"), "catalog", "read"),
     PublicRoute("catalog-stats", _prefix("/api/v1/stats"), "catalog", "read"),
+    # MCP (streamable HTTP): every request is a POST, but all of them are reads.
+    PublicRoute("catalog-mcp", _prefix("/mcp"), "catalog", "read"),
     PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
     PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),
     PublicRoute("importer-imports", _prefix("/api/v1/imports"), "importer", "write"),

@@ -12,6 +12,8 @@ from skreg_common.runtime import Runtime
 
 from skreg_catalog.cache import invalidate_after_writes
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.mcp.mount import mcp_endpoint
+from skreg_catalog.mcp.server import SkillsMcp
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
@@ -36,11 +38,13 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def stop_rendering(_runtime: Runtime) -> None:
         catalog.renderer.close()
 
+    skills_mcp = SkillsMcp(catalog)
     return ServiceComponent(
         name="catalog",
-        route_handlers=[router],
+        route_handlers=[router, mcp_endpoint(skills_mcp)],
         on_startup=[freeze_heap],
         on_shutdown=[stop_rendering],
+        lifespans=[skills_mcp.running],
     )
 
 
