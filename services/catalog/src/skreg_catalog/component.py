@@ -12,8 +12,7 @@ from skreg_common.runtime import Runtime
 
 from skreg_catalog.cache import invalidate_after_writes
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.mcp.mount import mcp_endpoint
-from skreg_catalog.mcp.server import SkillsMcp
+from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
@@ -38,13 +37,13 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def stop_rendering(_runtime: Runtime) -> None:
         catalog.renderer.close()
 
-    skills_mcp = SkillsMcp(catalog)
+    mcp = McpEndpoint(catalog)
     return ServiceComponent(
         name="catalog",
-        route_handlers=[router, mcp_endpoint(skills_mcp)],
+        route_handlers=[router, mcp_endpoint(mcp)],
         on_startup=[freeze_heap],
         on_shutdown=[stop_rendering],
-        lifespans=[skills_mcp.running],
+        lifespans=[mcp.running],
     )
 
 
