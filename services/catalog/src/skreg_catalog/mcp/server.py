@@ -109,9 +109,10 @@ class SkillsMcp:
             app=self.server,
             stateless=True,
             json_response=True,
-            # DNS-rebinding protection would need every public host name configured;
-            # it guards cookie- or network-trusting servers, and this endpoint trusts
-            # only an Authorization header, which a rebound page cannot send.
+            # DNS-rebinding protection would need every public host name configured.
+            # It guards servers that trust cookies or the network; this one trusts only
+            # a credential in a header, which a rebound page does not have, and serves
+            # anonymous callers only what the public HTTP API serves them.
             security_settings=None,
             max_request_body_size=MAX_REQUEST_BYTES,
         )
