@@ -55,6 +55,8 @@ COVERED_ELSEWHERE = {
     "npx skills add http://127.0.0.1:8000/ns/team --skill hello --agent claude-code --copy -y": (
         "tests/clients/test_skills_cli.py runs the block (the pinned skills CLI for npx)"
     ),
+    "claude mcp add --transport http skills-registry http://127.0.0.1:8000/mcp": "not run: "
+    "needs Claude Code; tests/clients/test_mcp.py runs the Python client snippet below it",
 }
 
 

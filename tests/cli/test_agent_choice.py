@@ -58,7 +58,7 @@ def test_yes_installs_for_every_agent_on_the_machine(
         f"{name}/scripts/run.sh",
     }
     assert (isolated / ".agents" / "skills" / name / "SKILL.md").is_file()
-    assert _agents_locked(isolated, full) == ["claude", "codex"]
+    assert _agents_locked(isolated, full) == ["claude-code", "codex"]
 
 
 def test_several_agents_without_a_terminal_or_yes_is_a_clear_error(
@@ -71,7 +71,7 @@ def test_several_agents_without_a_terminal_or_yes_is_a_clear_error(
     assert "several coding agents found: Claude Code (~/.claude); Codex (~/.codex)" in (
         result.stderr
     )
-    assert "--agent claude,codex" in result.stderr
+    assert "--agent claude-code,codex" in result.stderr
     assert "--yes" in result.stderr
     assert files_under(isolated) == set()  # no copy, no lockfile
 
@@ -102,7 +102,7 @@ def test_a_single_agent_on_the_machine_is_installed_for_directly(
     assert result.exit_code == 0, result.output
     assert f"installed: .claude/skills/{name}  [Claude Code]" in result.stdout
     assert not (isolated / ".agents").exists()
-    assert _agents_locked(isolated, full) == ["claude"]
+    assert _agents_locked(isolated, full) == ["claude-code"]
 
 
 def test_a_moved_config_folder_counts_too(
@@ -126,7 +126,7 @@ def test_the_projects_own_agents_need_no_question(skill: tuple[str, str], isolat
     result = run("install", full)
     assert result.exit_code == 0, result.output
     assert "used by this project" in result.stderr
-    assert _agents_locked(isolated, full) == ["claude", "cursor"]
+    assert _agents_locked(isolated, full) == ["claude-code", "cursor"]
 
 
 def test_nothing_found_falls_back_to_agents_skills_and_says_so(
@@ -136,7 +136,7 @@ def test_nothing_found_falls_back_to_agents_skills_and_says_so(
     result = run("install", full)
     assert result.exit_code == 0, result.output
     assert "no coding agent found" in result.stderr
-    assert "--agent claude" in result.stderr
+    assert "--agent claude-code" in result.stderr
     assert (isolated / ".agents" / "skills" / name / "SKILL.md").is_file()
 
 
@@ -157,8 +157,8 @@ def test_global_yes_uses_each_agents_home_folder(skill: tuple[str, str], isolate
     result = run("install", full, "--global", "--yes")
     assert result.exit_code == 0, result.output
     assert f"installed: ~/.claude/skills/{name}  [Claude Code]" in result.stdout
-    assert f"installed: ~/.codex/skills/{name}  [Codex]" in result.stdout
-    assert (Path.home() / ".codex" / "skills" / name / "SKILL.md").is_file()
+    assert f"installed: ~/.agents/skills/{name}  [Codex]" in result.stdout
+    assert (Path.home() / ".agents" / "skills" / name / "SKILL.md").is_file()
 
 
 # -- on a terminal -------------------------------------------------------------------
@@ -210,13 +210,13 @@ def _on_terminal(args: list[str], answers: list[str], cwd: Path) -> tuple[int, s
 
 def test_on_a_terminal_the_user_picks_the_agents(skill: tuple[str, str], isolated: Path) -> None:
     full, name = skill
-    _machine_has(".claude", ".codex", ".cursor")
+    _machine_has(".claude", ".codex", ".codeium/windsurf")
     code, text = _on_terminal(["install", full], ["7", "1, 3"], isolated)
     assert code == 0, text
     assert "Install for which coding agents?" in text
     assert "1. Claude Code: .claude/skills  (found ~/.claude)" in text
     assert "'7': give numbers from 1 to 3" in text  # a wrong answer asks again
     assert f"installed: .claude/skills/{name}" in text
-    assert f"installed: .cursor/skills/{name}" in text
-    assert not (isolated / ".agents").exists()
-    assert _agents_locked(isolated, full) == ["claude", "cursor"]
+    assert f"installed: .windsurf/skills/{name}" in text
+    assert not (isolated / ".agents").exists()  # Codex's folder: not chosen
+    assert _agents_locked(isolated, full) == ["claude-code", "windsurf"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from skreg_cli.agents import AGENTS
+from skreg_cli.agents import AGENTS, BY_ID
 from skreg_cli.errors import ExitCode
 
 from tests.cli.conftest import RegistryServer
@@ -57,36 +57,44 @@ def _version_in(copy: Path) -> str:
     return text.rsplit("Changes in ", 1)[1].split(".\n", 1)[0]
 
 
-@pytest.mark.parametrize("agent", [a.id for a in AGENTS])
+# A few rows end to end (every row is installed into below, and checked offline in
+# tests/cli/test_agents_table.py); `kiro` is a short alias of `kiro-cli`.
+@pytest.mark.parametrize("agent", ["claude-code", "codex", "windsurf", "kiro"])
 def test_install_into_each_agent_layout(
     skill: Published, isolated: Path, agent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    table = {a.id: a for a in AGENTS}[agent]
+    table = BY_ID[agent]
     _install(skill.full, "--agent", agent)
     copy = isolated / table.project_dir / skill.name
     assert files_under(copy) == {"SKILL.md", "scripts/run.sh"}
     assert (copy / "scripts" / "run.sh").stat().st_mode & 0o111
     assert _version_in(copy) == "2.0.0"
-    assert _lock(isolated)[skill.full]["agents"] == [agent]
+    assert _lock(isolated)[skill.full]["agents"] == [table.id]
 
     _install(skill.full, "--agent", agent, "--global")
     home = Path.home()
+    assert table.global_dir is not None
     assert files_under(home / table.global_dir / skill.name) == {"SKILL.md", "scripts/run.sh"}
     global_lock = json.loads((isolated.parent / "config" / "skreg.lock").read_text())
     assert global_lock["skills"][skill.full]["version"] == "2.0.0"
 
 
-def test_agents_sharing_a_directory_get_one_copy(skill: Published, isolated: Path) -> None:
+def test_every_agent_row_gets_its_copy_and_shared_dirs_one(
+    skill: Published, isolated: Path
+) -> None:
     report = _install(skill.full, "--agent", "all")
     copies = report["skills"][0]["copies"]  # type: ignore[index]
-    assert sorted(c["path"] for c in copies) == [
-        f".agents/skills/{skill.name}",
-        f".claude/skills/{skill.name}",
-        f".cursor/skills/{skill.name}",
-        f".kiro/skills/{skill.name}",
-    ]
-    shared = next(c for c in copies if c["path"].startswith(".agents"))
-    assert shared["agents"] == ["agents", "codex", "copilot", "gemini"]
+    paths = [c["path"] for c in copies]
+    assert sorted(paths) == sorted({f"{a.project_dir}/{skill.name}" for a in AGENTS})
+    for agent in AGENTS:
+        assert (isolated / agent.project_dir / skill.name / "SKILL.md").is_file(), agent.id
+    shared = next(c for c in copies if c["path"].startswith(".agents/"))
+    assert {"codex", "cursor", "gemini-cli", "github-copilot", "universal"} <= set(shared["agents"])
+    assert sorted(_lock(isolated)[skill.full]["agents"]) == sorted(a.id for a in AGENTS)
+    _install(skill.full, "--agent", "all", "--global")
+    for agent in AGENTS:
+        if agent.global_dir is not None:
+            assert (Path.home() / agent.global_dir / skill.name / "SKILL.md").is_file(), agent.id
     # A skills dir linked to another is one place: one copy, not two.
     project = isolated.parent / "linked"
     (project / ".agents" / "skills").mkdir(parents=True)
@@ -101,12 +109,12 @@ def test_agents_sharing_a_directory_get_one_copy(skill: Published, isolated: Pat
 
 def test_auto_detects_the_agents_a_project_uses(skill: Published, isolated: Path) -> None:
     (isolated / "CLAUDE.md").write_text("# project\n")
-    (isolated / ".cursor").mkdir()
+    (isolated / ".windsurf").mkdir()
     _install(skill.full)
     assert (isolated / ".claude" / "skills" / skill.name / "SKILL.md").is_file()
-    assert (isolated / ".cursor" / "skills" / skill.name / "SKILL.md").is_file()
+    assert (isolated / ".windsurf" / "skills" / skill.name / "SKILL.md").is_file()
     assert not (isolated / ".agents").exists()
-    assert _lock(isolated)[skill.full]["agents"] == ["claude", "cursor"]
+    assert _lock(isolated)[skill.full]["agents"] == ["claude-code", "windsurf"]
 
 
 def test_lockfile_round_trip_and_frozen(
@@ -116,7 +124,7 @@ def test_lockfile_round_trip_and_frozen(
     lock_bytes = (isolated / "skreg.lock").read_bytes()
     entry = _lock(isolated)[skill.full]
     assert entry == {
-        "agents": ["claude", "codex"],
+        "agents": ["claude-code", "codex"],
         "digest": skill.digests["1.1.0"],
         "registry": registry.url,
         "requested": "^1.0",
@@ -194,8 +202,8 @@ def test_remove(skill: Published, isolated: Path) -> None:
     _install(f"{skill.full}@1.0.0", "--global", "--agent", "claude")
     result = run("remove", skill.name)
     assert result.exit_code == 0, result.output
-    for directory in (".claude", ".agents", ".cursor", ".kiro"):
-        assert list((isolated / directory / "skills").iterdir()) == []
+    for directory in {agent.project_dir for agent in AGENTS}:
+        assert list((isolated / directory).iterdir()) == [], directory
     assert _lock(isolated) == {}
     assert (Path.home() / ".claude" / "skills" / skill.name).is_dir()  # other scope untouched
     again = run("remove", skill.full)
@@ -215,7 +223,7 @@ def test_dry_run_changes_nothing(skill: Published, isolated: Path) -> None:
 def test_list_marks_outdated_yanked_modified_and_missing(
     registry: RegistryServer, signed_in: User, skill: Published, isolated: Path
 ) -> None:
-    _install(f"{skill.full}@1.0.0", "--agent", "claude,cursor")
+    _install(f"{skill.full}@1.0.0", "--agent", "claude,windsurf")
     listed = run("list")
     assert listed.exit_code == 0, listed.output
     row = next(line for line in listed.stdout.splitlines() if skill.full in line)
@@ -223,14 +231,14 @@ def test_list_marks_outdated_yanked_modified_and_missing(
 
     yank(registry.url, signed_in, skill.full, "1.0.0")
     (isolated / ".claude" / "skills" / skill.name / "SKILL.md").write_text("edited\n")
-    shutil.rmtree(isolated / ".cursor" / "skills" / skill.name)
+    shutil.rmtree(isolated / ".windsurf" / "skills" / skill.name)
     report = json.loads(run("list", "--json").stdout)["skills"][0]
     assert report["name"] == skill.full
     assert (report["version"], report["latest"], report["yanked"]) == ("1.0.0", "2.0.0", True)
     assert report["marks"] == ["outdated", "yanked", "modified", "missing"]
     assert report["copies"] == {
         f".claude/skills/{skill.name}": "modified",
-        f".cursor/skills/{skill.name}": "missing",
+        f".windsurf/skills/{skill.name}": "missing",
     }
     offline = json.loads(run("list", "--offline", "--json").stdout)["skills"][0]
     assert offline["latest"] is None

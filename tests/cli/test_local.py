@@ -140,25 +140,27 @@ def test_project_root_is_the_nearest_directory_with_a_lock(tmp_path: Path) -> No
 
 def test_agents_sharing_a_directory_get_one_copy() -> None:
     project = agents.target_dirs(agents.AGENTS, global_=False)
-    assert project == {
-        ".claude/skills": ["claude"],
-        ".agents/skills": ["codex", "gemini", "copilot", "agents"],
-        ".cursor/skills": ["cursor"],
-        ".kiro/skills": ["kiro"],
-    }
-    user_level = agents.target_dirs(agents.AGENTS, global_=True)
-    assert user_level["~/.claude/skills"] == ["claude"]
-    assert user_level["~/.codex/skills"] == ["codex"]
-    assert len(user_level) == len(agents.AGENTS)
+    assert project[".claude/skills"] == ["claude-code"]
+    assert {"codex", "cursor", "gemini-cli", "github-copilot", "universal"} <= set(
+        project[".agents/skills"]
+    )
+    assert project[".kiro/skills"] == ["kiro-cli"]
+    assert sum(len(ids) for ids in project.values()) == len(agents.AGENTS)
+    user_level = agents.target_dirs(
+        [a for a in agents.AGENTS if a.global_dir is not None], global_=True
+    )
+    assert user_level["~/.claude/skills"] == ["claude-code"]
+    assert user_level["~/.codeium/windsurf/skills"] == ["windsurf"]
 
 
 def test_auto_detects_agents_from_project_markers(tmp_path: Path) -> None:
-    assert [a.id for a in agents.select([], tmp_path, global_=False)] == ["agents"]
+    assert [a.id for a in agents.select([], tmp_path, global_=False)] == ["universal"]
     (tmp_path / "CLAUDE.md").write_text("")
     (tmp_path / ".kiro").mkdir()
-    assert [a.id for a in agents.select(["auto"], tmp_path, global_=False)] == ["claude", "kiro"]
-    chosen = agents.select(["cursor,claude", "claude"], tmp_path, global_=False)
-    assert [a.id for a in chosen] == ["cursor", "claude"]
+    auto = agents.select(["auto"], tmp_path, global_=False)
+    assert [a.id for a in auto] == ["claude-code", "kiro-cli"]
+    chosen = agents.select(["cursor,claude", "claude-code"], tmp_path, global_=False)
+    assert [a.id for a in chosen] == ["cursor", "claude-code"]  # an alias is the same agent
     with pytest.raises(CliError) as caught:
         agents.select(["vim"], tmp_path, global_=False)
     assert caught.value.code is ExitCode.USAGE

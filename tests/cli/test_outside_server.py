@@ -123,9 +123,9 @@ def test_a_valid_bundle_from_any_registry_installs(fake: FakeRegistry, isolated:
         {"SKILL.md": (skill_md("fine"), False), "scripts/go.sh": (b"#!/bin/sh\n", True)}
     )
     serve_skill(fake, "ok", "fine", "2.0.0", bundle, read_bundle(bundle).digest)
-    result = run("--url", fake.url, "install", "ok/fine", "--agent", "cursor")
+    result = run("--url", fake.url, "install", "ok/fine", "--agent", "windsurf")
     assert result.exit_code == 0, result.output
-    installed = isolated / ".cursor" / "skills" / "fine"
+    installed = isolated / ".windsurf" / "skills" / "fine"
     assert files_under(installed) == {"SKILL.md", "scripts/go.sh"}
     assert (installed / "scripts" / "go.sh").stat().st_mode & 0o100
     assert not (installed / "SKILL.md").stat().st_mode & 0o100

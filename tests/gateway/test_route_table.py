@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from litestar import Litestar
-from litestar.routes import HTTPRoute
+from litestar.routes import ASGIRoute, HTTPRoute
 from skreg_auth.component import component as auth_component
 from skreg_auth.settings import AuthSettings
 from skreg_catalog.component import component as catalog_component
@@ -57,12 +57,15 @@ def concrete(template: str) -> str:
 
 def http_routes(app: Litestar) -> set[Route]:
     """Every (method, path) the app serves."""
-    return {
+    routes = {
         (method, route.path)
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for method in route.methods
     }
+    # A mounted ASGI app (the MCP endpoint) takes every method; MCP clients POST.
+    routes.update(("POST", route.path) for route in app.routes if isinstance(route, ASGIRoute))
+    return routes
 
 
 def is_per_process(path: str) -> bool:

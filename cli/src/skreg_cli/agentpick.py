@@ -98,8 +98,8 @@ class AgentChooser:
         where = agent_table.skills_dir(generic, global_=scope.global_)
         self.out.warn(
             f"no coding agent found in this project or on this machine; installing to {where}, "
-            "the shared Agent Skills folder. Claude Code does not read it: pass --agent claude "
-            "(or another agent) to install where your agent looks."
+            "the shared Agent Skills folder. Claude Code does not read it: pass "
+            "--agent claude-code (or another agent) to install where your agent looks."
         )
         return generic
 

@@ -1,4 +1,4 @@
-"""The coding agents skreg installs into: one table of data, no per-agent code.
+"""The coding agents skreg installs into: one table of data (`agents.toml`), no per-agent code.
 
 Each agent reads skills from `<skills dir>/<name>/SKILL.md`. Several agents
 read the same directory (`.agents/skills`); installing for all of them writes
@@ -6,17 +6,25 @@ one copy there. An agent shows it is used by a project through marker files
 (`.claude/`, `CLAUDE.md`, …) and is installed on the machine when its config
 folder exists in the home directory (`~/.claude`, or `$CLAUDE_CONFIG_DIR`), the
 rule the `skills` CLI (vercel-labs/skills) uses; `agentpick` decides from both.
+
+The rows, their ids and folders come from the `skills` package's own table (the
+source is cited in agents.toml), so `--agent` takes the ids `npx skills` users know;
+skreg's earlier short ids (`claude`, `gemini`, `copilot`, `kiro`, `agents`) stay as
+aliases.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from skreg_cli.errors import CliError, ExitCode
 
-GENERIC = "agents"
+GENERIC = "universal"
 
 
 @dataclass(frozen=True)
@@ -26,49 +34,48 @@ class Agent:
     id: str
     label: str
     project_dir: str  # relative to the project root
-    global_dir: str  # relative to the home directory
+    global_dir: str | None  # relative to the home directory; None: no user-level skills
     project_markers: tuple[str, ...]
     global_markers: tuple[str, ...]  # under home: the agent's config folder(s)
     config_env: str | None = None  # an environment variable that moves that folder
+    aliases: tuple[str, ...] = ()
 
 
-AGENTS: tuple[Agent, ...] = (
-    Agent(
-        "claude", "Claude Code", ".claude/skills", ".claude/skills",
-        (".claude", "CLAUDE.md"), (".claude",), "CLAUDE_CONFIG_DIR",
-    ),
-    Agent(
-        "codex", "Codex", ".agents/skills", ".codex/skills",
-        (".codex", "AGENTS.md"), (".codex",), "CODEX_HOME",
-    ),
-    Agent(
-        "cursor", "Cursor", ".cursor/skills", ".cursor/skills",
-        (".cursor", ".cursorrules"), (".cursor",),
-    ),
-    Agent(
-        "gemini", "Gemini CLI", ".agents/skills", ".gemini/skills",
-        (".gemini", "GEMINI.md"), (".gemini",),
-    ),
-    Agent(
-        "copilot", "GitHub Copilot", ".agents/skills", ".copilot/skills",
-        (".github/copilot-instructions.md", ".github/skills"), (".copilot",),
-    ),
-    Agent(
-        "kiro", "Kiro", ".kiro/skills", ".kiro/skills",
-        (".kiro",), (".kiro",),
-    ),
-    Agent(
-        GENERIC, "any Agent Skills client (.agents)", ".agents/skills", ".agents/skills",
-        (".agents",), (".agents",),
-    ),
-)  # fmt: skip
+def _load(text: str) -> tuple[Agent, ...]:
+    rows: list[dict[str, Any]] = tomllib.loads(text)["agent"]
+    return tuple(
+        Agent(
+            id=row["id"],
+            label=row["label"],
+            project_dir=row["project_dir"],
+            global_dir=row.get("global_dir"),
+            project_markers=tuple(row["project_markers"]),
+            global_markers=tuple(row["global_markers"]),
+            config_env=row.get("config_env"),
+            aliases=tuple(row.get("aliases", ())),
+        )
+        for row in rows
+    )
 
-BY_ID: dict[str, Agent] = {agent.id: agent for agent in AGENTS}
+
+AGENTS: tuple[Agent, ...] = _load(files("skreg_cli").joinpath("agents.toml").read_text("utf-8"))
+
+# Every name `--agent` takes for an agent: its id and its aliases (a lock file written
+# with an alias still reads).
+BY_ID: dict[str, Agent] = {name: agent for agent in AGENTS for name in (agent.id, *agent.aliases)}
 
 
 def skills_dir(agent: Agent, *, global_: bool) -> str:
     """The agent's skills directory: relative to the project, or `~/…` for a global install."""
-    return f"~/{agent.global_dir}" if global_ else agent.project_dir
+    if not global_:
+        return agent.project_dir
+    if agent.global_dir is None:
+        raise CliError(
+            f"{agent.label} has no user-level skills folder",
+            hint=f"install into a project for {agent.id} (without --global)",
+            code=ExitCode.USAGE,
+        )
+    return f"~/{agent.global_dir}"
 
 
 def markers_in(agent: Agent, root: Path, *, global_: bool) -> list[str]:
@@ -122,7 +129,8 @@ def select(
     chosen: list[Agent] = []
     for name in wanted or ["auto"]:
         if name == "all":
-            chosen.extend(AGENTS)
+            # `all --global`: the agents that have a user-level folder.
+            chosen.extend(a for a in AGENTS if a.global_dir is not None or not global_)
         elif name == "auto":
             chosen.extend(auto() if auto else detect(root, global_=global_) or [BY_ID[GENERIC]])
         elif name in BY_ID:
@@ -130,7 +138,8 @@ def select(
         else:
             raise CliError(
                 f"unknown agent {name!r}",
-                hint=f"use one of: {', '.join(BY_ID)}, all, auto",
+                hint=f"use one of: {', '.join(a.id for a in AGENTS)}, all, auto "
+                f"(or a short name: {', '.join(n for a in AGENTS for n in a.aliases)})",
                 code=ExitCode.USAGE,
             )
     return list(dict.fromkeys(chosen))

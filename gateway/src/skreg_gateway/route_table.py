@@ -76,6 +76,8 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
         "catalog",
         "read",
     ),
+    # MCP (streamable HTTP): every request is a POST, but all of them are reads.
+    PublicRoute("catalog-mcp", _prefix("/mcp"), "catalog", "read"),
     PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
     PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),
     PublicRoute("importer-imports", _prefix("/api/v1/imports"), "importer", "write"),

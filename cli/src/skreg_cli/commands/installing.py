@@ -8,7 +8,7 @@ import click
 
 from skreg_cli import lockfile, status
 from skreg_cli.agentpick import AgentChooser
-from skreg_cli.agents import BY_ID
+from skreg_cli.agents import AGENTS, BY_ID
 from skreg_cli.commands.common import json_option, scope_options
 from skreg_cli.context import AppContext, pass_app
 from skreg_cli.errors import CliError, ExitCode
@@ -54,7 +54,11 @@ def _report(out: Output, plans: Sequence[Plan], *, dry_run: bool) -> None:
 
 
 _AGENT_HELP = (
-    "Agent(s) to install for: " + ", ".join(BY_ID) + ", all, or auto (the default: the agents "
+    "Agent(s) to install for, by the ids `npx skills` uses: "
+    + ", ".join(agent.id for agent in AGENTS)
+    + " (short names: "
+    + ", ".join(f"{alias}={agent.id}" for agent in AGENTS for alias in agent.aliases)
+    + "), all, or auto (the default: the agents "
     "this project uses and this machine has; asks when several are found). "
     "Repeat or separate with commas."
 )

@@ -12,6 +12,7 @@ from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
@@ -49,11 +50,13 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def stop_rendering(_runtime: Runtime) -> None:
         catalog.renderer.close()
 
+    mcp = McpEndpoint(catalog)
     return ServiceComponent(
         name="catalog",
-        route_handlers=[router],
+        route_handlers=[router, mcp_endpoint(mcp)],
         on_startup=[freeze_heap],
         on_shutdown=[stop_rendering],
+        lifespans=[mcp.running],
     )
 
 

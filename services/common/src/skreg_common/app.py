@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,11 @@ class ServiceComponent:
     route_handlers: Sequence[ControllerRouterHandler]
     on_startup: Sequence[Hook] = field(default_factory=list)
     on_shutdown: Sequence[Hook] = field(default_factory=list)
+    # Context managers held open for the app's life (entered after on_startup, exited
+    # before on_shutdown), for libraries whose lifecycle is one `async with`.
+    lifespans: Sequence[Callable[[Runtime], AbstractAsyncContextManager[Any]]] = field(
+        default_factory=list
+    )
     # Lets a component (auth, in-process) supply the principal resolver for the whole app.
     resolver_factory: Callable[[Runtime], PrincipalResolver] | None = None
     # Lets a component (the web UI) answer a browser's routing error (an unknown address)
@@ -89,6 +94,8 @@ def build_app(
                     await hook(runtime)
                 for hook in reversed(component.on_shutdown):
                     stack.push_async_callback(hook, runtime)
+                for held in component.lifespans:
+                    await stack.enter_async_context(held(runtime))
             yield
 
     pages = [c.browser_error_page for c in components if c.browser_error_page is not None]

@@ -1,0 +1,57 @@
+"""What the MCP surface reads, through the very functions and cache keys the HTTP API uses.
+
+Sharing `search_skills`, `read_detail`, `locate_version` and `SkillService.bundle` (and
+their cache keys) means MCP sees exactly what `GET /api/v1/...` shows: deleted skills
+are not found, `latest` never resolves to a yanked version, an exact yanked version is
+still readable; and any visibility rule added to those paths applies here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skreg_common.runtime import Runtime
+from skreg_proto.bundle import Bundle
+from skreg_proto.catalog import SkillDetail, SkillSummary
+from skreg_proto.pagination import Page
+
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.search.service import SearchQuery, search_skills
+from skreg_catalog.skills.hot import locate_version, read_detail
+from skreg_catalog.skills.service import Located, SkillService
+
+
+@dataclass(frozen=True)
+class CatalogReads:
+    """The catalog's read paths for one running app."""
+
+    catalog: CatalogContext
+    runtime: Runtime
+
+    async def search(self, query: SearchQuery) -> Page[SkillSummary]:
+        """One page of search results (`GET /api/v1/skills`)."""
+        key = ("search", query.q, query.tag, query.namespace, query.sort, query.cursor, query.limit)
+        return await self.catalog.reads.get_or_load(
+            key, lambda: search_skills(self.runtime.quick, query)
+        )
+
+    async def detail(self, namespace: str, name: str) -> SkillDetail:
+        """The skill with its latest version (`GET /api/v1/skills/{ns}/{name}`)."""
+        return await self.catalog.reads.get_or_load(
+            ("skill", namespace, name), lambda: read_detail(self.runtime.quick, namespace, name)
+        )
+
+    async def locate(self, namespace: str, name: str, version: str) -> Located:
+        """Where a version's bytes are (`latest` allowed), as downloads find it."""
+        return await self.catalog.reads.get_or_load(
+            ("locate", namespace, name, version),
+            lambda: locate_version(self.runtime.quick, namespace, name, version),
+        )
+
+    async def bundle(self, found: Located) -> Bundle:
+        """The parsed bundle of a located version (kept in the catalog's bundle cache)."""
+        cached = self.catalog.bundles.get(found.digest)
+        if cached is not None:
+            return cached
+        async with self.catalog.reading(self.runtime) as session:
+            return await SkillService(session, self.catalog).bundle(found.digest)
