@@ -11,6 +11,7 @@ from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.cache import invalidate_after_writes
+from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
@@ -27,7 +28,13 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
 
     router = Router(
         path="/",
-        route_handlers=[*SEARCH_HANDLERS, *PUBLISH_HANDLERS, *SKILL_HANDLERS],
+        route_handlers=[
+            *SEARCH_HANDLERS,
+            *PUBLISH_HANDLERS,
+            *SKILL_HANDLERS,
+            *DISCOVERY_HANDLERS,
+            clawhub_router(catalog),
+        ],
         dependencies={"catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False)},
         after_response=invalidate_after_writes(catalog.reads),
         before_request=refuse_nul,
