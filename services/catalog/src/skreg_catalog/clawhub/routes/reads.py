@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter, QueryParameter
 from skreg_common.errors import NotFound
 from skreg_common.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,8 @@ from skreg_catalog.skills.models import Version
 from skreg_catalog.skills.routes import FILE_HEADERS
 
 Text = Parameter(default=None, max_length=256)
+# ClawHub's `?ownerHandle=` is our namespace.
+OwnerHandle = Annotated[str | None, QueryParameter(name="ownerHandle", max_length=256)]
 
 
 @get(["/.well-known/clawhub.json", "/.well-known/clawdhub.json"], summary="ClawHub discovery")
@@ -73,10 +75,10 @@ async def list_skills(
 
 @get(SKILL)
 async def get_skill(
-    slug: str,
+    slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
 ) -> SkillResponse:
     """The skill, its latest version and its owner (`inspect`, `install`, `update`)."""
     return await ClawHubReads(db_session, catalog).skill(slug, owner_handle)
@@ -91,10 +93,10 @@ async def get_moderation() -> Moderation:
 @get(SKILL + "/install")
 async def get_install(
     request: Request[Any, Any, Any],
-    slug: str,
+    slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
 ) -> Response[InstallArchive | InstallRefused]:
     """The archive to install for the latest version (410 with a reason when none is)."""
     reads = ClawHubReads(db_session, catalog)
@@ -112,10 +114,10 @@ async def get_install(
 
 @get(SKILL + "/versions")
 async def list_versions(
-    slug: str,
+    slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
     cursor: str | None = Parameter(default=None, max_length=2048),
     limit: int | None = Parameter(default=None, ge=1, le=1000),
 ) -> VersionList:
@@ -126,11 +128,11 @@ async def list_versions(
 
 @get(SKILL + "/versions/{version:str}")
 async def get_version(
-    slug: str,
-    version: str,
+    slug: FromPath[str],
+    version: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
 ) -> VersionResponse:
     """One version and its files (`inspect --files`, `install --version`)."""
     return await ClawHubReads(db_session, catalog).version_detail(slug, owner_handle, version)
@@ -138,11 +140,11 @@ async def get_version(
 
 @get(SKILL + "/file", media_type=MediaType.TEXT)
 async def get_file(
-    slug: str,
+    slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
     path: str = Parameter(max_length=4096),
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
     version: str | None = Text,
     tag: str | None = Text,
 ) -> Response[bytes]:
@@ -186,7 +188,7 @@ async def download_zip(
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
     slug: str = Parameter(max_length=256),
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
     version: str | None = Text,
     tag: str | None = Text,
 ) -> Response[bytes]:
@@ -208,9 +210,9 @@ async def download_zip(
 async def resolve_fingerprint(
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    hash_: Annotated[str, QueryParameter(name="hash", max_length=128)],
     slug: str = Parameter(max_length=256),
-    hash_: str = Parameter(query="hash", max_length=128),
-    owner_handle: str | None = Parameter(query="ownerHandle", default=None, max_length=256),
+    owner_handle: OwnerHandle = None,
 ) -> ResolveResponse:
     """Which version the CLI's local files are, by their fingerprint (`update`, `publish`)."""
     return await ClawHubReads(db_session, catalog).resolve(slug, owner_handle, hash_)
