@@ -2,7 +2,8 @@
 
 The CLI joins `api/v1/…` onto the base it is given (`new URL(path, base + "/")`),
 and finds the base itself from `<site>/.well-known/clawhub.json` when given only
-`--site <origin>`.
+`--site <origin>`. It stays out of the OpenAPI document: its contract is the ClawHub
+CLI's (plain-text errors included), not ours, and tests/clients pins it down.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def clawhub_router(catalog: CatalogContext) -> Router:
         route_handlers=[*READ_HANDLERS, *PUBLISH_HANDLERS],
         dependencies={"staging": Provide(provide_staging, sync_to_thread=False)},
         exception_handlers=ERROR_HANDLERS,
+        include_in_schema=False,
     )
 
 

@@ -39,7 +39,7 @@ Text = Parameter(default=None, max_length=256)
 OwnerHandle = Annotated[str | None, QueryParameter(name="ownerHandle", max_length=256)]
 
 
-@get(["/.well-known/clawhub.json", "/.well-known/clawdhub.json"], summary="ClawHub discovery")
+@get(["/.well-known/clawhub.json", "/.well-known/clawdhub.json"], include_in_schema=False)
 async def get_discovery(request: Request[Any, Any, Any]) -> Response[WellKnown]:
     """Where `clawhub --site <this origin>` finds the API."""
     return Response(WellKnown(api_base=api_base(request)), headers={"Cache-Control": "no-cache"})
