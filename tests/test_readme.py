@@ -40,6 +40,9 @@ def test_the_two_commands_come_first() -> None:
 COVERED_ELSEWHERE = {
     "make run": "tests/test_walkthrough.py starts the registry with it",
     "make migrate": "not run: a deployment step (python -m skreg_gateway.migrate)",
+    "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
+        "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
+    ),
 }
 
 

@@ -9,6 +9,7 @@ test also checks what it printed and the files it wrote.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import httpx
@@ -129,3 +130,18 @@ def test_the_site_option_discovers_the_api(
     assert f"{name} v1.0.0" in done.stdout
     config = json.loads((clawhub.home / ".config" / "clawhub" / "config.json").read_text())
     assert config["registry"] == f"{client_registry.url}/clawhub"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_command_works(
+    clawhub: ClawHub, client_registry: RegistryServer, publisher: User
+) -> None:
+    line = next(line for line in README.read_text().splitlines() if line.startswith("npx clawhub "))
+    args = shlex.split(line.replace("http://127.0.0.1:8000", client_registry.url))[2:]
+    name = unique("hello")
+    publish_bundle(client_registry, publisher, name, "1.0.0")
+    done = clawhub.client.run(*args, home=clawhub.home, env=clawhub.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{name} v1.0.0" in done.stdout
