@@ -15,6 +15,7 @@ import re
 
 from skreg_common.errors import BadRequest, Conflict, NotFound
 from skreg_proto.bundle import Bundle
+from skreg_proto.catalog import SkillVersion
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,7 +95,7 @@ def skill_info(skill: Skill, versions: int | None = None) -> SkillInfo:
     )
 
 
-def version_item(version: Version) -> VersionItem:
+def version_item(version: Version | SkillVersion) -> VersionItem:
     """A version in lists; a yanked one says so where ClawHub shows the changelog."""
     note = f"yanked: {version.yank_reason}" if version.yanked else ""
     return VersionItem(
@@ -162,20 +163,8 @@ class ClawHubReads:
         """`GET api/v1/skills/{slug}/versions`: newest first, our cursors."""
         skill = await self.find(slug, owner)
         page = await self.skills.list_versions(skill.namespace, skill.name, cursor, limit)
-        rows = {
-            v.version: v
-            for v in (
-                await self.session.execute(
-                    select(Version).where(
-                        Version.skill_id == skill.id,
-                        Version.version.in_([item.version for item in page.items]),
-                    )
-                )
-            ).scalars()
-        }
         return VersionList(
-            items=[version_item(rows[item.version]) for item in page.items],
-            next_cursor=page.next_cursor,
+            items=[version_item(item) for item in page.items], next_cursor=page.next_cursor
         )
 
     async def version(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, get
 from litestar.background_tasks import BackgroundTask
@@ -104,10 +105,10 @@ async def get_install(
     if skill.latest_version is None:
         message = f"{skill.namespace}/{skill.name} has no installable version (all yanked)"
         return Response(InstallRefused(slug=skill.name, message=message), status_code=410)
-    url = (
-        f"{api_base(request)}{API}/download?slug={skill.name}&ownerHandle={skill.namespace}"
-        f"&version={skill.latest_version}"
+    query = urlencode(
+        {"slug": skill.name, "ownerHandle": skill.namespace, "version": skill.latest_version}
     )
+    url = f"{api_base(request)}{API}/download?{query}"
     archive = Archive(version=skill.latest_version, download_url=url)
     return Response(InstallArchive(slug=skill.name, archive=archive))
 
