@@ -6,8 +6,14 @@ import hashlib
 
 import pytest
 from redis.asyncio import Redis
-from skreg_catalog.clawhub.staging import TTL, MemoryStaging, RedisStaging, UploadStaging
-from skreg_common.errors import TooLarge
+from skreg_catalog.clawhub.staging import (
+    MEMORY_BUDGET_BUNDLES,
+    TTL,
+    MemoryStaging,
+    RedisStaging,
+    UploadStaging,
+)
+from skreg_common.errors import RateLimited, TooLarge
 from skreg_proto.bundle import BundleLimits
 
 LIMITS = BundleLimits(max_files=3, max_file_bytes=100, max_total_bytes=200)
@@ -67,3 +73,13 @@ async def test_redis_keys_carry_the_expiry(redis_client: Redis) -> None:
     ttls = [await redis_client.ttl(key) async for key in redis_client.scan_iter("skreg:*")]
     assert len(ttls) == 2  # the file and the user's usage
     assert all(0 < ttl <= TTL for ttl in ttls)
+
+
+async def test_the_memory_store_is_bounded_for_everyone() -> None:
+    staging = MemoryStaging(LIMITS)
+    budget = MEMORY_BUDGET_BUNDLES * LIMITS.max_total_bytes
+    for user in range(budget // 100):
+        await staging.put(f"u{user}", _sha(str(user).encode()), bytes(100))
+    with pytest.raises(RateLimited) as refused:
+        await staging.put("late", _sha(b"late"), bytes(100))
+    assert refused.value.retry_after > 0
