@@ -81,6 +81,17 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
     PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
     PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),
     PublicRoute("importer-imports", _prefix("/api/v1/imports"), "importer", "write"),
+    # The ClawHub-compatible API (skreg_catalog.clawhub) and its discovery document.
+    PublicRoute("clawhub-discovery", r"/\.well-known/clawd?hub\.json", "catalog", "read"),
+    PublicRoute(
+        "clawhub-download",
+        rf"/clawhub/api/v1/(?:download|skills/{_SEGMENT}/file)",
+        "catalog",
+        "download",
+        READ_METHODS,
+    ),
+    PublicRoute("clawhub-read", _prefix("/clawhub"), "catalog", "read", READ_METHODS),
+    PublicRoute("clawhub-write", _prefix("/clawhub"), "catalog", "write", WRITE_METHODS),
     PublicRoute("gateway", r"/.*", "gateway", "read"),
 )
 

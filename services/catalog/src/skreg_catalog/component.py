@@ -11,6 +11,7 @@ from skreg_common.app import ServiceComponent
 from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
+from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
@@ -39,6 +40,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
             *WELLKNOWN_HANDLERS,
+            *DISCOVERY_HANDLERS,
+            clawhub_router(catalog),
         ],
         dependencies={
             "catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False),
