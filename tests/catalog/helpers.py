@@ -15,12 +15,19 @@ from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
 from skreg_proto.bundle import pack_files
 from sqlalchemy import select, update
 
+from tests.support import identities
+
 GZIP = {"Content-Type": "application/gzip"}
 
 
 def auth(who: str) -> dict[str, str]:
-    """Headers presenting `who`'s test token (see conftest's FixedTokens)."""
-    return {"Authorization": f"Bearer t-{who}"}
+    """Headers presenting `who`'s credential, issued by auth (tests/support/identities.py)."""
+    return identities.current().headers(who)
+
+
+def user_id(who: str) -> str:
+    """The id auth gave the user `who`."""
+    return identities.current().user_ids[who]
 
 
 def skill_md(
