@@ -139,12 +139,12 @@ async def verified_by_auth(
     introspection calls of the real remote verifier, in-process.
     """
     auth = _auth_app(identities.database_url)
-    async with _started(auth):
+    async with started(auth):
         yield remote_auth_component(settings, service, transport=httpx.ASGITransport(app=auth))
 
 
 @asynccontextmanager
-async def _started(app: Litestar) -> AsyncIterator[None]:
+async def started(app: Litestar) -> AsyncIterator[None]:
     """`app` started and, on exit, stopped, from a task of its own.
 
     Its lifespan opens an anyio cancel scope, which must be left in the task that
