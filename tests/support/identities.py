@@ -28,9 +28,9 @@ from skreg_common.settings import ServiceSettings
 from skreg_common.verifier import remote_auth_component
 from skreg_proto.internal import SERVICE_TOKEN_PATH
 
-AUTH = "/api/v1/auth"
+from tests.support.factories import AUTH, bearer, create_api_key, new_user, sign_in
+
 ADMIN_PASSWORD = "admin-password-1"
-PASSWORD = "correct-horse-battery"
 # The session's tokens must outlive the longest test run (auth's default is 15 minutes).
 TOKEN_TTL = 24 * 3600
 USERS = ("alice", "bob")
@@ -71,57 +71,26 @@ def _auth_app(database_url: str) -> Litestar:
     return build_app("auth", Runtime.open(settings), [auth_component(settings)])
 
 
-async def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def _issue(database_url: str) -> Identities:
     credentials: dict[str, str] = {}
     user_ids: dict[str, str] = {}
     async with AsyncTestClient(_auth_app(database_url)) as auth:
         for username in USERS:
-            user = await _ok(
-                await auth.post(
-                    f"{AUTH}/register",
-                    json={
-                        "username": username,
-                        "email": f"{username}@example.com",
-                        "password": PASSWORD,
-                    },
-                ),
-                201,
-            )
-            user_ids[username] = user["id"]
-        for username, password in [(u, PASSWORD) for u in USERS] + [("admin", ADMIN_PASSWORD)]:
-            login = await _ok(
-                await auth.post(f"{AUTH}/login", json={"username": username, "password": password})
-            )
-            credentials[username] = login["access_token"]
-        me = await _ok(await auth.get(f"{AUTH}/me", headers=_bearer(credentials["admin"])))
-        user_ids["admin"] = me["id"]
-        key = await _ok(
-            await auth.post(
-                f"{AUTH}/keys",
-                headers=_bearer(credentials["alice"]),
-                json={"name": "read only", "scopes": ["read"]},
-            ),
-            201,
-        )
+            user = await new_user(auth, username)
+            credentials[username], user_ids[username] = user.tokens["access_token"], user.id
+        admin = await sign_in(auth, "admin", ADMIN_PASSWORD)
+        credentials["admin"] = admin["access_token"]
+        me = await auth.get(f"{AUTH}/me", headers=bearer(credentials["admin"]))
+        user_ids["admin"] = me.json()["id"]
+        key = await create_api_key(auth, bearer(credentials["alice"]), ["read"])
         credentials["alice-read"] = key["key"]
-        service = await _ok(
-            await auth.post(
-                SERVICE_TOKEN_PATH,
-                json={"service": "importer", "secret": auth_settings(database_url).service_secret},
-            )
+        secret = auth_settings(database_url).service_secret
+        service = await auth.post(
+            SERVICE_TOKEN_PATH, json={"service": "importer", "secret": secret}
         )
-        credentials["importer"] = service["access_token"]
+        assert service.status_code == 200, service.text
+        credentials["importer"] = service.json()["access_token"]
     return Identities(database_url, credentials, user_ids)
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def issue_identities(database_url: str) -> Identities:
