@@ -119,15 +119,15 @@ async def started(app: Litestar) -> AsyncIterator[None]:
     Its lifespan opens an anyio cancel scope, which must be left in the task that
     entered it; a pytest-asyncio fixture's set-up and tear-down run in two tasks.
     """
-    started, stop = asyncio.Event(), asyncio.Event()
+    ready, stop = asyncio.Event(), asyncio.Event()
 
     async def run() -> None:
         async with app.lifespan():
-            started.set()
+            ready.set()
             await stop.wait()
 
     task = asyncio.create_task(run())
-    waiter = asyncio.create_task(started.wait())
+    waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():  # start-up failed: raise its error
         waiter.cancel()
