@@ -56,8 +56,8 @@ test: lint typecheck browser ## Lint, type-check, the whole suite on SQLite and 
 	$(RUN) python -m tests.fuzz --seconds $(FUZZ_TEST_SECONDS) --seed $(FUZZ_TEST_SEED)
 	$(RUN) pytest
 
-test-fast: install ## Only the SQLite half of the suite (PostgreSQL not needed)
-	SKREG_TEST_BACKENDS=sqlite $(RUN) pytest -x -q
+test-fast: install ## The suite on SQLite without Redis, PostgreSQL or Chromium (needs Python and git only)
+	SKREG_TEST_BACKENDS=sqlite $(RUN) pytest -x -q -m "not redis and not postgresql and not chromium"
 
 fuzz: install ## Fuzz every OpenAPI operation of a throwaway registry on loopback for FUZZ_SECONDS (300)
 	$(RUN) python -m tests.fuzz --seconds $(FUZZ_SECONDS)

@@ -5,6 +5,10 @@ PostgreSQL gets a throwaway database per test session, created here and dropped 
 the end. Nothing is skipped when a service is missing: the fixture fails with the
 reason, because CI must never go green without the real thing.
 `SKREG_TEST_BACKENDS=sqlite` narrows the run on a laptop (deselection, not skipping).
+
+Markers say which real service a test needs, so `make test-fast` can deselect them:
+`redis`, `postgresql`, `chromium`. They are set here from what a test uses (its
+fixtures and parameters), never by hand: see `pytest_collection_modifyitems`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,38 @@ PG_ADMIN_DSN = os.environ.get("SKREG_TEST_PG_DSN", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("SKREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 ALL_MIGRATIONS = installed_migrations()
 BACKENDS = [b for b in os.environ.get("SKREG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+# A test needs the service when it uses one of these fixtures, directly or through another.
+REDIS_FIXTURES = frozenset({"redis_client"})
+CHROMIUM_FIXTURES = frozenset({"playwright_instance"})
+# Whole directories whose harness starts the service itself (e2e: Redis behind Traefik).
+REDIS_DIRECTORIES = ("e2e",)
+
+
+def _needs(item: pytest.Item) -> set[str]:
+    """The real services `item` needs, from its fixtures and parameters."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    # Parameters choose a backend ("postgresql") or a store ("redis") at run time.
+    params = set(map(str, callspec.params.values())) if callspec is not None else set()
+    needs = set()
+    if fixtures & REDIS_FIXTURES or "redis" in params:
+        needs.add("redis")
+    if item.path.parent.name in REDIS_DIRECTORIES:
+        needs.add("redis")
+    if "postgresql" in params:
+        needs.add("postgresql")
+    if fixtures & CHROMIUM_FIXTURES:
+        needs.add("chromium")
+    return needs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the services it needs (`make test-fast` deselects them)."""
+    for item in items:
+        for service in sorted(_needs(item)):
+            item.add_marker(service)
 
 
 def _asyncpg_to_sqlalchemy(dsn: str) -> str:

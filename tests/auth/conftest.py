@@ -25,9 +25,16 @@ from skreg_common.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.conftest import REDIS_URL
+from tests.support.factories import (
+    PASSWORD,
+    bearer,
+    create_api_key,
+    new_user,
+    register_user,
+    sign_in,
+)
 
 ADMIN_PASSWORD = "admin-password-1"
-PASSWORD = "correct-horse-battery"
 AUTH = "/api/v1/auth"
 
 
@@ -162,30 +169,14 @@ async def register(
     client: httpx.AsyncClient, username: str, password: str = PASSWORD, email: str | None = None
 ) -> dict[str, Any]:
     """Register and return the user."""
-    response = await client.post(
-        f"{AUTH}/register",
-        json={
-            "username": username,
-            "email": email or f"{username}@example.com",
-            "password": password,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return await register_user(client, username, password, email)
 
 
 async def login(
     client: httpx.AsyncClient, username: str, password: str = PASSWORD
 ) -> dict[str, Any]:
     """Log in and return the token response."""
-    response = await client.post(f"{AUTH}/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def bearer(token: str) -> dict[str, str]:
-    """The Authorization header for `token`."""
-    return {"Authorization": f"Bearer {token}"}
+    return await sign_in(client, username, password)
 
 
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
@@ -197,16 +188,12 @@ async def user_with_token(
     client: httpx.AsyncClient, username: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Register `username`, log in; returns (user, token response)."""
-    user = await register(client, username)
-    return user, await login(client, username)
+    user = await new_user(client, username)
+    return {"id": user.id, "username": user.username}, user.tokens
 
 
 async def create_key(
     client: httpx.AsyncClient, headers: dict[str, str], scopes: list[str], **extra: Any
 ) -> dict[str, Any]:
     """Create an API key and return the creation response (with the secret)."""
-    response = await client.post(
-        f"{AUTH}/keys", headers=headers, json={"name": "test key", "scopes": scopes, **extra}
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return await create_api_key(client, headers, scopes, **extra)

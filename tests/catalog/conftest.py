@@ -1,57 +1,59 @@
-"""The catalog app on the test database, with fixed test identities.
+"""The catalog app on the test database, verifying credentials through the real auth service.
 
-The ONE place that stands in for auth: a resolver mapping fixed tokens to
-principals. When the auth service lands, this fixture switches to its real
-resolver; no catalog code changes.
+The test identities (`alice`, `bob`, `admin`, Alice's read-only API key `alice-read`,
+the `importer` service token) are issued once per session by auth itself
+(tests/support/identities.py); every catalog app here checks them through the
+remote verifier a deployed catalog uses: auth's JWKS and API-key introspection.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from skreg_catalog.app import create_app
+from skreg_catalog.component import component
+from skreg_catalog.context import CatalogContext
 from skreg_catalog.settings import CatalogSettings
-from skreg_common.errors import Unauthorized
-from skreg_common.principal import Principal
+from skreg_common.app import build_app
 from skreg_common.runtime import Runtime
 
-USER_SCOPES = ("read", "publish", "yank")
-PRINCIPALS = {
-    "alice": Principal(
-        kind="user", id="u-alice", username="alice", roles=("user",), scopes=USER_SCOPES
-    ),
-    "bob": Principal(kind="user", id="u-bob", username="bob", roles=("user",), scopes=USER_SCOPES),
-    "admin": Principal(
-        kind="user",
-        id="u-admin",
-        username="admin",
-        roles=("admin",),
-        scopes=(*USER_SCOPES, "admin"),
-    ),
-    # Alice's read-only API key.
-    "alice-read": Principal(
-        kind="user", id="u-alice", username="alice", roles=("user",), scopes=("read",)
-    ),
-    "importer": Principal(
-        kind="service", id="svc-importer", username="importer", roles=("service",)
-    ),
-}
+from tests.support import identities as identity_store
+from tests.support.identities import Identities, issue_identities, verified_by_auth
 
 
-class FixedTokens:
-    """Token `t-<name>` is the principal `<name>` above; anything else is refused."""
+@pytest.fixture(scope="session", autouse=True)
+def identities(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Identities:
+    """The session's identities, issued by auth on a database of their own."""
+    path = tmp_path_factory.mktemp("identities") / "auth.db"
+    shutil.copyfile(sqlite_template, path)
+    issued = issue_identities(f"sqlite+aiosqlite:///{path}")
+    identity_store.CURRENT = issued
+    return issued
 
-    async def resolve(self, credential: str) -> Principal:
-        principal = PRINCIPALS.get(credential.removeprefix("t-"))
-        if principal is None or not credential.startswith("t-"):
-            raise Unauthorized("unknown test token")
-        return principal
+
+@asynccontextmanager
+async def built_catalog(
+    settings: CatalogSettings, context: CatalogContext | None = None
+) -> AsyncIterator[Litestar]:
+    """A catalog app as `python -m skreg_catalog` builds it (auth verified remotely), own runtime.
+
+    `context` lets a test hold the catalog's context (its caches, its download counter).
+    """
+    runtime = Runtime.open(settings)
+    async with verified_by_auth(identity_store.current(), settings, "catalog") as verifier:
+        try:
+            yield build_app(
+                "Skills Registry — catalog", runtime, [verifier, component(settings, context)]
+            )
+        finally:
+            await runtime.close()
 
 
 @asynccontextmanager
@@ -59,14 +61,11 @@ async def running_catalog(
     settings: CatalogSettings, **changes: Any
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """A client on one more catalog app: `settings` with `changes`, its own runtime."""
-    settings = msgspec.structs.replace(settings, **changes)
-    runtime = Runtime.open(settings)
-    try:
-        app = create_app(settings, runtime=runtime, resolver=FixedTokens())
-        async with AsyncTestClient(app) as client:
-            yield client
-    finally:
-        await runtime.close()
+    async with (
+        built_catalog(msgspec.structs.replace(settings, **changes)) as app,
+        AsyncTestClient(app) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -77,13 +76,11 @@ def catalog_settings(database_url: str) -> CatalogSettings:
     )
 
 
-@pytest.fixture
-async def catalog_app(catalog_settings: CatalogSettings) -> AsyncIterator[Litestar]:
-    """The catalog alone, as `python -m skreg_catalog` builds it, with the test resolver."""
-    runtime = Runtime.open(catalog_settings)
-    app = create_app(catalog_settings, runtime=runtime, resolver=FixedTokens())
-    yield app
-    await runtime.close()
+@pytest.fixture(name="catalog_app")
+async def catalog_app_fixture(catalog_settings: CatalogSettings) -> AsyncIterator[Litestar]:
+    """The catalog alone, verifying credentials through auth."""
+    async with built_catalog(catalog_settings) as app:
+        yield app
 
 
 @pytest.fixture

@@ -12,45 +12,24 @@ from typing import Any
 import httpx
 from skreg_catalog.skills.models import Skill, Version
 from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
-from skreg_proto.bundle import pack_files
 from sqlalchemy import select, update
 
+from tests.support import identities
+from tests.support.factories import publish_bundle, publish_skill, skill_bundle
+from tests.support.factories import skill_md as skill_md
+
 GZIP = {"Content-Type": "application/gzip"}
+bundle = skill_bundle  # the catalog tests' short name for a valid bundle
 
 
 def auth(who: str) -> dict[str, str]:
-    """Headers presenting `who`'s test token (see conftest's FixedTokens)."""
-    return {"Authorization": f"Bearer t-{who}"}
+    """Headers presenting `who`'s credential, issued by auth (tests/support/identities.py)."""
+    return identities.current().headers(who)
 
 
-def skill_md(
-    name: str,
-    description: str = "A skill for tests.",
-    *,
-    version: str | None = None,
-    tags: str | None = None,
-    body: str = "# Title\n\nSome body text.\n",
-    extra: str = "",
-) -> bytes:
-    """A SKILL.md with the given fields (metadata only when version or tags are given)."""
-    lines = [f"name: {name}", f"description: {description}"]
-    metadata = []
-    if version is not None:
-        metadata.append(f'  version: "{version}"')
-    if tags is not None:
-        metadata.append(f'  tags: "{tags}"')
-    if metadata:
-        lines += ["metadata:", *metadata]
-    front = "\n".join(lines) + "\n" + extra
-    return f"---\n{front}---\n{body}".encode()
-
-
-def bundle(name: str, *, files: dict[str, bytes] | None = None, **fields: Any) -> bytes:
-    """A valid bundle: SKILL.md plus `files`."""
-    content = {"SKILL.md": (skill_md(name, **fields), False)}
-    for path, data in (files or {}).items():
-        content[path] = (data, path.endswith(".sh"))
-    return pack_files(content)
+def user_id(who: str) -> str:
+    """The id auth gave the user `who`."""
+    return identities.current().user_ids[who]
 
 
 def raw_targz(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
@@ -81,20 +60,14 @@ async def publish(
     **params: Any,
 ) -> httpx.Response:
     """POST a bundle as `who` with query parameters."""
-    query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}
-    return await client.post(
-        "/api/v1/skills", content=data, headers={**GZIP, **auth(who)}, params=query
-    )
+    return await publish_bundle(client, data, auth(who), **params)
 
 
 async def published(
     client: httpx.AsyncClient, name: str, version: str, who: str = "alice", **fields: Any
 ) -> dict[str, Any]:
-    """Publish `name@version` and return the response body (asserting 201)."""
-    response = await publish(client, bundle(name, **fields), who, version=version)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    """Publish `name@version` as `who` and return the response body (asserting 201)."""
+    return await publish_skill(client, name, version, auth(who), **fields)
 
 
 async def backdate_deletion(database_url: str, namespace: str, name: str, *, days: int) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 from skreg_catalog.__main__ import app_from_environment
-from skreg_catalog.app import create_app
 from skreg_catalog.settings import CatalogSettings
-from skreg_common.runtime import Runtime
 
-from tests.catalog.conftest import FixedTokens
+from tests.catalog.conftest import built_catalog
 from tests.catalog.helpers import bundle, publish
 
 
@@ -97,9 +95,7 @@ async def test_standalone_app_verifies_through_auth(database_url, monkeypatch) -
 async def test_a_second_replica_sees_writes_once_uncached(client, database_url) -> None:
     await client.get("/api/v1/skills/alice/demo")  # nothing yet (404 is not cached)
     settings = CatalogSettings(database_url=database_url, auto_migrate=False, read_cache_ttl=0)
-    runtime = Runtime.open(settings)
-    replica = create_app(settings, runtime=runtime, resolver=FixedTokens())
-    async with AsyncTestClient(replica) as other:
+    async with built_catalog(settings) as replica, AsyncTestClient(replica) as other:
         assert (await other.get("/api/v1/skills/alice/demo")).status_code == 404
         assert (await publish(client, bundle("demo"), version="1.0.0")).status_code == 201
         assert (await other.get("/api/v1/skills/alice/demo")).status_code == 200

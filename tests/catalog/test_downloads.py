@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import httpx
 import msgspec
 import pytest
+from skreg_catalog.context import CatalogContext
 from skreg_catalog.settings import CatalogSettings
 
-from tests.catalog.conftest import running_catalog
+from tests.catalog.conftest import built_catalog, running_catalog
 from tests.catalog.helpers import auth, published
+from tests.support.identities import started
 
 DOWNLOAD = "/api/v1/skills/alice/demo/versions/{}/download"
 
@@ -90,12 +94,50 @@ async def test_304s_are_not_counted(client) -> None:
 
 async def test_concurrent_downloads_count_exactly(client) -> None:
     await published(client, "demo", "1.0.0")
-    addresses = [f"192.0.2.{i % 8}" for i in range(40)]  # 8 clients, 5 racing requests each
+    addresses = [f"192.0.2.{i % 8}" for i in range(40)]  # 8 clients, 5 requests each
     responses = await asyncio.gather(
         *[client.get(DOWNLOAD.format("1.0.0"), headers=via(a)) for a in addresses]
     )
     assert {r.status_code for r in responses} == {200}
     assert await _downloads(client) == (8, {"1.0.0": 8})
+
+
+RACERS = 12
+
+
+async def test_racing_first_downloads_by_one_client_count_once(
+    catalog_settings: CatalogSettings,
+) -> None:
+    """Every request of one client passes the "not counted yet" check before any counts.
+
+    A barrier holds each request's count until all of them have been answered as
+    first downloads, then lets the writes race: the insert that claims the client
+    must let exactly one through (the others take its conflicting path).
+    """
+    context = CatalogContext.create(catalog_settings)
+    async with built_catalog(catalog_settings, context) as app, started(app):
+        # One event loop for the app and every request (a test client would run it in another).
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.44", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await published(http, "demo", "1.0.0")
+            counter = context.downloads(app.state.runtime)
+            barrier = asyncio.Barrier(RACERS)
+            outcomes: list[bool] = []
+            count = counter.count
+
+            async def count_after_everyone(*args: Any) -> bool:
+                await asyncio.wait_for(barrier.wait(), timeout=30)
+                counted = await count(*args)
+                outcomes.append(counted)
+                return counted
+
+            counter.count = count_after_everyone  # type: ignore[method-assign]
+            responses = await asyncio.gather(
+                *[http.get(DOWNLOAD.format("1.0.0")) for _ in range(RACERS)]
+            )
+            assert {r.status_code for r in responses} == {200}
+            assert sorted(outcomes) == [False] * (RACERS - 1) + [True]  # all raced, one won
+            assert await _downloads(http) == (1, {"1.0.0": 1})
 
 
 async def test_no_address_is_stored(client, database_url) -> None:

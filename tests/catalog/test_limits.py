@@ -15,7 +15,7 @@ from skreg_proto.codec import to_json
 from skreg_proto.internal import SERVICE_PUBLISH_PATH, Provenance, ServicePublishRequest
 
 from tests.catalog.conftest import running_catalog
-from tests.catalog.helpers import GZIP, auth, backdate_deletion, bundle, publish
+from tests.catalog.helpers import GZIP, auth, backdate_deletion, bundle, publish, user_id
 from tests.conftest import REDIS_URL
 
 PROBLEM = "application/problem+json"
@@ -63,7 +63,7 @@ async def test_publish_rate_limit_is_shared_over_redis(
         assert refused.status_code == 429
         assert 0 < int(refused.headers["retry-after"]) <= 3600
         assert (await publish(two, bundle("demo"), version="1.0.2")).status_code == 429
-    assert await redis_client.ttl("skreg:catalog:publish:user:u-alice") > 0
+    assert await redis_client.ttl(f"skreg:catalog:publish:user:{user_id('alice')}") > 0
 
 
 async def _import(client, data: bytes, path: str) -> int:
@@ -71,7 +71,7 @@ async def _import(client, data: bytes, path: str) -> int:
         namespace="alice",
         bundle=data,
         provenance=Provenance(source_id="src-1", commit="ab" * 20, path=path),
-        owner="u-alice",
+        owner=user_id("alice"),
     )
     response = await client.post(
         SERVICE_PUBLISH_PATH,
@@ -127,7 +127,7 @@ async def test_storage_quota_answers_413_and_counts_deleted_until_purged(
             report = await purge(sessions, older_than_days=30, dry_run=False)
             assert report.versions == 2
             async with sessions() as session:
-                assert await storage_used(session, "u-alice") == 0
+                assert await storage_used(session, user_id("alice")) == 0
         finally:
             await engine.dispose()
         assert (await publish(client, sized("other", 0), version="1.0.0")).status_code == 201

@@ -277,11 +277,14 @@ async def test_hostile_bundles_are_refused_and_nothing_written(
 ) -> None:
     data = _hostile()[kind]
     response = await publish(client, data, version="1.0.0")
-    assert 400 <= response.status_code < 500, (kind, response.status_code, response.text)
+    # Every one is a bundle that fails validation: 422, saying why, and nothing kept.
+    assert response.status_code == 422, (kind, response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["errors"] or response.json()["detail"]
+    assert response.json()["errors"], response.text
+    assert "root:" not in response.text  # nothing read through a link
     counts = await _row_counts(database_url)
     assert set(counts.values()) == {0}, counts
+    assert (await client.get("/api/v1/skills/alice/evil")).status_code == 404
 
 
 async def test_nul_characters_are_refused_not_crashed_on(client, database_url) -> None:

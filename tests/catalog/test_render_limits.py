@@ -15,15 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
-from skreg_catalog.component import component
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.rendering import RenderLimits, RenderPool, render_markdown
 from skreg_catalog.rendering.markdown import OUTPUT_FLOOR, OUTPUT_RATIO
 from skreg_catalog.settings import CatalogSettings
-from skreg_common.app import build_app
-from skreg_common.runtime import Runtime
 
-from tests.catalog.conftest import FixedTokens
+from tests.catalog.conftest import built_catalog
 from tests.catalog.helpers import GZIP, bundle, publish
 from tests.cli.conftest import ADMIN_PASSWORD, RegistryServer
 
@@ -149,25 +146,21 @@ def small_render_settings(database_url: str) -> CatalogSettings:
 async def test_render_settings_bound_what_a_version_read_renders_and_keeps(
     small_render_settings: CatalogSettings,
 ) -> None:
-    runtime = Runtime.open(small_render_settings)
     context = CatalogContext.create(small_render_settings)
-    app = build_app(
-        "catalog", runtime, [component(small_render_settings, context)], resolver=FixedTokens()
-    )
-    try:
-        async with AsyncTestClient(app) as client:
-            for n in range(4):
-                name = f"hostile{n}"
-                body = f"# {n}\n\n" + TABLE_ROWS
-                response = await publish(client, bundle(name, body=body), version="1.0.0")
-                assert response.status_code == 201, response.text
-                read = await client.get(f"/api/v1/skills/alice/{name}/versions/1.0.0")
-                assert read.status_code == 200
-                html = read.json()["body_html"]
-                assert len(html) <= OUTPUT_FLOOR + OUTPUT_RATIO * 32 * 1024 + 1024
-                assert context.renderer.cache.currsize <= 512 * 1024
-    finally:
-        await runtime.close()
+    async with (
+        built_catalog(small_render_settings, context) as app,
+        AsyncTestClient(app) as client,
+    ):
+        for n in range(4):
+            name = f"hostile{n}"
+            body = f"# {n}\n\n" + TABLE_ROWS
+            response = await publish(client, bundle(name, body=body), version="1.0.0")
+            assert response.status_code == 201, response.text
+            read = await client.get(f"/api/v1/skills/alice/{name}/versions/1.0.0")
+            assert read.status_code == 200
+            html = read.json()["body_html"]
+            assert len(html) <= OUTPUT_FLOOR + OUTPUT_RATIO * 32 * 1024 + 1024
+            assert context.renderer.cache.currsize <= 512 * 1024
 
 
 async def test_renders_past_the_waiting_cap_are_shown_plain_not_queued() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -62,6 +63,50 @@ async def test_exact_name_first_then_relevance(client) -> None:
     qualified = await _search(client, q="bob/pdf")
     assert _names(qualified)[0] == "bob/pdf"
     assert page["total"] == len(names) == 4
+
+
+# One skill per rank for the query "lint", best first: the exact name, then the term in
+# more fields, then in the name alone, in the tags, in the description, in the body only.
+RANKED = [
+    ("lint", {"description": "Checks style.", "tags": "style"}),
+    ("lint-all", {"description": "Runs lint on everything.", "tags": "lint"}),
+    ("lint-tool", {"description": "Checks style.", "tags": "style"}),
+    ("style-tags", {"description": "Checks style.", "tags": "lint"}),
+    ("style-words", {"description": "Runs lint checks.", "tags": "style"}),
+    ("style-body", {"description": "Checks style.", "tags": "style",
+                    "body": "# Style\n\nAlso runs lint.\n"}),
+]  # fmt: skip
+
+
+def _shuffled(seed: int) -> list[int]:
+    order = list(range(len(RANKED)))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+@pytest.mark.parametrize(
+    "insertion",
+    [list(reversed(range(len(RANKED)))), _shuffled(20261202)],
+    ids=["reversed", "shuffled"],
+)
+async def test_relevance_order_does_not_follow_insertion_order(
+    client, insertion: list[int]
+) -> None:
+    """Published in an order unrelated to the ranking, so only the score can sort them."""
+    assert insertion != sorted(insertion)
+    for index in insertion:
+        name, fields = RANKED[index]
+        await published(client, name, "1.0.0", **fields)
+    expected = [f"alice/{name}" for name, _ in RANKED]
+    assert _names(await _search(client, q="lint")) == expected
+    # Paging walks the same order, a page at a time.
+    paged, cursor = [], None
+    while True:
+        page = await _search(client, q="lint", limit=2, **({"cursor": cursor} if cursor else {}))
+        paged += _names(page)
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == expected
 
 
 async def test_filters_and_totals(client) -> None:

@@ -16,7 +16,7 @@ from skreg_proto.internal import (
 )
 from skreg_proto.problems import FieldProblem
 
-from tests.catalog.helpers import auth, bundle, entry, raw_targz
+from tests.catalog.helpers import auth, bundle, entry, raw_targz, user_id
 
 JSON = {"Content-Type": "application/json"}
 
@@ -44,7 +44,7 @@ async def _import(client, data: bytes, **fields: Any) -> ServicePublishResult:
 
 
 async def test_created_updated_unchanged_with_provenance(client) -> None:
-    first = await _import(client, bundle("demo", version="1.0.0"), owner="u-alice")
+    first = await _import(client, bundle("demo", version="1.0.0"), owner=user_id("alice"))
     assert (first.outcome, first.namespace, first.name, first.version) == (
         "created",
         "team",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -145,6 +146,23 @@ async def test_a_500_says_nothing_internal_but_gives_the_request_id(runtime: Run
 
 
 async def test_hostile_request_ids_are_replaced(runtime: Runtime) -> None:
+    """A bad id is replaced by a fresh one, never trimmed or cleaned into something like it."""
+    hostile = [
+        "a" * 500,  # too long: its first 32 characters would pass for a fresh id
+        "a" * 129,  # one past the limit
+        "abc def",
+        "abc\tdef",
+        "id;rm",
+        "ïd",
+    ]
     async with AsyncTestClient(_app(runtime)) as client:
-        resp = await client.get("/health", headers={"X-Request-ID": "x" * 500})
-    assert len(resp.headers["x-request-id"]) == 32
+        for sent in hostile:
+            first = (await client.get("/health", headers={"X-Request-ID": sent.encode()})).headers
+            again = (await client.get("/health", headers={"X-Request-ID": sent.encode()})).headers
+            for given in (first["x-request-id"], again["x-request-id"]):
+                assert re.fullmatch(r"[0-9a-f]{32}", given), (sent, given)
+                assert given not in sent, (sent, given)  # not a piece of what was sent
+            assert first["x-request-id"] != again["x-request-id"]  # fresh each time
+        longest = "b" * 128  # the longest id kept as it is
+        kept = await client.get("/health", headers={"X-Request-ID": longest})
+        assert kept.headers["x-request-id"] == longest
