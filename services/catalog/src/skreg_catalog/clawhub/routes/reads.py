@@ -212,7 +212,7 @@ async def resolve_fingerprint(
     return await ClawHubReads(db_session, catalog).resolve(slug, owner_handle, hash_)
 
 
-READ_HANDLERS = [
+HANDLERS = [
     search_skills,
     list_skills,
     get_skill,
