@@ -16,15 +16,15 @@ from skreg_proto.auth import RevocationEvent
 from skreg_proto.internal import IntrospectResponse
 
 from skreg_common.errors import Unauthorized
-from skreg_common.principal import ALL_SCOPES, Principal
+from skreg_common.principal import Principal
 from skreg_common.revocation import RevocationList
 from skreg_common.verifier.tokens import (
     CLOCK_LEEWAY_S,
-    USER_ROLES,
     AccessClaims,
     JwtVerifier,
     looks_like_jwt,
     principal_from_claims,
+    user_principal,
 )
 
 MAX_CACHE_SECONDS = 30.0  # the longest any process may trust an introspection answer
@@ -42,13 +42,8 @@ class Introspector(Protocol):
 
 def principal_from_introspection(answer: IntrospectResponse) -> Principal:
     """The principal of an active API key."""
-    return Principal(
-        kind="user",
-        id=answer.user_id,
-        username=answer.username,
-        roles=tuple(r for r in answer.roles if r in USER_ROLES),
-        scopes=tuple(s for s in answer.scopes if s in ALL_SCOPES),
-        key_id=answer.key_id,
+    return user_principal(
+        answer.user_id, answer.username, answer.roles, answer.scopes, key_id=answer.key_id
     )
 
 

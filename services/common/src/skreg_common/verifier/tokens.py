@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import msgspec
@@ -162,6 +162,30 @@ class JwtVerifier:
         return claims
 
 
+def user_principal(
+    user_id: str | None,
+    username: str | None,
+    roles: Iterable[str],
+    scopes: Iterable[str],
+    *,
+    session_id: str | None = None,
+    key_id: str | None = None,
+) -> Principal:
+    """A user's principal, keeping only the roles and scopes a user credential may carry.
+
+    A user credential can never carry the service role, whatever it says.
+    """
+    return Principal(
+        kind="user",
+        id=user_id,
+        username=username,
+        roles=tuple(r for r in roles if r in USER_ROLES),
+        scopes=tuple(s for s in scopes if s in ALL_SCOPES),
+        session_id=session_id,
+        key_id=key_id,
+    )
+
+
 def principal_from_claims(claims: AccessClaims) -> Principal:
     """The principal a verified token speaks for (service tokens only by their audience)."""
     if not claims.name:
@@ -170,12 +194,6 @@ def principal_from_claims(claims: AccessClaims) -> Principal:
         if not claims.sub.startswith(SERVICE_SUBJECT_PREFIX):
             raise Unauthorized("invalid token")
         return Principal(kind="service", id=claims.sub, username=claims.name, roles=(SERVICE_ROLE,))
-    return Principal(
-        kind="user",
-        id=claims.sub,
-        username=claims.name,
-        # A user token can never carry the service role, whatever it says.
-        roles=tuple(r for r in claims.roles if r in USER_ROLES),
-        scopes=tuple(s for s in claims.scopes if s in ALL_SCOPES),
-        session_id=claims.sid,
+    return user_principal(
+        claims.sub, claims.name, claims.roles, claims.scopes, session_id=claims.sid
     )
