@@ -17,7 +17,7 @@ from skreg_catalog.rendering import RenderPool
 from skreg_catalog.settings import CatalogSettings
 from skreg_common.app import ServiceComponent, build_app
 from skreg_common.migrate import installed_migrations
-from skreg_common.migrations import migration_component
+from skreg_common.migrations import with_migrations
 from skreg_common.runtime import Runtime
 from skreg_common.settings import load_settings
 from skreg_importer.component import component as importer_component
@@ -66,9 +66,7 @@ def create_app(settings: GatewaySettings, runtime: Runtime | None = None) -> Lit
     parts.append(
         ServiceComponent(name="in-process-api", route_handlers=[], on_shutdown=[close_api])
     )
-    if settings.should_migrate:
-        # First, so every other component starts on an up-to-date schema.
-        parts.insert(0, migration_component(installed_migrations()))
+    parts = with_migrations(settings, installed_migrations(), parts)
     # Internal routes answer only the in-process transport, never the listening socket.
     app = build_app("Skills Registry", runtime, parts, internal_over_network=False)
     api.bind(app)

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from skreg_common.db import sqlite_location
+from skreg_common.db import is_sqlite, sqlite_location
 from skreg_common.internal import is_loopback_host
 
 SECRETS_FILE = ".skreg-secrets.json"
@@ -28,7 +28,7 @@ GENERATED = ("SECRET_KEY", "SERVICE_SECRET")
 def secrets_path(environ: MutableMapping[str, str]) -> Path:
     """Beside the SQLite database file, else the working directory."""
     url = environ.get("DATABASE_URL", "")
-    if url.startswith("sqlite"):
+    if is_sqlite(url):
         location, is_uri = sqlite_location(url)
         if not is_uri and location != ":memory:":
             return Path(location).resolve().parent / SECRETS_FILE

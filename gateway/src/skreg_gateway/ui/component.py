@@ -21,9 +21,9 @@ from skreg_common.forwarded import mark_in_process
 from skreg_common.runtime import Runtime
 
 from skreg_gateway.settings import GatewaySettings
-from skreg_gateway.ui.account.routes import ROUTES as ACCOUNT_ROUTES
+from skreg_gateway.ui.account.routes import HANDLERS as ACCOUNT_HANDLERS
 from skreg_gateway.ui.admin.routes import admin_router
-from skreg_gateway.ui.browse.routes import ROUTES as BROWSE_ROUTES
+from skreg_gateway.ui.browse.routes import HANDLERS as BROWSE_HANDLERS
 from skreg_gateway.ui.client import ApiRouter
 from skreg_gateway.ui.context import STATE_KEY, UiState, provide_ui
 from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
@@ -89,7 +89,7 @@ def ui_component(
     )
     pages = Router(
         path="/",
-        route_handlers=[*BROWSE_ROUTES, *ACCOUNT_ROUTES, admin_router()],
+        route_handlers=[*BROWSE_HANDLERS, *ACCOUNT_HANDLERS, admin_router()],
         dependencies={"ui": Provide(provide_ui)},
         middleware=[DefineMiddleware(SessionMiddleware, backend=state.sessions)],
         guards=[csrf_protect],

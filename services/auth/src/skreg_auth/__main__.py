@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 from skreg_common.app import build_app
-from skreg_common.migrations import migration_component
+from skreg_common.migrations import with_migrations
 from skreg_common.runtime import Runtime
 from skreg_common.serve import load_or_exit, serve
 
@@ -16,9 +16,7 @@ from skreg_auth.settings import AuthSettings
 def app_from_environment() -> Litestar:
     """The app factory uvicorn calls (also on reload): settings read from the environment."""
     settings = load_or_exit(AuthSettings)
-    parts = [component(settings)]
-    if settings.should_migrate:
-        parts.insert(0, migration_component([MIGRATIONS]))
+    parts = with_migrations(settings, [MIGRATIONS], [component(settings)])
     return build_app("Skills Registry — auth", Runtime.open(settings), parts)
 
 

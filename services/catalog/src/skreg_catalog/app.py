@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 from skreg_common.app import build_app
-from skreg_common.migrations import migration_component
+from skreg_common.migrations import with_migrations
 from skreg_common.principal import PrincipalResolver
 from skreg_common.runtime import Runtime
 from skreg_common.verifier import remote_auth_component
@@ -28,6 +28,5 @@ def create_app(
     parts = [component(settings)]
     if resolver is None:
         parts.insert(0, remote_auth_component(settings, "catalog"))
-    if settings.should_migrate:
-        parts.insert(0, migration_component([MIGRATIONS]))
+    parts = with_migrations(settings, [MIGRATIONS], parts)
     return build_app("Skills Registry — catalog", runtime, parts, resolver=resolver)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from skreg_common.app import ServiceComponent
 from skreg_common.runtime import Runtime
+from skreg_common.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,13 @@ def migration_component(specs: Sequence[MigrationSpec]) -> ServiceComponent:
         await upgrade(runtime.engine, specs)
 
     return ServiceComponent(name="migrations", route_handlers=[], on_startup=[migrate])
+
+
+def with_migrations(
+    settings: ServiceSettings, specs: Sequence[MigrationSpec], parts: Sequence[ServiceComponent]
+) -> list[ServiceComponent]:
+    """`parts`, preceded by the migration component when `settings` migrate at start-up.
+
+    First, so every other component starts on an up-to-date schema.
+    """
+    return [migration_component(specs), *parts] if settings.should_migrate else list(parts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 from skreg_common.app import build_app
-from skreg_common.migrations import migration_component
+from skreg_common.migrations import with_migrations
 from skreg_common.runtime import Runtime
 from skreg_common.serve import load_or_exit, serve
 from skreg_common.verifier import remote_auth_component
@@ -21,9 +21,9 @@ from skreg_importer.settings import ImporterSettings
 def create_app() -> Litestar:
     """The standalone importer app (settings from the environment)."""
     settings = load_or_exit(ImporterSettings)
-    parts = [remote_auth_component(settings, "importer"), component(settings)]
-    if settings.should_migrate:
-        parts.insert(0, migration_component([MIGRATIONS]))
+    parts = with_migrations(
+        settings, [MIGRATIONS], [remote_auth_component(settings, "importer"), component(settings)]
+    )
     return build_app("Skills Registry importer", Runtime.open(settings), parts)
 
 

@@ -7,12 +7,11 @@ with every problem at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as default
 
 from skreg_common.errors import Invalid
-from skreg_proto.importer import Credentials
+from skreg_proto.importer import Credentials, ImportCreate, SourceCreate
 from skreg_proto.problems import FieldProblem
 
 from skreg_importer.gitops.urls import RepoUrl, UrlRefused, check_literal_host, parse_repo_url
@@ -124,29 +123,21 @@ class CheckedLocation:
 
 
 def check_location(
-    url: str,
-    ref: str | None,
-    subdirectory: str | None,
-    credentials: Credentials | None,
-    *,
-    allow_local: bool,
-    what: str,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
+    data: SourceCreate | ImportCreate, *, allow_local: bool, what: str
 ) -> CheckedLocation:
     """Check a new source's or a one-off import's location and path filters; `Invalid`
     lists every problem."""
     problems: list[FieldProblem] = []
-    checked = check_url(url, allow_local=allow_local, problems=problems)
-    checked_ref = check_ref(ref, problems)
-    checked_subdirectory = check_subdirectory(subdirectory, problems)
+    checked = check_url(data.url, allow_local=allow_local, problems=problems)
+    checked_ref = check_ref(data.ref, problems)
+    checked_subdirectory = check_subdirectory(data.subdirectory, problems)
     creds = check_credentials(
-        credentials or (checked.embedded if checked else None),
+        data.credentials or (checked.embedded if checked else None),
         checked.repo if checked else None,
         problems,
     )
-    included = normalise_globs(include, "include", problems)
-    excluded = normalise_globs(exclude, "exclude", problems)
+    included = normalise_globs(data.include, "include", problems)
+    excluded = normalise_globs(data.exclude, "exclude", problems)
     if problems or checked is None:
         raise Invalid(f"the {what} is not valid", errors=problems)
     return CheckedLocation(

@@ -274,7 +274,7 @@ async def change_password(ui: NamedDependency[UiContext]) -> Response[Any]:
     return ui.redirect("/profile")
 
 
-ROUTES = [
+HANDLERS = [
     login_page,
     login,
     register_page,

@@ -188,7 +188,7 @@ async def delete_skill(
     return ui.redirect(back)
 
 
-ROUTES = [
+HANDLERS = [
     home_page,
     search_page,
     skill_page,

@@ -13,11 +13,11 @@ files never take part.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from cachetools import LRUCache
 from pyuca import Collator  # type: ignore[import-untyped]
 
 
@@ -40,8 +40,8 @@ def fingerprint(files: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-_BY_DIGEST: OrderedDict[str, str] = OrderedDict()
 CACHED_FINGERPRINTS = 4096
+_BY_DIGEST: LRUCache[str, str] = LRUCache(maxsize=CACHED_FINGERPRINTS)
 
 
 def version_fingerprint(digest: str, manifest: list[dict[str, Any]]) -> str:
@@ -50,6 +50,4 @@ def version_fingerprint(digest: str, manifest: list[dict[str, Any]]) -> str:
     if known is None:
         known = fingerprint((entry["path"], entry["sha256"]) for entry in manifest)
         _BY_DIGEST[digest] = known
-        if len(_BY_DIGEST) > CACHED_FINGERPRINTS:
-            _BY_DIGEST.popitem(last=False)
     return known

@@ -16,7 +16,7 @@ from skreg_proto.pagination import InvalidCursor, cursor_text, decode_cursor, en
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_catalog.clawhub.service import skill_info
+from skreg_catalog.clawhub.convert import to_skill_info
 from skreg_catalog.clawhub.shapes import (
     LatestVersion,
     Owner,
@@ -149,7 +149,7 @@ async def _items(session: AsyncSession, skills: list[Skill]) -> list[SkillListIt
         latest = {row.id: row for row in rows}
     items = []
     for skill in skills:
-        info = skill_info(skill)
+        info = to_skill_info(skill)
         row = latest.get(skill.latest_version_id) if skill.latest_version_id else None
         item = SkillListItem(**{f: getattr(info, f) for f in info.__struct_fields__})
         if row is not None:

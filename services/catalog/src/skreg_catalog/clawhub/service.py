@@ -15,11 +15,11 @@ import re
 
 from skreg_common.errors import BadRequest, Conflict, NotFound
 from skreg_proto.bundle import Bundle
-from skreg_proto.catalog import SkillVersion
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.clawhub.archive import build_zip
+from skreg_catalog.clawhub.convert import to_skill_info, to_version_item
 from skreg_catalog.clawhub.fingerprint import version_fingerprint
 from skreg_catalog.clawhub.shapes import (
     Ambiguous,
@@ -28,12 +28,10 @@ from skreg_catalog.clawhub.shapes import (
     Owner,
     ResolvedVersion,
     ResolveResponse,
-    SkillInfo,
     SkillRef,
     SkillResponse,
     VersionDetail,
     VersionFile,
-    VersionItem,
     VersionList,
     VersionResponse,
     millis,
@@ -74,33 +72,6 @@ def sha256_or_400(value: str, field: str) -> str:
 def content_type(path: str) -> str:
     """A file's media type by its name, as the CLI's own `mime` lookup would give it."""
     return mimetypes.guess_type(path, strict=False)[0] or "application/octet-stream"
-
-
-def skill_info(skill: Skill, versions: int | None = None) -> SkillInfo:
-    """A skill in ClawHub's shape (`tags` are dist-tags: `latest` only)."""
-    tags = {"latest": skill.latest_version} if skill.latest_version else {}
-    stats = {"downloads": skill.downloads, "stars": 0}
-    if versions is not None:
-        stats["versions"] = versions
-    return SkillInfo(
-        slug=skill.name,
-        display_name=skill.name,
-        summary=skill.description or None,
-        description=skill.description or None,
-        topics=list(skill.tags),
-        tags=tags,
-        stats=stats,
-        created_at=millis(skill.created_at),
-        updated_at=millis(skill.updated_at),
-    )
-
-
-def version_item(version: Version | SkillVersion) -> VersionItem:
-    """A version in lists; a yanked one says so where ClawHub shows the changelog."""
-    note = f"yanked: {version.yank_reason}" if version.yanked else ""
-    return VersionItem(
-        version=version.version, created_at=millis(version.published_at), changelog=note
-    )
 
 
 class ClawHubReads:
@@ -146,7 +117,7 @@ class ClawHubReads:
         skill = await self.find(slug, owner)
         latest = await self._latest(skill)
         return SkillResponse(
-            skill=skill_info(skill, await self._count_versions(skill)),
+            skill=to_skill_info(skill, await self._count_versions(skill)),
             latest_version=None
             if latest is None
             else LatestVersion(version=latest.version, created_at=millis(latest.published_at)),
@@ -164,7 +135,7 @@ class ClawHubReads:
         skill = await self.find(slug, owner)
         page = await self.skills.list_versions(skill.namespace, skill.name, cursor, limit)
         return VersionList(
-            items=[version_item(item) for item in page.items], next_cursor=page.next_cursor
+            items=[to_version_item(item) for item in page.items], next_cursor=page.next_cursor
         )
 
     async def version(
@@ -182,7 +153,7 @@ class ClawHubReads:
     async def version_detail(self, slug: str, owner: str | None, version: str) -> VersionResponse:
         """`GET api/v1/skills/{slug}/versions/{version}`: the version and its files."""
         skill, found = await self.version(slug, owner, version)
-        item = version_item(found)
+        item = to_version_item(found)
         files = [
             VersionFile(
                 path=entry["path"],

@@ -16,7 +16,7 @@ from skreg_catalog.rendering.notice import partial_notice
 from skreg_catalog.skills.models import Namespace, Skill, Version
 
 
-def provenance_of(raw: dict[str, Any] | None) -> Provenance | None:
+def to_provenance(raw: dict[str, Any] | None) -> Provenance | None:
     """The stored provenance mapping as a Struct."""
     return None if raw is None else msgspec.convert(raw, Provenance)
 
@@ -32,7 +32,7 @@ def version_fields(skill: Skill, version: Version) -> dict[str, Any]:
         "yank_reason": version.yank_reason,
         "files": msgspec.convert(version.manifest, list[FileEntry]),
         "frontmatter": version.frontmatter,
-        "provenance": provenance_of(version.provenance),
+        "provenance": to_provenance(version.provenance),
         "published_at": version.published_at,
         "description": version.description,
         "license": version.license,
@@ -103,7 +103,7 @@ def to_detail(
         owners=[owner] if owner else [],
         license=latest.license if latest else None,
         compatibility=latest.compatibility if latest else None,
-        provenance=provenance_of(latest.provenance) if latest else None,
+        provenance=to_provenance(latest.provenance) if latest else None,
         deprecated_reason=skill.deprecated_reason,
         versions_count=versions_count,
         latest=to_version(skill, latest) if latest else None,

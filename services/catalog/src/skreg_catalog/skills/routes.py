@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
@@ -15,12 +13,12 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from skreg_common.errors import Forbidden, NotFound, Unauthorized
 from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
-from skreg_common.runtime import Runtime
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.downloads.service import client_key
+from skreg_catalog.downloads.visits import download_visit
+from skreg_catalog.etags import etag_matches
 from skreg_catalog.skills.hot import locate_version, read_detail
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
@@ -65,16 +63,6 @@ def requires_owner_credential(scope: Scope) -> Guard:
             raise Forbidden(f"this credential lacks the '{scope}' scope")
 
     return guard
-
-
-def _etag_matches(header: str | None, digest: str) -> bool:
-    if not header:
-        return False
-    for candidate in header.split(","):
-        tag = candidate.strip().removeprefix("W/").strip('"')
-        if tag in ("*", digest):
-            return True
-    return False
 
 
 @get(SKILL, summary="A skill", tags=["catalog"])
@@ -218,25 +206,18 @@ async def download_version(
         "ETag": f'"{found.digest}"',
         "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
     }
-    if _etag_matches(request.headers.get("if-none-match"), found.digest):
+    if etag_matches(request.headers.get("if-none-match"), found.digest):
         return Response(b"", status_code=304, headers=headers)
-    runtime: Runtime = request.app.state.runtime
-    day = dt.datetime.now(dt.UTC).date()
-    # Behind a trusted proxy, the address it forwarded (skreg_common.forwarded).
-    address = request.client.host if request.client else "unknown"
-    client = client_key(catalog.settings.secret_key, day, address)
-    counter = catalog.downloads(runtime)
+    visit = download_visit(request, catalog)
     data = catalog.blobs.peek(found.digest)
-    seen = counter.known(found.version_id, client, day)
+    seen = visit.known(found.version_id)
     if data is None or not seen:
-        async with catalog.reading(runtime) as session:
+        async with catalog.reading(request.app.state.runtime) as session:
             if data is None:
                 data = await SkillService(session, catalog).bundle_bytes(found.digest)
             if not seen:
-                seen = await counter.seen(session, found.version_id, client, day)
-    background = None
-    if not seen:  # counted after the response, in a transaction of its own
-        background = BackgroundTask(counter.count, found.version_id, found.skill_id, client, day)
+                seen = await visit.seen(session, found.version_id)
+    background = None if seen else visit.count_later(found.version_id, found.skill_id)
     filename = f"{found.namespace}-{found.name}-{found.version}.tar.gz"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(data, media_type="application/gzip", headers=headers, background=background)
@@ -268,7 +249,7 @@ async def get_file(
         "ETag": f'"{etag}"',
         "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
     }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers)
     bundle = catalog.bundles.get(found.digest)
     if bundle is None:

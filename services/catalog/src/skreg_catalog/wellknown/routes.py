@@ -8,7 +8,6 @@ CLI still tries that path after `agent-skills`, and accepts a 0.2.0 index there.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, get
@@ -17,10 +16,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from skreg_common.errors import NotFound
 from skreg_common.openapi import raw_bodies
-from skreg_common.runtime import Runtime
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.downloads.service import client_key
+from skreg_catalog.downloads.visits import download_visit
+from skreg_catalog.etags import etag_matches
 from skreg_catalog.skills.hot import locate_version
 from skreg_catalog.skills.service import Located, SkillService
 from skreg_catalog.wellknown.archive import Archive
@@ -34,16 +33,6 @@ REVALIDATE = "public, no-cache"  # the index moves with every publish: revalidat
 ZIP = ".zip"
 
 
-def _matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    bare = etag.strip('"')
-    return any(
-        candidate.strip().removeprefix("W/").strip('"') in ("*", bare)
-        for candidate in header.split(",")
-    )
-
-
 async def _index(
     request: Request[Any, Any, Any], catalog: CatalogContext, namespace: str | None
 ) -> Response[bytes]:
@@ -54,7 +43,7 @@ async def _index(
         request, ("wellknown-index", namespace), load, weigh=lambda doc: len(doc.body)
     )
     headers = {"ETag": document.etag, "Cache-Control": REVALIDATE}
-    if _matches(request.headers.get("if-none-match"), document.etag):
+    if etag_matches(request.headers.get("if-none-match"), document.etag):
         return Response(b"", status_code=304, headers=headers)
     return Response(document.body, media_type="application/json", headers=headers)
 
@@ -115,7 +104,7 @@ async def get_archive(
     )
     packed = await _archive_of(request, catalog, found)
     headers = {"ETag": f'"{packed.digest}"', "Cache-Control": IMMUTABLE}
-    if _matches(request.headers.get("if-none-match"), packed.digest):
+    if etag_matches(request.headers.get("if-none-match"), packed.digest):
         return Response(b"", status_code=304, headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="{name}-{found.version}.zip"'
     return Response(
@@ -141,15 +130,11 @@ def _count_download(
     request: Request[Any, Any, Any], catalog: CatalogContext, found: Located
 ) -> BackgroundTask | None:
     """An install through the index counts as a download, as the bundle download does."""
-    runtime: Runtime = request.app.state.runtime
-    day = dt.datetime.now(dt.UTC).date()
-    address = request.client.host if request.client else "unknown"
-    client = client_key(catalog.settings.secret_key, day, address)
-    counter = catalog.downloads(runtime)
-    if counter.known(found.version_id, client, day):
+    visit = download_visit(request, catalog)
+    if visit.known(found.version_id):
         return None
     # `count` decides atomically whether this client was counted today already.
-    return BackgroundTask(counter.count, found.version_id, found.skill_id, client, day)
+    return visit.count_later(found.version_id, found.skill_id)
 
 
 HANDLERS = [get_registry_index, get_namespace_index, get_archive]

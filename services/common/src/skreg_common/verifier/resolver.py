@@ -4,26 +4,27 @@ and cached briefly, revocations honoured the moment they arrive."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from cachetools import TLRUCache
 from skreg_proto.auth import RevocationEvent
 from skreg_proto.internal import IntrospectResponse
 
 from skreg_common.errors import Unauthorized
-from skreg_common.principal import ALL_SCOPES, Principal
+from skreg_common.principal import Principal
 from skreg_common.revocation import RevocationList
 from skreg_common.verifier.tokens import (
     CLOCK_LEEWAY_S,
-    USER_ROLES,
     AccessClaims,
     JwtVerifier,
     looks_like_jwt,
     principal_from_claims,
+    user_principal,
 )
 
 MAX_CACHE_SECONDS = 30.0  # the longest any process may trust an introspection answer
@@ -41,22 +42,26 @@ class Introspector(Protocol):
 
 def principal_from_introspection(answer: IntrospectResponse) -> Principal:
     """The principal of an active API key."""
-    return Principal(
-        kind="user",
-        id=answer.user_id,
-        username=answer.username,
-        roles=tuple(r for r in answer.roles if r in USER_ROLES),
-        scopes=tuple(s for s in answer.scopes if s in ALL_SCOPES),
-        key_id=answer.key_id,
+    return user_principal(
+        answer.user_id, answer.username, answer.roles, answer.scopes, key_id=answer.key_id
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Cached:
     principal: Principal | None  # None: not a usable key (cached briefly too)
-    expires_at: float
+    ttl: float
     user_id: str | None
     key_id: str | None
+
+
+def _answer_expiry(_digest: bytes, cached: _Cached, now: float) -> float:
+    return now + cached.ttl
+
+
+def _token_expiry(_token: str, known: tuple[Principal, AccessClaims], _now: float) -> float:
+    # Remembered as long as the verifier itself would still accept the token.
+    return known[1].exp + CLOCK_LEEWAY_S
 
 
 class CredentialResolver:
@@ -80,11 +85,14 @@ class CredentialResolver:
         self._introspector = introspector
         self._revocations = revocations
         self._max_cache = min(max_cache_seconds, MAX_CACHE_SECONDS)
-        self._max_entries = max_entries
-        self._clock = clock
-        self._cache: OrderedDict[bytes, _Cached] = OrderedDict()
+        # Each entry lives for its own time (auth's answer, a token's expiry): a TLRU cache.
+        self._cache: TLRUCache[bytes, _Cached] = TLRUCache(
+            maxsize=max_entries, ttu=_answer_expiry, timer=clock
+        )
         self._inflight: dict[bytes, asyncio.Task[Principal | None]] = {}
-        self._tokens: OrderedDict[str, tuple[Principal, AccessClaims]] = OrderedDict()
+        self._tokens: TLRUCache[str, tuple[Principal, AccessClaims]] = TLRUCache(
+            maxsize=max_entries, ttu=_token_expiry, timer=time.time
+        )
         revocations.subscribe(self._on_revocation)
 
     @property
@@ -111,13 +119,11 @@ class CredentialResolver:
         the revocation check runs on every call regardless.
         """
         known = self._tokens.get(token)
-        if known is not None and known[1].exp > time.time() - CLOCK_LEEWAY_S:
+        if known is not None:
             principal, claims = known
         else:
             claims = await self._verifier.verify(token)
             principal = principal_from_claims(claims)
-            if len(self._tokens) >= self._max_entries:
-                self._tokens.popitem(last=False)
             self._tokens[token] = (principal, claims)
         if principal.kind == "user" and self._revocations.token_revoked(
             claims.sub, claims.ver, claims.sid
@@ -129,9 +135,7 @@ class CredentialResolver:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
         cached = self._cache.get(digest)
         if cached is not None:
-            if cached.expires_at > self._clock():
-                return cached.principal
-            del self._cache[digest]
+            return cached.principal
         task = self._inflight.get(digest)
         if task is None:
             # Concurrent misses for one key share a single introspection.
@@ -155,11 +159,7 @@ class CredentialResolver:
         )
         # A revocation that arrived meanwhile may postdate what auth told us: do not keep it.
         if ttl > 0 and generation == self._revocations.generation:
-            self._cache[digest] = _Cached(
-                principal, self._clock() + ttl, answer.user_id, answer.key_id
-            )
-            if len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
+            self._cache[digest] = _Cached(principal, ttl, answer.user_id, answer.key_id)
         return principal
 
     def _on_revocation(self, event: RevocationEvent) -> None:
@@ -173,7 +173,8 @@ class CredentialResolver:
             if c.principal is None or getattr(c, attribute) == event.id
         ]
         for digest in stale:
-            del self._cache[digest]
+            with contextlib.suppress(KeyError):  # it may have expired meanwhile
+                del self._cache[digest]
 
     def forget(self) -> None:
         """Drop every cached answer and remembered token."""

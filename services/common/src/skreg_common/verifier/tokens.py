@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import msgspec
+from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from jwt.utils import base64url_decode
 
 from skreg_common.errors import Unauthorized
 from skreg_common.principal import ALL_SCOPES, SERVICE_ROLE, Principal
@@ -35,8 +36,7 @@ class KeySource(Protocol):
 
 def public_key_from_jwk(x: str) -> Ed25519PublicKey:
     """An Ed25519 public key from a JWK's base64url `x`."""
-    raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return Ed25519PublicKey.from_public_bytes(base64url_decode(x))
 
 
 def looks_like_jwt(credential: str) -> bool:
@@ -74,10 +74,14 @@ _claims_decoder = msgspec.json.Decoder(AccessClaims)
 
 
 def _b64url(segment: str) -> bytes:
-    """Strict base64url without padding (the JWS compact form)."""
+    """Strict base64url without padding (the JWS compact form).
+
+    PyJWT's decoder pads and decodes; the alphabet check stays here because the
+    standard library's decoder silently drops characters outside it.
+    """
     if not _B64URL.issuperset(segment):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64url_decode(segment)
 
 
 class JwtVerifier:
@@ -102,7 +106,7 @@ class JwtVerifier:
         self._clock = clock
         self._lock = asyncio.Lock()
         # Header segment -> kid, for headers already seen with a known key (a handful).
-        self._headers: dict[str, str] = {}
+        self._headers: LRUCache[str, str] = LRUCache(maxsize=64)
 
     async def _key(self, kid: str) -> Ed25519PublicKey | None:
         key = self._keys.get(kid)
@@ -141,8 +145,7 @@ class JwtVerifier:
             key.verify(_b64url(signature), f"{header}.{payload}".encode("ascii"))
         except (ValueError, InvalidSignature) as exc:
             raise Unauthorized("invalid token") from exc
-        if len(self._headers) < 64:
-            self._headers[header] = kid
+        self._headers[header] = kid
         try:
             claims = _claims_decoder.decode(_b64url(payload))
         except (ValueError, msgspec.MsgspecError) as exc:
@@ -159,6 +162,30 @@ class JwtVerifier:
         return claims
 
 
+def user_principal(
+    user_id: str | None,
+    username: str | None,
+    roles: Iterable[str],
+    scopes: Iterable[str],
+    *,
+    session_id: str | None = None,
+    key_id: str | None = None,
+) -> Principal:
+    """A user's principal, keeping only the roles and scopes a user credential may carry.
+
+    A user credential can never carry the service role, whatever it says.
+    """
+    return Principal(
+        kind="user",
+        id=user_id,
+        username=username,
+        roles=tuple(r for r in roles if r in USER_ROLES),
+        scopes=tuple(s for s in scopes if s in ALL_SCOPES),
+        session_id=session_id,
+        key_id=key_id,
+    )
+
+
 def principal_from_claims(claims: AccessClaims) -> Principal:
     """The principal a verified token speaks for (service tokens only by their audience)."""
     if not claims.name:
@@ -167,12 +194,6 @@ def principal_from_claims(claims: AccessClaims) -> Principal:
         if not claims.sub.startswith(SERVICE_SUBJECT_PREFIX):
             raise Unauthorized("invalid token")
         return Principal(kind="service", id=claims.sub, username=claims.name, roles=(SERVICE_ROLE,))
-    return Principal(
-        kind="user",
-        id=claims.sub,
-        username=claims.name,
-        # A user token can never carry the service role, whatever it says.
-        roles=tuple(r for r in claims.roles if r in USER_ROLES),
-        scopes=tuple(s for s in claims.scopes if s in ALL_SCOPES),
-        session_id=claims.sid,
+    return user_principal(
+        claims.sub, claims.name, claims.roles, claims.scopes, session_id=claims.sid
     )

@@ -136,16 +136,7 @@ class RunRequests:
 
     async def import_url(self, data: ImportCreate, owner: str | None) -> RunOut:
         """A one-off import: validated, recorded, then enqueued."""
-        where = check_location(
-            data.url,
-            data.ref,
-            data.subdirectory,
-            data.credentials,
-            allow_local=self.settings.importer_allow_local,
-            what="import",
-            include=data.include,
-            exclude=data.exclude,
-        )
+        where = check_location(data, allow_local=self.settings.importer_allow_local, what="import")
         run_id = new_id()
         now = utcnow()
         run = ImportRun(

@@ -89,16 +89,7 @@ class SourceService:
 
     async def create(self, data: SourceCreate, created_by: str | None) -> SourceOut:
         """Validate everything, then store the source with its secrets sealed."""
-        where = check_location(
-            data.url,
-            data.ref,
-            data.subdirectory,
-            data.credentials,
-            allow_local=self.settings.importer_allow_local,
-            what="source",
-            include=data.include,
-            exclude=data.exclude,
-        )
+        where = check_location(data, allow_local=self.settings.importer_allow_local, what="source")
         source = Source(
             url=where.url,
             ref=where.ref,

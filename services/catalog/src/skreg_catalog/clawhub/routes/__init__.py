@@ -16,8 +16,9 @@ from skreg_common.runtime import Runtime
 
 from skreg_catalog.clawhub.routes.errors import ERROR_HANDLERS
 from skreg_catalog.clawhub.routes.paths import BASE
-from skreg_catalog.clawhub.routes.publish import PUBLISH_HANDLERS
-from skreg_catalog.clawhub.routes.reads import READ_HANDLERS, get_discovery
+from skreg_catalog.clawhub.routes.publish import HANDLERS as PUBLISH_HANDLERS
+from skreg_catalog.clawhub.routes.reads import HANDLERS as READ_HANDLERS
+from skreg_catalog.clawhub.routes.reads import get_discovery
 from skreg_catalog.clawhub.staging import UploadStaging, staging_for
 from skreg_catalog.context import CatalogContext
 

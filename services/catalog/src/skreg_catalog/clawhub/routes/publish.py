@@ -92,4 +92,4 @@ async def publish_skill(
     return await publish(body, principal, catalog, staging, runtime)
 
 
-PUBLISH_HANDLERS = [get_whoami, create_upload_url, upload_file, publish_skill]
+HANDLERS = [get_whoami, create_upload_url, upload_file, publish_skill]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -31,7 +30,7 @@ from skreg_catalog.clawhub.shapes import (
     WellKnown,
 )
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.downloads.service import client_key
+from skreg_catalog.downloads.visits import download_visit
 from skreg_catalog.skills.models import Version
 from skreg_catalog.skills.routes import FILE_HEADERS
 
@@ -171,16 +170,10 @@ async def _count_later(
     version: Version,
 ) -> BackgroundTask | None:
     """Count the download as the catalog's own downloads are (once per client per day)."""
-    runtime: Runtime = request.app.state.runtime
-    day = dt.datetime.now(dt.UTC).date()
-    address = request.client.host if request.client else "unknown"
-    client = client_key(catalog.settings.secret_key, day, address)
-    counter = catalog.downloads(runtime)
-    if counter.known(version.id, client, day):
+    visit = download_visit(request, catalog)
+    if visit.known(version.id) or await visit.seen(session, version.id):
         return None
-    if await counter.seen(session, version.id, client, day):
-        return None
-    return BackgroundTask(counter.count, version.id, version.skill_id, client, day)
+    return visit.count_later(version.id, version.skill_id)
 
 
 @get(API + "/download", media_type="application/zip")
@@ -219,7 +212,7 @@ async def resolve_fingerprint(
     return await ClawHubReads(db_session, catalog).resolve(slug, owner_handle, hash_)
 
 
-READ_HANDLERS = [
+HANDLERS = [
     search_skills,
     list_skills,
     get_skill,
