@@ -3,7 +3,8 @@
 The process runs with 512 file descriptors; the attack opens more connections than
 that, each sending part of a request head and then nothing (and a few stalled bodies).
 Every test runs against both guarded HTTP implementations (`HTTP_IMPL`): httptools on
-uvloop, the default, and h11 on asyncio, the fallback.
+uvloop, the default, and h11 on asyncio, the fallback; the last tests hold the two
+parsers to the same answers where llhttp alone would be more lenient than h11.
 """
 
 from __future__ import annotations
@@ -177,3 +178,37 @@ def test_a_stalled_body_is_dropped(server: Server) -> None:
     finally:
         _close_all(stalled)
     assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+
+
+# Where llhttp is more lenient than h11, the httptools protocol is held to h11's answers.
+
+
+def _exchange(port: int, payload: bytes) -> bytes:
+    """Send `payload` on a fresh connection; everything received until the server closes
+    it, or until two responses have arrived."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        sock.sendall(payload)
+        answer = b""
+        while answer.count(b"HTTP/1.1 ") < 2 and (chunk := sock.recv(65536)):
+            answer += chunk
+        return answer
+    finally:
+        sock.close()
+
+
+def test_a_request_without_host_gets_a_400(server: Server) -> None:
+    answer = _exchange(server.port, b"GET /health HTTP/1.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+
+def test_a_refused_upgrade_is_answered_and_does_not_wedge_the_connection(server: Server) -> None:
+    upgrade = (
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    )
+    answer = _exchange(server.port, upgrade + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    # h11 reads on and answers the next request; llhttp cannot parse past an upgrade, so
+    # the httptools protocol closes the connection after the first answer instead.
+    first_head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert answer.count(b"HTTP/1.1 200") == 2 or b"connection: close" in first_head, answer

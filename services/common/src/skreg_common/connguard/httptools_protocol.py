@@ -4,6 +4,13 @@ llhttp has no bound on a request head (Node.js enforces its own outside the pars
 this counts the bytes of an unfinished head and answers uvicorn's 400 past
 `MAX_HEAD_BYTES`, as h11 does for the h11 protocol. The count is checked after each
 read, so a head is held to that bound plus at most one read (256 KiB).
+
+Two more differences from h11 are closed here, so both parsers answer alike:
+- an HTTP/1.1 request without `Host` gets the 400 h11 gives it (llhttp accepts it);
+- a refused `Upgrade` (no WebSocket support is installed, and nothing else is
+  offered): llhttp stops parsing at the upgrade, so uvicorn would log a warning for
+  every later read on the connection and never answer a pipelined request behind it.
+  The request is answered and the connection then closed instead (`Connection: close`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -25,6 +33,7 @@ class GuardedHttpToolsProtocol(ConnectionGuard, HttpToolsProtocol):
         self._guard_init(config)
         self._phase: Phase = "head"
         self._head_bytes = 0  # read since the last head or message was complete
+        self._upgrade_refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -35,6 +44,8 @@ class GuardedHttpToolsProtocol(ConnectionGuard, HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._upgrade_refused:
+            return  # llhttp parses nothing past an upgrade; the connection closes soon
         self._head_bytes += len(data)
         super().data_received(data)
         if self._phase == "head" and self._head_bytes > MAX_HEAD_BYTES:
@@ -53,9 +64,17 @@ class GuardedHttpToolsProtocol(ConnectionGuard, HttpToolsProtocol):
         self._phase = "head"
 
     def on_headers_complete(self) -> None:
+        if self.parser.get_http_version() == "1.1" and not any(
+            name == b"host" for name, _ in self.headers
+        ):
+            # Raised inside a parser callback: uvicorn answers its usual 400 and logs once.
+            raise httptools.HttpParserError("missing Host header")
         super().on_headers_complete()
         self._phase = "body"
         self._head_bytes = 0
+        if self.parser.should_upgrade() and not self._should_upgrade():
+            self._upgrade_refused = True
+            self.cycle.keep_alive = False
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
