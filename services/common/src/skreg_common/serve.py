@@ -16,7 +16,14 @@ import structlog
 import uvicorn
 from uvicorn.supervisors import ChangeReload
 
-from skreg_common.connguard import ConnectionLimits, GuardedConfig, fit_file_limit
+from skreg_common.connguard import (
+    ConnectionLimits,
+    GuardedConfig,
+    StackUnavailable,
+    fit_file_limit,
+    pick_event_loop,
+    pick_http_impl,
+)
 from skreg_common.internal import listen_problem
 from skreg_common.logging import configure_logging
 from skreg_common.settings import ServiceSettings, SettingsError, load_settings
@@ -50,6 +57,11 @@ def serve(name: str, settings: ServiceSettings, app_factory: str | Callable[[], 
     configure_logging(settings.log_level, settings.log_json)
     reload = settings.is_dev and settings.reload
     limits = _limits(settings)
+    try:
+        http, loop = pick_http_impl(settings.http_impl), pick_event_loop(settings.event_loop)
+    except StackUnavailable as exc:
+        sys.stderr.write(f"skreg: {exc}\n")
+        raise SystemExit(2) from exc
     structlog.get_logger(name).info(
         "service.starting",
         service=name,
@@ -57,10 +69,14 @@ def serve(name: str, settings: ServiceSettings, app_factory: str | Callable[[], 
         queue="redis" if settings.redis_url else "in-process",
         reload=reload,
         max_connections=limits.max_connections,
+        http=http,
+        loop=loop,
     )
     config = GuardedConfig(
         app_factory,
         limits=limits,
+        http_impl=settings.http_impl,
+        event_loop=settings.event_loop,
         factory=True,
         host=settings.host,
         port=settings.port,

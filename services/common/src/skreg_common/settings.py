@@ -56,6 +56,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: int = 1000
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # The server stack: `auto` is httptools on uvloop when installed (they are
+    # dependencies except uvloop on Windows), else h11 on asyncio. Both are guarded alike.
+    http_impl: Literal["auto", "httptools", "h11"] = "auto"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     # Dev mode only: restart on code changes (the compose dev profile; skreg_common.serve).
     reload: bool = False
 
