@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast
 
-from litestar import Request, Response, delete, get, post
+from litestar import MediaType, Request, Response, delete, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -17,6 +19,7 @@ from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
 from skreg_common.runtime import Runtime
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
+from skreg_proto.codec import to_json
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
@@ -30,6 +33,9 @@ SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
 VERSION = SKILL + "/versions/{version:str}"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"  # `latest` moves: clients must revalidate (cheap 304s)
+# A version's document: its body and HTML never change, but it also carries the yank
+# state and download count, and a yank must reach readers within minutes, not a year.
+SETTLING = "public, max-age=300"
 # Files are shown, never run: no sniffing into HTML, no scripts, no plugins, sandboxed.
 FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -75,6 +81,18 @@ def _etag_matches(header: str | None, digest: str) -> bool:
         if tag in ("*", digest):
             return True
     return False
+
+
+def cached_by_etag(
+    request: Request[Any, Any, Any], version: str, etag: str, exact: str = IMMUTABLE
+) -> tuple[dict[str, str], Response[bytes] | None]:
+    """The caching headers of something under `…/versions/{version}`, and the 304 to
+    answer instead when the client holds it already. `latest` moves, so it is always
+    revalidated; an exact version is cached by the `exact` policy."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE if version == LATEST else exact}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return headers, Response(b"", status_code=304, headers=headers)
+    return headers, None
 
 
 @get(SKILL, summary="A skill", tags=["catalog"])
@@ -160,6 +178,21 @@ async def resolve_version(
     )
 
 
+@dataclass(frozen=True)
+class EncodedDetail:
+    """A version's document as sent, and its ETag (a hash of those bytes)."""
+
+    body: bytes
+    etag: str
+
+
+async def _encoded_detail(
+    service: SkillService, namespace: str, name: str, version: str
+) -> EncodedDetail:
+    body = to_json(await service.get_version(namespace, name, version))
+    return EncodedDetail(body, "v-" + hashlib.blake2b(body, digest_size=16).hexdigest())
+
+
 @get(VERSION, summary="One version", tags=["catalog"])
 async def get_version(
     request: Request[Any, Any, Any],
@@ -167,18 +200,24 @@ async def get_version(
     name: FromPath[str],
     version: FromPath[str],
     catalog: NamedDependency[CatalogContext],
-) -> VersionDetail:
-    """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed."""
-    return await catalog.read(
+) -> Response[VersionDetail]:
+    """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed.
+
+    The body's HTML was stored at publish. `ETag` hashes the document (it changes with
+    the yank state and downloads); 304 on match; `latest` is always revalidated.
+    """
+    encoded = await catalog.read(
         request,
         ("version", namespace, name, version),
-        lambda session: SkillService(session, catalog).get_version(namespace, name, version),
-        weigh=_detail_bytes,
+        lambda session: _encoded_detail(SkillService(session, catalog), namespace, name, version),
+        weigh=lambda detail: len(detail.body) + 256,
     )
-
-
-def _detail_bytes(detail: VersionDetail) -> int:
-    return len(detail.body) + len(detail.body_html) + 1024
+    headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)
+    if unchanged is not None:
+        return cast("Response[VersionDetail]", unchanged)
+    # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
+    content = cast(VersionDetail, encoded.body)
+    return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
 async def _locate(
@@ -214,12 +253,9 @@ async def download_version(
     counted today are all kept in memory; a session opens only for what is missing.
     """
     found = await _locate(request, catalog, namespace, name, version)
-    headers = {
-        "ETag": f'"{found.digest}"',
-        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
-    }
-    if _etag_matches(request.headers.get("if-none-match"), found.digest):
-        return Response(b"", status_code=304, headers=headers)
+    headers, unchanged = cached_by_etag(request, version, found.digest)
+    if unchanged is not None:
+        return unchanged
     runtime: Runtime = request.app.state.runtime
     day = dt.datetime.now(dt.UTC).date()
     # Behind a trusted proxy, the address it forwarded (skreg_common.forwarded).
@@ -262,14 +298,11 @@ async def get_file(
     sha256 = found.files.get(relative)
     if sha256 is None:
         raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
-    etag = f"sha256:{sha256}"
-    headers = {
-        **FILE_HEADERS,
-        "ETag": f'"{etag}"',
-        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
-    }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(b"", status_code=304, headers=headers)
+    caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}")
+    if unchanged is not None:
+        unchanged.headers.update(FILE_HEADERS)
+        return unchanged
+    headers = {**FILE_HEADERS, **caching}
     bundle = catalog.bundles.get(found.digest)
     if bundle is None:
         async with catalog.reading(request.app.state.runtime) as session:

@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.rendering.models import RenderedBody
+from skreg_catalog.rendering.stored import stored_rendering
 from skreg_catalog.skills.convert import to_version, to_version_detail
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import can_manage, refresh_skill
@@ -73,6 +75,13 @@ def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
 
 _LATEST_VERSION = with_version((Skill, Version), latest=True)
 _EXACT_VERSION = with_version((Skill, Version), latest=False)
+# The same, with the version's stored body rendering (if any).
+_LATEST_DETAIL = with_version((Skill, Version, RenderedBody), latest=True).outerjoin(
+    RenderedBody, RenderedBody.version_id == Version.id
+)
+_EXACT_DETAIL = with_version((Skill, Version, RenderedBody), latest=False).outerjoin(
+    RenderedBody, RenderedBody.version_id == Version.id
+)
 
 
 def _version_key(version: Version) -> tuple[SemVer, str]:
@@ -138,23 +147,36 @@ class SkillService:
 
     async def resolve(self, namespace: str, name: str, version: str) -> tuple[Skill, Version]:
         """The skill and one of its versions (one round trip); `latest` is the current latest."""
-        params = {"namespace": namespace, "name": name, "version": version}
         query = _LATEST_VERSION if version == LATEST else _EXACT_VERSION
+        row = await self._resolved_row(query, namespace, name, version)
+        return row[0], row[1]
+
+    async def _resolved_row(
+        self, query: Select[Any], namespace: str, name: str, version: str
+    ) -> Any:
+        params = {"namespace": namespace, "name": name, "version": version}
         row = (await self.session.execute(query, params)).first()
         if row is None:
             raise NotFound(f"no skill {namespace}/{name}")
-        skill: Skill = row[0]
         found: Version | None = row[1]
         if found is None:
             if version == LATEST:
                 raise NotFound(f"{namespace}/{name} has no installable version")
             raise NotFound(f"no version {version} of {namespace}/{name}")
-        return skill, found
+        return row
 
     async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
-        """One version with its manifest, frontmatter and body (raw and sanitised HTML)."""
-        skill, found = await self.resolve(namespace, name, version)
-        rendered = await self.catalog.renderer.markdown(found.digest, found.body)
+        """One version with its manifest, frontmatter and body (raw and sanitised HTML).
+
+        The HTML is the one stored at publish; a version without a current one (from
+        before the renderer changed) is rendered now and queued for the background pass.
+        """
+        query = _LATEST_DETAIL if version == LATEST else _EXACT_DETAIL
+        skill, found, stored = await self._resolved_row(query, namespace, name, version)
+        rendered = stored_rendering(stored)
+        if rendered is None:
+            rendered = await self.catalog.renderer.markdown(found.digest, found.body)
+            self.catalog.bodies.poke()
         return to_version_detail(skill, found, rendered)
 
     async def bundle_bytes(self, digest: str) -> bytes:
