@@ -81,10 +81,11 @@ class CatalogContext:
         request: Request[Any, Any, Any],
         key: Hashable,
         load: Callable[[QuickReader], Awaitable[T]],
+        weigh: Callable[[T], int] | None = None,
     ) -> T:
         """A cached read through the runtime's quick reader (no session at all)."""
         runtime: Runtime = request.app.state.runtime
-        return await self.reads.get_or_load(key, lambda: load(runtime.quick))
+        return await self.reads.get_or_load(key, lambda: load(runtime.quick), weigh)
 
     @asynccontextmanager
     async def reading(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:

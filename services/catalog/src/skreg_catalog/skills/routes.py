@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from skreg_common.errors import Forbidden, NotFound, Unauthorized
 from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
+from skreg_common.quickread import QuickReader
 from skreg_common.runtime import Runtime
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
 from skreg_proto.codec import to_json
@@ -24,7 +25,7 @@ from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.service import client_key
-from skreg_catalog.skills.hot import locate_version, read_detail
+from skreg_catalog.skills.hot import locate_version, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
 from skreg_catalog.writer import CatalogWriter
@@ -187,9 +188,9 @@ class EncodedDetail:
 
 
 async def _encoded_detail(
-    service: SkillService, namespace: str, name: str, version: str
+    reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
 ) -> EncodedDetail:
-    body = to_json(await service.get_version(namespace, name, version))
+    body = to_json(await read_version(reader, catalog, namespace, name, version))
     return EncodedDetail(body, "v-" + hashlib.blake2b(body, digest_size=16).hexdigest())
 
 
@@ -206,10 +207,10 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
-    encoded = await catalog.read(
+    encoded = await catalog.read_quick(
         request,
         ("version", namespace, name, version),
-        lambda session: _encoded_detail(SkillService(session, catalog), namespace, name, version),
+        lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
         weigh=lambda detail: len(detail.body) + 256,
     )
     headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)

@@ -12,7 +12,7 @@ from skreg_common.db import utcnow
 from skreg_common.errors import BadRequest, Forbidden, Invalid, NotFound
 from skreg_common.principal import Principal
 from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
-from skreg_proto.catalog import SkillVersion, VersionDetail
+from skreg_proto.catalog import SkillVersion
 from skreg_proto.pagination import (
     InvalidCursor,
     Page,
@@ -29,9 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.rendering.models import RenderedBody
-from skreg_catalog.rendering.stored import stored_rendering
-from skreg_catalog.skills.convert import to_version, to_version_detail
+from skreg_catalog.skills.convert import to_version
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import can_manage, refresh_skill
 
@@ -75,13 +73,6 @@ def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
 
 _LATEST_VERSION = with_version((Skill, Version), latest=True)
 _EXACT_VERSION = with_version((Skill, Version), latest=False)
-# The same, with the version's stored body rendering (if any).
-_LATEST_DETAIL = with_version((Skill, Version, RenderedBody), latest=True).outerjoin(
-    RenderedBody, RenderedBody.version_id == Version.id
-)
-_EXACT_DETAIL = with_version((Skill, Version, RenderedBody), latest=False).outerjoin(
-    RenderedBody, RenderedBody.version_id == Version.id
-)
 
 
 def _version_key(version: Version) -> tuple[SemVer, str]:
@@ -164,20 +155,6 @@ class SkillService:
                 raise NotFound(f"{namespace}/{name} has no installable version")
             raise NotFound(f"no version {version} of {namespace}/{name}")
         return row
-
-    async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
-        """One version with its manifest, frontmatter and body (raw and sanitised HTML).
-
-        The HTML is the one stored at publish; a version without a current one (from
-        before the renderer changed) is rendered now and queued for the background pass.
-        """
-        query = _LATEST_DETAIL if version == LATEST else _EXACT_DETAIL
-        skill, found, stored = await self._resolved_row(query, namespace, name, version)
-        rendered = stored_rendering(stored)
-        if rendered is None:
-            rendered = await self.catalog.renderer.markdown(found.digest, found.body)
-            self.catalog.bodies.poke()
-        return to_version_detail(skill, found, rendered)
 
     async def bundle_bytes(self, digest: str) -> bytes:
         """The stored bundle with this digest."""
