@@ -137,24 +137,22 @@ class SkillService:
         )
 
     async def resolve(self, namespace: str, name: str, version: str) -> tuple[Skill, Version]:
-        """The skill and one of its versions (one round trip); `latest` is the current latest."""
-        query = _LATEST_VERSION if version == LATEST else _EXACT_VERSION
-        row = await self._resolved_row(query, namespace, name, version)
-        return row[0], row[1]
+        """The skill and one of its versions (one round trip); `latest` is the current latest.
 
-    async def _resolved_row(
-        self, query: Select[Any], namespace: str, name: str, version: str
-    ) -> Any:
+        (The version page itself reads through `skills.hot.read_version`.)
+        """
         params = {"namespace": namespace, "name": name, "version": version}
+        query = _LATEST_VERSION if version == LATEST else _EXACT_VERSION
         row = (await self.session.execute(query, params)).first()
         if row is None:
             raise NotFound(f"no skill {namespace}/{name}")
+        skill: Skill = row[0]
         found: Version | None = row[1]
         if found is None:
             if version == LATEST:
                 raise NotFound(f"{namespace}/{name} has no installable version")
             raise NotFound(f"no version {version} of {namespace}/{name}")
-        return row
+        return skill, found
 
     async def bundle_bytes(self, digest: str) -> bytes:
         """The stored bundle with this digest."""
