@@ -11,7 +11,8 @@ Identities are fixed bench tokens (no auth service needed).
 Reads run with the default 1 s in-process read cache, in 3 interleaved rounds (median
 round reported: the machine's speed drifts); each is measured both
 cache-friendly (16 queries, one skill) and cache-hostile (800 queries, every skill
-once), since real traffic sits somewhere between. Bounded: a few seconds per
+once), since real traffic sits somewhere between. A version with its body is read for
+every skill in rotation. Bounded: a few seconds per
 operation (`--duration`), about 4 minutes in all.
 
     uv run python bench/bench_catalog.py [--skills N] [--duration S] [--scaling 1000,10000]
@@ -463,6 +464,10 @@ async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
             s = chosen[n % len(chosen)]
             return f"/api/v1/skills/{s.namespace}/{s.name}"
 
+        def body_path(n: int) -> str:
+            s = skills[n % len(skills)]
+            return f"/api/v1/skills/{s.namespace}/{s.name}/versions/1.0.0"
+
         publish_headers = {
             "Content-Type": "application/gzip",
             "Authorization": "Bearer bench-bench",
@@ -478,6 +483,13 @@ async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
                 ("search (800 queries)", lambda c, n: _distinct_query(c, n + offset), (200,)),
                 ("detail (all skills)", lambda c, n: c.request("GET", path(n + offset)), (200,)),
                 ("detail (one skill)", lambda c, n: c.request("GET", path(0)), (200,)),
+                # The page a person or agent reads: a version with its body, every skill
+                # in rotation (cache-hostile); the HTML was stored at publish (issue 20).
+                (
+                    "version+body (all skills)",
+                    lambda c, n: c.request("GET", body_path(n + offset)),
+                    (200,),
+                ),
                 (
                     "download 200",
                     lambda c, n: c.request("GET", path(n % 1000) + "/versions/1.0.0/download"),
@@ -553,6 +565,7 @@ async def main_run(skills_count: int, duration: float, workdir: Path) -> None:
         ("search (800 queries)", 0.25),
         ("detail (all skills)", 0.5),
         ("detail (one skill)", 0.5),
+        ("version+body (all skills)", 0.6),
     ):
         ratio = results[name].rate / health
         print(f"  {name + ' / health':<36} {ratio:6.1%}  (target >= {target:.0%})")

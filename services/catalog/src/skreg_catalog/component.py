@@ -50,14 +50,21 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         before_request=refuse_nul,
     )
 
+    async def start_refreshing(runtime: Runtime) -> None:
+        # Renders bodies stored by an older renderer (or never stored) in the background.
+        catalog.bodies.start(
+            lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
+        )
+
     async def stop_rendering(_runtime: Runtime) -> None:
+        await catalog.bodies.stop()
         catalog.renderer.close()
 
     mcp = McpEndpoint(catalog)
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[freeze_heap],
+        on_startup=[freeze_heap, start_refreshing],
         on_shutdown=[stop_rendering],
         lifespans=[mcp.running],
     )

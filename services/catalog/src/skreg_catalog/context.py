@@ -23,6 +23,7 @@ from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
 from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
+from skreg_catalog.rendering.stored import BodyRefresher
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.wellknown.archive import ArchiveCache
 from skreg_catalog.writer import CatalogWriter
@@ -41,9 +42,14 @@ class CatalogContext:
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     archives: ArchiveCache = field(default_factory=ArchiveCache)
+    # Stores renderings of versions whose stored body HTML is missing or stale.
+    bodies: BodyRefresher = field(init=False)
     _writer: CatalogWriter | None = None
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
+
+    def __post_init__(self) -> None:
+        self.bodies = BodyRefresher(self.renderer)
 
     @property
     def limits(self) -> BundleLimits:
@@ -75,10 +81,11 @@ class CatalogContext:
         request: Request[Any, Any, Any],
         key: Hashable,
         load: Callable[[QuickReader], Awaitable[T]],
+        weigh: Callable[[T], int] | None = None,
     ) -> T:
         """A cached read through the runtime's quick reader (no session at all)."""
         runtime: Runtime = request.app.state.runtime
-        return await self.reads.get_or_load(key, lambda: load(runtime.quick))
+        return await self.reads.get_or_load(key, lambda: load(runtime.quick), weigh)
 
     @asynccontextmanager
     async def reading(self, runtime: Runtime) -> AsyncIterator[AsyncSession]:

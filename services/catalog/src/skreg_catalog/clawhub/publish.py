@@ -29,7 +29,7 @@ from skreg_catalog.clawhub.shapes import Published, PublishFile, PublishRequest,
 from skreg_catalog.clawhub.staging import TTL, UploadStaging
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import spend_publish
-from skreg_catalog.publishing.routes import checked_skill
+from skreg_catalog.publishing.routes import checked_skill, with_rendered_body
 from skreg_catalog.publishing.service import PublishService
 
 MAX_PATH = 1024
@@ -105,6 +105,7 @@ async def publish(
             f"a skill here is named by SKILL.md: publish with --slug {checked.document.name}",
             errors=[FieldProblem("slug", "must equal the name in SKILL.md")],
         )
+    checked = await with_rendered_body(catalog, checked)
     async with catalog.writer(runtime).transaction() as session:
         result = await PublishService(session, catalog).publish(checked, principal, dry_run=False)
     await staging.drop(principal.id, shas)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import msgspec
@@ -31,6 +32,7 @@ from skreg_catalog.publishing.limits import spend_publish
 from skreg_catalog.publishing.service import PublishService
 from skreg_catalog.publishing.upload import BUNDLE_FIELD, TEXT_FIELDS, read_limited, read_upload
 from skreg_catalog.publishing.validate import CheckedSkill, check_skill
+from skreg_catalog.rendering.stored import render_for_storage
 from skreg_catalog.writer import CatalogWriter
 
 # Checking a bundle is CPU work; past this size it moves off the event loop.
@@ -42,6 +44,15 @@ async def checked_skill(data: bytes, **kwargs: Any) -> CheckedSkill:
     if len(data) > INLINE_CHECK_BYTES:
         return await asyncio.to_thread(lambda: check_skill(data, **kwargs))
     return check_skill(data, **kwargs)
+
+
+async def with_rendered_body(catalog: CatalogContext, checked: CheckedSkill) -> CheckedSkill:
+    """`checked` with its body rendered (off the event loop, through the render pool), so
+    the version is stored with its HTML and no transaction waits for the renderer."""
+    rendered = await render_for_storage(
+        catalog.renderer, checked.bundle.digest, checked.document.body
+    )
+    return dataclasses.replace(checked, rendered=rendered)
 
 
 @post(
@@ -75,7 +86,9 @@ async def create_skill_version(
         version=upload.fields.get("version") or version,
         version_required=True,
     )
-    # The bundle is checked; only now take the (SQLite) writer's turn.
+    if not dry_run:
+        checked = await with_rendered_body(catalog, checked)
+    # The bundle is checked and rendered; only now take the (SQLite) writer's turn.
     async with writer.transaction() as session:
         result = await PublishService(session, catalog).publish(checked, principal, dry_run=dry_run)
     return Response(result, status_code=201 if result.created else 200)
@@ -119,6 +132,7 @@ async def service_publish(
         return ServicePublishResult(
             outcome="invalid", namespace=message.namespace, problems=exc.problems
         )
+    checked = await with_rendered_body(catalog, checked)
     async with writer.transaction() as session:
         return await ImportPublisher(session, catalog).publish_imported(message, checked, principal)
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
+from skreg_catalog.rendering.stored import store_renderings
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import add_published, can_manage, clean_tags, refresh_skill
@@ -217,6 +218,7 @@ class PublishService:
             )
         ).scalar_one_or_none()
         if version is not None:
+            await self._store_rendering(version.id, checked)
             await check_quota(self.session, self.catalog.settings, skill)
             skill.updated_at = utcnow()
             await add_published(self.session, skill, version)
@@ -235,9 +237,15 @@ class PublishService:
             existing.deleted_at = None  # re-publishing the identical content restores it
             if existing.purged_at is not None:
                 restore_purged(existing, checked, text, origin)
+                await self._store_rendering(existing.id, checked)
                 await check_quota(self.session, self.catalog.settings, skill)
             await refresh_skill(self.session, skill)
         return Written(skill, existing, created=False, new_skill=False)
+
+    async def _store_rendering(self, version_id: int, checked: CheckedSkill) -> None:
+        # Rendered before the transaction opened; None: the read path renders it meanwhile.
+        if checked.rendered is not None:
+            await store_renderings(self.session, [(version_id, checked.rendered)])
 
 
 def restore_purged(version: Version, checked: CheckedSkill, text: str, origin: Origin) -> None:

@@ -16,6 +16,7 @@ from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import parse_version
 from skreg_proto.skillmd import ParseMode, SkillDocument, parse_skill_md
 
+from skreg_catalog.rendering import Rendered
 from skreg_catalog.skills.models import VERSION_LENGTH
 
 SKILL_FILE = "SKILL.md"
@@ -35,6 +36,9 @@ class CheckedSkill:
     namespace: str
     version: SemVer | None  # None only for imports, which generate one later
     warnings: tuple[FieldProblem, ...] = ()  # imports: how a declared version was read
+    # The body as sanitised HTML, rendered before the write transaction opens and stored
+    # with the version (`with_rendered_body`); None: rendered later (read, background).
+    rendered: Rendered | None = None
 
 
 def namespace_problem(namespace: str) -> FieldProblem | None:

@@ -24,11 +24,12 @@ from typing import Any
 
 import structlog
 from skreg_common.db import is_sqlite, rows_affected, utcnow
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_catalog.blobs.models import Blob
 from skreg_catalog.publishing.service import PURGED_FIELDS
+from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.skills.models import Skill, Version
 from skreg_catalog.writer import CatalogWriter
 
@@ -104,9 +105,14 @@ async def _purge_versions(writer: CatalogWriter, skill_id: int, cutoff: dt.datet
             update(Version)
             .where(Version.skill_id == skill_id, expired(cutoff))
             .values(purged_at=utcnow(), **EMPTIED)
-            .returning(Version.size)
+            .returning(Version.id, Version.size)
         )
-        return [size for (size,) in rows.all()]
+        purged = rows.all()
+        # The rendered body goes with the body (publishing the same content renders it again).
+        await session.execute(
+            delete(RenderedBody).where(RenderedBody.version_id.in_([id_ for id_, _ in purged]))
+        )
+        return [size for _, size in purged]
 
 
 async def _purge_blob(writer: CatalogWriter, digest: str, cutoff: dt.datetime) -> bool:

@@ -49,6 +49,12 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
 
+# Bump this whenever the HTML `render_markdown` makes for a given text changes (a parser
+# option, the allow-list, a limit, a markdown-it or nh3 upgrade that changes output):
+# stored renderings (`catalog_rendered_bodies`) of an older version are then served
+# re-rendered on read and replaced in the background (`skreg_catalog.rendering.stored`).
+RENDERER_VERSION = 1
+
 DEFAULT_MAX_SOURCE_BYTES = 256 * 1024
 # Output bytes allowed per source byte (and a floor for tiny sources). Dense ordinary
 # Markdown stays under ~6x (a table of one-character cells, a list of bare links).

@@ -40,6 +40,10 @@ SMALL_PENDING = 16  # small texts rendering or waiting for the two threads
 TASKS_PER_PROCESS = 200
 
 
+class RenderUnavailable(Exception):
+    """A patient render lost its worker process: nothing trustworthy to store."""
+
+
 class Sized(Protocol):
     """What the cache keeps: anything that knows roughly how many bytes it holds."""
 
@@ -78,11 +82,21 @@ class RenderPool:
         self._small_slots = asyncio.Semaphore(SMALL_PENDING)
         self._large_slots = asyncio.Semaphore(max(1, limits.workers) * PENDING_PER_WORKER)
         self._inflight: dict[Hashable, asyncio.Future[Sized]] = {}
+        self.renders = 0  # texts actually rendered (not answered from the cache)
 
-    async def markdown(self, key: Hashable, text: str) -> Rendered:
-        """`text` rendered as Markdown (see `render_markdown`), cached under `key`."""
+    async def markdown(self, key: Hashable, text: str, *, patient: bool = False) -> Rendered:
+        """`text` rendered as Markdown (see `render_markdown`), cached under `key`.
+
+        `patient`: for a rendering that will be stored, wait for a slot rather than
+        answer plain text, and raise `RenderUnavailable` if the worker is lost.
+        """
         result = await self.run(
-            ("markdown", key), render_markdown, text, self.limits.max_source_bytes, size=len(text)
+            ("markdown", key),
+            render_markdown,
+            text,
+            self.limits.max_source_bytes,
+            size=len(text),
+            patient=patient,
         )
         assert isinstance(result, Rendered)
         return result
@@ -96,6 +110,7 @@ class RenderPool:
         *,
         size: int,
         fallback: Callable[[str], Sized] | None = None,
+        patient: bool = False,
     ) -> Sized:
         """`render(text, max_source_bytes)` off the loop, once per key.
 
@@ -107,14 +122,15 @@ class RenderPool:
         if cached is not None:
             return cached
         flight = self._inflight.get(key)
-        if flight is not None:
+        # A patient caller renders itself: a shared flight may end in the plain fallback.
+        if flight is not None and not patient:
             return await asyncio.shield(flight)
         slots = self._small_slots if size <= INLINE_BYTES else self._large_slots
-        if slots.locked():
+        if slots.locked() and not patient:
             log.warning("render.saturated", size=size)
             return (fallback or self._plain)(text)
         future: asyncio.Future[Sized] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._inflight.setdefault(key, future)
         try:
             async with slots:
                 value = await self._execute(render, text, max_source_bytes, size)
@@ -126,11 +142,14 @@ class RenderPool:
             future.cancel()
             raise
         finally:
-            self._inflight.pop(key, None)
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
         if value is None:  # the worker was lost: answer this once without it
-            value = (fallback or self._plain)(text)
-        else:
-            self.cache.remember(key, value)
+            future.set_result((fallback or self._plain)(text))
+            if patient:
+                raise RenderUnavailable("the render worker was lost")
+            return future.result()
+        self.cache.remember(key, value)
         future.set_result(value)
         return value
 
@@ -142,6 +161,7 @@ class RenderPool:
         self, render: Callable[[str, int], Sized], text: str, limit: int, size: int
     ) -> Sized | None:
         loop = asyncio.get_running_loop()
+        self.renders += 1
         if size <= INLINE_BYTES or self.limits.workers <= 0:
             return await loop.run_in_executor(self._threads, render, text, limit)
         # Only what will be rendered crosses to the process.

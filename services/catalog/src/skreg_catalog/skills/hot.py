@@ -2,7 +2,9 @@
 
 - `read_detail` (`GET /api/v1/skills/{namespace}/{name}`): the skill, its owner,
   its latest version (without the body) and its version count;
-- `locate_version` (downloads and single files): where a version's bytes are.
+- `locate_version` (downloads and single files): where a version's bytes are;
+- `read_version` (`…/versions/{version}`): a version with its body and the HTML
+  stored at publish (`skreg_catalog.rendering.stored`).
 
 Both run on `Runtime.quick` (no session, no pool on SQLite; see
 `skreg_common.quickread`). The detail row's parts become plain attribute holders
@@ -18,11 +20,14 @@ from typing import Any, cast
 
 from skreg_common.errors import NotFound
 from skreg_common.quickread import QuickReader
-from skreg_proto.catalog import SkillDetail
+from skreg_proto.catalog import SkillDetail, VersionDetail
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
-from skreg_catalog.skills.convert import to_detail
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.rendering.models import RenderedBody
+from skreg_catalog.rendering.stored import stored_rendering
+from skreg_catalog.skills.convert import to_detail, to_version_detail
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.service import LATEST, VISIBLE_SKILL, Located, with_version
 
@@ -118,3 +123,47 @@ async def locate_version(reader: QuickReader, namespace: str, name: str, version
         digest=row["digest"],
         files={entry["path"]: entry["sha256"] for entry in row["manifest"]},
     )
+
+
+_DETAIL_SKILL_KEYS = ("namespace", "name", "latest_version_id")
+_DETAIL_VERSION_KEYS = tuple(column.key for column in Version.__table__.columns)
+_BODY_KEYS = tuple(column.key for column in RenderedBody.__table__.columns)
+_DETAIL_COLUMNS = (
+    *_labelled(Skill, _DETAIL_SKILL_KEYS, "s_"),
+    *_labelled(Version, _DETAIL_VERSION_KEYS, "v_"),
+    *_labelled(RenderedBody, _BODY_KEYS, "r_"),
+)
+VERSION_LATEST = with_version(_DETAIL_COLUMNS, latest=True).outerjoin(
+    RenderedBody, RenderedBody.version_id == Version.id
+)
+VERSION_EXACT = with_version(_DETAIL_COLUMNS, latest=False).outerjoin(
+    RenderedBody, RenderedBody.version_id == Version.id
+)
+
+
+async def read_version(
+    reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
+) -> VersionDetail:
+    """One version with its body and sanitised HTML (`latest` allowed); NotFound as `resolve`.
+
+    The HTML is the one stored at publish; a version without a current one (from
+    before the renderer changed) is rendered now and queued for the background pass.
+    """
+    params = {"namespace": namespace, "name": name, "version": version}
+    row = await reader.first(VERSION_LATEST if version == LATEST else VERSION_EXACT, params)
+    if row is None:
+        raise NotFound(f"no skill {namespace}/{name}")
+    if row["v_id"] is None:
+        if version == LATEST:
+            raise NotFound(f"{namespace}/{name} has no installable version")
+        raise NotFound(f"no version {version} of {namespace}/{name}")
+    skill = cast(Skill, SimpleNamespace(**_part(row, _DETAIL_SKILL_KEYS, "s_")))
+    found = cast(Version, SimpleNamespace(**_part(row, _DETAIL_VERSION_KEYS, "v_")))
+    stored = None
+    if row["r_version_id"] is not None:
+        stored = cast(RenderedBody, SimpleNamespace(**_part(row, _BODY_KEYS, "r_")))
+    rendered = stored_rendering(stored)
+    if rendered is None:
+        rendered = await catalog.renderer.markdown(found.digest, found.body)
+        catalog.bodies.poke()
+    return to_version_detail(skill, found, rendered)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast
 
-from litestar import Request, Response, delete, get, post
+from litestar import MediaType, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
@@ -13,13 +15,15 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from skreg_common.errors import Forbidden, NotFound, Unauthorized
 from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
+from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
+from skreg_proto.codec import to_json
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.visits import download_visit
 from skreg_catalog.etags import etag_matches
-from skreg_catalog.skills.hot import locate_version, read_detail
+from skreg_catalog.skills.hot import locate_version, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
 from skreg_catalog.writer import CatalogWriter
@@ -28,6 +32,9 @@ SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
 VERSION = SKILL + "/versions/{version:str}"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"  # `latest` moves: clients must revalidate (cheap 304s)
+# A version's document: its body and HTML never change, but it also carries the yank
+# state and download count, and a yank must reach readers within minutes, not a year.
+SETTLING = "public, max-age=300"
 # Files are shown, never run: no sniffing into HTML, no scripts, no plugins, sandboxed.
 FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -63,6 +70,18 @@ def requires_owner_credential(scope: Scope) -> Guard:
             raise Forbidden(f"this credential lacks the '{scope}' scope")
 
     return guard
+
+
+def cached_by_etag(
+    request: Request[Any, Any, Any], version: str, etag: str, exact: str = IMMUTABLE
+) -> tuple[dict[str, str], Response[bytes] | None]:
+    """The caching headers of something under `…/versions/{version}`, and the 304 to
+    answer instead when the client holds it already. `latest` moves, so it is always
+    revalidated; an exact version is cached by the `exact` policy."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE if version == LATEST else exact}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return headers, Response(b"", status_code=304, headers=headers)
+    return headers, None
 
 
 @get(SKILL, summary="A skill", tags=["catalog"])
@@ -148,6 +167,21 @@ async def resolve_version(
     )
 
 
+@dataclass(frozen=True)
+class EncodedDetail:
+    """A version's document as sent, and its ETag (a hash of those bytes)."""
+
+    body: bytes
+    etag: str
+
+
+async def _encoded_detail(
+    reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
+) -> EncodedDetail:
+    body = to_json(await read_version(reader, catalog, namespace, name, version))
+    return EncodedDetail(body, "v-" + hashlib.blake2b(body, digest_size=16).hexdigest())
+
+
 @get(VERSION, summary="One version", tags=["catalog"])
 async def get_version(
     request: Request[Any, Any, Any],
@@ -155,18 +189,24 @@ async def get_version(
     name: FromPath[str],
     version: FromPath[str],
     catalog: NamedDependency[CatalogContext],
-) -> VersionDetail:
-    """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed."""
-    return await catalog.read(
+) -> Response[VersionDetail]:
+    """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed.
+
+    The body's HTML was stored at publish. `ETag` hashes the document (it changes with
+    the yank state and downloads); 304 on match; `latest` is always revalidated.
+    """
+    encoded = await catalog.read_quick(
         request,
         ("version", namespace, name, version),
-        lambda session: SkillService(session, catalog).get_version(namespace, name, version),
-        weigh=_detail_bytes,
+        lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
+        weigh=lambda detail: len(detail.body) + 256,
     )
-
-
-def _detail_bytes(detail: VersionDetail) -> int:
-    return len(detail.body) + len(detail.body_html) + 1024
+    headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)
+    if unchanged is not None:
+        return cast("Response[VersionDetail]", unchanged)
+    # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
+    content = cast(VersionDetail, encoded.body)
+    return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
 async def _locate(
@@ -202,12 +242,9 @@ async def download_version(
     counted today are all kept in memory; a session opens only for what is missing.
     """
     found = await _locate(request, catalog, namespace, name, version)
-    headers = {
-        "ETag": f'"{found.digest}"',
-        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
-    }
-    if etag_matches(request.headers.get("if-none-match"), found.digest):
-        return Response(b"", status_code=304, headers=headers)
+    headers, unchanged = cached_by_etag(request, version, found.digest)
+    if unchanged is not None:
+        return unchanged
     visit = download_visit(request, catalog)
     data = catalog.blobs.peek(found.digest)
     seen = visit.known(found.version_id)
@@ -243,14 +280,11 @@ async def get_file(
     sha256 = found.files.get(relative)
     if sha256 is None:
         raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
-    etag = f"sha256:{sha256}"
-    headers = {
-        **FILE_HEADERS,
-        "ETag": f'"{etag}"',
-        "Cache-Control": REVALIDATE if version == LATEST else IMMUTABLE,
-    }
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(b"", status_code=304, headers=headers)
+    caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}")
+    if unchanged is not None:
+        unchanged.headers.update(FILE_HEADERS)
+        return unchanged
+    headers = {**FILE_HEADERS, **caching}
     bundle = catalog.bundles.get(found.digest)
     if bundle is None:
         async with catalog.reading(request.app.state.runtime) as session:

@@ -12,7 +12,7 @@ from skreg_common.db import utcnow
 from skreg_common.errors import BadRequest, Forbidden, Invalid, NotFound
 from skreg_common.principal import Principal
 from skreg_proto.bundle import Bundle, BundleLimits, read_bundle
-from skreg_proto.catalog import SkillVersion, VersionDetail
+from skreg_proto.catalog import SkillVersion
 from skreg_proto.pagination import (
     InvalidCursor,
     Page,
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.skills.convert import to_version, to_version_detail
+from skreg_catalog.skills.convert import to_version
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import can_manage, refresh_skill
 
@@ -137,7 +137,10 @@ class SkillService:
         )
 
     async def resolve(self, namespace: str, name: str, version: str) -> tuple[Skill, Version]:
-        """The skill and one of its versions (one round trip); `latest` is the current latest."""
+        """The skill and one of its versions (one round trip); `latest` is the current latest.
+
+        (The version page itself reads through `skills.hot.read_version`.)
+        """
         params = {"namespace": namespace, "name": name, "version": version}
         query = _LATEST_VERSION if version == LATEST else _EXACT_VERSION
         row = (await self.session.execute(query, params)).first()
@@ -150,12 +153,6 @@ class SkillService:
                 raise NotFound(f"{namespace}/{name} has no installable version")
             raise NotFound(f"no version {version} of {namespace}/{name}")
         return skill, found
-
-    async def get_version(self, namespace: str, name: str, version: str) -> VersionDetail:
-        """One version with its manifest, frontmatter and body (raw and sanitised HTML)."""
-        skill, found = await self.resolve(namespace, name, version)
-        rendered = await self.catalog.renderer.markdown(found.digest, found.body)
-        return to_version_detail(skill, found, rendered)
 
     async def bundle_bytes(self, digest: str) -> bytes:
         """The stored bundle with this digest."""
