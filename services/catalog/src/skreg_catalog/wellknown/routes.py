@@ -8,9 +8,9 @@ CLI still tries that path after `agent-skills`, and accepts a 0.2.0 index there.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -23,7 +23,7 @@ from skreg_catalog.etags import etag_matches
 from skreg_catalog.skills.hot import locate_version
 from skreg_catalog.skills.service import Located, SkillService
 from skreg_catalog.wellknown.archive import Archive
-from skreg_catalog.wellknown.service import IndexDocument, IndexService
+from skreg_catalog.wellknown.service import DiscoveryIndex, IndexDocument, IndexService
 
 NAMESPACE_BASE = "/ns/{namespace:str}"
 INDEX_PATHS = ("/.well-known/agent-skills/index.json", "/.well-known/skills/index.json")
@@ -35,7 +35,7 @@ ZIP = ".zip"
 
 async def _index(
     request: Request[Any, Any, Any], catalog: CatalogContext, namespace: str | None
-) -> Response[bytes]:
+) -> Response[DiscoveryIndex]:
     async def load(session: Any) -> IndexDocument:
         return await IndexService(session, catalog.archives).build(namespace)
 
@@ -44,19 +44,20 @@ async def _index(
     )
     headers = {"ETag": document.etag, "Cache-Control": REVALIDATE}
     if etag_matches(request.headers.get("if-none-match"), document.etag):
-        return Response(b"", status_code=304, headers=headers)
-    return Response(document.body, media_type="application/json", headers=headers)
+        return cast("Response[DiscoveryIndex]", Response(b"", status_code=304, headers=headers))
+    # Already JSON: Litestar sends bytes as they are; the annotation documents the schema.
+    content = cast(DiscoveryIndex, document.body)
+    return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
 @get(
     list(INDEX_PATHS),
     summary="Agent Skills discovery index of the whole registry",
     tags=["well-known"],
-    operation_class=raw_bodies(response=["application/json"]),
 )
 async def get_registry_index(
     request: Request[Any, Any, Any], catalog: NamedDependency[CatalogContext]
-) -> Response[bytes]:
+) -> Response[DiscoveryIndex]:
     """Every skill's latest version (discovery schema 0.2.0), for `npx skills add <registry>`.
 
     A name held in several namespaces is listed as `<namespace>-<name>`; at most 1000
@@ -69,13 +70,12 @@ async def get_registry_index(
     [NAMESPACE_BASE + path for path in INDEX_PATHS],
     summary="Agent Skills discovery index of one namespace",
     tags=["well-known"],
-    operation_class=raw_bodies(response=["application/json"]),
 )
 async def get_namespace_index(
     request: Request[Any, Any, Any],
     namespace: FromPath[str],
     catalog: NamedDependency[CatalogContext],
-) -> Response[bytes]:
+) -> Response[DiscoveryIndex]:
     """The namespace's skills, for `npx skills add <registry>/ns/<namespace>`; 404 if unknown."""
     return await _index(request, catalog, namespace)
 
