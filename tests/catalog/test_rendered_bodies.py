@@ -14,22 +14,19 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from skreg_catalog.component import component
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.rendering import RENDERER_VERSION, Rendered
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import store_renderings
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.models import Version
-from skreg_common.app import build_app
 from skreg_common.db import create_sessionmaker, unit_of_work
-from skreg_common.runtime import Runtime
 from skreg_proto.codec import to_json
 from skreg_proto.internal import SERVICE_PUBLISH_PATH, Provenance, ServicePublishRequest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.catalog.conftest import FixedTokens
+from tests.catalog.conftest import built_catalog
 from tests.catalog.helpers import auth, bundle, published
 
 BODY = "# Title\n\nSome *body* text.\n"
@@ -44,14 +41,9 @@ async def catalog_process(
 ) -> AsyncIterator[tuple[AsyncTestClient[Litestar], CatalogContext]]:
     """A client on a new catalog app (a fresh process, as far as rendering goes) and its context."""
     settings = msgspec.structs.replace(settings, **changes)
-    runtime = Runtime.open(settings)
     context = CatalogContext.create(settings)
-    app = build_app("catalog", runtime, [component(settings, context)], resolver=FixedTokens())
-    try:
-        async with AsyncTestClient(app) as client:
-            yield client, context
-    finally:
-        await runtime.close()
+    async with built_catalog(settings, context) as app, AsyncTestClient(app) as client:
+        yield client, context
 
 
 async def settled(context: CatalogContext) -> None:
