@@ -1,6 +1,15 @@
-"""Conditional GETs: whether an `If-None-Match` header names the current `ETag`."""
+"""Conditional GETs: caching policies, and whether `If-None-Match` names the current `ETag`."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from skreg_catalog.skills.service import LATEST
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"  # what moves (`latest`, indexes): revalidate (cheap 304s)
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -12,3 +21,15 @@ def etag_matches(header: str | None, etag: str) -> bool:
         candidate.strip().removeprefix("W/").strip('"') in ("*", bare)
         for candidate in header.split(",")
     )
+
+
+def cached_by_etag(
+    request: Request[Any, Any, Any], version: str, etag: str, exact: str = IMMUTABLE
+) -> tuple[dict[str, str], Response[bytes] | None]:
+    """The caching headers of something under `…/versions/{version}`, and the 304 to
+    answer instead when the client holds it already. `latest` moves, so it is always
+    revalidated; an exact version is cached by the `exact` policy."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE if version == LATEST else exact}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return headers, Response(b"", status_code=304, headers=headers)
+    return headers, None

@@ -1,6 +1,6 @@
 """What the MCP surface reads, through the very functions and cache keys the HTTP API uses.
 
-Sharing `search_skills`, `read_detail`, `locate_version` and `SkillService.bundle` (and
+Sharing `search_skills`, `read_detail`, `locate_cached` and `SkillService.bundle` (and
 their cache keys) means MCP sees exactly what `GET /api/v1/...` shows: deleted skills
 are not found, `latest` never resolves to a yanked version, an exact yanked version is
 still readable; and any visibility rule added to those paths applies here too.
@@ -17,7 +17,7 @@ from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.service import SearchQuery, search_skills
-from skreg_catalog.skills.hot import locate_version, read_detail
+from skreg_catalog.skills.hot import locate_cached, read_detail
 from skreg_catalog.skills.service import Located, SkillService
 
 
@@ -43,10 +43,7 @@ class CatalogReads:
 
     async def locate(self, namespace: str, name: str, version: str) -> Located:
         """Where a version's bytes are (`latest` allowed), as downloads find it."""
-        return await self.catalog.reads.get_or_load(
-            ("locate", namespace, name, version),
-            lambda: locate_version(self.runtime.quick, namespace, name, version),
-        )
+        return await locate_cached(self.catalog, self.runtime.quick, namespace, name, version)
 
     async def bundle(self, found: Located) -> Bundle:
         """The parsed bundle of a located version (kept in the catalog's bundle cache)."""

@@ -21,7 +21,7 @@ from typing import Any, cast
 from skreg_common.errors import NotFound
 from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail, VersionDetail
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased
 
 from skreg_catalog.context import CatalogContext
@@ -100,20 +100,34 @@ _LOCATED = (
     Version.digest,
     Version.manifest,
 )
-LOCATE_LATEST = with_version(_LOCATED, latest=True)
-LOCATE_EXACT = with_version(_LOCATED, latest=False)
+LOCATE = (with_version(_LOCATED, latest=True), with_version(_LOCATED, latest=False))
+
+
+async def _version_row(
+    reader: QuickReader,
+    statements: tuple[Select[Any], Select[Any]],
+    version_key: str,
+    namespace: str,
+    name: str,
+    version: str,
+) -> Mapping[str, Any]:
+    """The row of `version` (`statements` = its `latest` and exact forms); NotFound as
+    `resolve` says when the skill or the version is missing (`version_key` is NULL)."""
+    latest, exact = statements
+    params = {"namespace": namespace, "name": name, "version": version}
+    row = await reader.first(latest if version == LATEST else exact, params)
+    if row is None:
+        raise NotFound(f"no skill {namespace}/{name}")
+    if row[version_key] is None:
+        if version == LATEST:
+            raise NotFound(f"{namespace}/{name} has no installable version")
+        raise NotFound(f"no version {version} of {namespace}/{name}")
+    return row
 
 
 async def locate_version(reader: QuickReader, namespace: str, name: str, version: str) -> Located:
     """The version's digest and file hashes (`latest` allowed); NotFound as `resolve` says."""
-    params = {"namespace": namespace, "name": name, "version": version}
-    row = await reader.first(LOCATE_LATEST if version == LATEST else LOCATE_EXACT, params)
-    if row is None:
-        raise NotFound(f"no skill {namespace}/{name}")
-    if row["version_id"] is None:
-        if version == LATEST:
-            raise NotFound(f"{namespace}/{name} has no installable version")
-        raise NotFound(f"no version {version} of {namespace}/{name}")
+    row = await _version_row(reader, LOCATE, "version_id", namespace, name, version)
     return Located(
         namespace=row["namespace"],
         name=row["name"],
@@ -125,6 +139,17 @@ async def locate_version(reader: QuickReader, namespace: str, name: str, version
     )
 
 
+async def locate_cached(
+    catalog: CatalogContext, reader: QuickReader, namespace: str, name: str, version: str
+) -> Located:
+    """`locate_version` through the catalog's read cache, under the one key every caller
+    (downloads, single files, discovery archives, MCP) shares."""
+    return await catalog.reads.get_or_load(
+        ("locate", namespace, name, version),
+        lambda: locate_version(reader, namespace, name, version),
+    )
+
+
 _DETAIL_SKILL_KEYS = ("namespace", "name", "latest_version_id")
 _DETAIL_VERSION_KEYS = tuple(column.key for column in Version.__table__.columns)
 _BODY_KEYS = tuple(column.key for column in RenderedBody.__table__.columns)
@@ -133,12 +158,15 @@ _DETAIL_COLUMNS = (
     *_labelled(Version, _DETAIL_VERSION_KEYS, "v_"),
     *_labelled(RenderedBody, _BODY_KEYS, "r_"),
 )
-VERSION_LATEST = with_version(_DETAIL_COLUMNS, latest=True).outerjoin(
-    RenderedBody, RenderedBody.version_id == Version.id
-)
-VERSION_EXACT = with_version(_DETAIL_COLUMNS, latest=False).outerjoin(
-    RenderedBody, RenderedBody.version_id == Version.id
-)
+
+
+def _with_body(*, latest: bool) -> Select[Any]:
+    return with_version(_DETAIL_COLUMNS, latest=latest).outerjoin(
+        RenderedBody, RenderedBody.version_id == Version.id
+    )
+
+
+VERSION = (_with_body(latest=True), _with_body(latest=False))
 
 
 async def read_version(
@@ -149,14 +177,7 @@ async def read_version(
     The HTML is the one stored at publish; a version without a current one (from
     before the renderer changed) is rendered now and queued for the background pass.
     """
-    params = {"namespace": namespace, "name": name, "version": version}
-    row = await reader.first(VERSION_LATEST if version == LATEST else VERSION_EXACT, params)
-    if row is None:
-        raise NotFound(f"no skill {namespace}/{name}")
-    if row["v_id"] is None:
-        if version == LATEST:
-            raise NotFound(f"{namespace}/{name} has no installable version")
-        raise NotFound(f"no version {version} of {namespace}/{name}")
+    row = await _version_row(reader, VERSION, "v_id", namespace, name, version)
     skill = cast(Skill, SimpleNamespace(**_part(row, _DETAIL_SKILL_KEYS, "s_")))
     found = cast(Version, SimpleNamespace(**_part(row, _DETAIL_VERSION_KEYS, "v_")))
     stored = None

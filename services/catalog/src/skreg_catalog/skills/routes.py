@@ -22,16 +22,14 @@ from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.visits import download_visit
-from skreg_catalog.etags import etag_matches
-from skreg_catalog.skills.hot import locate_version, read_detail, read_version
+from skreg_catalog.etags import cached_by_etag
+from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
-from skreg_catalog.skills.service import LATEST, Located, SkillService
+from skreg_catalog.skills.service import LATEST, SkillService
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
 VERSION = SKILL + "/versions/{version:str}"
-IMMUTABLE = "public, max-age=31536000, immutable"
-REVALIDATE = "public, no-cache"  # `latest` moves: clients must revalidate (cheap 304s)
 # A version's document: its body and HTML never change, but it also carries the yank
 # state and download count, and a yank must reach readers within minutes, not a year.
 SETTLING = "public, max-age=300"
@@ -70,18 +68,6 @@ def requires_owner_credential(scope: Scope) -> Guard:
             raise Forbidden(f"this credential lacks the '{scope}' scope")
 
     return guard
-
-
-def cached_by_etag(
-    request: Request[Any, Any, Any], version: str, etag: str, exact: str = IMMUTABLE
-) -> tuple[dict[str, str], Response[bytes] | None]:
-    """The caching headers of something under `…/versions/{version}`, and the 304 to
-    answer instead when the client holds it already. `latest` moves, so it is always
-    revalidated; an exact version is cached by the `exact` policy."""
-    headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE if version == LATEST else exact}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return headers, Response(b"", status_code=304, headers=headers)
-    return headers, None
 
 
 @get(SKILL, summary="A skill", tags=["catalog"])
@@ -209,20 +195,6 @@ async def get_version(
     return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
-async def _locate(
-    request: Request[Any, Any, Any],
-    catalog: CatalogContext,
-    namespace: str,
-    name: str,
-    version: str,
-) -> Located:
-    return await catalog.read_quick(
-        request,
-        ("locate", namespace, name, version),
-        lambda quick: locate_version(quick, namespace, name, version),
-    )
-
-
 @get(
     VERSION + "/download",
     summary="Download the bundle",
@@ -241,7 +213,7 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
-    found = await _locate(request, catalog, namespace, name, version)
+    found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
     headers, unchanged = cached_by_etag(request, version, found.digest)
     if unchanged is not None:
         return unchanged
@@ -275,7 +247,7 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
-    found = await _locate(request, catalog, namespace, name, version)
+    found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
     if sha256 is None:

@@ -19,8 +19,8 @@ from skreg_common.openapi import raw_bodies
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.visits import download_visit
-from skreg_catalog.etags import etag_matches
-from skreg_catalog.skills.hot import locate_version
+from skreg_catalog.etags import REVALIDATE, cached_by_etag, etag_matches
+from skreg_catalog.skills.hot import locate_cached
 from skreg_catalog.skills.service import Located, SkillService
 from skreg_catalog.wellknown.archive import Archive
 from skreg_catalog.wellknown.service import DiscoveryIndex, IndexDocument, IndexService
@@ -28,8 +28,6 @@ from skreg_catalog.wellknown.service import DiscoveryIndex, IndexDocument, Index
 NAMESPACE_BASE = "/ns/{namespace:str}"
 INDEX_PATHS = ("/.well-known/agent-skills/index.json", "/.well-known/skills/index.json")
 ARCHIVE = NAMESPACE_BASE + "/.well-known/agent-skills/{name:str}/{archive:str}"
-IMMUTABLE = "public, max-age=31536000, immutable"
-REVALIDATE = "public, no-cache"  # the index moves with every publish: revalidate (cheap 304s)
 ZIP = ".zip"
 
 
@@ -97,15 +95,12 @@ async def get_archive(
     version = archive.removesuffix(ZIP)
     if not archive.endswith(ZIP) or not version:
         raise NotFound(f"no archive {archive!r}: archives are named <version>.zip")
-    found = await catalog.read_quick(
-        request,
-        ("locate", namespace, name, version),
-        lambda quick: locate_version(quick, namespace, name, version),
-    )
+    runtime = request.app.state.runtime
+    found = await locate_cached(catalog, runtime.quick, namespace, name, version)
     packed = await _archive_of(request, catalog, found)
-    headers = {"ETag": f'"{packed.digest}"', "Cache-Control": IMMUTABLE}
-    if etag_matches(request.headers.get("if-none-match"), packed.digest):
-        return Response(b"", status_code=304, headers=headers)
+    headers, unchanged = cached_by_etag(request, version, packed.digest)
+    if unchanged is not None:
+        return unchanged
     headers["Content-Disposition"] = f'attachment; filename="{name}-{found.version}.zip"'
     return Response(
         packed.data,

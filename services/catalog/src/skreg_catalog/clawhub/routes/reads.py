@@ -31,6 +31,7 @@ from skreg_catalog.clawhub.shapes import (
 )
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.visits import download_visit
+from skreg_catalog.etags import IMMUTABLE, REVALIDATE
 from skreg_catalog.skills.models import Version
 from skreg_catalog.skills.routes import FILE_HEADERS
 
@@ -192,7 +193,7 @@ async def download_zip(
     data = await reads.zip_bytes(found)
     exact = version is not None
     headers = {
-        "Cache-Control": "public, max-age=31536000, immutable" if exact else "public, no-cache",
+        "Cache-Control": IMMUTABLE if exact else REVALIDATE,
         "ETag": f'"{found.digest}.zip"',
         "Content-Disposition": f'attachment; filename="{skill.name}-{found.version}.zip"',
     }
