@@ -43,6 +43,20 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
+    # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
+    # production; a dev catalog without one signs with a key made per process. Rotate
+    # by pointing it at a new key (`python -m skreg_catalog.signing generate-key PATH`):
+    # old public keys stay published. See skreg_catalog.signing.
+    signing_key_file: str | None = None
+    signing_key: str | None = None
+
+    def production_problems(self) -> list[str]:
+        """Also: production signs with a configured key, never a per-process one."""
+        problems = super().production_problems()
+        if not (self.signing_key_file or self.signing_key):
+            problems.append("SIGNING_KEY_FILE (or SIGNING_KEY) is not set")
+        return problems
 
     @property
     def render_limits(self) -> RenderLimits:
