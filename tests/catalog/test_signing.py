@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +21,7 @@ from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.settings import CatalogSettings
-from skreg_catalog.signing.keys import RegistrySigner
+from skreg_catalog.signing.keys import RegistrySigner, load_signer
 from skreg_catalog.signing.models import Attestation
 from skreg_catalog.skills.models import Version
 from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
@@ -209,3 +212,17 @@ async def test_rotation_keeps_old_signatures_and_signs_old_versions_in_the_backg
         assert statement["subject"][0]["name"] == "alice/rotated@1.2.0"
         detail = (await client.get(VERSIONS.format("alice", "rotated", "1.2.0"))).json()
         assert detail["signature_keyid"] == second.signer.keyid
+
+
+def test_the_key_command_makes_a_key_once(tmp_path: Path) -> None:
+    """The README's rotation command, as written, in a scratch folder."""
+    command = "python -m skreg_catalog.signing generate-key signing-key-2.pem"
+    argv = [sys.executable, *command.split()[1:]]
+    made = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+    key_file = tmp_path / "signing-key-2.pem"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert made.stdout.strip() == load_signer(str(key_file), None).keyid
+    again = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert again.returncode == 1
+    assert "keys are never overwritten" in again.stderr
