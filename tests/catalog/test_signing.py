@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.purge.__main__ import PurgeSettings
 from skreg_catalog.settings import CatalogSettings
-from skreg_catalog.signing.keys import RegistrySigner, load_signer
+from skreg_catalog.signing.keys import RegistrySigner, load_signer, write_key_file
 from skreg_catalog.signing.models import Attestation
 from skreg_catalog.skills.models import Version
 from skreg_common.db import create_engine, create_sessionmaker, unit_of_work
+from skreg_common.settings import SettingsError, load_settings
 from skreg_proto.attestation import KEYS_PATH, PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE
 from skreg_proto.codec import to_json
 from skreg_proto.internal import SERVICE_PUBLISH_PATH, Provenance, ServicePublishRequest
@@ -226,3 +229,20 @@ def test_the_key_command_makes_a_key_once(tmp_path: Path) -> None:
     again = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert again.returncode == 1
     assert "keys are never overwritten" in again.stderr
+
+
+def test_production_needs_a_usable_signing_key(tmp_path: Path) -> None:
+    prod = {"ENVIRONMENT": "prod", "SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
+    with pytest.raises(SettingsError, match="SIGNING_KEY_FILE \\(or SIGNING_KEY\\) is not set"):
+        load_settings(CatalogSettings, prod)
+    assert load_settings(PurgeSettings, prod).signing_key_file is None  # purging signs nothing
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a key")
+    with pytest.raises(SettingsError, match="is not an unencrypted PEM private key"):
+        load_settings(CatalogSettings, {**prod, "SIGNING_KEY_FILE": str(broken)})
+    with pytest.raises(SettingsError, match="cannot read SIGNING_KEY_FILE"):
+        load_settings(CatalogSettings, {"SIGNING_KEY_FILE": str(tmp_path / "absent.pem")})
+    key_file = tmp_path / "ok.pem"
+    keyid = write_key_file(key_file).keyid
+    settings = load_settings(CatalogSettings, {**prod, "SIGNING_KEY_FILE": str(key_file)})
+    assert CatalogContext.create(settings).signer.keyid == keyid

@@ -40,7 +40,6 @@ class SkillVersionPredicate(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: str
     digest: str  # `sha256:<hex>`, as the API shows it
     published_at: str  # RFC 3339, UTC
-    registry: str = ""  # the registry's public name, when configured
     provenance: Provenance | None = None  # imports: repository, commit, path, source, tag
 
 

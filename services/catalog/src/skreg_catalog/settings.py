@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
 from skreg_catalog.rendering.pool import RenderLimits
+from skreg_catalog.signing.keys import load_signer
 
 # A multipart body wraps the bundle in boundaries and part headers; this much slack
 # over the bundle limit is enough for those and the small `version`/`namespace` fields.
@@ -51,10 +54,20 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     signing_key_file: str | None = None
     signing_key: str | None = None
 
+    # Whether this process serves versions (and so signs them); admin commands that
+    # never sign (purge) set it False so the key need not be where they run.
+    signs_versions: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        # A configured key that cannot be used stops start-up with one clear line
+        # (load_settings turns this ValueError into a SettingsError), not a traceback.
+        if self.signing_key_file or self.signing_key:
+            load_signer(self.signing_key_file, self.signing_key)
+
     def production_problems(self) -> list[str]:
         """Also: production signs with a configured key, never a per-process one."""
         problems = super().production_problems()
-        if not (self.signing_key_file or self.signing_key):
+        if self.signs_versions and not (self.signing_key_file or self.signing_key):
             problems.append("SIGNING_KEY_FILE (or SIGNING_KEY) is not set")
         return problems
 
