@@ -26,7 +26,18 @@ from skreg_proto.bundle import pack_files, read_bundle
 from sqlalchemy import select, update
 
 from tests.cli.conftest import RegistryServer
-from tests.cli.helpers import User, files_under, make_skill, register, run, skill_md, unique, yank
+from tests.cli.helpers import (
+    User,
+    fake_registry,
+    files_under,
+    make_skill,
+    register,
+    run,
+    serve_skill,
+    skill_md,
+    unique,
+    yank,
+)
 from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 
 
@@ -126,6 +137,9 @@ def test_install_verifies_and_verify_names_every_drift(
     ):
         assert line in drift.stdout
     assert "1 of 1 installed skills drifted" in drift.stderr
+    offline = run("verify", "--offline")  # without the registry's manifest: the copy only
+    assert offline.exit_code == ExitCode.FAILED
+    assert f"modified: {shown} differs from the locked digest" in offline.stdout
     frozen = run("install", "--frozen")
     assert frozen.exit_code == ExitCode.CONFLICT, frozen.output  # never overwrites local edits
     assert "notes.txt" in {p.name for p in copy.iterdir()}
@@ -261,3 +275,31 @@ def test_rotation_keeps_old_signatures_verifiable(
         signing_registry.stop()
         signing_registry.settings["SIGNING_KEY_FILE"] = str(signing_registry.workdir / "first.pem")
         signing_registry.start()
+
+
+def test_a_registry_seen_signing_that_stops_is_refused(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trust on first use: a registry that never signed installs with a warning; one whose
+    key is pinned and that now serves no signature (stripped) installs nothing."""
+    bundle = pack_files({"SKILL.md": (skill_md("plain"), False)})
+    digest = read_bundle(bundle).digest
+    with fake_registry() as fake:
+        serve_skill(fake, "acme", "plain", "1.0.0", bundle, digest)
+        monkeypatch.setenv("SKREG_URL", fake.url)
+        unsigned = run("install", "acme/plain", "--agent", "claude")
+        assert unsigned.exit_code == 0, unsigned.output
+        assert f"acme/plain@1.0.0: {fake.url} does not sign its skills; not verified" in (
+            unsigned.stderr
+        )
+        assert "keyid" not in _lock(isolated)["acme/plain"]
+
+        trust = isolated.parent / "config" / "trusted-keys.json"
+        pinned = {"public": "00" * 32, "pinned_at": "2026-01-01T00:00:00Z"}
+        trust.parent.mkdir(parents=True, exist_ok=True)
+        trust.write_text(json.dumps({"origins": {fake.url: {"ab" * 32: pinned}}}))
+        shutil.rmtree(isolated / ".claude")
+        stripped = run("install", "--frozen")
+        assert stripped.exit_code == ExitCode.INTEGRITY, stripped.output
+        assert "no longer publishes signing keys, but skreg has seen it sign" in stripped.stderr
+        assert files_under(isolated) == {"skreg.lock"}
