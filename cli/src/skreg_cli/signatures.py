@@ -17,7 +17,6 @@ has never published keys (an older release) installs with a warning only.
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import os
 import secrets
@@ -237,7 +236,7 @@ class SignatureChecker:
             raise _integrity(f"{label}: the attestation is implausibly large", "tell its admins")
         try:
             return Envelope.from_dict(msgspec.json.decode(response.content))
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+        except (msgspec.DecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _integrity(
                 f"{label}: the attestation is not a DSSE envelope ({exc})",
                 "the registry is misbehaving; nothing was installed",
