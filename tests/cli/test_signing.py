@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from skreg_catalog.blobs.models import Blob
-from skreg_catalog.signing.keys import write_key_file
+from skreg_catalog.signing.keys import RegistrySigner, write_key_file
 from skreg_catalog.signing.models import Attestation
 from skreg_catalog.skills.models import Skill, Version
 from skreg_cli.errors import ExitCode
@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 
 from tests.cli.conftest import RegistryServer
 from tests.cli.helpers import (
+    Reply,
     User,
     fake_registry,
     files_under,
@@ -303,3 +304,32 @@ def test_a_registry_seen_signing_that_stops_is_refused(
         assert stripped.exit_code == ExitCode.INTEGRITY, stripped.output
         assert "no longer publishes signing keys, but skreg has seen it sign" in stripped.stderr
         assert files_under(isolated) == {"skreg.lock"}
+
+
+def test_a_malformed_attestation_or_key_list_is_an_integrity_error(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = pack_files({"SKILL.md": (skill_md("odd"), False)})
+    signer = RegistrySigner.ephemeral()
+    key = {"keyid": signer.keyid, "keytype": "ed25519", "scheme": "ed25519"}
+    good_key = {**key, "keyval": {"public": signer.public_hex}}
+    with fake_registry() as fake:
+        serve_skill(fake, "acme", "odd", "1.0.0", bundle, read_bundle(bundle).digest)
+        monkeypatch.setenv("SKREG_URL", fake.url)
+        attestation = ("GET", "/api/v1/skills/acme/odd/versions/1.0.0/attestation")
+        for keys, envelope, expected in (
+            ([good_key], [], "the attestation is not a DSSE envelope"),
+            ([good_key], {"payload": 1}, "the attestation is not a DSSE envelope"),
+            (
+                [{**key, "keyval": {"public": "00" * 32}}],
+                {},
+                f"publishes an unusable signing key: key id {signer.keyid} does not match",
+            ),
+        ):
+            fake.routes[("GET", KEYS_PATH)] = Reply.json({"keys": keys})
+            fake.routes[attestation] = Reply.json(envelope)
+            result = run("install", "acme/odd", "--agent", "claude")
+            assert result.exit_code == ExitCode.INTEGRITY, result.output
+            assert expected in result.stderr
+            assert "unexpected error" not in result.stderr
+            assert files_under(isolated) == set()
