@@ -74,6 +74,7 @@ def test_the_walkthrough_covers_the_newcomer_path() -> None:
         "curl -s -X POST",  # the API does a sync too
         "skreg search",
         "--agent claude",
+        "skreg verify",
     ):
         assert expected in commands, f"the walkthrough no longer shows {expected!r}"
 
@@ -113,6 +114,10 @@ def test_the_readme_walkthrough_runs_as_written(database_url: str, tmp_path: Pat
     assert f"Installing from {url}" in text
     assert "succeeded" in text
     assert "(1 created)" in text
+    # The install verified the registry's signature (its key pinned on first use), and
+    # `skreg verify` found the files, the lock and the signature in agreement.
+    assert f"Trusting {url}'s signing key" in text
+    assert "team/hello@1.0.0: ok (signed by" in text
     assert ALICE_PASSWORD not in text  # typed at a prompt that does not echo
 
 

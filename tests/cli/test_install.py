@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,8 @@ def test_lockfile_round_trip_and_frozen(
     _install(f"{skill.full}@^1.0", "--agent", "claude,codex")
     lock_bytes = (isolated / "skreg.lock").read_bytes()
     entry = _lock(isolated)[skill.full]
+    # The key whose signature verified (tests/cli/test_signing.py checks which one).
+    assert re.fullmatch(r"[0-9a-f]{64}", entry.pop("keyid"))
     assert entry == {
         "agents": ["claude-code", "codex"],
         "digest": skill.digests["1.1.0"],

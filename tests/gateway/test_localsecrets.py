@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skreg_gateway.localsecrets import SECRETS_FILE, ensure_local_secrets
+from skreg_catalog.signing.keys import load_signer
+from skreg_gateway.localsecrets import (
+    SECRETS_FILE,
+    SIGNING_KEY_FILE,
+    ensure_local_secrets,
+    ensure_local_signing_key,
+)
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -35,3 +41,19 @@ def test_configured_secrets_production_and_public_hosts_are_left_alone(tmp_path:
         assert ensure_local_secrets(environ) is None
         assert "SECRET_KEY" not in environ
     assert not (tmp_path / "data" / SECRETS_FILE).exists()
+
+
+def test_the_signing_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    first = _env(tmp_path)
+    path = ensure_local_signing_key(first)
+    assert path == (tmp_path / "data" / SIGNING_KEY_FILE).resolve()
+    assert first["SIGNING_KEY_FILE"] == str(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    keyid = load_signer(str(path), None).keyid
+    again = _env(tmp_path)
+    ensure_local_signing_key(again)
+    assert load_signer(again["SIGNING_KEY_FILE"], None).keyid == keyid
+    for extra in ({"ENVIRONMENT": "prod"}, {"HOST": "0.0.0.0"}, {"SIGNING_KEY_FILE": "/k"}):
+        environ = _env(tmp_path, **extra)
+        assert ensure_local_signing_key(environ) is None
+        assert environ.get("SIGNING_KEY_FILE") == extra.get("SIGNING_KEY_FILE")

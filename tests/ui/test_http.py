@@ -270,3 +270,14 @@ def test_concurrent_pages_refresh_the_token_once_and_stay_signed_in(
     )
     assert again.status_code == 200
     assert ADMIN_USER in again.text
+
+
+def test_the_skill_page_names_the_signing_key_and_links_the_attestation(seeded: Server) -> None:
+    version = httpx.get(f"{seeded.url}/api/v1/skills/admin/pdf-tools/versions/latest").json()
+    keyid = version["signature_keyid"]
+    assert keyid
+    page = httpx.get(f"{seeded.url}/skills/admin/pdf-tools", headers=HTML).text
+    assert f'title="{keyid}">{keyid[:16]}…</code>' in page
+    attestation = f"/api/v1/skills/admin/pdf-tools/versions/{version['version']}/attestation"
+    assert f'href="{attestation}"' in page
+    assert httpx.get(seeded.url + attestation).json()["signatures"][0]["keyid"] == keyid

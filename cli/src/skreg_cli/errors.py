@@ -23,21 +23,21 @@ class ExitCode(enum.IntEnum):
     CONFLICT = 7  # 409, a locally modified copy, or a lockfile that would change under --frozen
     REJECTED = 8  # 413 / 422: the registry refused the input
     RATE_LIMITED = 9  # 429: wait Retry-After seconds
-    INTEGRITY = 10  # digest mismatch or an unsafe bundle: nothing was installed
+    INTEGRITY = 10  # digest or signature mismatch, or an unsafe bundle: nothing was installed
 
 
 EXIT_CODE_HELP: tuple[tuple[ExitCode, str], ...] = (
     (ExitCode.OK, "success"),
-    (ExitCode.FAILED, "problems found (validate, publish) or another error"),
+    (ExitCode.FAILED, "problems found (validate, publish, verify) or another error"),
     (ExitCode.USAGE, "bad arguments"),
     (ExitCode.NETWORK, "registry unreachable, timed out or failing (5xx)"),
     (ExitCode.UNAUTHENTICATED, "not signed in, or the credential was rejected (401)"),
     (ExitCode.FORBIDDEN, "not allowed (403)"),
     (ExitCode.NOT_FOUND, "no such skill or version (404)"),
-    (ExitCode.CONFLICT, "conflict: 409, a locally modified copy, --frozen lock change"),
+    (ExitCode.CONFLICT, "conflict: 409, a locally modified copy, --frozen lock change or yank"),
     (ExitCode.REJECTED, "the registry rejected the input (413, 422)"),
     (ExitCode.RATE_LIMITED, "rate limited (429): wait Retry-After and retry"),
-    (ExitCode.INTEGRITY, "digest mismatch or unsafe bundle: nothing was installed"),
+    (ExitCode.INTEGRITY, "digest or signature mismatch, unsafe bundle (verify: drift)"),
 )
 
 

@@ -2,8 +2,9 @@
 
 Every command plans first (resolution, digests, what happens at each copy) and
 refuses before writing anything when a copy has local changes. Bundles are
-all downloaded and verified before the first copy is touched, so a digest
-mismatch or an unsafe bundle leaves the disk and the lockfile as they were.
+all downloaded and verified (digest, bundle rules, and the registry's signature:
+`skreg_cli.signatures`) before the first copy is touched, so a digest mismatch, a
+bad signature or an unsafe bundle leaves the disk and the lockfile as they were.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from skreg_proto.problems import FormatError
 from skreg_cli import agents as agent_table
 from skreg_cli import localcopy, lockfile, registry
 from skreg_cli.agents import Agent
+from skreg_cli.client import ApiClient
 from skreg_cli.context import AppContext
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.lockfile import LOCK_NAME, LockedSkill, Lockfile, Scope
@@ -32,6 +34,7 @@ from skreg_cli.plan import (
     refuse_name_clashes,
 )
 from skreg_cli.refs import LATEST, SkillRef, parse_ref
+from skreg_cli.signatures import SignatureChecker
 from skreg_cli.views import VersionView
 
 LIMITS = BundleLimits()
@@ -57,6 +60,7 @@ class Installer:
         self.frozen = frozen
         self.lock = lockfile.read(scope.lock_path)
         self.index = IndexPlanner(self.out, scope, force=force)  # skills from other origins
+        self.signatures = SignatureChecker(app.config_dir, self.out)
 
     # -- install by name -------------------------------------------------------------
 
@@ -138,6 +142,8 @@ class Installer:
             requested=ref.spec or LATEST,
             agents=sorted(set(agents)),
         )
+        if previous and (previous.version, previous.digest) == (meta.version, meta.digest):
+            entry.keyid = previous.keyid  # checked again when the bundle is fetched
         return self._plan_change(ref.full_name, entry, previous, meta)
 
     def _plan_change(
@@ -170,21 +176,47 @@ class Installer:
         lock = self._require_lock()
         plans: list[Plan] = []
         for key, entry in sorted(lock.skills.items()):
-            namespace, name = key.split("/", 1)
+            name = key.split("/", 1)[1]
             copies = copies_for(self.scope, name, entry.agents)
             decide_writes(copies, old=entry.digest, new=entry.digest, force=self.force)
             plan = Plan(key, entry, copies, previous=entry)
-            if plan.writes and not entry.index:
+            # --frozen asks the registry about every skill, even where the copies are
+            # intact: a version yanked, held or re-signed since locking fails the run.
+            if (plan.writes or self.frozen) and not entry.index:
                 client = self.app.client(entry.registry)
-                meta = registry.get_version(client, namespace, name, entry.version)
+                meta = self._locked_version(client, key, entry)
                 if meta.digest != entry.digest:
                     raise _mismatch(key, entry.version, entry.digest, meta.digest, "the registry")
                 plan.yanked = meta.yanked
+                if meta.yanked and self.frozen:
+                    raise CliError(
+                        f"--frozen: {key}@{entry.version} was yanked since it was locked"
+                        f" ({meta.yank_reason or 'no reason given'})",
+                        hint="move to another version with `skreg update`, then commit "
+                        f"{LOCK_NAME}",
+                        code=ExitCode.CONFLICT,
+                    )
                 if meta.yanked:  # still installed: the lock pins it, but say so
                     plan.notes.append(f"{key}@{entry.version} is yanked: {meta.yank_reason or '-'}")
+                if self.frozen and not plan.writes:
+                    self._check_signature(plan, client, entry.digest)
             plans.append(plan)
         refuse_if_modified(plans, "overwrite")
         return self._execute(lock, plans)
+
+    def _locked_version(self, client: ApiClient, key: str, entry: LockedSkill) -> VersionView:
+        namespace, name = key.split("/", 1)
+        try:
+            return registry.get_version(client, namespace, name, entry.version)
+        except CliError as exc:
+            if not (self.frozen and exc.code in (ExitCode.NOT_FOUND, ExitCode.FORBIDDEN)):
+                raise
+            raise CliError(
+                f"--frozen: {key}@{entry.version} is no longer available from the registry "
+                "(held for review, deleted or hidden since it was locked)",
+                hint="ask the registry's admins, or move to another version with `skreg update`",
+                code=ExitCode.CONFLICT,
+            ) from exc
 
     # -- update ----------------------------------------------------------------------
 
@@ -227,6 +259,7 @@ class Installer:
             digest=meta.digest,
             source=registry.download_url(client, namespace, name, meta.version),
             requested=requested,
+            keyid=msgspec.UNSET,  # set when the new version's signature verifies
         )
         return self._plan_change(key, updated, entry, meta)
 
@@ -301,7 +334,41 @@ class Installer:
             ) from exc
         if bundle.digest != entry.digest:
             raise _mismatch(plan.key, entry.version, entry.digest, bundle.digest, "the download")
+        self._check_signature(plan, client, bundle.digest)
         return bundle
+
+    def _check_signature(self, plan: Plan, client: ApiClient, digest: str) -> None:
+        """The registry's signature over `digest` verifies; the lock entry records its key.
+
+        A lock that recorded a key holds the registry to it: no signature now is a
+        failure, and another key is a failure under --frozen (a warning otherwise:
+        versions are signed once, so it means the registry's signatures were redone).
+        """
+        entry = plan.entry
+        namespace, name = plan.key.split("/", 1)
+        signed = self.signatures.check(client, namespace, name, entry.version, digest)
+        label = f"{plan.key}@{entry.version}"
+        locked = entry.keyid if isinstance(entry.keyid, str) else None
+        if signed is None:
+            if locked is not None:
+                raise CliError(
+                    f"{label} was locked as signed by key {locked}; the registry now serves "
+                    "no signature",
+                    hint="a stripped signature looks like this; nothing was installed",
+                    code=ExitCode.INTEGRITY,
+                )
+            return
+        if locked is not None and signed.keyid != locked:
+            message = f"{label} is now signed by key {signed.keyid}, not {locked} as locked"
+            if self.frozen:
+                raise CliError(
+                    f"--frozen: {message}",
+                    hint="if the registry's admins re-signed their versions, run without "
+                    f"--frozen and commit {LOCK_NAME}",
+                    code=ExitCode.INTEGRITY,
+                )
+            plan.notes.append(message)
+        plan.entry = msgspec.structs.replace(entry, keyid=signed.keyid)
 
 
 def _agents_of(

@@ -30,6 +30,7 @@ from skreg_cli.refs import parse_ref
 LOCK_NAME = "skreg.lock"
 LOCK_FORMAT = 1
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+KEYID = re.compile(r"[0-9a-f]{64}")
 
 
 class LockedSkill(msgspec.Struct, kw_only=True):
@@ -46,6 +47,10 @@ class LockedSkill(msgspec.Struct, kw_only=True):
     # hex digits (indexes carry no versions); absent (not written) for registry skills.
     index: str | msgspec.UnsetType = msgspec.UNSET
     archive_digest: str | msgspec.UnsetType = msgspec.UNSET
+    # The registry key whose signature over `digest` skreg verified at install
+    # (`skreg_cli.signatures`); absent for locks written before signing and for
+    # registries that sign nothing. `skreg verify` and `install --frozen` hold to it.
+    keyid: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Lockfile(msgspec.Struct, kw_only=True):
@@ -133,6 +138,8 @@ def _check_entry(path: Path, key: str, entry: LockedSkill) -> None:
         problem = str(exc)
     if problem is None and not DIGEST.fullmatch(entry.digest):
         problem = f"digest {entry.digest!r} is not sha256:<64 hex digits>"
+    if problem is None and isinstance(entry.keyid, str) and not KEYID.fullmatch(entry.keyid):
+        problem = f"keyid {entry.keyid!r} is not 64 hex digits"
     if problem is None:
         urls = (entry.source, entry.registry, *([entry.index] if entry.index else []))
         problem = next((f"{u!r} is not an http(s) URL" for u in urls if not _is_http(u)), None)

@@ -12,6 +12,7 @@ from skreg_cli.commands.authoring import publish, validate
 from skreg_cli.commands.browse import info, search
 from skreg_cli.commands.installing import install, list_, remove, update
 from skreg_cli.commands.sources import source
+from skreg_cli.commands.verifying import verify
 from skreg_cli.context import AppContext
 from skreg_cli.errors import EXIT_CODE_HELP, CliError, ExitCode
 from skreg_cli.output import Output
@@ -82,6 +83,7 @@ def cli(
 
 for command in (register, login, logout, whoami, search, info, install, update, remove, list_):
     cli.add_command(command)
+cli.add_command(verify)
 cli.add_command(validate)
 cli.add_command(publish)
 cli.add_command(source)

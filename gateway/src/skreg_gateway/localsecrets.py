@@ -8,21 +8,28 @@ loopback only, makes random secrets on first start and keeps them in a file read
 by its owner alone, beside its SQLite database (or in the working directory): sessions
 and API keys survive restarts, and nothing public can sign for it. Listening beyond
 loopback still needs real secrets (`skreg_common.internal.listen_problem`).
+
+The same goes for the key the catalog signs versions with: made once beside the
+secrets file (`.skreg-signing-key.pem`, 0600) and named by `SIGNING_KEY_FILE`, so
+signatures made before a restart are checked against the same key after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from skreg_catalog.signing.keys import write_key_file
 from skreg_common.db import is_sqlite, sqlite_location
 from skreg_common.internal import is_loopback_host
 
 SECRETS_FILE = ".skreg-secrets.json"
 GENERATED = ("SECRET_KEY", "SERVICE_SECRET")
+SIGNING_KEY_FILE = ".skreg-signing-key.pem"
 
 
 def secrets_path(environ: MutableMapping[str, str]) -> Path:
@@ -35,6 +42,25 @@ def secrets_path(environ: MutableMapping[str, str]) -> Path:
     return Path.cwd() / SECRETS_FILE
 
 
+def _local_mode(environ: MutableMapping[str, str]) -> bool:
+    dev = environ.get("ENVIRONMENT", "dev").strip().lower() == "dev"
+    return dev and is_loopback_host(environ.get("HOST", "127.0.0.1"))
+
+
+def ensure_local_signing_key(environ: MutableMapping[str, str]) -> Path | None:
+    """Point SIGNING_KEY_FILE at the local signing key (made on first use) when no key is
+    configured, in dev mode on a loopback host; returns the file used."""
+    if environ.get("SIGNING_KEY_FILE") or environ.get("SIGNING_KEY") or not _local_mode(environ):
+        return None
+    path = secrets_path(environ).with_name(SIGNING_KEY_FILE)
+    if not path.exists():
+        # Another process may have made it a moment ago: then use theirs.
+        with contextlib.suppress(FileExistsError):
+            write_key_file(path)
+    environ["SIGNING_KEY_FILE"] = str(path)
+    return path
+
+
 def ensure_local_secrets(environ: MutableMapping[str, str]) -> Path | None:
     """Fill unset secrets from the local file (made on first use); returns the file used.
 
@@ -42,8 +68,7 @@ def ensure_local_secrets(environ: MutableMapping[str, str]) -> Path | None:
     (production and non-loopback listeners refuse dev secrets).
     """
     missing = [name for name in GENERATED if not environ.get(name)]
-    dev = environ.get("ENVIRONMENT", "dev").strip().lower() == "dev"
-    if not missing or not dev or not is_loopback_host(environ.get("HOST", "127.0.0.1")):
+    if not missing or not _local_mode(environ):
         return None
     path = secrets_path(environ)
     stored: dict[str, str] = {}

@@ -77,6 +77,10 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
         "read",
     ),
     # MCP (streamable HTTP): every request is a POST, but all of them are reads.
+    # The registry's signing keys (skreg_catalog.signing): every key, active and retired.
+    PublicRoute(
+        "catalog-signing-keys", r"/\.well-known/skills-registry/keys\.json", "catalog", "read"
+    ),
     PublicRoute("catalog-mcp", _prefix("/mcp"), "catalog", "read"),
     PublicRoute("importer-webhook", rf"/api/v1/sources/{_SEGMENT}/webhook", "importer", "write"),
     PublicRoute("importer-sources", _prefix("/api/v1/sources"), "importer", "write"),

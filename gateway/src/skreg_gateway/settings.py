@@ -8,7 +8,7 @@ from typing import Literal
 from skreg_common.serve import load_or_exit
 from skreg_common.settings import ServiceSettings
 
-from skreg_gateway.localsecrets import ensure_local_secrets
+from skreg_gateway.localsecrets import ensure_local_secrets, ensure_local_signing_key
 
 
 class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
@@ -40,4 +40,5 @@ def load_gateway_settings() -> GatewaySettings:
     settings read afterwards, and uvicorn's app factory (also after a reload), see them.
     """
     ensure_local_secrets(os.environ)
+    ensure_local_signing_key(os.environ)
     return load_or_exit(GatewaySettings)

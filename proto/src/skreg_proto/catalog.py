@@ -55,6 +55,10 @@ class SkillVersion(msgspec.Struct, kw_only=True):
     yanked_at: dt.datetime | None = None
     # Lenient-mode findings recorded when an import published this version.
     warnings: list[FieldProblem] = msgspec.field(default_factory=list)
+    # The registry key that signed this version's attestation (`…/attestation`; keys at
+    # /.well-known/skills-registry/keys.json). None only briefly, for versions from
+    # before signing that the registry has not signed yet.
+    signature_keyid: str | None = None
 
 
 class VersionDetail(SkillVersion, kw_only=True):

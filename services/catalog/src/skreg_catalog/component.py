@@ -17,6 +17,8 @@ from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
+from skreg_catalog.signing.service import ensure_registered
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 from skreg_catalog.writer import CatalogWriter
@@ -40,6 +42,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
             *WELLKNOWN_HANDLERS,
+            *SIGNING_HANDLERS,
             *DISCOVERY_HANDLERS,
             clawhub_router(catalog),
         ],
@@ -56,7 +59,17 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
         )
 
+    async def start_signing(runtime: Runtime) -> None:
+        # The key is published before the first request; versions from before signing
+        # are signed in the background (and on the spot if a client asks first).
+        def writing() -> Any:
+            return catalog.writer(runtime).transaction()
+
+        await ensure_registered(catalog.signer, writing)
+        catalog.unsigned.start(catalog.signer, writing)
+
     async def stop_rendering(_runtime: Runtime) -> None:
+        await catalog.unsigned.stop()
         await catalog.bodies.stop()
         catalog.renderer.close()
 
@@ -64,7 +77,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[freeze_heap, start_refreshing],
+        on_startup=[freeze_heap, start_refreshing, start_signing],
         on_shutdown=[stop_rendering],
         lifespans=[mcp.running],
     )

@@ -25,6 +25,8 @@ from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.rendering.stored import BodyRefresher
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.signing.keys import RegistrySigner, load_signer
+from skreg_catalog.signing.service import UnsignedVersions
 from skreg_catalog.wellknown.archive import ArchiveCache
 from skreg_catalog.writer import CatalogWriter
 
@@ -42,6 +44,9 @@ class CatalogContext:
     reads: ReadCache = field(default_factory=lambda: ReadCache(ttl=0, max_entries=0))
     renderer: RenderPool = field(default_factory=lambda: RenderPool(RenderLimits()))
     archives: ArchiveCache = field(default_factory=ArchiveCache)
+    # The key versions are signed with, and the start-up pass over unsigned versions.
+    signer: RegistrySigner = field(default_factory=RegistrySigner.ephemeral)
+    unsigned: UnsignedVersions = field(default_factory=UnsignedVersions)
     # Stores renderings of versions whose stored body HTML is missing or stale.
     bodies: BodyRefresher = field(init=False)
     _writer: CatalogWriter | None = None
@@ -130,4 +135,5 @@ class CatalogContext:
                 settings.read_cache_ttl, settings.read_cache_entries, settings.read_cache_bytes
             ),
             renderer=RenderPool(settings.render_limits),
+            signer=load_signer(settings.signing_key_file, settings.signing_key),
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
 from skreg_catalog.rendering.pool import RenderLimits
+from skreg_catalog.signing.keys import load_signer
 
 # A multipart body wraps the bundle in boundaries and part headers; this much slack
 # over the bundle limit is enough for those and the small `version`/`namespace` fields.
@@ -43,6 +46,30 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
+    # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
+    # production; a dev catalog without one signs with a key made per process. Rotate
+    # by pointing it at a new key (`python -m skreg_catalog.signing generate-key PATH`):
+    # old public keys stay published. See skreg_catalog.signing.
+    signing_key_file: str | None = None
+    signing_key: str | None = None
+
+    # Whether this process serves versions (and so signs them); admin commands that
+    # never sign (purge) set it False so the key need not be where they run.
+    signs_versions: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        # A configured key that cannot be used stops start-up with one clear line
+        # (load_settings turns this ValueError into a SettingsError), not a traceback.
+        if self.signing_key_file or self.signing_key:
+            load_signer(self.signing_key_file, self.signing_key)
+
+    def production_problems(self) -> list[str]:
+        """Also: production signs with a configured key, never a per-process one."""
+        problems = super().production_problems()
+        if self.signs_versions and not (self.signing_key_file or self.signing_key):
+            problems.append("SIGNING_KEY_FILE (or SIGNING_KEY) is not set")
+        return problems
 
     @property
     def render_limits(self) -> RenderLimits:

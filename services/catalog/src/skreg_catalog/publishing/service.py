@@ -27,6 +27,7 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.rendering.stored import store_renderings
+from skreg_catalog.signing.service import sign_version
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import add_published, can_manage, clean_tags, refresh_skill
@@ -222,6 +223,10 @@ class PublishService:
             await check_quota(self.session, self.catalog.settings, skill)
             skill.updated_at = utcnow()
             await add_published(self.session, skill, version)
+            # Signed in the same transaction: no version is ever stored unsigned.
+            await sign_version(
+                self.session, self.catalog.signer, skill.namespace, skill.name, version
+            )
             log.info(
                 "skill.published",
                 skill=f"{skill.namespace}/{skill.name}",

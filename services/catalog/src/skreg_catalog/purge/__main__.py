@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
+from typing import ClassVar
 
 from skreg_common.db import create_engine, create_sessionmaker
 from skreg_common.logging import configure_logging
@@ -18,6 +19,12 @@ from skreg_common.serve import load_or_exit
 
 from skreg_catalog.purge.service import PurgeReport, purge
 from skreg_catalog.settings import CatalogSettings
+
+
+class PurgeSettings(CatalogSettings, frozen=True, kw_only=True):
+    """The catalog's settings; purging signs nothing, so no signing key is needed here."""
+
+    signs_versions: ClassVar[bool] = False
 
 
 def _summary(report: PurgeReport, *, dry_run: bool) -> str:
@@ -31,7 +38,7 @@ def _summary(report: PurgeReport, *, dry_run: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the arguments, purge, print one summary line (and the blobs' digests)."""
-    settings = load_or_exit(CatalogSettings)
+    settings = load_or_exit(PurgeSettings)
     parser = argparse.ArgumentParser(prog="python -m skreg_catalog.purge", description=__doc__)
     parser.add_argument("--dry-run", action="store_true", help="report only; change nothing")
     parser.add_argument(

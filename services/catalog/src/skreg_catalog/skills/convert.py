@@ -45,6 +45,7 @@ def version_fields(skill: Skill, version: Version) -> dict[str, Any]:
         "publisher": version.publisher_name,
         "yanked_at": version.yanked_at,
         "warnings": msgspec.convert(version.warnings, list[FieldProblem]),
+        "signature_keyid": version.signature_keyid,
     }
 
 

@@ -131,3 +131,6 @@ class Version(Base):
     # the row stays (with its digest) so the version number never returns changed.
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     downloads: Mapped[int] = mapped_column(Integer, default=0)
+    # The key that signed this version's attestation (`skreg_catalog.signing`); None
+    # only for versions from before signing, until the background pass signs them.
+    signature_keyid: Mapped[str | None] = mapped_column(String(64))
