@@ -82,7 +82,7 @@ def _provider_down(exc: ApiError) -> str:
 async def sso_callback(
     ui: NamedDependency[UiContext],
     code: str | None = Parameter(default=None, max_length=2048),
-    state: str | None = Parameter(default=None, max_length=256),
+    returned_state: str | None = Parameter(query="state", default=None, max_length=256),
     error: str | None = Parameter(default=None, max_length=256),
     error_description: str | None = Parameter(default=None, max_length=1024),
 ) -> Response[Any]:
@@ -93,6 +93,7 @@ async def sso_callback(
     if error:
         reason = error_description or error
         return _failure(ui, 401, f"The identity provider did not sign you in: {reason}")
+    state = returned_state
     if not code or not state:
         return _failure(ui, 400, "The identity provider's answer has no code or state.")
     if expected is None or not hmac.compare_digest(expected.encode(), state.encode()):

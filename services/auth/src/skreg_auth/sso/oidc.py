@@ -1,9 +1,10 @@
 """One OpenID provider seen from here: discovery, its signing keys, and ID-token checks.
 
-The protocol work is done by well-kept libraries, never by hand: Authlib's OAuth 2
-client builds the authorization request (PKCE S256) and redeems the code, and
-joserfc (Authlib's JOSE implementation, which `authlib.jose` now defers to) checks
-ID-token signatures against the provider's JWKS and validates the registered claims.
+The protocol work is done by well-kept libraries, never by hand: Authlib builds the
+authorization request and the PKCE S256 challenge (sso/service.py), and joserfc
+(Authlib's JOSE implementation, which `authlib.jose` now defers to) checks ID-token
+signatures against the provider's JWKS and validates the registered claims. The
+HTTP calls use the registry's own httpx, with its timeouts and error handling.
 
 Discovery and keys are cached for a few minutes. A token signed with a key id we do
 not know makes one early refresh of the JWKS (providers rotate keys), never more
