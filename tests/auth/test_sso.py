@@ -11,6 +11,8 @@ provider.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
 import sys
 import time
@@ -315,7 +317,7 @@ def test_cli_login_with_the_device_flow(registry: Registry, tmp_path: Path) -> N
             "--sso",
             registry.url,
         ],
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -336,12 +338,13 @@ def test_cli_login_with_the_device_flow(registry: Registry, tmp_path: Path) -> N
         assert final.status_code == 200
         out, err = cli.communicate(timeout=60)
     finally:
-        cli.kill() if cli.poll() is None else None
+        if cli.poll() is None:
+            cli.kill()
     assert cli.returncode == 0, err
     assert "as dana" in out + err
     whoami = subprocess.run(
         [sys.executable, "-c", "from skreg_cli.main import main; main()", "whoami"],
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -480,6 +483,56 @@ def test_trusted_publishing(registry: Registry) -> None:
         assert response.headers["content-type"].startswith("application/problem+json"), name
         assert words in response.json()["detail"], (name, response.json())
     assert len(registry.audit("trusted_publishing.refused")) >= len(refusals)
+
+
+def test_the_readme_trusted_publishing_blocks(registry: Registry, tmp_path: Path) -> None:
+    """The README's two blocks, run by bash as written, with the provider standing in for
+    gitlab.com and a fresh owner for `carol` (both substituted in the text)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [
+        block
+        for block in re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
+        if "/api/v1/auth/trust" in block
+    ]
+    assert len(blocks) == 2
+    owner_token = _owner(registry, "readme-owner")
+    skill = tmp_path / "ci-skill"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text(SKILL_MD.format(version="2.0.0"))
+    id_token = registry.provider.mint(
+        {
+            "aud": "skreg",
+            "sub": "job",
+            "project_path": "readme-owner/skills",
+            "ref_protected": "true",
+        }
+    )
+    env = {
+        **os.environ,
+        "SKREG_URL": registry.url,
+        "OWNER_TOKEN": owner_token,
+        "SKREG_ID_TOKEN": id_token,
+        "SKREG_CONFIG_DIR": str(tmp_path / "config"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    outputs = []
+    for block in blocks:
+        script = block.replace("https://gitlab.com", registry.provider.issuer).replace(
+            "carol", "readme-owner"
+        )
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (script, done.stdout, done.stderr)
+        outputs.append(done.stdout + done.stderr)
+    assert '"namespace":"readme-owner"' in outputs[0].replace(" ", "")
+    assert "readme-owner/ci-skill@2.0.0" in outputs[1]
 
 
 def test_a_provider_that_is_down_gets_a_clear_page(registry: Registry) -> None:
