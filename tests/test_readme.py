@@ -64,7 +64,7 @@ COVERED_ELSEWHERE = {
     'curl -fsS -X POST "$SKREG_URL/api/v1/auth/trust-policies" \\': (
         "tests/auth/test_sso.py::test_the_readme_trusted_publishing_blocks runs it"
     ),
-    'export SKREG_TOKEN=$(curl -fsS -X POST '
+    "export SKREG_TOKEN=$(curl -fsS -X POST "
     '"$SKREG_URL/api/v1/auth/trusted-publishing/exchange" \\': (
         "tests/auth/test_sso.py::test_the_readme_trusted_publishing_blocks runs it"
     ),
