@@ -10,11 +10,11 @@ someone else, a replay) is refused before auth is even asked.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Response, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect
 from skreg_proto.auth import (
     SsoBeginRequest,
@@ -81,10 +81,10 @@ def _provider_down(exc: ApiError) -> str:
 @get(CALLBACK, include_in_schema=False)
 async def sso_callback(
     ui: NamedDependency[UiContext],
-    code: str | None = Parameter(default=None, max_length=2048),
-    returned_state: str | None = Parameter(query="state", default=None, max_length=256),
-    error: str | None = Parameter(default=None, max_length=256),
-    error_description: str | None = Parameter(default=None, max_length=1024),
+    code: Annotated[str | None, QueryParameter(max_length=2048)] = None,
+    returned_state: Annotated[str | None, QueryParameter(name="state", max_length=256)] = None,
+    error: Annotated[str | None, QueryParameter(max_length=256)] = None,
+    error_description: Annotated[str | None, QueryParameter(max_length=1024)] = None,
 ) -> Response[Any]:
     """Finish the sign-in the provider sent the browser back from."""
     expected, next_path = ui.session.sso_state, ui.session.sso_next or "/"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from litestar import Response, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from skreg_proto.auth import (
     SsoBeginRequest,
@@ -66,7 +67,14 @@ async def sso_device(auth: NamedDependency[AuthContext]) -> SsoDeviceStart:
     return await auth.sso.device_start()
 
 
-@post("/sso/device/token", status_code=200, cache_control=NO_STORE)
+@post(
+    "/sso/device/token",
+    status_code=200,
+    cache_control=NO_STORE,
+    responses={
+        202: ResponseSpec(SsoDevicePending, description="Not approved yet: poll again later")
+    },
+)
 async def sso_device_token(
     data: JSONBody[SsoDeviceTokenRequest],
     auth: NamedDependency[AuthContext],
