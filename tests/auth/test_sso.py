@@ -50,6 +50,7 @@ ADMIN = "admin"
 ADMIN_PASSWORD = "admin-password-for-sso-tests"
 MAPPING = "eng=acme:publisher, leads=acme:owner, docs=docs-team:reader"
 CI_AUDIENCE = "skreg-ci"
+CLI = [sys.executable, "-c", "from skreg_cli.main import main; main()"]
 SKILL_MD = """---
 name: ci-skill
 description: A skill published from a CI job through trusted publishing.
@@ -343,7 +344,7 @@ def test_cli_login_with_the_device_flow(registry: Registry, tmp_path: Path) -> N
     assert cli.returncode == 0, err
     assert "as dana" in out + err
     whoami = subprocess.run(
-        [sys.executable, "-c", "from skreg_cli.main import main; main()", "whoami"],
+        [*CLI, "whoami"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -351,6 +352,35 @@ def test_cli_login_with_the_device_flow(registry: Registry, tmp_path: Path) -> N
     )
     assert whoami.returncode == 0
     assert "dana" in whoami.stdout + whoami.stderr
+
+
+def test_cli_login_with_a_browser_and_a_loopback_redirect(
+    registry: Registry, tmp_path: Path
+) -> None:
+    registry.provider.set_account("erin", groups=["eng"])
+    repo = Path(__file__).resolve().parents[2]
+    browser = f"{sys.executable} {repo / 'tests/support/oidc_browser.py'} erin %s"
+    env = {
+        **os.environ,
+        "SKREG_CONFIG_DIR": str(tmp_path / "config"),
+        "BROWSER": browser,
+        "PYTHONPATH": str(repo),
+    }
+    done = subprocess.run(
+        [*CLI, "login", "--sso", "--browser", registry.url],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "as erin" in done.stdout + done.stderr
+    whoami = subprocess.run(
+        [*CLI, "whoami"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "erin" in whoami.stdout + whoami.stderr
 
 
 # --- trusted publishing ---------------------------------------------------------------

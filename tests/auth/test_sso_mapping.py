@@ -1,4 +1,4 @@
-"""The group → organization/role mapping SSO applies at each sign-in (pure functions)."""
+"""SSO settings: the group → organization/role mapping, prod checks, passwords turned off."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from skreg_auth.sso.mapping import (
     parse_group_mapping,
 )
 from skreg_common.settings import SettingsError
+
+from tests.auth.conftest import ADMIN_PASSWORD, AUTH, AppFactory, register
+from tests.support.factories import PASSWORD
 
 
 def test_the_mapping_parses_and_the_strongest_role_wins() -> None:
@@ -53,3 +56,36 @@ def test_prod_refuses_a_half_configured_or_plain_http_provider() -> None:
     ).production_problems()
     assert any("https://" in p for p in problems)
     assert any("SSO_CLIENT_SECRET" in p for p in problems)
+
+
+async def test_with_passwords_off_only_the_seed_admin_signs_in_with_one(
+    start_app: AppFactory,
+) -> None:
+    """SSO_PASSWORD_LOGIN=false: nobody registers or signs in with a password but the seed
+    admin (the way back in while the provider is down). No provider call is involved."""
+    async with start_app(registration_open=True) as open_registry:
+        await register(open_registry, "local-user")
+    async with start_app(
+        sso_issuer="http://127.0.0.1:9",
+        sso_client_id="skreg",
+        sso_client_secret="secret",
+        sso_password_login=False,
+        registration_open=True,
+    ) as client:
+        refused = await client.post(
+            f"{AUTH}/login", json={"username": "local-user", "password": PASSWORD}
+        )
+        assert refused.status_code == 403
+        assert "single sign-on" in refused.json()["detail"]
+        admin = await client.post(
+            f"{AUTH}/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert admin.status_code == 200
+        registering = await client.post(
+            f"{AUTH}/register",
+            json={"username": "newbie", "email": "n@example.test", "password": PASSWORD},
+        )
+        assert registering.status_code == 403
+        info = (await client.get(f"{AUTH}/sso")).json()
+        assert info["enabled"] is True
+        assert info["password_login"] is False

@@ -84,7 +84,10 @@ def start_provider(workdir: Path, redirect_uris: list[str], **accounts: Any) -> 
         {
             "client_id": WEB_CLIENT_ID,
             "client_secret": WEB_CLIENT_SECRET,
-            "redirect_uris": redirect_uris,
+            # Native (RFC 8252 §7.3): any port on the loopback callback, for the CLI's
+            # `skreg login --sso --browser`.
+            "application_type": "native",
+            "redirect_uris": [*redirect_uris, "http://127.0.0.1/callback"],
             "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic",
