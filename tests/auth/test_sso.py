@@ -514,6 +514,22 @@ def test_trusted_publishing(registry: Registry) -> None:
         assert words in response.json()["detail"], (name, response.json())
     assert len(registry.audit("trusted_publishing.refused")) >= len(refusals)
 
+    # Listing and removal: the owner sees and removes the policy, a stranger neither.
+    listed = httpx.get(f"{registry.url}/api/v1/auth/trust-policies", headers=headers, timeout=30)
+    assert [p["id"] for p in listed.json()] == [policy_id]
+    strangers = {"authorization": f"Bearer {stranger}"}
+    assert (
+        httpx.get(
+            f"{registry.url}/api/v1/auth/trust-policies", headers=strangers, timeout=30
+        ).json()
+        == []
+    )
+    policy_url = f"{registry.url}/api/v1/auth/trust-policies/{policy_id}"
+    assert httpx.delete(policy_url, headers=strangers, timeout=30).status_code == 404
+    assert httpx.delete(policy_url, headers=headers, timeout=30).status_code == 204
+    assert _exchange(registry, registry.provider.mint(job)).status_code == 403
+    assert [e["target_id"] for e in registry.audit("trust_policy.deleted")] == [policy_id]
+
 
 def test_the_readme_trusted_publishing_blocks(registry: Registry, tmp_path: Path) -> None:
     """The README's two blocks, run by bash as written, with the provider standing in for
