@@ -60,6 +60,17 @@ COVERED_ELSEWHERE = {
     "python -m skreg_catalog.signing generate-key signing-key-2.pem": (
         "tests/catalog/test_signing.py runs it in a scratch folder"
     ),
+    "skreg login --sso https://skills.example.com": (
+        "tests/auth/test_sso.py::test_cli_login_with_the_device_flow runs it against a real "
+        "OpenID provider"
+    ),
+    'curl -fsS -X POST "$SKREG_URL/api/v1/auth/trust-policies" \\': (
+        "tests/auth/test_sso.py::test_the_readme_trusted_publishing_blocks runs it"
+    ),
+    "export SKREG_TOKEN=$(curl -fsS -X POST "
+    '"$SKREG_URL/api/v1/auth/trusted-publishing/exchange" \\': (
+        "tests/auth/test_sso.py::test_the_readme_trusted_publishing_blocks runs it"
+    ),
     "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
         "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
     ),

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from skreg_common.settings import DEV_SECRET_KEY, DEV_SERVICE_SECRET
+from skreg_auth.settings import AuthSettings
+from skreg_common.settings import DEV_SECRET_KEY, DEV_SERVICE_SECRET, load_settings
 from skreg_gateway.devcert import write_self_signed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,6 +105,32 @@ def test_apps_wait_for_healthy_state_and_migrations(prod: dict[str, Any]) -> Non
     assert "pg_isready" in " ".join(prod["postgres"]["healthcheck"]["test"])
     assert "--appendonly" in prod["redis"]["command"]
     assert prod["migrate"]["environment"]["SERVICE"] == "migrate"
+
+
+def test_prod_passes_the_identity_provider_settings_to_auth(prod: dict[str, Any]) -> None:
+    """Unset, SSO is off and auth starts; set, auth's settings accept what compose renders."""
+    default = {k: str(v) for k, v in prod["auth"]["environment"].items()}
+    assert default["SSO_ISSUER"] == ""
+    assert not load_settings(AuthSettings, default).sso_enabled
+    idp = {
+        "SSO_ISSUER": "https://login.example.com/realms/acme",
+        "SSO_CLIENT_ID": "skills-registry",
+        "SSO_CLIENT_SECRET": "a-client-secret-from-the-provider",
+        "SSO_GROUP_MAPPING": "skill-authors=acme:publisher, platform=acme:owner",
+        "SSO_PASSWORD_LOGIN": "false",
+    }
+    result = _compose("prod", {**PROD_ENV, **idp}, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    auth_env = {
+        k: str(v)
+        for k, v in yaml.safe_load(result.stdout)["services"]["auth"]["environment"].items()
+    }
+    assert {k: auth_env[k] for k in idp} == idp
+    settings = load_settings(AuthSettings, auth_env)
+    assert settings.sso_enabled
+    assert not settings.registration_is_open
+    assert "https://gitlab.com" in settings.trusted_issuers
+    assert "SSO_ISSUER" not in prod["gateway"]["environment"]  # only auth talks to the IdP
 
 
 def test_services_trust_exactly_the_compose_network_as_their_proxies() -> None:

@@ -118,8 +118,9 @@ def _bin_entry(package_dir: Path, package: str) -> Path:
     raise RuntimeError(f"{package} declares no executable in its package.json")
 
 
-def install_client(package: str, version: str) -> NodeClient:
-    """Install `package@version` once into the cache (a file lock guards parallel runs)."""
+def install_package(package: str, version: str, *, what: str = "client") -> Path:
+    """Install `package@version` once into the cache (a file lock guards parallel runs);
+    returns the folder whose `node_modules` holds it."""
     target = CACHE / f"{package.replace('/', '__')}-{version}"
     target.mkdir(parents=True, exist_ok=True)
     package_dir = target / "node_modules" / package
@@ -140,9 +141,16 @@ def install_client(package: str, version: str) -> NodeClient:
             if done.returncode != 0 or not installed.exists():
                 pytest.fail(
                     f"could not install the real {package}@{version} from npm "
-                    f"(a supported client must be tested, never skipped):\n"
+                    f"(a supported {what} must be tested, never skipped):\n"
                     f"{done.stdout}\n{done.stderr}"
                 )
+    return target
+
+
+def install_client(package: str, version: str) -> NodeClient:
+    """Install the CLI `package@version` once into the cache."""
+    target = install_package(package, version)
+    package_dir = target / "node_modules" / package
     return NodeClient(package, version, _bin_entry(package_dir, package))
 
 

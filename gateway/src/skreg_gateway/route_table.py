@@ -45,7 +45,8 @@ def _prefix(path: str) -> str:
 ROUTE_TABLE: tuple[PublicRoute, ...] = (
     PublicRoute(
         "auth-credentials",
-        r"/api/v1/auth/(?:login|register|refresh)",
+        r"/api/v1/auth/(?:login|register|refresh|sso/(?:begin|complete|device(?:/token)?)"
+        r"|trusted-publishing/exchange)",
         "auth",
         "auth",
     ),

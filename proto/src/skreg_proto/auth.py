@@ -177,3 +177,101 @@ class RevocationEvent(msgspec.Struct):
     id: str
     until: float
     min_version: int = 0
+
+
+# --- single sign-on (OpenID Connect) -------------------------------------------------
+
+
+class SsoInfo(msgspec.Struct):
+    """`GET /api/v1/auth/sso`: whether SSO is on, and how clients may use it."""
+
+    enabled: bool
+    display_name: str
+    password_login: bool
+    device_flow: bool
+
+
+class SsoBeginRequest(msgspec.Struct):
+    """Start a redirect sign-in: the URL the provider sends the browser back to."""
+
+    redirect_uri: str
+
+
+class SsoBeginResponse(msgspec.Struct):
+    """Where to send the browser, and the state that must come back with the code."""
+
+    authorization_url: str
+    state: str
+
+
+class SsoCompleteRequest(msgspec.Struct):
+    """The `code` and `state` the provider sent back to the redirect URI."""
+
+    state: str
+    code: str
+
+
+class SsoDeviceStart(msgspec.Struct):
+    """A device sign-in: show `user_code` and `verification_uri`, then poll with `handle`."""
+
+    handle: str
+    user_code: str
+    verification_uri: str
+    expires_in: int
+    interval: int
+    verification_uri_complete: str | None = None
+
+
+class SsoDeviceTokenRequest(msgspec.Struct):
+    """Poll a device sign-in."""
+
+    handle: str
+
+
+class SsoDevicePending(msgspec.Struct):
+    """202 from the device poll: not approved yet; poll again after `interval` seconds."""
+
+    status: str
+    interval: int
+
+
+# --- trusted publishing ----------------------------------------------------------------
+
+
+class TrustPolicyCreate(msgspec.Struct):
+    """CI tokens from `issuer` for `audience` whose claims equal `claims` may publish to
+    `namespace` (e.g. GitLab `project_path` and `ref_protected`, GitHub `repository`
+    and `workflow_ref`)."""
+
+    namespace: str
+    issuer: str
+    audience: str
+    claims: dict[str, str | bool]
+
+
+class TrustPolicyOut(msgspec.Struct):
+    """A registered trust policy."""
+
+    id: str
+    namespace: str
+    issuer: str
+    audience: str
+    claims: dict[str, Any]
+    created_at: dt.datetime
+    created_by: str | None = None
+
+
+class CiTokenExchange(msgspec.Struct):
+    """`POST /api/v1/auth/trusted-publishing/exchange`: the CI job's OIDC ID token."""
+
+    token: str
+
+
+class CiToken(msgspec.Struct):
+    """A short-lived access token that may publish only to `namespace`."""
+
+    access_token: str
+    expires_in: int
+    namespace: str
+    policy_id: str
+    token_type: str = TOKEN_TYPE

@@ -57,8 +57,16 @@ class IntrospectResponse(msgspec.Struct):
 # --- importer -> catalog ----------------------------------------------------
 
 
+class TrustedPublisherProvenance(msgspec.Struct, omit_defaults=True):
+    """The CI job that published a version through trusted publishing."""
+
+    issuer: str
+    policy_id: str
+    claims: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class Provenance(msgspec.Struct, omit_defaults=True):
-    """Where an imported version came from (URLs never carry credentials)."""
+    """Where a version came from: an import (URLs never carry credentials) or a CI job."""
 
     source_id: str | None = None
     repository_url: str | None = None
@@ -67,6 +75,7 @@ class Provenance(msgspec.Struct, omit_defaults=True):
     path: str | None = None
     imported_at: str | None = None
     tag: str | None = None  # the Git tag the version was taken from, if any
+    trusted_publisher: TrustedPublisherProvenance | None = None
 
 
 PublishOutcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]

@@ -22,6 +22,7 @@ from skreg_cli.client import ApiClient, decode, path_of
 from skreg_cli.commands.common import json_option
 from skreg_cli.context import AppContext, pass_app
 from skreg_cli.errors import CliError, ExitCode
+from skreg_cli.sso import browser_sign_in, device_sign_in
 
 # What the key `skreg login` creates may do: everything the CLI does, never admin.
 CLI_SCOPES = ["read", "publish", "yank"]
@@ -42,7 +43,13 @@ def _password_login(
         json=LoginRequest(username=username, password=password),
         always_there=True,
     )
-    session = decode(response, TokenResponse)
+    return _key_for_session(client, decode(response, TokenResponse), key_name, scopes)
+
+
+def _key_for_session(
+    client: ApiClient, session: TokenResponse, key_name: str, scopes: list[str]
+) -> tuple[str, str, str]:
+    """Mint this machine's API key with a fresh session, then end the session."""
     access = session.access_token
     created = decode(
         client.request(
@@ -111,6 +118,16 @@ def _store(app: AppContext, target: str, credential: cfg.Credential, *, admin: b
     is_flag=True,
     help="Store a key with the admin scope, kept apart and used only by `skreg source`.",
 )
+@click.option(
+    "--sso",
+    is_flag=True,
+    help="Sign in with the registry's identity provider (device code; see --browser).",
+)
+@click.option(
+    "--browser",
+    is_flag=True,
+    help="With --sso: a browser on this machine and a loopback redirect, not a device code.",
+)
 @pass_app
 def login(
     app: AppContext,
@@ -120,6 +137,8 @@ def login(
     password_stdin: bool,
     key_name: str | None,
     admin: bool,
+    sso: bool,
+    browser: bool,
 ) -> None:
     """Sign in to a registry and store an API key (file mode 0600) for later commands.
 
@@ -131,6 +150,16 @@ def login(
     app.output.note(f"Registry: {target.url}")
     client = app.anonymous_client(target)
     token = token_opt if token_opt is not None else app.token_flag
+    if sso:
+        session = (
+            browser_sign_in(client, app.output) if browser else device_sign_in(client, app.output)
+        )
+        label = key_name or f"skreg CLI on {socket.gethostname()} (SSO)"
+        key, key_id, user = _key_for_session(client, session, label, CLI_SCOPES)
+        _store(
+            app, target.url, cfg.Credential(token=key, username=user, key_id=key_id), admin=False
+        )
+        return
     if token is not None:
         token = token or click.prompt("API key", hide_input=True).strip()
         me = _whoami(client, token)

@@ -22,6 +22,7 @@ from skreg_common.runtime import Runtime
 
 from skreg_gateway.settings import GatewaySettings
 from skreg_gateway.ui.account.routes import HANDLERS as ACCOUNT_HANDLERS
+from skreg_gateway.ui.account.sso import HANDLERS as SSO_HANDLERS
 from skreg_gateway.ui.admin.routes import admin_router
 from skreg_gateway.ui.browse.routes import HANDLERS as BROWSE_HANDLERS
 from skreg_gateway.ui.client import ApiRouter
@@ -89,7 +90,7 @@ def ui_component(
     )
     pages = Router(
         path="/",
-        route_handlers=[*BROWSE_HANDLERS, *ACCOUNT_HANDLERS, admin_router()],
+        route_handlers=[*BROWSE_HANDLERS, *ACCOUNT_HANDLERS, *SSO_HANDLERS, admin_router()],
         dependencies={"ui": Provide(provide_ui)},
         middleware=[DefineMiddleware(SessionMiddleware, backend=state.sessions)],
         guards=[csrf_protect],

@@ -82,6 +82,9 @@ class UiSession(msgspec.Struct, kw_only=True):
     access_expires_at: float = 0.0
     refresh_token: str | None = None
     flash: list[Flash] = msgspec.field(default_factory=list)
+    # A single sign-on under way in this browser: its state, and where to go after.
+    sso_state: str | None = None
+    sso_next: str | None = None
 
     @property
     def signed_in(self) -> bool:

@@ -21,8 +21,10 @@ from skreg_auth.context import AuthContext
 from skreg_auth.deps import provide_client_ip
 from skreg_auth.sessions.routes import HANDLERS as SESSION_HANDLERS
 from skreg_auth.settings import AuthSettings
+from skreg_auth.sso.routes import HANDLERS as SSO_HANDLERS
 from skreg_auth.tokens.routes import HANDLERS as TOKEN_HANDLERS
 from skreg_auth.tokens.routes import INTERNAL_HANDLERS
+from skreg_auth.trusted.routes import HANDLERS as TRUST_HANDLERS
 from skreg_auth.users.bootstrap import bootstrap_admin
 from skreg_auth.users.routes import HANDLERS as USER_HANDLERS
 from skreg_auth.users.routes import registration_router
@@ -92,6 +94,8 @@ def component(settings: AuthSettings, context: AuthContext | None = None) -> Ser
             *KEY_HANDLERS,
             *AUDIT_HANDLERS,
             *TOKEN_HANDLERS,
+            *SSO_HANDLERS,
+            *TRUST_HANDLERS,
         ],
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,

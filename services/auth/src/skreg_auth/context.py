@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from skreg_common.revocation import RevocationList
 from skreg_common.runtime import Runtime
+from skreg_common.settings import SettingsError
 from skreg_common.throttle import Throttle
 from skreg_common.throttle import throttle as new_throttle
 from skreg_common.verifier import CredentialResolver, JwtVerifier
@@ -16,7 +17,12 @@ from skreg_auth.passwords import Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.service import LoginLimits, SessionService
 from skreg_auth.settings import AuthSettings
+from skreg_auth.sso.mapping import Grant, MappingError, parse_group_mapping
+from skreg_auth.sso.memberships import MembershipSink, RecordedMemberships
+from skreg_auth.sso.oidc import OidcProvider
+from skreg_auth.sso.service import SsoService
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
+from skreg_auth.trusted.service import TrustedPublishing
 
 THROTTLE_PREFIX = "skreg:auth:throttle:"  # sign-in, password and registration budgets
 
@@ -43,6 +49,23 @@ class AuthContext:
     introspector: LocalIntrospector = field(init=False, repr=False)
     resolver: CredentialResolver = field(init=False, repr=False)
     logins: SessionService = field(init=False, repr=False)
+    sso: SsoService = field(init=False, repr=False)
+    trusted: TrustedPublishing = field(init=False, repr=False)
+    # SSO parts that need only the settings; `memberships` is the seam the organizations
+    # feature plugs into (sso/memberships.py).
+    sso_provider: OidcProvider = field(init=False, repr=False)
+    group_mapping: dict[str, tuple[Grant, ...]] = field(init=False, repr=False)
+    memberships: MembershipSink = field(default_factory=RecordedMemberships, repr=False)
+    ci_providers: dict[str, OidcProvider] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sso_provider = OidcProvider(
+            self.settings.sso_issuer or "", timeout=self.settings.sso_timeout_seconds
+        )
+        try:
+            self.group_mapping = parse_group_mapping(self.settings.sso_group_mapping)
+        except MappingError as exc:
+            raise SettingsError(f"SSO_GROUP_MAPPING: {exc}") from exc
 
     @classmethod
     def create(cls, settings: AuthSettings) -> AuthContext:
@@ -112,5 +135,24 @@ class AuthContext:
                 max_failures=settings.login_max_failures,
                 locked_address_failures=settings.login_locked_address_failures,
             ),
+            password_login_only_for=(
+                None
+                if not settings.sso_enabled or settings.sso_password_login
+                else settings.admin_username.lower()
+            ),
+        )
+        self.sso = SsoService(
+            settings=settings,
+            sessions=runtime.sessions,
+            provider=self.sso_provider,
+            logins=self.logins,
+            memberships=self.memberships,
+            mapping=self.group_mapping,
+        )
+        self.trusted = TrustedPublishing(
+            settings=settings,
+            sessions=runtime.sessions,
+            issuer=self.issuer,
+            providers=self.ci_providers,
         )
         return self

@@ -24,6 +24,14 @@ USER_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "keys")
 SERVICE_ROLE = "service"
 
 
+class TrustedPublisher(msgspec.Struct, frozen=True, kw_only=True):
+    """The CI job a trusted-publishing token was exchanged for (recorded as provenance)."""
+
+    issuer: str
+    policy_id: str
+    claims: tuple[tuple[str, str], ...] = ()
+
+
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """The caller of one request: a user (by token or API key), a service, or nobody."""
 
@@ -35,6 +43,13 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str | None = None
     # The login session an access token belongs to (lets logout end it without a body).
     session_id: str | None = None
+    # None: any namespace the user may manage; else only these (trusted-publishing tokens).
+    namespaces: tuple[str, ...] | None = None
+    trusted_publisher: TrustedPublisher | None = None
+
+    def may_use_namespace(self, namespace: str) -> bool:
+        """False when the credential is limited to other namespaces."""
+        return self.namespaces is None or namespace in self.namespaces
 
     @property
     def is_authenticated(self) -> bool:

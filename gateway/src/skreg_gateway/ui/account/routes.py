@@ -20,6 +20,7 @@ from skreg_proto.auth import (
 )
 from skreg_proto.catalog import SkillSummary
 
+from skreg_gateway.ui.account.sso import sso_info
 from skreg_gateway.ui.browse.service import get_page
 from skreg_gateway.ui.client import ApiError, seg
 from skreg_gateway.ui.context import UiContext, safe_local_path
@@ -60,7 +61,9 @@ async def login_page(
     """The sign-in form (already signed in: straight on)."""
     if ui.user is not None:
         return ui.redirect(safe_local_path(next))
-    return ui.render("login.html", next=safe_local_path(next), username="", error=None)
+    return ui.render(
+        "login.html", next=safe_local_path(next), username="", error=None, sso=await sso_info(ui)
+    )
 
 
 @post("/login", include_in_schema=False)
@@ -76,6 +79,7 @@ async def login(ui: NamedDependency[UiContext]) -> Response[Any]:
             next=next_path,
             username=username,
             error="Enter your username (or email) and password.",
+            sso=await sso_info(ui),
         )
     try:
         tokens = await ui.anonymous_api().call(
@@ -91,12 +95,15 @@ async def login(ui: NamedDependency[UiContext]) -> Response[Any]:
             error = f"Too many attempts. Try again in {exc.retry_after or 60} seconds."
         else:
             raise
+        if exc.status == 403:
+            error = exc.message
         return ui.render(
             "login.html",
             status=exc.status if exc.status != 422 else 400,
             next=next_path,
             username=username,
             error=error,
+            sso=await sso_info(ui),
         )
     ui.session.sign_out()  # a fresh CSRF token for the signed-in session
     ui.sign_in(tokens)

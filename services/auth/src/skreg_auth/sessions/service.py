@@ -65,6 +65,9 @@ class SessionService:
     revoker: Revoker
     refresh_ttl: dt.timedelta
     limits: LoginLimits
+    # Set when SSO has replaced passwords: only this account (the seed admin, the way
+    # back in while the provider is down) still signs in with one.
+    password_login_only_for: str | None = None
 
     async def login(self, identifier: str, password: str, client_ip: str | None) -> TokenResponse:
         """Password login by username or email; failures look and take the same.
@@ -74,6 +77,11 @@ class SessionService:
         count back. An attempt the hashing pool turns away was never made.
         """
         ident = identifier.strip()
+        if (
+            self.password_login_only_for is not None
+            and login_key(ident) != self.password_login_only_for
+        ):
+            raise Forbidden("password sign-in is turned off here; sign in with single sign-on")
         address = address_bucket(client_ip or "unknown")
         ip_key = throttle_key("ip", address)
         await self._reserve(ip_key, self.limits.max_failures, None, ident, client_ip)
@@ -224,6 +232,12 @@ class SessionService:
             )
         log.info(action, user_id=user.id, rehashed=new_hash is not None)
         return self._tokens(user, family, refresh)
+
+    async def start_session_for(
+        self, user_id: str, client_ip: str | None, action: str
+    ) -> TokenResponse:
+        """A new session for a user another proof (single sign-on) has signed in."""
+        return await self._start_session(user_id, client_ip, None, action)
 
     def _tokens(self, user: User, family: str, refresh: str) -> TokenResponse:
         access = self.issuer.access_token(

@@ -110,6 +110,40 @@ class TokenIssuer:
             }
         )
 
+    def publishing_token(
+        self,
+        *,
+        user_id: str,
+        username: str,
+        token_version: int,
+        namespace: str,
+        publisher: Mapping[str, object],
+        ttl: int,
+    ) -> str:
+        """A trusted-publishing token: publish scope, one namespace, the CI job as `tp`.
+
+        It never carries the admin role: a policy an administrator registered for
+        someone's namespace acts as that namespace's owner, nothing more.
+        """
+        issued = int(time.time())
+        return self._sign(
+            {
+                "iss": ISSUER,
+                "aud": USER_AUDIENCE,
+                "sub": user_id,
+                "name": username,
+                "roles": ["user"],
+                "scopes": ["publish"],
+                "iat": issued,
+                "exp": issued + ttl,
+                "jti": secrets.token_urlsafe(16),
+                "sid": f"ci:{secrets.token_urlsafe(12)}",
+                "ver": token_version,
+                "ns": [namespace],
+                "tp": dict(publisher),
+            }
+        )
+
     def service_token(self, service: str, now: float | None = None) -> str:
         """A token with the `service` role: only issued against SERVICE_SECRET."""
         issued = int(time.time() if now is None else now)

@@ -17,7 +17,7 @@ from skreg_common.db import insert_for, utcnow
 from skreg_common.errors import Conflict, Forbidden
 from skreg_common.principal import Principal
 from skreg_proto.catalog import PublishResponse
-from skreg_proto.internal import Provenance
+from skreg_proto.internal import Provenance, TrustedPublisherProvenance
 from skreg_proto.problems import FieldProblem
 from skreg_proto.semver import is_prerelease
 from sqlalchemy import select
@@ -72,8 +72,17 @@ class PublishService:
     ) -> PublishResponse:
         """Publish for a user: 201 new, 200 identical retry, 409 same version other content."""
         assert checked.version is not None  # strict publishing always resolves a version
+        if not principal.may_use_namespace(checked.namespace):
+            raise Forbidden(
+                f"this token may publish only to {', '.join(principal.namespaces or ())}, "
+                f"not to '{checked.namespace}'"
+            )
         namespace = await self._user_namespace(checked.namespace, principal, create=not dry_run)
-        origin = Origin(publisher_id=principal.id, publisher_name=principal.username)
+        origin = Origin(
+            publisher_id=principal.id,
+            publisher_name=principal.username,
+            provenance=ci_provenance(principal),
+        )
         if dry_run:
             return await self._dry_run(checked, namespace, origin)
         assert namespace is not None
@@ -251,6 +260,18 @@ class PublishService:
         # Rendered before the transaction opened; None: the read path renders it meanwhile.
         if checked.rendered is not None:
             await store_renderings(self.session, [(version_id, checked.rendered)])
+
+
+def ci_provenance(principal: Principal) -> Provenance | None:
+    """The CI job behind a trusted-publishing token, as the version's provenance."""
+    publisher = principal.trusted_publisher
+    if publisher is None:
+        return None
+    return Provenance(
+        trusted_publisher=TrustedPublisherProvenance(
+            issuer=publisher.issuer, policy_id=publisher.policy_id, claims=dict(publisher.claims)
+        )
+    )
 
 
 def restore_purged(version: Version, checked: CheckedSkill, text: str, origin: Origin) -> None:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.utils import base64url_decode
 
 from skreg_common.errors import Unauthorized
-from skreg_common.principal import ALL_SCOPES, SERVICE_ROLE, Principal
+from skreg_common.principal import ALL_SCOPES, SERVICE_ROLE, Principal, TrustedPublisher
 
 ISSUER = "skreg-auth"
 USER_AUDIENCE = "skreg"
@@ -50,6 +50,14 @@ class _Header(msgspec.Struct, frozen=True):
     crit: list[str] | None = None
 
 
+class TrustedPublisherClaim(msgspec.Struct, frozen=True):
+    """`tp` in a trusted-publishing token: the trust policy and the CI job's claims."""
+
+    iss: str
+    policy: str
+    claims: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class AccessClaims(msgspec.Struct, frozen=True):
     """The claims of an access or service token (types checked while decoding)."""
 
@@ -65,6 +73,9 @@ class AccessClaims(msgspec.Struct, frozen=True):
     sid: str | None = None
     ver: int = 0
     nbf: float | None = None
+    # Trusted-publishing tokens: the only namespaces they may publish to, and the CI job.
+    ns: list[str] | None = None
+    tp: TrustedPublisherClaim | None = None
 
 
 _AUDIENCES = frozenset({USER_AUDIENCE, SERVICE_AUDIENCE})
@@ -194,6 +205,20 @@ def principal_from_claims(claims: AccessClaims) -> Principal:
         if not claims.sub.startswith(SERVICE_SUBJECT_PREFIX):
             raise Unauthorized("invalid token")
         return Principal(kind="service", id=claims.sub, username=claims.name, roles=(SERVICE_ROLE,))
-    return user_principal(
+    principal = user_principal(
         claims.sub, claims.name, claims.roles, claims.scopes, session_id=claims.sid
+    )
+    if claims.ns is None and claims.tp is None:
+        return principal
+    publisher = None
+    if claims.tp is not None:
+        publisher = TrustedPublisher(
+            issuer=claims.tp.iss,
+            policy_id=claims.tp.policy,
+            claims=tuple(sorted(claims.tp.claims.items())),
+        )
+    return msgspec.structs.replace(
+        principal,
+        namespaces=tuple(claims.ns or ()),
+        trusted_publisher=publisher,
     )
