@@ -103,22 +103,27 @@ async def test_bounded_top_k_pages_like_full_scoring(
                 return names, totals, approximate
 
     query = {"q": "docker deploy service", "sort": sort}
+    in_sql, sql_totals, _ = await pages(**query)  # scored and ranked by the database
+    monkeypatch.setattr(lexical, "SQL_SCORING_LIMIT", 0)
     monkeypatch.setattr(lexical, "EXACT_TOTAL_LIMIT", 10**9)  # every list read whole
     full, full_totals, _ = await pages(**query)
     monkeypatch.setattr(lexical, "EXACT_TOTAL_LIMIT", 1)  # best-first, deepening 2 -> 8 -> 32
     monkeypatch.setattr(lexical, "FIRST_DEPTH", 2)
     monkeypatch.setattr(lexical, "MAX_DEPTH", 8)
     bounded, bounded_totals, approximate = await pages(**query)
-    assert bounded == full  # same rows, same order, no duplicates, no gaps
+    assert bounded == full == in_sql  # same rows, same order, no duplicates, no gaps
     assert len(full) == len(set(full)) == 14
-    assert set(full_totals) == {14}
+    assert set(full_totals) == set(sql_totals) == {14}
     # Past the exact limit a total may be an estimate, and then says so.
     assert all(flag or total == 14 for total, flag in zip(bounded_totals, approximate, strict=True))
     if sort == "relevance":
         monkeypatch.setattr(lexical, "FIRST_DEPTH", 8)
-        top = await _search(client, q="deploy", limit=1)  # the best two beat the 8th: done
-        assert top["total_approximate"] is True
-        assert top["total"] >= 8
+        two = await _search(client, q="deploy ops", limit=1)  # the best two beat the 8th: done
+        assert two["total_approximate"] is True
+        assert two["total"] >= 8
+        top = await _search(client, q="deploy", limit=1)
+        assert top["total"] == 14  # one word: its count is the total, exact
+        assert top["total_approximate"] is False
         assert _names(top) == ["svc-03"]  # "deploy" four times in the shortest description
 
 

@@ -54,6 +54,7 @@ from skreg_catalog.search.models import (
     SearchPosting,
     SearchTerm,
 )
+from skreg_catalog.search.scoring import SQL_SCORING_LIMIT, scored_page, spec_params
 from skreg_catalog.search.terms import field_names, stem, words
 from skreg_catalog.skills.models import Skill, SkillTag
 
@@ -180,16 +181,21 @@ def list_param(dialect: str, values: Iterable[Any]) -> Any:
     return values if dialect == "postgresql" else json.dumps(values)
 
 
+_VISIBLE = (
+    select(func.coalesce(func.max(CatalogCounter.value), 0))
+    .where(CatalogCounter.name == VISIBLE_SKILLS)
+    .scalar_subquery()
+)
+
+
 @lru_cache(maxsize=16)
 def _term_counts(dialect: str) -> Select[Any]:
-    return columns_of(SearchTerm.term, SearchTerm.documents).where(
+    """The query's indexed terms with their skill counts, and the visible skills (IDF)."""
+    return columns_of(SearchTerm.term, SearchTerm.documents, _VISIBLE.label("visible")).where(
         listed(dialect, SearchTerm.term, "terms", String())
     )
 
 
-_VISIBLE = columns_of(func.coalesce(func.max(CatalogCounter.value), 0).label("value")).where(
-    CatalogCounter.name == VISIBLE_SKILLS
-)
 _COMPLETIONS = (
     columns_of(SearchTerm.term)
     .where(
@@ -316,9 +322,8 @@ async def rank_lexical(
     else:
         completions = await complete(reader, query)
     query = query.with_completions(completions)
-    visible_row = await reader.first(_VISIBLE, {})
-    visible = int(visible_row["value"]) if visible_row else 0
     counts = await reader.all(_term_counts(dialect), {"terms": list_param(dialect, query.terms)})
+    visible = int(counts[0]["visible"]) if counts else 0
     documents = {row["term"]: int(row["documents"]) for row in counts if row["documents"] > 0}
     if after is not None:
         idfs = dict(after.idfs)
@@ -354,6 +359,9 @@ async def _rank_terms(
         filtered = await _all_weights(reader, terms, filters)
         ranked = _rank(filtered, scorer, exact_ids, after)
         return Ranking(ranked[:size], _count(filtered, exact_ids), False)
+    postings_in_all = sum(documents.get(t, 0) for t in terms)
+    if len(terms) > 1 and postings_in_all <= SQL_SCORING_LIMIT:
+        return await _scored_in_sql(reader, scorer, exact_ids, size, after)
     depth = FIRST_DEPTH
     if max((documents.get(t, 0) for t in terms), default=0) <= EXACT_TOTAL_LIMIT:
         depth = EXACT_TOTAL_LIMIT  # small lists: read them whole, the total is exact
@@ -403,6 +411,36 @@ async def _rank_terms(
     weights = await _all_weights(reader, terms, filters)
     ranked = _rank(weights, scorer, exact_ids, after)
     return Ranking(ranked[:size], _count(weights, exact_ids), False)
+
+
+async def _scored_in_sql(
+    reader: QuickReader, scorer: _Scorer, exact_ids: set[int], size: int, after: Position | None
+) -> Ranking:
+    """Exact ranking and total computed by the database (`search.scoring`)."""
+    dialect = reader.dialect_name
+    params: dict[str, Any] = spec_params(dialect, scorer.groups, scorer.idfs)
+    params.update(
+        exact=list_param(dialect, sorted(exact_ids)),
+        total_idf=scorer.total_idf,
+        after=int(after is not None),
+        c_exact=after.exact if after else 0,
+        c_score=after.score if after else 0,
+        c_id=after.skill_id if after else 0,
+        limit=size,
+    )
+    rows = await reader.all(scored_page(dialect), params)
+    if not rows:
+        if after is None:
+            return Ranking([], 0, False)
+        counted = await reader.all(scored_page(dialect), {**params, "after": 0, "limit": 1})
+        return Ranking([], int(counted[0]["total"]) if counted else 0, False)
+    candidates = [
+        Candidate(
+            row["skill_id"], int(row["exact"]), int(row["score"]), tuple(field_names(row["fields"]))
+        )
+        for row in rows
+    ]
+    return Ranking(candidates, int(rows[0]["total"]), False)
 
 
 Weights = dict[int, dict[str, tuple[int, int]]]
