@@ -428,11 +428,12 @@ async def _scored_in_sql(
         c_id=after.skill_id if after else 0,
         limit=size,
     )
-    rows = await reader.all(scored_page(dialect), params)
+    statement = scored_page(dialect, all(len(group) <= 1 for group in scorer.groups))
+    rows = await reader.all(statement, params)
     if not rows:
         if after is None:
             return Ranking([], 0, False)
-        counted = await reader.all(scored_page(dialect), {**params, "after": 0, "limit": 1})
+        counted = await reader.all(statement, {**params, "after": 0, "limit": 1})
         return Ranking([], int(counted[0]["total"]) if counted else 0, False)
     candidates = [
         Candidate(

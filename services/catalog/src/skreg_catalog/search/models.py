@@ -1,9 +1,8 @@
-"""The text each skill is found by; the full-text index over it is backend-specific.
+"""The text each skill is found by, and the term index over it (the same on every backend).
 
-SQLite indexes this table with an FTS5 external-content table kept in step by
-triggers; PostgreSQL adds a generated, weighted `tsvector` column with a GIN
-index and a trigram index on `name`. Both live in the migration only, because
-they cannot be expressed portably in the model.
+`SearchDocument` keeps each visible skill's text; `search.index` derives the
+postings, term counts and suggestion words from it in the same transaction
+(`search.lexical` and `search.suggest` read them).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ class SearchDocument(Base):
 
     __tablename__ = "catalog_search_documents"
 
-    # INTEGER PRIMARY KEY: on SQLite this is the rowid the FTS5 index points at.
+    # INTEGER PRIMARY KEY (the rowid on SQLite): the skill it describes.
     skill_id: Mapped[int] = mapped_column(
         Integer,
         ForeignKey("catalog_skills.id", ondelete="CASCADE"),

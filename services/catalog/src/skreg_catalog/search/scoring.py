@@ -37,7 +37,7 @@ _SQLITE_SUM = "SUM(part) * (:total_idf + SUM(gidf))"
 _POSTGRES_SUM = "CAST(SUM(part) * (:total_idf + SUM(gidf)) AS bigint)"
 
 _STATEMENT = """
-WITH q AS ({terms}),
+WITH q AS MATERIALIZED ({terms}),
 best AS (
     SELECT p.skill_id AS skill_id, q.g AS g, MAX(p.weight * q.idf) AS part, MAX(q.gidf) AS gidf,
            MAX(p.fields & 1) + MAX(p.fields & 2) + MAX(p.fields & 4) + MAX(p.fields & 8) AS f
@@ -57,15 +57,46 @@ LIMIT :limit
 """
 
 
-@lru_cache(maxsize=4)
-def scored_page(dialect: str) -> Select[Any]:
-    """The ranked page of a query's matches (see the module docstring for parameters)."""
+# One word, one term (no completions): the per-word best is the term's own posting, so
+# one grouping suffices (the same score; measured ~1 ms less per query at 10k).
+_SINGLE_STATEMENT = """
+WITH q AS MATERIALIZED ({terms}),
+scored AS (
+    SELECT p.skill_id AS skill_id, {exact} AS exact, {score} AS score,
+           COUNT(*) OVER () AS total,
+           MAX(p.fields & 1) + MAX(p.fields & 2) + MAX(p.fields & 4) + MAX(p.fields & 8) AS fields
+    FROM q JOIN catalog_search_postings p ON p.term = q.term
+    GROUP BY p.skill_id
+)
+SELECT skill_id, exact, score, total, fields FROM scored
+WHERE :after = 0 OR exact < :c_exact
+   OR (exact = :c_exact AND (score < :c_score OR (score = :c_score AND skill_id > :c_id)))
+ORDER BY exact DESC, score DESC, skill_id
+LIMIT :limit
+"""
+_SQLITE_SINGLE_SUM = "SUM(p.weight * q.idf) * (:total_idf + SUM(q.gidf))"
+_POSTGRES_SINGLE_SUM = "CAST(SUM(p.weight * q.idf) * (:total_idf + SUM(q.gidf)) AS bigint)"
+_POSTGRES_SINGLE_EXACT = "CAST(p.skill_id = ANY(CAST(:exact AS int[])) AS int)"
+_SQLITE_SINGLE_EXACT = "(p.skill_id IN (SELECT value FROM json_each(:exact)))"
+
+
+@lru_cache(maxsize=8)
+def scored_page(dialect: str, single: bool = False) -> Select[Any]:
+    """The ranked page of a query's matches (see the module docstring for parameters);
+    `single`: every word is one term."""
     pg = dialect == "postgresql"
-    sql = _STATEMENT.format(
-        terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
-        exact=_POSTGRES_EXACT if pg else _SQLITE_EXACT,
-        score=_POSTGRES_SUM if pg else _SQLITE_SUM,
-    )
+    if single:
+        sql = _SINGLE_STATEMENT.format(
+            terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
+            exact=_POSTGRES_SINGLE_EXACT if pg else _SQLITE_SINGLE_EXACT,
+            score=_POSTGRES_SINGLE_SUM if pg else _SQLITE_SINGLE_SUM,
+        )
+    else:
+        sql = _STATEMENT.format(
+            terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
+            exact=_POSTGRES_EXACT if pg else _SQLITE_EXACT,
+            score=_POSTGRES_SUM if pg else _SQLITE_SUM,
+        )
     statement = text(sql).columns(
         column("skill_id", Integer()),
         column("exact", Integer()),

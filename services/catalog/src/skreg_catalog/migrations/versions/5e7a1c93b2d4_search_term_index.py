@@ -10,10 +10,17 @@ per-term postings with precomputed BM25F weights, read best-first through
 and the words of names and tags with their trigrams ("did you mean").
 Backfilled from the existing search documents with the same analysis the writer
 uses (`search.index`).
+
+The full-text indexes of the first revision (FTS5 on SQLite; the `tsv` column, its
+GIN index and the name trigram index on PostgreSQL) rank nothing any more and only
+cost every publish, so they go; a downgrade rebuilds them from the documents.
 """
 
+import importlib.util
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
@@ -69,6 +76,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("gram", "word", name=op.f("pk_catalog_search_word_grams")),
     )
     _backfill(postings, terms, words, grams)
+    dialect = op.get_bind().dialect.name
+    first = _first_revision()
+    if dialect == "sqlite":
+        for statement in first.SQLITE_SEARCH_DOWN:
+            op.execute(statement)
+    elif dialect == "postgresql":
+        for statement in first.POSTGRES_SEARCH_DOWN:
+            op.execute(statement)
+        op.execute("ALTER TABLE catalog_search_documents DROP COLUMN IF EXISTS tsv")
+
+
+def _first_revision() -> ModuleType:
+    """The revision that made the full-text indexes (its statements, not a copy of them)."""
+    path = Path(__file__).with_name("2a325cbf2642_catalog_tables_and_search.py")
+    spec = importlib.util.spec_from_file_location("catalog_2a325cbf2642", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _backfill(postings: sa.Table, terms: sa.Table, words: sa.Table, grams: sa.Table) -> None:
@@ -106,6 +132,16 @@ def _backfill(postings: sa.Table, terms: sa.Table, words: sa.Table, grams: sa.Ta
 
 
 def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    first = _first_revision()
+    if dialect == "sqlite":
+        for statement in first.SQLITE_SEARCH:
+            op.execute(statement)
+        op.execute("INSERT INTO catalog_search_fts(catalog_search_fts) VALUES ('rebuild')")
+    elif dialect == "postgresql":
+        # The extension stayed; the generated column fills itself from the documents.
+        for statement in first.POSTGRES_SEARCH[1:]:
+            op.execute(statement)
     op.drop_table("catalog_search_word_grams")
     op.drop_table("catalog_search_words")
     op.drop_table("catalog_search_terms")
