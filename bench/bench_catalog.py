@@ -417,12 +417,45 @@ def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
                     for i, s in chunk
                 ],
             )
+    index_via_sql(conn, skills)
     with conn:
         conn.execute(
             "INSERT INTO catalog_counters(name, value) VALUES ('visible_skills', ?)", (len(skills),)
         )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+
+
+def index_via_sql(conn: sqlite3.Connection, skills: list[SkillSpec]) -> None:
+    """The term index publishing would write (`skreg_catalog.search.index`), in bulk."""
+    from collections import Counter
+
+    from skreg_catalog.search.index import gram_rows, posting_rows
+    from skreg_catalog.search.terms import vocabulary
+
+    terms: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for start in range(0, len(skills), 5000):
+        rows = []
+        for i, s in enumerate(skills[start : start + 5000], start=start + 1):
+            fields = {"namespace": s.namespace, "name": s.name, "tags": " ".join(s.tags),
+                      "description": s.description, "body": s.body}  # fmt: skip
+            found = posting_rows(i, fields)
+            terms.update(row["term"] for row in found)
+            words.update(vocabulary(s.name, fields["tags"]))
+            rows.extend(found)
+        with conn:
+            conn.executemany(
+                "INSERT INTO catalog_search_postings(term, skill_id, weight, fields)"
+                " VALUES (:term, :skill_id, :weight, :fields)",
+                rows,
+            )
+    with conn:
+        conn.executemany("INSERT INTO catalog_search_terms VALUES (?, ?)", terms.items())
+        conn.executemany("INSERT INTO catalog_search_words VALUES (?, ?)", words.items())
+        conn.executemany(
+            "INSERT INTO catalog_search_word_grams VALUES (:gram, :word)", gram_rows(words)
+        )
 
 
 # --- the runs -----------------------------------------------------------------------------

@@ -95,6 +95,8 @@ def test_search_and_info(registry: RegistryServer, signed_in: User, isolated: Pa
     mine = json.loads(run("search", "--namespace", signed_in.username, "--json").stdout)
     assert {s["namespace"] for s in mine["items"]} == {signed_in.username}
     assert json.loads(run("search", unique("nothing"), "--json").stdout)["items"] == []
+    typo = run("search", name[:-1] + ("x" if name[-1] != "x" else "y"))  # a misspelt name
+    assert f"did you mean: {name.replace('-', ' ')}" in typo.stderr + typo.stdout
 
     info = run("info", full)
     assert info.exit_code == 0, info.output

@@ -188,6 +188,15 @@ def test_hostile_input_gets_a_page_never_a_500(seeded: Server, path: str, status
         assert "text/html" in response.headers["content-type"]
 
 
+def test_search_says_why_each_result_matched_and_what_a_typo_meant(seeded: Server) -> None:
+    response = httpx.get(f"{seeded.url}/search", params={"q": "pdf toolz"}, headers=HTML,
+                         timeout=30)  # fmt: skip
+    assert response.status_code == 200
+    assert 'data-testid="suggestions"' in response.text
+    assert '<a href="/search?q=pdf%20tools">pdf tools</a>' in response.text
+    assert "pdf-tools" in response.text  # "pdf" still matched
+
+
 def test_next_parameter_never_redirects_off_site(ui_server: Server) -> None:
     with httpx.Client(base_url=ui_server.url, headers=HTML, timeout=30) as client:
         for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):

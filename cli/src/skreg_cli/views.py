@@ -67,6 +67,19 @@ class PageView(msgspec.Struct, Generic[T], kw_only=True):
     total: int | None = None
 
 
+class SearchHitView(SkillView, kw_only=True):
+    """A search result: the skill and the fields the query matched in."""
+
+    matched: list[str] = msgspec.field(default_factory=list)
+
+
+class SearchPageView(PageView[SearchHitView], kw_only=True):
+    """A page of search results: an estimated total says so; spellings for a typo."""
+
+    total_approximate: bool = False
+    suggestions: list[str] = msgspec.field(default_factory=list)
+
+
 def to_builtins(value: Any) -> Any:
     """A view (or anything msgspec knows) as plain JSON-ready data."""
     return msgspec.to_builtins(value)

@@ -30,6 +30,29 @@ class SkillSummary(msgspec.Struct, kw_only=True):
     deprecated: bool = False
 
 
+class SearchHit(SkillSummary, kw_only=True):
+    """A search result: the skill, and the fields of its search document the query matched
+    (`name`, `tags`, `description`, `body`; empty when browsing without a query)."""
+
+    matched: list[str] = msgspec.field(default_factory=list)
+
+
+class SearchPage(msgspec.Struct, kw_only=True):
+    """One page of search results (`GET /api/v1/skills`).
+
+    `total` counts every match; with `total_approximate` true it is an estimate (a
+    query whose words are each in more than a thousand skills: counting them all would
+    cost what ranking saves). `suggestions` are spellings the catalogue knows, for a
+    query that found little ("did you mean").
+    """
+
+    items: list[SearchHit]
+    next_cursor: str | None = None
+    total: int | None = None
+    total_approximate: bool = False
+    suggestions: list[str] = msgspec.field(default_factory=list)
+
+
 class SkillVersion(msgspec.Struct, kw_only=True):
     """One published version: its manifest, digest, frontmatter and where it came from."""
 

@@ -10,7 +10,7 @@ from skreg_cli.commands.common import json_option
 from skreg_cli.context import AppContext, pass_app
 from skreg_cli.output import Output
 from skreg_cli.refs import parse_ref
-from skreg_cli.views import PageView, SkillView, VersionView, to_builtins
+from skreg_cli.views import SearchPageView, SkillView, VersionView, to_builtins
 
 SORTS = ("relevance", "downloads", "updated", "name")
 DESCRIPTION_WIDTH = 70
@@ -47,11 +47,15 @@ def search(
     if cursor:
         params["cursor"] = cursor
     client = app.client()
-    page = client.get(path_of("skills"), PageView[SkillView], params=params, always_there=True)
+    page = client.get(path_of("skills"), SearchPageView, params=params, always_there=True)
     out = app.output
     out.json(to_builtins(page))
+    meant = f"did you mean: {', '.join(page.suggestions)}?" if page.suggestions else ""
     if not page.items:
-        out.result(f"No skills found on {client.base_url}.")
+        out.result(
+            f"No skills found on {client.base_url}."
+            + (f" {meant[0].upper()}{meant[1:]}" if meant else "")
+        )
         return
     out.table(
         ("NAME", "LATEST", "DOWNLOADS", "DESCRIPTION"),
@@ -60,8 +64,11 @@ def search(
             for s in page.items
         ],
     )
-    total = f" of {page.total}" if page.total is not None else ""
+    about = "about " if page.total_approximate else ""
+    total = f" of {about}{page.total}" if page.total is not None else ""
     out.note(f"{len(page.items)}{total} shown, from {client.base_url}")
+    if meant:
+        out.note(meant)
     if page.next_cursor:
         out.note(f"more: skreg search ... --cursor {page.next_cursor}")
 

@@ -10,6 +10,7 @@ import msgspec
 from skreg_catalog.rendering import RenderPool
 from skreg_proto.catalog import (
     CatalogStats,
+    SearchPage,
     SearchSort,
     SkillDetail,
     SkillSummary,
@@ -150,11 +151,29 @@ def match_reasons(skill: SkillSummary, terms: list[str]) -> list[str]:
     return reasons or ["the skill's instructions (SKILL.md)"]
 
 
-async def search(api: Api, form: SearchForm) -> tuple[Page[SkillSummary], list[SearchHit]]:
-    """One page of results, each with its match reasons."""
-    page = await get_page(api, "/api/v1/skills", SkillSummary, form.params())
+# What the API's `matched` fields are called on a result card.
+FIELD_REASONS = {
+    "name": "name",
+    "tags": "tags",
+    "description": "description",
+    "body": "the skill's instructions (SKILL.md)",
+}
+
+
+async def search(api: Api, form: SearchForm) -> tuple[SearchPage, list[SearchHit]]:
+    """One page of results, each with why it matched (the API's fields, tags named)."""
+    response = await api.send("GET", "/api/v1/skills", params=form.params())
+    page = decode(response.content, SearchPage, "/api/v1/skills")
     terms = search_terms(form.q)
-    return page, [SearchHit(skill, match_reasons(skill, terms)) for skill in page.items]
+    hits = []
+    for skill in page.items:
+        reasons = match_reasons(skill, terms)
+        if skill.matched:
+            named = [FIELD_REASONS[f] for f in skill.matched if f in FIELD_REASONS]
+            tags = [r for r in reasons if r.startswith("tags: ")]
+            reasons = [tags[0] if r == "tags" and tags else r for r in named]
+        hits.append(SearchHit(skill, reasons))
+    return page, hits
 
 
 @dataclass

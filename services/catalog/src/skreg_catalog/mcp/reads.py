@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from skreg_common.runtime import Runtime
 from skreg_proto.bundle import Bundle
-from skreg_proto.catalog import SkillDetail, SkillSummary
-from skreg_proto.pagination import Page
+from skreg_proto.catalog import SearchPage, SkillDetail
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.service import SearchQuery, search_skills
@@ -28,7 +27,7 @@ class CatalogReads:
     catalog: CatalogContext
     runtime: Runtime
 
-    async def search(self, query: SearchQuery) -> Page[SkillSummary]:
+    async def search(self, query: SearchQuery) -> SearchPage:
         """One page of search results (`GET /api/v1/skills`)."""
         key = ("search", query.q, query.tag, query.namespace, query.sort, query.cursor, query.limit)
         return await self.catalog.reads.get_or_load(

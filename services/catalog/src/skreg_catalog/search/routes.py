@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
-from skreg_proto.catalog import CatalogStats, SearchSort, SkillSummary, TagCount
+from skreg_proto.catalog import CatalogStats, SearchPage, SearchSort, TagCount
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
@@ -24,7 +24,7 @@ async def list_skills(
     sort: FromQuery[SearchSort] = "relevance",
     cursor: str | None = Parameter(default=None, max_length=2048),
     limit: int | None = Parameter(default=None, ge=1, le=100),
-) -> Page[SkillSummary]:
+) -> SearchPage:
     """Full text over name, description, tags and body; exact name first; cursor paging."""
     query = SearchQuery(q=q, tag=tag, namespace=namespace, sort=sort, cursor=cursor, limit=limit)
     return await catalog.read_quick(

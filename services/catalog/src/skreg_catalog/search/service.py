@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from skreg_common.quickread import QuickReader
-from skreg_proto.catalog import CatalogStats, SearchSort, SkillSummary, TagCount
+from skreg_proto.catalog import CatalogStats, SearchHit, SearchPage, SearchSort, TagCount
 from skreg_proto.pagination import Page, clamp_limit, encode_cursor
 from sqlalchemy import (
     func,
@@ -15,17 +15,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skreg_catalog.search.backend import SearchTerms, backend_for
+from skreg_catalog.search.lexical import (
+    Filters,
+    QueryTerms,
+    complete,
+    list_param,
+    rank_lexical,
+)
+from skreg_catalog.search.paging import decode_position, encode_position
 from skreg_catalog.search.statements import (
     SORTS,
-    TOTAL,
     SortKey,
     after,
     decode_keys,
     encode_key,
+    skill_rows,
     statements,
     visible,
 )
+from skreg_catalog.search.suggest import SUGGEST_BELOW, suggest
 from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
 from skreg_catalog.skills.models import Namespace, Skill, SkillTag, Version
 
@@ -44,43 +52,45 @@ class SearchQuery:
     limit: int | None = None
 
 
-async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSummary]:
+async def search_skills(reader: QuickReader, query: SearchQuery) -> SearchPage:
     """One page of results and the total number of matches.
 
-    The hottest uncached read after skill pages: both statements go through the quick
-    reader (no session; see `skreg_common.quickread`).
+    The hottest uncached read after skill pages: every statement goes through the quick
+    reader (no session; see `skreg_common.quickread`). Text by relevance ranks over the
+    term index with a bounded cost (`search.lexical`); browsing and the other sorts page
+    with keyset statements (`search.statements`).
     """
-    terms = SearchTerms.parse(query.q) if query.q.strip() else None
-    if terms is not None and not terms.terms:  # only punctuation: nothing can match
-        return Page(items=[], next_cursor=None, total=0)
+    terms = QueryTerms.parse(query.q) if query.q.strip() else None
+    if terms is not None and not terms.groups:  # only punctuation: nothing can match
+        return SearchPage(items=[], next_cursor=None, total=0)
     sort = query.sort
     if sort == "relevance" and terms is None:
         sort = "downloads"  # nothing to be relevant to: most downloaded first
+    size = clamp_limit(query.limit)
+    tag = query.tag.strip().lower() if query.tag else None
+    if terms is not None and sort == "relevance":
+        return await _relevance_page(reader, terms, query, size, tag)
     keys = SORTS[sort]
     dialect = reader.dialect_name
-    size = clamp_limit(query.limit)
     params: dict[str, Any] = {}
     if terms is not None:
-        params.update(backend_for(dialect).parameters(terms))
-        ns, _, name = terms.text.rpartition("/")
-        params.update(exact_ns=ns, exact_name=name)
+        completions = await complete(reader, terms)
+        params["terms"] = list_param(dialect, terms.with_completions(completions).terms)
     if query.namespace:
         params["namespace"] = query.namespace
-    if query.tag:
-        params["tag"] = query.tag.strip().lower()
+    if tag:
+        params["tag"] = tag
     if query.cursor is not None:
         values = decode_keys(query.cursor, sort, keys)
         params.update({f"k{i}": value for i, value in enumerate(values)})
-    shape = (dialect, sort, terms is not None, bool(query.tag), bool(query.namespace),
+    shape = (dialect, sort, terms is not None, bool(tag), bool(query.namespace),
              query.cursor is not None, size)  # fmt: skip
     page_query, count_query = statements(shape)
     rows = await reader.all(page_query, params)
-    if rows and terms is not None:
-        total = int(rows[0][TOTAL])
-    elif not rows and query.cursor is None:
+    if not rows and query.cursor is None:
         total = 0
-    else:  # browsing, or a page past the last match
-        count_params = {k: v for k, v in params.items() if not k.startswith(("k", "exact_"))}
+    else:
+        count_params = {k: v for k, v in params.items() if not k.startswith("k")}
         counted = await reader.first(count_query, count_params)
         total = 0 if counted is None else int(next(iter(counted.values())))
     next_cursor = None
@@ -88,7 +98,37 @@ async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSu
         rows = rows[:size]
         last = rows[-1]
         next_cursor = encode_cursor([sort, *[encode_key(last[key.column]) for key in keys]])
-    return Page(items=[_summary(row) for row in rows], next_cursor=next_cursor, total=total)
+    return SearchPage(items=[_hit(row, ()) for row in rows], next_cursor=next_cursor, total=total)
+
+
+async def _relevance_page(
+    reader: QuickReader, terms: QueryTerms, query: SearchQuery, size: int, tag: str | None
+) -> SearchPage:
+    after = decode_position(query.cursor) if query.cursor is not None else None
+    ranking = await rank_lexical(
+        reader,
+        terms,
+        size=size + 1,
+        after=after,
+        filters=Filters(namespace=query.namespace or None, tag=tag),
+    )
+    candidates = ranking.candidates
+    next_cursor = None
+    if len(candidates) > size:
+        candidates = candidates[:size]
+        next_cursor = encode_position(candidates[-1], ranking)
+    rows = await skill_rows(reader, [c.skill_id for c in candidates])
+    items = [_hit(rows[c.skill_id], c.fields) for c in candidates if c.skill_id in rows]
+    suggestions: list[str] = []
+    if after is None and (ranking.unknown_words or ranking.total < SUGGEST_BELOW):
+        suggestions = await suggest(reader, query.q)
+    return SearchPage(
+        items=items,
+        next_cursor=next_cursor,
+        total=ranking.total,
+        total_approximate=ranking.total_approximate,
+        suggestions=suggestions,
+    )
 
 
 class SearchService:
@@ -155,5 +195,5 @@ class SearchService:
         )
 
 
-def _summary(row: Mapping[str, Any]) -> SkillSummary:
-    return SkillSummary(**{name: row[name] for name in SUMMARY_FIELDS})
+def _hit(row: Mapping[str, Any], matched: Sequence[str]) -> SearchHit:
+    return SearchHit(**{name: row[name] for name in SUMMARY_FIELDS}, matched=list(matched))

@@ -16,6 +16,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from skreg_common.errors import BadRequest
+from skreg_common.quickread import QuickReader
 from skreg_proto.pagination import (
     InvalidCursor,
     cursor_int,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     func,
     literal,
     or_,
@@ -38,8 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import ColumnElement
 
-from skreg_catalog.search.backend import backend_for
-from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter
+from skreg_catalog.search.lexical import columns_of, list_param, listed
+from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchPosting
 from skreg_catalog.skills.models import Skill, SkillTag
 
 
@@ -111,40 +111,23 @@ _LISTED = (
 )  # fmt: skip
 
 
-TOTAL = "total"
-"""The column of text-search pages that holds the number of matches in all."""
-
-
 @lru_cache(maxsize=512)
 def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     """The page and count statements for one shape, built once (building costs more than
-    running them on SQLite)."""
+    running them on SQLite). Text here is a filter (any word, bound as `terms`): sorted
+    by downloads, date or name; relevance ranks elsewhere (`search.lexical`)."""
     dialect, sort, text, tag, namespace, cursor, limit = shape
     keys = SORTS[sort]
-    if text:
-        matches = backend_for(dialect).matches().subquery()
-        exact_ns = bindparam("exact_ns", type_=String())
-        is_exact = and_(
-            Skill.name == bindparam("exact_name", type_=String()),
-            or_(exact_ns == "", Skill.namespace == exact_ns),
-        )
-        base = select(
-            *_LISTED, case((is_exact, 1), else_=0).label("exact"), matches.c.score.label("score")
-        ).join(matches, matches.c.skill_id == Skill.id)
-    else:
-        zero = literal(0, Integer)
-        base = select(*_LISTED, zero.label("exact"), zero.label("score"))
+    zero = literal(0, Integer)
+    base = select(*_LISTED, zero.label("exact"), zero.label("score"))
     base = base.where(visible())
+    if text:
+        base = base.where(Skill.id.in_(_matching(dialect)))
     if namespace:
         base = base.where(Skill.namespace == bindparam("namespace", type_=String()))
     if tag:
         tagged = select(SkillTag.skill_id).where(SkillTag.tag == bindparam("tag", type_=String()))
         base = base.where(Skill.id.in_(tagged))
-    if text:
-        # A text search ranks every match anyway, so the total rides along with the
-        # page (a window count over the candidates) instead of costing a second
-        # full-text query. Browsing keeps its separate count: it reads a running total.
-        base = base.add_columns(func.count().over().label(TOTAL))
     candidates = base.subquery()
     columns = [candidates.c[key.column] for key in keys]
     page = select(candidates).order_by(
@@ -155,6 +138,29 @@ def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     return page.limit(limit + 1), count_statement(dialect, text, tag, namespace)
 
 
+def _matching(dialect: str) -> Any:
+    """Skills holding any of the terms bound as `terms` (visible ones only have postings)."""
+    return (
+        select(SearchPosting.skill_id)
+        .where(listed(dialect, SearchPosting.term, "terms", String()))
+        .scalar_subquery()
+    )
+
+
+@lru_cache(maxsize=4)
+def _rows_by_id(dialect: str) -> Select[Any]:
+    return columns_of(*_LISTED).where(listed(dialect, Skill.id, "ids", Integer()))
+
+
+async def skill_rows(reader: QuickReader, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The listed columns of these skills, by id (one statement)."""
+    if not ids:
+        return {}
+    dialect = reader.dialect_name
+    rows = await reader.all(_rows_by_id(dialect), {"ids": list_param(dialect, ids)})
+    return {int(row["id"]): row for row in rows}
+
+
 def count_statement(dialect: str, text: bool, tag: bool, namespace: bool) -> Select[Any]:
     """How many rows the search has in all, touching as little as possible.
 
@@ -162,11 +168,7 @@ def count_statement(dialect: str, text: bool, tag: bool, namespace: bool) -> Sel
     its matches alone; filters join the skills they need.
     """
     if text:
-        matches = backend_for(dialect).matches().subquery()
-        count = select(func.count()).select_from(matches)
-        if not (tag or namespace):
-            return count
-        count = count.join(Skill, Skill.id == matches.c.skill_id)
+        count = select(func.count(Skill.id)).where(visible(), Skill.id.in_(_matching(dialect)))
     elif tag:
         count = select(func.count()).select_from(SkillTag)
         count = count.where(SkillTag.tag == bindparam("tag", type_=String()))

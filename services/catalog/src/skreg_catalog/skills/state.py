@@ -15,6 +15,7 @@ from skreg_proto.semver import latest, parse_version
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skreg_catalog.search.index import DOCUMENT_FIELDS, reindex
 from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchDocument
 from skreg_catalog.skills.models import NAME_LENGTH, Namespace, Skill, SkillTag, Version
 
@@ -131,6 +132,7 @@ async def _set_latest(session: AsyncSession, skill: Skill, chosen: Version | Non
         skill.latest_version = None
         skill.latest_version_id = None
         if document is not None:
+            await reindex(session, skill.id, _document_fields(document), None)
             await session.delete(document)
         await session.flush()
         return
@@ -150,8 +152,15 @@ async def _set_latest(session: AsyncSession, skill: Skill, chosen: Version | Non
         "body": chosen.body,
     }
     if document is None:
+        await reindex(session, skill.id, None, fields)
         session.add(SearchDocument(skill_id=skill.id, **fields))
     else:
+        if _document_fields(document) != fields:
+            await reindex(session, skill.id, _document_fields(document), fields)
         for key, value in fields.items():
             setattr(document, key, value)
     await session.flush()
+
+
+def _document_fields(document: SearchDocument) -> dict[str, str]:
+    return {key: getattr(document, key) for key in DOCUMENT_FIELDS}

@@ -1,0 +1,182 @@
+"""Uncached search and version detail (issue 20 targets), one process, SQLite, 32 connections.
+
+For each catalogue size (generated skills loaded with direct SQL, term index included,
+as `bench_catalog.py --scaling` does), the catalog runs with the read cache OFF and
+every workload is measured in interleaved rounds with `/health` (median round; the
+ratio is to the same process's `/health` in the same rounds), with CPU steal:
+
+- search, distinct queries: 1 to 3 words drawn from a realistic term list (domains,
+  actions, and the common words every body holds), each request a new query;
+- search, a selective query (a skill's name) and a broad one (a word every skill holds):
+  the broad one must stay within 2x of the selective one;
+- version with body (`…/versions/latest` and exact versions), every skill in rotation.
+
+Targets printed against the figures: distinct search >= 20 % of /health with p99 <= 50 ms
+at 10k; the largest size no worse than 1.5x the smallest's per-request cost; broad
+within 2x of selective; version with body >= 60 % of /health.
+
+    uv run python bench/bench_search.py [--sizes 1000,10000] [--duration 2] [--rounds 3]
+
+100k skills take about two minutes to build here (`--sizes 1000,10000,100000`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_catalog import (
+    ACTIONS,
+    DOMAINS,
+    WORDS,
+    catalog_server,
+    generate_skills,
+    load_via_sql,
+    merged,
+    migrate,
+)
+from loadkit import Connection, Response, Result, measure
+
+HEALTH = "health"
+
+
+def _queries(count: int, seed: int) -> list[str]:
+    """Distinct realistic queries: a domain and/or action, sometimes with a common word."""
+    rng = random.Random(seed)
+    found: set[str] = set()
+    while len(found) < count:
+        words = [rng.choice(DOMAINS)]
+        if rng.random() < 0.7:
+            words.append(rng.choice(ACTIONS))
+        if rng.random() < 0.3:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(WORDS))
+        if rng.random() < 0.2:
+            words[-1] = words[-1][: max(2, len(words[-1]) - 2)]  # typed, unfinished
+        found.add(" ".join(words))
+    queries = sorted(found)
+    rng.shuffle(queries)
+    return queries
+
+
+async def run_size(size: int, duration: float, rounds: int, workdir: Path) -> dict[str, Result]:
+    database = workdir / f"search-{size}.db"
+    await migrate(database)
+    specs = generate_skills(size, body_words=120)
+    started = time.perf_counter()
+    load_via_sql(database, specs)
+    print(f"{size} skills loaded in {time.perf_counter() - started:.1f} s (direct SQL)")
+    queries = _queries(4000, seed=size)
+    names = [specs[i].name for i in range(0, size, max(1, size // 64))]
+    picks = random.Random(size + 1)
+    rotation = [specs[picks.randrange(size)] for _ in range(min(size, 20_000))]
+
+    def distinct(offset: int):
+        def call(c: Connection, n: int) -> Awaitable[Response]:
+            query = queries[(n + offset) % len(queries)].replace(" ", "+")
+            return c.request("GET", f"/api/v1/skills?q={query}")
+
+        return call
+
+    def by_name(c: Connection, n: int) -> Awaitable[Response]:
+        return c.request("GET", f"/api/v1/skills?q={names[n % len(names)]}")
+
+    def broad(c: Connection, n: int) -> Awaitable[Response]:
+        return c.request("GET", "/api/v1/skills?q=agent")  # in every generated body
+
+    def version(offset: int):
+        def call(c: Connection, n: int) -> Awaitable[Response]:
+            s = rotation[(n + offset) % len(rotation)]
+            which = "latest" if n % 2 else "1.0.0"
+            return c.request("GET", f"/api/v1/skills/{s.namespace}/{s.name}/versions/{which}")
+
+        return call
+
+    results: dict[str, list[Result]] = {}
+    with catalog_server(database, cache_ttl=0) as server:
+        await _rendered(database, size)
+        for index in range(rounds):
+            offset = index * 997
+            cases = [
+                (HEALTH, lambda c, n: c.request("GET", "/health")),
+                ("search distinct", distinct(offset)),
+                ("search selective", by_name),
+                ("search broad", broad),
+                ("version+body", version(offset)),
+            ]
+            for label, call in cases:
+                result = await measure(server.url, label, call, duration=duration, ok=(200,))
+                results.setdefault(label, []).append(result)
+    return {label: merged(f"{label} @ {size}", runs) for label, runs in results.items()}
+
+
+async def _rendered(database: Path, size: int) -> None:
+    """Wait for the catalog's start-up pass to render the SQL-loaded bodies (issue 20:
+    stored at publish; loaded without it here), so it does not run during the rounds."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < 600:
+        with sqlite3.connect(database) as conn:
+            (done,) = conn.execute("SELECT count(*) FROM catalog_rendered_bodies").fetchone()
+        if done >= size:
+            print(
+                f"   bodies rendered by the start-up pass in {time.perf_counter() - started:.0f} s"
+            )
+            return
+        await asyncio.sleep(0.5)
+
+
+def report(size: int, figures: dict[str, Result]) -> None:
+    health = figures[HEALTH].rate or 1.0
+    print(f"-- {size} skills, read cache off, {len(figures)} workloads in interleaved rounds")
+    for label, result in figures.items():
+        ratio = "" if label == HEALTH else f"   {result.rate / health:6.1%} of /health"
+        print(result.line() + ratio)
+    distinct, version = figures["search distinct"], figures["version+body"]
+    broad, selective = figures["search broad"], figures["search selective"]
+    print(
+        f"   targets: distinct search {distinct.rate / health:.0%} of /health (>= 20 %), "
+        f"p99 {distinct.pct(0.99):.1f} ms (<= 50 ms at 10k); broad/selective cost "
+        f"{selective.rate / max(broad.rate, 1e-9):.2f}x (<= 2x); version+body "
+        f"{version.rate / health:.0%} of /health (>= 60 %)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    print(f"search benchmark: {os.cpu_count()} CPUs, SQLite, one process, read cache off")
+    per_size: dict[int, dict[str, Result]] = {}
+    with tempfile.TemporaryDirectory(prefix="skreg-bench-search-") as tmp:
+        for size in sizes:
+            per_size[size] = asyncio.run(run_size(size, args.duration, args.rounds, Path(tmp)))
+            report(size, per_size[size])
+    if len(sizes) > 1:
+        small, large = per_size[sizes[0]], per_size[sizes[-1]]
+
+        # Per-request cost relative to /health, so machine drift between sizes cancels.
+        def cost(figures: dict[str, Result]) -> float:
+            return figures[HEALTH].rate / max(figures["search distinct"].rate, 1e-9)
+
+        print(
+            f"scaling: distinct search at {sizes[-1]} costs {cost(large) / cost(small):.2f}x "
+            f"its cost at {sizes[0]} (target at 100k vs 1k: <= 1.5x)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,551 @@
+"""Lexical ranking with a bounded cost: top-k over the term index, best postings first.
+
+Profiled before this module (10,000 skills, SQLite, read cache off): three quarters
+of a search's time was SQLite running the FTS5 statement, which scored every match
+(three extra MATCH passes for field weights), counted them all in a window and
+sorted them; a word in every skill cost as much as the whole catalogue.
+
+Here each query term reads its postings best-first (`ix_catalog_search_postings_rank`)
+and stops early: Fagin's threshold algorithm. After reading the top `depth` postings
+of every term, the candidates' full scores are known (one look-up of their other
+terms), and no unseen skill can score more than the sum of the last weights read.
+When the page's last row beats that bound the page is exact; otherwise the depth
+grows (4 times) up to `MAX_DEPTH`, then the terms are scored in full (exact, unbounded:
+a deep page of a broad multi-word query, which is rare).
+
+Scoring (`score`): BM25F weights precomputed per skill (`search.terms`) times the
+term's IDF, summed over query terms (the best of a prefix's completions counts for
+the last word), times a coverage factor from 1 to 2 — the IDF share of the query's
+terms the skill holds. So every term may match (any-term), skills holding all of
+them come first (all-terms preferred), and a common word ("write", "the") barely
+moves anything: its IDF is near zero, so it neither sinks a query nor decides one.
+
+The seam for other rankers (semantic similarity, issue 19): `rank_lexical` returns
+ranked `Candidate`s with their lexical score and matched fields; `fuse` combines
+them with another ranked list of skill ids by reciprocal rank.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from skreg_common.quickread import QuickReader
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from skreg_catalog.search.models import (
+    VISIBLE_SKILLS,
+    CatalogCounter,
+    SearchPosting,
+    SearchTerm,
+)
+from skreg_catalog.search.scoring import SQL_SCORING_LIMIT, scored_page, spec_params
+from skreg_catalog.search.terms import field_names, stem, words
+from skreg_catalog.skills.models import Skill, SkillTag
+
+MAX_QUERY_TERMS = 8
+COMPLETIONS = 3
+"""Most frequent indexed terms a last, unfinished word expands to (search as you type)."""
+FIRST_DEPTH = 64
+MAX_DEPTH = 4096
+EXACT_TOTAL_LIMIT = 256
+"""Totals are exact when every query term is in at most this many skills, or the query
+is one term (its count is the total); past it, estimated from the terms' counts
+assuming they occur independently, and marked approximate (`Ranking.total_approximate`)."""
+IDF_SCALE = 1000
+COMMON_SHARE = 0.5
+COMMON_FROM = 64
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """A query as groups of indexed terms: one per word; the last may hold completions."""
+
+    groups: tuple[tuple[str, ...], ...]
+    name: str  # the query as an exact name ("ns/name" or "name"), lowercase
+    last_word: str  # the last word as typed (for prefix completion)
+
+    @classmethod
+    def parse(cls, query: str) -> QueryTerms:
+        found = words(query)[: MAX_QUERY_TERMS * 2]
+        stems: list[str] = []
+        for word in found:
+            term = stem(word)
+            if term not in stems:
+                stems.append(term)
+        stems = stems[:MAX_QUERY_TERMS]
+        return cls(
+            groups=tuple((term,) for term in stems),
+            name=query.strip().lower()[:200],
+            last_word=found[-1] if found else "",
+        )
+
+    @property
+    def terms(self) -> list[str]:
+        return sorted({term for group in self.groups for term in group})
+
+    def with_completions(self, completions: Sequence[str]) -> QueryTerms:
+        if not self.groups or not completions:
+            return self
+        last = tuple(dict.fromkeys([*self.groups[-1], *completions]))
+        return QueryTerms((*self.groups[:-1], last), self.name, self.last_word)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ranked skill: exact-name flag, lexical score, and the fields its terms matched in."""
+
+    skill_id: int
+    exact: int
+    score: int
+    fields: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """Sort key (ascending = best first): exact, then score, then id for equal scores."""
+        return (-self.exact, -self.score, self.skill_id)
+
+
+@dataclass
+class Ranking:
+    """The best candidates after the cursor, in order, and the number of matches in all."""
+
+    candidates: list[Candidate]
+    total: int
+    total_approximate: bool
+    idfs: dict[str, int] = field(default_factory=dict)
+    completions: tuple[str, ...] = ()
+    unknown_words: bool = False  # a query word no skill holds (a typo?): suggest spellings
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the previous page ended, with the IDFs and completions it ranked with (so a
+    publish between pages cannot reorder the rows a client has not seen yet)."""
+
+    exact: int
+    score: int
+    skill_id: int
+    idfs: dict[str, int]
+    completions: tuple[str, ...]
+
+    def before(self, candidate: Candidate) -> bool:
+        """True when `candidate` was on this page or an earlier one."""
+        return candidate.key <= (-self.exact, -self.score, self.skill_id)
+
+
+@dataclass(frozen=True)
+class Filters:
+    namespace: str | None = None
+    tag: str | None = None
+
+
+# --- statements (built once per dialect and shape) -----------------------------------------
+
+
+def columns_of(*columns: Any) -> Select[Any]:
+    """`select(*columns)`, typed for `QuickReader` (which takes any shape of row)."""
+    return select(*columns)
+
+
+def listed(dialect: str, column: Any, name: str, kind: Any) -> ColumnElement[bool]:
+    """`column` is one of a list bound as `name` (a JSON array on SQLite, an array on PG)."""
+    if dialect == "postgresql":
+        any_of: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(kind)))
+        return any_of
+    values: Select[Any] = columns_of(literal_column("value")).select_from(
+        func.json_each(bindparam(name, type_=String()))
+    )
+    in_list: ColumnElement[bool] = column.in_(values.scalar_subquery())
+    return in_list
+
+
+def list_param(dialect: str, values: Iterable[Any]) -> Any:
+    """The bound value of a `listed` parameter."""
+    values = list(values)
+    return values if dialect == "postgresql" else json.dumps(values)
+
+
+_VISIBLE = (
+    select(func.coalesce(func.max(CatalogCounter.value), 0))
+    .where(CatalogCounter.name == VISIBLE_SKILLS)
+    .scalar_subquery()
+)
+
+
+@lru_cache(maxsize=16)
+def _term_counts(dialect: str) -> Select[Any]:
+    """The query's indexed terms with their skill counts, and the visible skills (IDF)."""
+    return columns_of(SearchTerm.term, SearchTerm.documents, _VISIBLE.label("visible")).where(
+        listed(dialect, SearchTerm.term, "terms", String())
+    )
+
+
+_COMPLETIONS = (
+    columns_of(SearchTerm.term)
+    .where(
+        SearchTerm.term >= bindparam("low", type_=String()),
+        SearchTerm.term < bindparam("high", type_=String()),
+        SearchTerm.documents > 0,
+    )
+    .order_by(SearchTerm.documents.desc(), SearchTerm.term)
+    .limit(COMPLETIONS)
+)
+_BEST_POSTINGS = (
+    columns_of(SearchPosting.skill_id, SearchPosting.weight, SearchPosting.fields)
+    .where(SearchPosting.term == bindparam("term", type_=String()))
+    .order_by(SearchPosting.weight.desc(), SearchPosting.skill_id)
+    .limit(bindparam("depth", type_=Integer()))
+)
+_EXACT = columns_of(Skill.id).where(
+    Skill.name == bindparam("name", type_=String()),
+    (bindparam("namespace", type_=String()) == "")
+    | (Skill.namespace == bindparam("namespace", type_=String())),
+    Skill.deleted_at.is_(None),
+    Skill.latest_version_id.is_not(None),
+)
+
+
+@lru_cache(maxsize=16)
+def _candidate_postings(dialect: str) -> Select[Any]:
+    """Every posting of the query's terms in the given skills (random access)."""
+    p = SearchPosting
+    return columns_of(p.skill_id, p.term, p.weight, p.fields).where(
+        listed(dialect, p.term, "terms", String()),
+        listed(dialect, p.skill_id, "ids", Integer()),
+    )
+
+
+@lru_cache(maxsize=32)
+def _all_postings(dialect: str, namespace: bool, tag: bool) -> Select[Any]:
+    """Every posting of the query's terms, optionally within a namespace or tag (full scan)."""
+    p = SearchPosting
+    statement = columns_of(p.skill_id, p.term, p.weight, p.fields).where(
+        listed(dialect, p.term, "terms", String())
+    )
+    if namespace:
+        statement = statement.join(Skill, Skill.id == p.skill_id).where(
+            Skill.namespace == bindparam("namespace", type_=String())
+        )
+    if tag:
+        tagged = select(SkillTag.skill_id).where(SkillTag.tag == bindparam("tag", type_=String()))
+        statement = statement.where(p.skill_id.in_(tagged.scalar_subquery()))
+    return statement
+
+
+# --- ranking --------------------------------------------------------------------------------
+
+
+def idf(documents: int, visible: int) -> int:
+    """BM25's IDF as a positive integer (at least 1, so every term still counts a little)."""
+    n = max(visible, documents)
+    value = math.log(1 + (n - documents + 0.5) / (documents + 0.5))
+    return max(1, round(value * IDF_SCALE))
+
+
+def _without_common(
+    idfs: Mapping[str, int], documents: Mapping[str, int], visible: int
+) -> dict[str, int]:
+    """The IDFs of the terms that rank: a word most skills hold (over `COMMON_SHARE` of a
+    catalogue of at least `COMMON_FROM` skills) counts only when the query has nothing
+    rarer, and then only the rarest such word. Its IDF is near zero anyway; reading its
+    postings best-first would cost the whole catalogue for no change in order."""
+    if visible < COMMON_FROM:
+        return dict(idfs)
+    rare = {t: v for t, v in idfs.items() if documents.get(t, 0) <= visible * COMMON_SHARE}
+    if rare or not idfs:
+        return rare
+    rarest = min(idfs, key=lambda t: (documents.get(t, 0), t))
+    return {rarest: idfs[rarest]}
+
+
+class _Scorer:
+    def __init__(self, query: QueryTerms, idfs: Mapping[str, int]) -> None:
+        self.groups = [tuple(t for t in group if t in idfs) for group in query.groups]
+        self.group_idf = [max((idfs[t] for t in group), default=0) for group in self.groups]
+        self.idfs = idfs
+        self.total_idf = sum(self.group_idf) or 1
+
+    def score(self, weights: Mapping[str, int]) -> int:
+        """Σ best idf·weight per group, times (1 + IDF share of the groups held), times the
+        query's IDF sum (constant for a query: kept so scores are exact integers, strictly
+        increasing in every weight)."""
+        base = 0
+        held = 0
+        for group, group_idf in zip(self.groups, self.group_idf, strict=True):
+            best = max((self.idfs[t] * weights[t] for t in group if t in weights), default=0)
+            if best:
+                base += best
+                held += group_idf
+        return base * (self.total_idf + held)
+
+    def bound(self, last: Mapping[str, int | None]) -> int:
+        """The most a skill not read yet can score: `last` is each term's last weight read
+        (None: the term's postings were read to the end)."""
+        base = 0
+        held = 0
+        for group, group_idf in zip(self.groups, self.group_idf, strict=True):
+            best = max((self.idfs[t] * (last[t] or 0) for t in group), default=0)
+            if best:
+                base += best
+                held += group_idf
+        return base * (self.total_idf + held)
+
+
+async def rank_lexical(
+    reader: QuickReader,
+    query: QueryTerms,
+    *,
+    size: int,
+    after: Position | None = None,
+    filters: Filters = Filters(),
+) -> Ranking:
+    """The best `size` candidates after `after` (and whether more follow: ask size+1)."""
+    dialect = reader.dialect_name
+    if after is not None:
+        completions = after.completions
+    else:
+        completions = await complete(reader, query)
+    query = query.with_completions(completions)
+    counts = await reader.all(_term_counts(dialect), {"terms": list_param(dialect, query.terms)})
+    visible = int(counts[0]["visible"]) if counts else 0
+    documents = {row["term"]: int(row["documents"]) for row in counts if row["documents"] > 0}
+    if after is not None:
+        idfs = dict(after.idfs)
+    else:
+        idfs = {term: idf(count, visible) for term, count in documents.items()}
+    scorer = _Scorer(query, _without_common(idfs, documents, visible))
+    terms = [t for t in query.terms if t in scorer.idfs]
+    unknown = any(not any(t in documents for t in group) for group in query.groups)
+    ranking = await _rank_terms(
+        reader, query, terms, scorer, documents, visible, size, after, filters
+    )
+    ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
+    return ranking
+
+
+async def _rank_terms(
+    reader: QuickReader,
+    query: QueryTerms,
+    terms: list[str],
+    scorer: _Scorer,
+    documents: Mapping[str, int],
+    visible: int,
+    size: int,
+    after: Position | None,
+    filters: Filters,
+) -> Ranking:
+    if not terms:  # an exact name's words are always indexed: nothing can match
+        return Ranking([], 0, False)
+    exact_ids = await _exact_ids(reader, query, filters)
+    if filters.namespace or filters.tag:
+        # Filtered: score the filtered matches in full (bounded by the filter, not the
+        # catalogue; an unselective filter over a broad query is the slow case).
+        filtered = await _all_weights(reader, terms, filters)
+        ranked = _rank(filtered, scorer, exact_ids, after)
+        return Ranking(ranked[:size], _count(filtered, exact_ids), False)
+    postings_in_all = sum(documents.get(t, 0) for t in terms)
+    if len(terms) > 1 and postings_in_all <= SQL_SCORING_LIMIT:
+        return await _scored_in_sql(reader, scorer, exact_ids, size, after)
+    depth = FIRST_DEPTH
+    if max((documents.get(t, 0) for t in terms), default=0) <= EXACT_TOTAL_LIMIT:
+        depth = EXACT_TOTAL_LIMIT  # small lists: read them whole, the total is exact
+    single = all(len(group) <= 1 for group in scorer.groups)
+    while True:
+        last: dict[str, int | None] = {}
+        last_id = 0
+        weights: Weights = {skill_id: {} for skill_id in exact_ids}
+        for term in terms:
+            rows = await reader.all(_BEST_POSTINGS, {"term": term, "depth": depth})
+            for row in rows:
+                weights.setdefault(row["skill_id"], {})[term] = (row["weight"], row["fields"])
+            last[term] = rows[-1]["weight"] if len(rows) == depth else None
+            if len(rows) == depth:
+                last_id = max(last_id, rows[-1]["skill_id"])
+        # Random access only where a term's list was not read to the end (elsewhere,
+        # not being in the list means not holding the term).
+        open_terms = [t for t in terms if last[t] is not None]
+        missing = {i for i, held in weights.items() if any(t not in held for t in open_terms)}
+        for skill_id, held in (await _weights_of(reader, open_terms, missing)).items():
+            weights[skill_id].update(held)
+        ranked = _rank(weights, scorer, exact_ids, after)
+        bound = scorer.bound(last)
+        exhausted = not open_terms
+        certain = exhausted
+        if not certain and len(ranked) >= size:
+            kth = ranked[size - 1]
+            # A skill not read yet scores at most `bound`; scoring exactly that, it holds
+            # each term at the last weight read and sorts after it in every list (lists
+            # are in weight, then id order), so after `last_id`: behind `kth` if
+            # `kth.skill_id` is smaller.
+            certain = kth.score > bound or (
+                single and kth.score == bound and kth.skill_id < last_id
+            )
+        if certain:
+            if exhausted:
+                total, approximate = _count(weights, exact_ids), False
+            elif len(terms) == 1:  # every posting is a match
+                total, approximate = documents.get(terms[0], 0), False
+            else:
+                estimate = _estimate(documents, scorer, visible)
+                total, approximate = max(estimate, _count(weights, exact_ids)), True
+            return Ranking(ranked[:size], total, approximate)
+        if depth >= MAX_DEPTH:
+            break
+        depth *= 4
+    weights = await _all_weights(reader, terms, filters)
+    ranked = _rank(weights, scorer, exact_ids, after)
+    return Ranking(ranked[:size], _count(weights, exact_ids), False)
+
+
+async def _scored_in_sql(
+    reader: QuickReader, scorer: _Scorer, exact_ids: set[int], size: int, after: Position | None
+) -> Ranking:
+    """Exact ranking and total computed by the database (`search.scoring`)."""
+    dialect = reader.dialect_name
+    params: dict[str, Any] = spec_params(dialect, scorer.groups, scorer.idfs)
+    params.update(
+        exact=list_param(dialect, sorted(exact_ids)),
+        total_idf=scorer.total_idf,
+        after=int(after is not None),
+        c_exact=after.exact if after else 0,
+        c_score=after.score if after else 0,
+        c_id=after.skill_id if after else 0,
+        limit=size,
+    )
+    statement = scored_page(dialect, all(len(group) <= 1 for group in scorer.groups))
+    rows = await reader.all(statement, params)
+    if not rows:
+        if after is None:
+            return Ranking([], 0, False)
+        counted = await reader.all(statement, {**params, "after": 0, "limit": 1})
+        return Ranking([], int(counted[0]["total"]) if counted else 0, False)
+    candidates = [
+        Candidate(
+            row["skill_id"], int(row["exact"]), int(row["score"]), tuple(field_names(row["fields"]))
+        )
+        for row in rows
+    ]
+    return Ranking(candidates, int(rows[0]["total"]), False)
+
+
+Weights = dict[int, dict[str, tuple[int, int]]]
+"""skill id -> term -> (weight, fields)."""
+
+
+async def _weights_of(reader: QuickReader, terms: list[str], ids: set[int]) -> Weights:
+    if not ids:
+        return {}
+    dialect = reader.dialect_name
+    rows = await reader.all(
+        _candidate_postings(dialect),
+        {"terms": list_param(dialect, terms), "ids": list_param(dialect, sorted(ids))},
+    )
+    return _collect(rows, ids)
+
+
+async def _all_weights(reader: QuickReader, terms: list[str], filters: Filters) -> Weights:
+    dialect = reader.dialect_name
+    params: dict[str, Any] = {"terms": list_param(dialect, terms)}
+    if filters.namespace:
+        params["namespace"] = filters.namespace
+    if filters.tag:
+        params["tag"] = filters.tag
+    statement = _all_postings(dialect, bool(filters.namespace), bool(filters.tag))
+    return _collect(await reader.all(statement, params), set())
+
+
+def _collect(rows: Iterable[Mapping[str, Any]], ids: set[int]) -> Weights:
+    weights: Weights = {skill_id: {} for skill_id in ids}
+    for row in rows:
+        weights.setdefault(row["skill_id"], {})[row["term"]] = (row["weight"], row["fields"])
+    return weights
+
+
+async def _exact_ids(reader: QuickReader, query: QueryTerms, filters: Filters) -> set[int]:
+    namespace, _, name = query.name.rpartition("/")
+    if not name or (filters.namespace and namespace and namespace != filters.namespace):
+        return set()
+    # Filters apply through `weights`: only skills in them are ranked at all.
+    rows = await reader.all(
+        _EXACT, {"name": name, "namespace": namespace or filters.namespace or ""}
+    )
+    return {int(row["id"]) for row in rows}
+
+
+def _rank(
+    weights: Weights,
+    scorer: _Scorer,
+    exact_ids: set[int],
+    after: Position | None,
+) -> list[Candidate]:
+    ranked = []
+    for skill_id, held in weights.items():
+        exact = int(skill_id in exact_ids)
+        if not held and not exact:
+            continue
+        bits = 0
+        for _, fields in held.values():
+            bits |= fields
+        candidate = Candidate(
+            skill_id=skill_id,
+            exact=exact,
+            score=scorer.score({t: w for t, (w, _) in held.items()}),
+            fields=tuple(field_names(bits)),
+        )
+        if after is None or not after.before(candidate):
+            ranked.append(candidate)
+    ranked.sort(key=lambda c: c.key)
+    return ranked
+
+
+def _count(weights: Weights, exact_ids: set[int]) -> int:
+    return sum(1 for skill_id, held in weights.items() if held or skill_id in exact_ids)
+
+
+def _estimate(documents: Mapping[str, int], scorer: _Scorer, visible: int) -> int:
+    """Skills holding any group's term if terms were independent: N * (1 - prod(1 - p))."""
+    n = max(visible, 1)
+    missing = 1.0
+    for group in scorer.groups:
+        held = min(n, sum(documents.get(t, 0) for t in group))
+        missing *= 1 - held / n
+    return max(round(n * (1 - missing)), max(documents.values(), default=0))
+
+
+async def complete(reader: QuickReader, query: QueryTerms) -> tuple[str, ...]:
+    """The most common indexed terms the last word may be the start of."""
+    prefix = query.last_word
+    if len(prefix) < 2 or not query.groups:
+        return ()
+    rows = await reader.all(_COMPLETIONS, {"low": prefix, "high": prefix + "\U0010ffff"})
+    return tuple(row["term"] for row in rows if row["term"] not in query.groups[-1])
+
+
+def fuse(
+    lexical: Sequence[Candidate], other: Sequence[int], *, k: int = 60, weight: float = 1.0
+) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion of the lexical ranking with another ranked list of skill ids
+    (e.g. semantic nearest neighbours): exact names stay first, then by fused score."""
+    fused: dict[int, float] = {}
+    exact = {c.skill_id for c in lexical if c.exact}
+    for rank, candidate in enumerate(lexical):
+        fused[candidate.skill_id] = fused.get(candidate.skill_id, 0.0) + 1 / (k + rank + 1)
+    for rank, skill_id in enumerate(other):
+        fused[skill_id] = fused.get(skill_id, 0.0) + weight / (k + rank + 1)
+    return sorted(fused.items(), key=lambda kv: (kv[0] not in exact, -kv[1], kv[0]))
