@@ -106,6 +106,17 @@ def test_apps_wait_for_healthy_state_and_migrations(prod: dict[str, Any]) -> Non
     assert prod["migrate"]["environment"]["SERVICE"] == "migrate"
 
 
+def test_prod_backs_up_on_a_schedule_into_a_volume(prod: dict[str, Any]) -> None:
+    backup = prod["backup"]
+    assert backup["environment"]["SERVICE"] == "backup"
+    assert int(backup["environment"]["BACKUP_INTERVAL"]) > 0
+    assert int(backup["environment"]["BACKUP_KEEP"]) >= 1
+    mounts = {v["target"]: v for v in backup["volumes"]}
+    assert mounts[backup["environment"]["BACKUP_DIR"]]["type"] == "volume"
+    assert backup["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert backup["read_only"] is True
+
+
 def test_services_trust_exactly_the_compose_network_as_their_proxies() -> None:
     result = _compose("prod", PROD_ENV)
     assert result.returncode == 0, result.stderr

@@ -22,14 +22,13 @@ from skreg_common.backup.operations import (
     backend_of,
     create_backup,
     default_archive_name,
+    prune,
     restore_backup,
 )
 from skreg_common.backup.schema import describe
+from skreg_common.backup.settings import BackupSettings
 from skreg_common.migrate import installed_migrations
 from skreg_common.serve import load_or_exit
-from skreg_common.settings import ServiceSettings
-
-ARCHIVE_GLOB = "skreg-*.tar*"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,9 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create", help="write an archive of DATABASE_URL")
     where = create.add_mutually_exclusive_group()
     where.add_argument("--output", "-o", type=Path, help="the archive's path")
-    where.add_argument(
-        "--dir", type=Path, default=Path("backups"), help="folder for a time-named archive"
-    )
+    where.add_argument("--dir", type=Path, help="folder for a time-named archive (BACKUP_DIR)")
     restore = sub.add_parser("restore", help="replace DATABASE_URL's content with an archive")
     restore.add_argument("archive", type=Path)
     restore.add_argument("--force", action="store_true", help="replace a non-empty database")
@@ -52,9 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="print an archive's manifest")
     inspect.add_argument("archive", type=Path)
     schedule = sub.add_parser("schedule", help="back up every INTERVAL seconds, keep KEEP")
-    schedule.add_argument("--dir", type=Path, default=Path("/backups"))
-    schedule.add_argument("--every", type=float, default=86400.0)
-    schedule.add_argument("--keep", type=int, default=7)
+    schedule.add_argument("--dir", type=Path, help="BACKUP_DIR")
+    schedule.add_argument("--every", type=float, help="seconds (BACKUP_INTERVAL)")
+    schedule.add_argument("--keep", type=int, help="archives kept (BACKUP_KEEP)")
     schedule.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)  # tests
     return parser
 
@@ -67,15 +64,6 @@ def create(database_url: str, target: Path) -> Path:
         f"backup written: {target} ({manifest.backend}, {rows} rows, {describe(manifest.schema)})"
     )
     return target
-
-
-def prune(folder: Path, keep: int) -> list[Path]:
-    """Delete all but the `keep` newest archives in `folder` (names sort by time)."""
-    archives = sorted(folder.glob(ARCHIVE_GLOB))
-    doomed = archives[:-keep] if keep > 0 else []
-    for path in doomed:
-        path.unlink()
-    return doomed
 
 
 def schedule(database_url: str, folder: Path, every: float, keep: int, count: int) -> None:
@@ -105,12 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest = read_manifest(args.archive)
             print(msgspec.json.format(msgspec.json.encode(manifest)).decode())
             return 0
-        settings = load_or_exit(ServiceSettings)
+        settings = load_or_exit(BackupSettings)
+        folder = getattr(args, "dir", None) or Path(settings.backup_dir)  # create, schedule
         if args.command == "create":
             name = default_archive_name(backend_of(settings.database_url), dt.datetime.now(dt.UTC))
-            create(settings.database_url, args.output or args.dir / name)
+            create(settings.database_url, args.output or folder / name)
         elif args.command == "schedule":
-            schedule(settings.database_url, args.dir, args.every, args.keep, args.count)
+            every = args.every or settings.backup_interval
+            keep = args.keep or settings.backup_keep
+            schedule(settings.database_url, folder, every, keep, args.count)
         else:
             report = asyncio.run(
                 restore_backup(

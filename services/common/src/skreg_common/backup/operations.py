@@ -48,6 +48,24 @@ def sqlite_path(database_url: str) -> Path:
     return Path(location)
 
 
+ARCHIVE_GLOB = "skreg-*.tar*"
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest archives in `folder` (their names sort by time)."""
+    archives = sorted(folder.glob(ARCHIVE_GLOB))
+    doomed = archives[:-keep] if keep > 0 else []
+    for path in doomed:
+        path.unlink()
+    return doomed
+
+
+def newest_archive_age(folder: Path, now: float) -> float | None:
+    """Seconds since the newest archive in `folder` was written (None: there is none)."""
+    stamps = [path.stat().st_mtime for path in folder.glob(ARCHIVE_GLOB)]
+    return now - max(stamps) if stamps else None
+
+
 def default_archive_name(backend: Backend, now: dt.datetime) -> str:
     """`skreg-<backend>-<UTC time>.tar[.gz]`, which sorts by time."""
     suffix = ".tar.gz" if backend == "sqlite" else ".tar"
@@ -95,8 +113,11 @@ class RestoreReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _rows(counts: dict[str, int]) -> int:
-    return sum(n for table, n in counts.items() if not sqlite.is_version_table(table))
+def _data_rows(counts: dict[str, int], specs: Sequence[MigrationSpec]) -> int:
+    """Rows in the services' own tables: not Alembic's, not a search index's internals
+    (a freshly migrated database has a few of those and nothing to lose)."""
+    tables = {name for spec in specs for name in spec.metadata.tables}
+    return sum(n for table, n in counts.items() if table in tables)
 
 
 async def restore_backup(
@@ -136,7 +157,7 @@ async def restore_backup(
             "replace it anyway",
             EXIT_SCHEMA,
         )
-    existing = _rows(current_counts)
+    existing = _data_rows(current_counts, specs)
     if existing and not force:
         raise BackupError(
             f"the target database is not empty ({existing} rows); pass --force to replace "

@@ -9,8 +9,6 @@ from alembic.util.exc import CommandError
 
 from skreg_common.migrations import MigrationSpec, alembic_config
 
-VERSION_TABLE_PREFIX = "alembic_version_"
-
 
 def version_tables(specs: Sequence[MigrationSpec]) -> dict[str, str]:
     """Each service's version table name."""

@@ -14,7 +14,6 @@ from contextlib import closing
 from pathlib import Path
 
 from skreg_common.backup.manifest import BackupError
-from skreg_common.backup.schema import VERSION_TABLE_PREFIX
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -83,8 +82,3 @@ def load(copy: Path, database: Path) -> dict[str, int]:
         source.backup(target)
         target.execute("PRAGMA journal_mode=WAL")  # how the registry opens it (skreg_common.db)
         return inspect(target, {})[1]
-
-
-def is_version_table(name: str) -> bool:
-    """Alembic's bookkeeping, not data: a migrated but empty database holds only these."""
-    return name.startswith(VERSION_TABLE_PREFIX)
