@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -56,7 +57,7 @@ def _two_server_routes(source: Path, target: Path, servers: dict[str, list[str]]
     """
     target.mkdir()
     for path in source.iterdir():
-        text = path.read_text().replace("interval: 10s", "interval: 1s")
+        text = re.sub(r"interval: \d+s", "interval: 1s", path.read_text())
         for name, urls in servers.items():
             line = next(x for x in text.splitlines() if f"{name.upper()}_UPSTREAM" in x)
             indent = line[: len(line) - len(line.lstrip())]
