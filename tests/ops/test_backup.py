@@ -282,3 +282,41 @@ def test_backup_while_serving_restores_everything(
     assert migrate.returncode == 0, migrate.stderr
     into_migrated = _cli(empty_url, "restore", str(archive))
     assert into_migrated.returncode == 0, into_migrated.stderr
+
+
+def test_the_schedule_backs_up_and_keeps_the_newest(tmp_path: Path) -> None:
+    database = tmp_path / "registry.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('kept')")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    older = [folder / f"skreg-sqlite-2020010{day}T000000Z.tar.gz" for day in (1, 2)]
+    for path in older:
+        path.write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-m", "skreg_common.backup", "schedule", "--count", "1"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "BACKUP_DIR": str(folder),
+            "BACKUP_KEEP": "2",
+        },
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    kept = sorted(p.name for p in folder.iterdir())
+    assert len(kept) == 2
+    assert older[0].name not in kept  # the oldest went
+    assert older[1].name in kept
+    newest = folder / kept[-1]
+    inspected = subprocess.run(
+        [sys.executable, "-m", "skreg_common.backup", "inspect", str(newest)],
+        capture_output=True,
+        check=True,
+        timeout=CLI_TIMEOUT,
+    )
+    assert msgspec.json.decode(inspected.stdout, type=Manifest).row_counts["notes"] == 1
