@@ -57,7 +57,7 @@ COVERED_ELSEWHERE = {
     ),
     "claude mcp add --transport http skills-registry http://127.0.0.1:8000/mcp": "not run: "
     "needs Claude Code; tests/clients/test_mcp.py runs the Python client snippet below it",
-    "make backup": "tests/ops/test_backup.py runs `python -m skreg_common.backup` (what "
+    "make backup": "tests/common/test_backup.py runs `python -m skreg_common.backup` (what "
     "`make backup`/`make restore` run) create, restore and inspect on both backends",
     "docker compose -f deploy/compose/compose.yml --profile prod stop gateway catalog auth "
     "importer worker backup": "not run: needs Docker; tests/edge/test_deploy_files.py "

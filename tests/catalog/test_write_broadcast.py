@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from redis.asyncio import Redis
 from skreg_catalog.broadcast import WriteBroadcast
 
-from tests.conftest import REDIS_URL
-
 ANNOUNCE_TIMEOUT_S = 2.0
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
-    yield client
-    await client.aclose()
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -30,10 +20,12 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.005)
 
 
-async def test_a_write_announced_by_one_process_invalidates_the_others(redis: Redis) -> None:
+async def test_a_write_announced_by_one_process_invalidates_the_others(redis_client: Redis) -> None:
     heard = {"writer": 0, "replica": 0}
-    writer = WriteBroadcast(redis, lambda: heard.__setitem__("writer", heard["writer"] + 1))
-    replica = WriteBroadcast(redis, lambda: heard.__setitem__("replica", heard["replica"] + 1))
+    writer = WriteBroadcast(redis_client, lambda: heard.__setitem__("writer", heard["writer"] + 1))
+    replica = WriteBroadcast(
+        redis_client, lambda: heard.__setitem__("replica", heard["replica"] + 1)
+    )
     await writer.start()
     await replica.start()
     try:
