@@ -25,6 +25,7 @@ from tests.support.factories import AUTH, new_user, sign_in
 from tests.support.processes import Process, free_port, start_python_module, wait_http
 
 SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
+LOGIN_MAX_FAILURES = 6
 
 
 def _children(pid: int) -> set[int]:
@@ -82,7 +83,7 @@ def auth_two_workers(
         "AUTO_MIGRATE": "false",
         "LOG_JSON": "true",
         "REGISTRATION_OPEN": "true",
-        "LOGIN_MAX_FAILURES": "1000",
+        "LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "8192",
         **SECRETS,
@@ -139,6 +140,30 @@ def test_a_write_through_one_worker_is_read_through_any(
                 assert me.json()["username"] == "worker-writer"
 
     asyncio.run(scenario())
+
+
+def test_the_sign_in_throttle_counts_across_workers(
+    auth_two_workers: tuple[Process, str],
+) -> None:
+    # Failures on fresh connections land on both workers; a per-process counter would
+    # allow twice as many before the 429.
+    _, base = auth_two_workers
+
+    async def scenario() -> list[int]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await new_user(client, "throttled-one")
+        statuses = []
+        for _ in range(LOGIN_MAX_FAILURES + 2):
+            async with httpx.AsyncClient(base_url=base, timeout=30) as fresh:
+                answer = await fresh.post(
+                    f"{AUTH}/login", json={"username": "throttled-one", "password": "wrong-pass"}
+                )
+                statuses.append(answer.status_code)
+        return statuses
+
+    statuses = asyncio.run(scenario())
+    assert statuses[:LOGIN_MAX_FAILURES] == [401] * LOGIN_MAX_FAILURES, statuses
+    assert statuses[LOGIN_MAX_FAILURES:] == [429, 429], statuses
 
 
 @pytest.mark.parametrize(
