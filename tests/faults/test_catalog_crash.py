@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 from skreg_proto.bundle import read_bundle
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
@@ -88,6 +89,9 @@ def catalogs(tmp_path: Path) -> Iterator[Catalogs]:
         for process in reversed(processes):
             process.stop()
         asyncio.run(drop_pg_database(dsn))
+        # Revocations and throttle counters these processes recorded stay out of later tests.
+        with SyncRedis.from_url(REDIS_URL) as redis:
+            redis.flushdb()
 
 
 def _bundle(index: int) -> bytes:

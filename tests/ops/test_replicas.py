@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.factories import (
@@ -131,6 +132,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for process in reversed(processes):
             process.stop()
         asyncio.run(drop_pg_database(dsn))
+        # Revocations and throttle counters these processes recorded stay out of later tests.
+        with SyncRedis.from_url(REDIS_URL) as redis:
+            redis.flushdb()
 
 
 async def _staleness(check: Callable[[], Awaitable[bool]]) -> float:
