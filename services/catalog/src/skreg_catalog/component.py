@@ -11,6 +11,7 @@ from skreg_common.app import ServiceComponent
 from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
+from skreg_catalog.broadcast import WriteBroadcast
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
@@ -53,6 +54,15 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         before_request=refuse_nul,
     )
 
+    async def start_broadcast(runtime: Runtime) -> None:
+        # Replicas drop their read caches when another one writes (skreg_catalog.broadcast).
+        catalog.broadcast = WriteBroadcast(runtime.redis, catalog.reads.invalidate)
+        await catalog.broadcast.start()
+
+    async def stop_broadcast(_runtime: Runtime) -> None:
+        if catalog.broadcast is not None:
+            await catalog.broadcast.stop()
+
     async def start_refreshing(runtime: Runtime) -> None:
         # Renders bodies stored by an older renderer (or never stored) in the background.
         catalog.bodies.start(
@@ -77,8 +87,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[freeze_heap, start_refreshing, start_signing],
-        on_shutdown=[stop_rendering],
+        on_startup=[start_broadcast, freeze_heap, start_refreshing, start_signing],
+        on_shutdown=[stop_rendering, stop_broadcast],
         lifespans=[mcp.running],
     )
 

@@ -20,6 +20,7 @@ from skreg_proto.bundle import Bundle, BundleLimits
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
+from skreg_catalog.broadcast import WriteBroadcast
 from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
@@ -49,6 +50,9 @@ class CatalogContext:
     unsigned: UnsignedVersions = field(default_factory=UnsignedVersions)
     # Stores renderings of versions whose stored body HTML is missing or stale.
     bodies: BodyRefresher = field(init=False)
+    # Announces this process's writes to the other replicas (skreg_catalog.broadcast);
+    # set up at start-up, when the runtime (and its Redis) exists.
+    broadcast: WriteBroadcast | None = None
     _writer: CatalogWriter | None = None
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
@@ -105,8 +109,14 @@ class CatalogContext:
     def writer(self, runtime: Runtime) -> CatalogWriter:
         """The catalog's one write path on the app's database (made on first use)."""
         if self._writer is None:
-            self._writer = CatalogWriter.on(runtime, on_commit=self.reads.invalidate)
+            self._writer = CatalogWriter.on(runtime, on_commit=self._committed)
         return self._writer
+
+    def _committed(self) -> None:
+        # This process reads its own write at once; the others hear of it over Redis.
+        self.reads.invalidate()
+        if self.broadcast is not None:
+            self.broadcast.announce()
 
     def downloads(self, runtime: Runtime) -> DownloadCounter:
         """The download counter on the app's database (made on first use)."""
