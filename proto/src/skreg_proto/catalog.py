@@ -13,6 +13,7 @@ import msgspec
 from skreg_proto.digest import FileEntry
 from skreg_proto.internal import Provenance
 from skreg_proto.problems import FieldProblem
+from skreg_proto.trust import VersionScan
 
 SearchSort = Literal["relevance", "downloads", "updated", "name"]
 
@@ -55,6 +56,10 @@ class SkillVersion(msgspec.Struct, kw_only=True):
     yanked_at: dt.datetime | None = None
     # Lenient-mode findings recorded when an import published this version.
     warnings: list[FieldProblem] = msgspec.field(default_factory=list)
+    # The scan and its review (None: not scanned); `withheld`: seen only by the
+    # namespace's managers and admins (held for review, rejected, scan failed).
+    scan: VersionScan | None = None
+    withheld: bool = False
 
 
 class VersionDetail(SkillVersion, kw_only=True):

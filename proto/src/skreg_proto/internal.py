@@ -69,7 +69,10 @@ class Provenance(msgspec.Struct, omit_defaults=True):
     tag: str | None = None  # the Git tag the version was taken from, if any
 
 
-PublishOutcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]
+# held: published withheld for review; rejected: refused by the scan policy (not stored).
+PublishOutcome = Literal[
+    "created", "updated", "unchanged", "invalid", "conflict", "held", "rejected"
+]
 
 
 # Versions older registry releases generated for imports: pre-releases, superseded by

@@ -15,6 +15,7 @@ from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
+from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
@@ -39,6 +40,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *SEARCH_HANDLERS,
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
+            *REVIEW_HANDLERS,
             *WELLKNOWN_HANDLERS,
             *DISCOVERY_HANDLERS,
             clawhub_router(catalog),

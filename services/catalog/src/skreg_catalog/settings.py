@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
@@ -43,6 +45,12 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # What a scan verdict does to a new version (skreg_catalog.review.policy): `hold`
+    # refuses malicious and holds suspicious for an admin's review; `warn` publishes
+    # with the findings shown; `off` does not scan.
+    scan_policy: Literal["hold", "warn", "off"] = "hold"
+    # Versions a rescan job scans at once (each scan runs in a worker thread).
+    rescan_concurrency: int = 2
 
     @property
     def render_limits(self) -> RenderLimits:

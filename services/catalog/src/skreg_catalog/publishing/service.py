@@ -27,6 +27,7 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.rendering.stored import store_renderings
+from skreg_catalog.review.service import record_withheld, trust_values
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.state import add_published, can_manage, clean_tags, refresh_skill
@@ -220,8 +221,12 @@ class PublishService:
         if version is not None:
             await self._store_rendering(version.id, checked)
             await check_quota(self.session, self.catalog.settings, skill)
-            skill.updated_at = utcnow()
-            await add_published(self.session, skill, version)
+            if version.withheld:
+                # Absent for everyone else: neither latest nor "recently updated".
+                await record_withheld(self.session, version, origin.publisher_name)
+            else:
+                skill.updated_at = utcnow()
+                await add_published(self.session, skill, version)
             log.info(
                 "skill.published",
                 skill=f"{skill.namespace}/{skill.name}",
@@ -282,4 +287,5 @@ def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str
         "warnings": msgspec.to_builtins(list(origin.warnings)),
         "yanked": False,
         "deleted_at": None,
+        **trust_values(checked.trust),
     }

@@ -16,7 +16,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchDocument
-from skreg_catalog.skills.models import NAME_LENGTH, Namespace, Skill, SkillTag, Version
+from skreg_catalog.skills.models import (
+    NAME_LENGTH,
+    PUBLIC_VERSION,
+    Namespace,
+    Skill,
+    SkillTag,
+    Version,
+)
 
 MAX_TAGS = 20
 
@@ -77,7 +84,10 @@ async def refresh_skill(session: AsyncSession, skill: Skill) -> None:
     rows = (
         await session.execute(
             select(Version.id, Version.version, Version.yanked).where(
-                Version.skill_id == skill.id, Version.deleted_at.is_(None)
+                # A withheld version is never a candidate: it never becomes latest.
+                Version.skill_id == skill.id,
+                Version.deleted_at.is_(None),
+                PUBLIC_VERSION,
             )
         )
     ).all()
