@@ -32,6 +32,7 @@ from skreg_cli.plan import (
     refuse_name_clashes,
 )
 from skreg_cli.refs import LATEST, SkillRef, parse_ref
+from skreg_cli.trust import check_before_install
 from skreg_cli.views import VersionView
 
 LIMITS = BundleLimits()
@@ -48,6 +49,8 @@ class Installer:
         force: bool = False,
         dry_run: bool = False,
         frozen: bool = False,
+        allow_suspicious: bool = False,
+        confirm: Callable[[str], bool] | None = None,
     ) -> None:
         self.app = app
         self.out = app.output
@@ -55,6 +58,8 @@ class Installer:
         self.force = force
         self.dry_run = dry_run
         self.frozen = frozen
+        self.allow_suspicious = allow_suspicious
+        self.confirm = confirm
         self.lock = lockfile.read(scope.lock_path)
         self.index = IndexPlanner(self.out, scope, force=force)  # skills from other origins
 
@@ -125,6 +130,15 @@ class Installer:
         client = self.app.client()
         previous = lock.skills.get(ref.full_name)
         _check_digest(ref.full_name, meta)
+        check_before_install(
+            self.out,
+            ref.full_name,
+            meta.version,
+            meta.scan,
+            meta.withheld,
+            allow_suspicious=self.allow_suspicious,
+            confirm=self.confirm,
+        )
         if previous and previous.version == meta.version and previous.digest != meta.digest:
             raise _mismatch(
                 ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
