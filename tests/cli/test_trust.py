@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ def test_a_held_version_needs_consent_and_is_absent_for_others(
     source = make_skill(tmp_path / "src", name, body=HIDDEN)
     published = run("publish", str(source), "--version", "1.0.0", "--json")
     assert published.exit_code == 0, published.output
+    assert json.loads(published.stdout)["withheld"] is True
+    assert json.loads(published.stdout)["scan"]["verdict"] == "suspicious"
     full = f"{signed_in.username}/{name}"
 
     info = run("info", f"{full}@1.0.0")
