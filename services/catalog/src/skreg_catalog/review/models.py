@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from skreg_common.db import UTCDateTime, utcnow
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_catalog.database import Base
@@ -33,6 +33,16 @@ class RescanJob(Base):
     """An admin-triggered rescan of every stored version, with its progress and its diff."""
 
     __tablename__ = "catalog_rescans"
+    # At most one running job, on both backends, whatever races to start one.
+    __table_args__ = (
+        Index(
+            "ix_catalog_rescans_one_running",
+            "state",
+            unique=True,
+            sqlite_where=text("state = 'running'"),
+            postgresql_where=text("state = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # running | finished | failed
@@ -45,4 +55,6 @@ class RescanJob(Base):
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Last batch written: a running job silent for long was lost with its process.
+    progressed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,6 +1,7 @@
 """Rescanning every stored version with the current rules (admin-triggered, in the background).
 
-One job at a time (a guarded insert refuses a second while one runs). The job walks
+One job at a time (a second is refused with 409 while one runs; a job that made no
+progress for `STALE`, its process gone, is marked failed and no longer blocks). The job walks
 versions by id in batches, scans each batch with bounded concurrency (every scan runs
 in a worker thread, `scan_bundle`), and writes the batch's results and its progress
 in one short writer transaction, so progress is visible while it runs.
@@ -21,6 +22,7 @@ report and counts in `failed`. Under `warn` only the reports change.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import structlog
@@ -28,6 +30,7 @@ from skreg_common.db import rows_affected, utcnow
 from skreg_common.errors import Conflict
 from skreg_common.runtime import Runtime
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.review.models import RescanJob, ReviewEvent
@@ -48,6 +51,7 @@ from skreg_catalog.skills.state import refresh_skill
 log = structlog.get_logger(__name__)
 
 BATCH = 32
+STALE = dt.timedelta(minutes=15)
 RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 MAX_CHANGES = 10_000  # the report keeps this many changes; the counts stay exact
 # Strong references: a task nobody holds may be collected mid-run.
@@ -78,6 +82,12 @@ async def start_rescan(catalog: CatalogContext, runtime: Runtime, actor: str | N
     if catalog.settings.scan_policy == "off":
         raise Conflict("scanning is off (SCAN_POLICY=off): nothing to rescan with")
     async with catalog.writer(runtime).transaction() as session:
+        # A job whose process died stops making progress: past STALE it no longer blocks.
+        await session.execute(
+            update(RescanJob)
+            .where(RescanJob.state == RUNNING, RescanJob.progressed_at < utcnow() - STALE)
+            .values(state=FAILED, error="interrupted: no progress", finished_at=utcnow())
+        )
         running = (
             await session.execute(select(RescanJob.id).where(RescanJob.state == RUNNING))
         ).first()
@@ -93,9 +103,13 @@ async def start_rescan(catalog: CatalogContext, runtime: Runtime, actor: str | N
             failed=0,
             changes=[],
             started_at=utcnow(),
+            progressed_at=utcnow(),
         )
         session.add(job)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:  # another start won the race (the one-running index)
+            raise Conflict("another rescan has just started") from None
         session.expunge(job)
     task = asyncio.create_task(run_rescan(catalog, runtime, job.id), name=f"rescan-{job.id}")
     _TASKS.add(task)
@@ -247,6 +261,7 @@ async def _store(
                 )
             ).scalar_one()
             await refresh_skill(session, skill)
+        job.progressed_at = utcnow()
         job.done = job.done + len(results)
         job.failed = job.failed + failed
         job.changes = changes

@@ -62,12 +62,22 @@ def upgrade() -> None:
         sa.Column("changes", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("progressed_at", UTCDateTime(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_rescans")),
+    )
+    op.create_index(
+        "ix_catalog_rescans_one_running",
+        "catalog_rescans",
+        ["state"],
+        unique=True,
+        sqlite_where=sa.text("state = 'running'"),
+        postgresql_where=sa.text("state = 'running'"),
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_catalog_rescans_one_running", table_name="catalog_rescans")
     op.drop_table("catalog_rescans")
     op.drop_index("ix_catalog_review_events_version_id", table_name="catalog_review_events")
     op.drop_table("catalog_review_events")
