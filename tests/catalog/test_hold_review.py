@@ -118,6 +118,10 @@ async def test_approve_makes_it_resolvable_and_reject_keeps_it_hidden(catalog_se
             headers=auth("alice"),
         )
         assert dispute.status_code == 201, dispute.text
+        read_only = await client.post(
+            f"{REVIEW}/alice/mixed/2.0.0/disputes", json={"note": "x"}, headers=auth("alice-read")
+        )
+        assert read_only.status_code == 403  # a read-only key may not speak for the publisher
         bad = await client.post(
             f"{REVIEW}/alice/mixed/2.0.0/disputes",
             json={"note": "x", "rule": "no.such-rule"},

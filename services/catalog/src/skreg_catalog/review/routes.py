@@ -26,6 +26,7 @@ from skreg_catalog.review.models import RescanJob
 from skreg_catalog.review.policy import PENDING
 from skreg_catalog.review.rescan import start_rescan
 from skreg_catalog.review.service import ReviewService
+from skreg_catalog.skills.routes import requires_owner_credential
 from skreg_catalog.writer import CatalogWriter
 
 REVIEW = "/api/v1/review"
@@ -126,7 +127,7 @@ async def reject_version(
 
 @post(
     ITEM + "/disputes",
-    guards=[requires_user()],
+    guards=[requires_owner_credential("publish")],
     status_code=201,
     summary="Dispute a finding",
     tags=["review"],
