@@ -130,15 +130,6 @@ class Installer:
         client = self.app.client()
         previous = lock.skills.get(ref.full_name)
         _check_digest(ref.full_name, meta)
-        check_before_install(
-            self.out,
-            ref.full_name,
-            meta.version,
-            meta.scan,
-            meta.withheld,
-            allow_suspicious=self.allow_suspicious,
-            confirm=self.confirm,
-        )
         if previous and previous.version == meta.version and previous.digest != meta.digest:
             raise _mismatch(
                 ref.full_name, meta.version, previous.digest, meta.digest, "the registry"
@@ -157,6 +148,16 @@ class Installer:
     def _plan_change(
         self, key: str, entry: LockedSkill, previous: LockedSkill | None, meta: VersionView
     ) -> Plan:
+        # Install and update alike: the registry's scan decides before anything is written.
+        check_before_install(
+            self.out,
+            key,
+            meta.version,
+            meta.scan,
+            meta.withheld,
+            allow_suspicious=self.allow_suspicious,
+            confirm=self.confirm,
+        )
         copies = copies_for(self.scope, key.split("/", 1)[1], entry.agents)
         old = previous.digest if previous else None
         decide_writes(copies, old=old, new=entry.digest, force=self.force)

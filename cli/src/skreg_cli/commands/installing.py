@@ -156,16 +156,33 @@ def install(
 @scope_options
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite locally modified copies.")
+@click.option(
+    "--allow-suspicious",
+    is_flag=True,
+    help="Move to a version flagged or found suspicious without asking.",
+)
 @json_option
 @pass_app
 def update(
-    app: AppContext, names: tuple[str, ...], global_: bool, dry_run: bool, force: bool
+    app: AppContext,
+    names: tuple[str, ...],
+    global_: bool,
+    dry_run: bool,
+    force: bool,
+    allow_suspicious: bool,
 ) -> None:
     """Move skills to the newest non-yanked version in their range (NAME[@RANGE] to change it).
 
     With no NAMES, every skill in skreg.lock.
     """
-    installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run)
+    installer = Installer(
+        app,
+        app.scope(global_),
+        force=force,
+        dry_run=dry_run,
+        allow_suspicious=allow_suspicious,
+        confirm=_confirm if sys.stdin.isatty() else None,
+    )
     _report(app.output, installer.update(names), dry_run=dry_run)
 
 
