@@ -16,6 +16,7 @@ from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
+from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
@@ -42,6 +43,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *SEARCH_HANDLERS,
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
+            *REVIEW_HANDLERS,
             *WELLKNOWN_HANDLERS,
             *SIGNING_HANDLERS,
             *DISCOVERY_HANDLERS,

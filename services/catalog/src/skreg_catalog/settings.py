@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
@@ -46,6 +46,12 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # What a scan verdict does to a new version (skreg_catalog.review.policy): `hold`
+    # refuses malicious and holds suspicious for an admin's review; `warn` publishes
+    # with the findings shown; `off` does not scan.
+    scan_policy: Literal["hold", "warn", "off"] = "hold"
+    # Versions a rescan job scans at once (each scan runs in a worker thread).
+    rescan_concurrency: int = 2
     # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
     # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
     # production; a dev catalog without one signs with a key made per process. Rotate
