@@ -220,7 +220,7 @@ async def get_version(
     return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
-async def _located(
+async def located_for(
     request: Request[Any, Any, Any],
     catalog: CatalogContext,
     namespace: str,
@@ -256,7 +256,7 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
-    found, private = await _located(request, catalog, namespace, name, version)
+    found, private = await located_for(request, catalog, namespace, name, version)
     headers, unchanged = cached_by_etag(request, version, found.digest)
     if private:
         headers["Cache-Control"] = PRIVATE_CACHING
@@ -294,7 +294,7 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
-    found, private = await _located(request, catalog, namespace, name, version)
+    found, private = await located_for(request, catalog, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
     if sha256 is None:
