@@ -307,10 +307,11 @@ def urls(text: FileText, report: Reporter) -> None:
 
 
 @cache
-def _credential_patterns(ruleset: Ruleset) -> tuple[FastPattern, FastPattern, FastPattern]:
+def _credential_patterns(ruleset: Ruleset) -> tuple[FastPattern, ...]:
     lists = ruleset.lists
     return (
-        FastPattern("|".join(lists["strong_credentials"])),
+        FastPattern("|".join(lists["secret_stores"])),
+        FastPattern("|".join(lists["tool_credentials"])),
         FastPattern("|".join(lists["env_dump"])),
         FastPattern("|".join(lists["network"])),
     )
@@ -318,33 +319,44 @@ def _credential_patterns(ruleset: Ruleset) -> tuple[FastPattern, FastPattern, Fa
 
 _ACCESS_VERB = FastPattern(
     r"\b(cat|read|open|copy|cp|upload|send|include|attach|base64|tar|zip|collect|grab|exfiltrate|"
-    r"type|get-content|readfile|readfilesync)\b"
+    r"type|get-content|readfile|readfilesync|curl)\b"
 )
 
 
 def credentials(text: FileText, report: Reporter) -> None:
-    strong, env_dump, network = _credential_patterns(report.ruleset)
+    """Credential stores read in a file that also talks to the network.
+
+    Same line (`cat ~/.aws/credentials | curl -d @- …`): critical anywhere. Code:
+    a secret store (SSH keys, browser, keychain, wallets) with any network call is
+    critical, a tool's credentials with one high. Markdown only counts lines that act
+    on a secret store (cat, copy, upload, …), since docs mention these paths to explain.
+    """
+    secret_stores, tool_credentials, env_dump, network = _credential_patterns(report.ruleset)
     source = text.lowered
     network_match = network.search(source)
-    first_access: int | None = None
-    for count, match in enumerate(strong.finditer(source)):
-        if count >= 200:
-            break
-        line = text.line_of(match.start())
-        lowered_line = text.lowered_line(line)
-        if network.search(lowered_line):
-            report.add("cred.read-and-send-line", line, text.line(line), offset=match.start())
-            return
-        if first_access is None and (
-            not text.is_doc or text.in_fence(line) or _ACCESS_VERB.search(lowered_line)
-        ):
-            first_access = match.start()
-    if first_access is not None:
+    for tier, pattern in (("secret", secret_stores), ("tool", tool_credentials)):
+        first_access: int | None = None
+        for count, match in enumerate(pattern.finditer(source)):
+            if count >= 200:
+                break
+            line = text.line_of(match.start())
+            lowered_line = text.lowered_line(line)
+            if network.search(lowered_line):
+                report.add("cred.read-and-send-line", line, text.line(line), offset=match.start())
+                return
+            if first_access is None and (not text.is_doc or _ACCESS_VERB.search(lowered_line)):
+                first_access = match.start()
+        if first_access is None:
+            continue
         line = text.line_of(first_access)
-        if network_match:
+        if tier == "secret" and network_match:
             report.add("cred.read-and-send", line, text.line(line), offset=first_access)
-        elif not text.is_doc:
+        elif tier == "secret" and not text.is_doc:
             report.add("cred.read", line, text.line(line), offset=first_access)
+        elif tier == "tool" and network_match:
+            report.add(
+                "cred.tool-credentials-and-network", line, text.line(line), offset=first_access
+            )
     dump = env_dump.search(source)
     if dump and network_match:
         line = text.line_of(dump.start())

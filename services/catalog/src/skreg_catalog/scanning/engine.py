@@ -127,8 +127,10 @@ def _combine(report: checks.Reporter) -> list[Finding]:
     def counted(f: Finding) -> bool:
         return _RANK[f.severity] >= _RANK["medium"]
 
-    injections = [f for f in out if f.family == "prompt-injection" and counted(f)]
-    if len({f.rule for f in injections}) >= 2:
+    # Two injection techniques in one file; advice-like ones (low) count only next to a
+    # real one.
+    injections = [f for f in out if f.family == "prompt-injection"]
+    if len({f.rule for f in injections}) >= 2 and any(counted(f) for f in injections):
         first = min(injections, key=lambda f: f.line)
         combined = report.add(
             "pi.combined",
