@@ -1,4 +1,5 @@
-"""Catalog settings: bundle and publishing limits, caches, download counting and purging."""
+"""Catalog settings: bundle and publishing limits, caches, download counting and purging,
+and the scanner's budgets."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
 from skreg_catalog.rendering.pool import RenderLimits
+from skreg_catalog.scanning.limits import ScanLimits
 
 # A multipart body wraps the bundle in boundaries and part headers; this much slack
 # over the bundle limit is enough for those and the small `version`/`namespace` fields.
@@ -43,6 +45,15 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # Scanning each version before it becomes resolvable (skreg_catalog.scanning): a
+    # scan over its time or byte budget fails (the version is not published as clean).
+    scan_time_budget_seconds: float = 10.0
+    scan_max_total_bytes: int = 48 * 1024**2  # files plus what archives in them unpack to
+    scan_max_file_bytes: int = 8 * 1024**2
+    scan_archive_max_members: int = 2000
+    scan_archive_max_depth: int = 3
+    scan_archive_max_unpacked_bytes: int = 32 * 1024**2
+    scan_archive_max_ratio: int = 200
 
     @property
     def render_limits(self) -> RenderLimits:
@@ -51,6 +62,19 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
             max_source_bytes=self.render_max_bytes,
             cache_bytes=self.render_cache_bytes,
             workers=self.render_workers,
+        )
+
+    @property
+    def scan_limits(self) -> ScanLimits:
+        """The scanner's per-bundle budgets."""
+        return ScanLimits(
+            time_budget_seconds=self.scan_time_budget_seconds,
+            max_total_bytes=self.scan_max_total_bytes,
+            max_file_bytes=self.scan_max_file_bytes,
+            archive_max_members=self.scan_archive_max_members,
+            archive_max_depth=self.scan_archive_max_depth,
+            archive_max_unpacked_bytes=self.scan_archive_max_unpacked_bytes,
+            archive_max_ratio=self.scan_archive_max_ratio,
         )
 
     @property

@@ -17,9 +17,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from functools import cache
 
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-from detect_secrets.plugins.base import RegexBasedDetector
-
 from skreg_catalog.scanning.report import Finding, Severity
 from skreg_catalog.scanning.ruleset import FastPattern, RuleMeta, Ruleset, ascii_lower, lower
 from skreg_catalog.scanning.text import FileText, excerpt
@@ -287,20 +284,30 @@ def urls(text: FileText, report: Reporter) -> None:
         if rule:
             line = text.line_of(match.start())
             report.add(rule, line, text.line(line), offset=match.start())
-    ip_matches = [_FETCH_IP.finditer(source)]
+    for match in _FETCH_IP.finditer(source):
+        _report_ip(text, report, match.group(1), match.start(1))
     if not text.is_doc:
-        ip_matches.append(_QUOTED_IP.finditer(source))
-    for matches in ip_matches:
-        for match in matches:
-            host = match.group(1)
-            if host in _METADATA:
-                rule = "url.cloud-metadata"
-            elif _public_ip(host):
-                rule = "url.raw-ip"
-            else:
-                continue
+        # A quoted address in code is only a destination when the line connects to it
+        # (tests and configs quote addresses all the time).
+        network = _credential_patterns(report.ruleset)[3]
+        for match in _QUOTED_IP.finditer(source):
             line = text.line_of(match.start(1))
-            report.add(rule, line, text.line(line), offset=match.start(1))
+            if network.search(text.lowered_line(line)) or _CONNECT.search(text.lowered_line(line)):
+                _report_ip(text, report, match.group(1), match.start(1))
+
+
+_CONNECT = re.compile(r"\.connect(_ex)?\s{0,4}\(|create_connection|\bhost\s{0,4}[=:]")
+
+
+def _report_ip(text: FileText, report: Reporter, host: str, offset: int) -> None:
+    if host in _METADATA:
+        rule = "url.cloud-metadata"
+    elif _public_ip(host):
+        rule = "url.raw-ip"
+    else:
+        return
+    line = text.line_of(offset)
+    report.add(rule, line, text.line(line), offset=offset)
 
 
 # ------------------------------------------------------------------ credentials
@@ -451,6 +458,11 @@ def encoded_blobs(text: FileText, report: Reporter) -> None:
 @cache
 def _secret_detectors(plugins: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The denylist expressions of the chosen detect-secrets plugins, by secret type."""
+    # Imported on first use: detect-secrets pulls in `requests`, which nobody importing
+    # the catalog's settings should pay for.
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
     by_name: dict[str, type[RegexBasedDetector]] = {
         cls.__name__: cls
         for cls in get_mapping_from_secret_type_to_class().values()

@@ -29,10 +29,11 @@ import yara_x
 from skreg_catalog.scanning import archives, checks
 from skreg_catalog.scanning.limits import Budget, ScanLimits
 from skreg_catalog.scanning.report import Finding, ScanFailed, ScanReport, Severity, verdict_of
-from skreg_catalog.scanning.ruleset import Ruleset, load_ruleset, lower
+from skreg_catalog.scanning.ruleset import Ruleset, load_ruleset, lower, rules_version
 from skreg_catalog.scanning.text import FileText
 
-RULES_VERSION = load_ruleset().version
+# Known without compiling anything: the rules load on the first scan (`load_ruleset`).
+RULES_VERSION = rules_version()
 _TEXT_SNIFF = 8192
 _MAX_YARA_LINES = 20  # matches reported per YARA rule and file
 _ESCALATING_URLS = frozenset(

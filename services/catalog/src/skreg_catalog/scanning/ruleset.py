@@ -87,13 +87,25 @@ def _rule_files() -> list[tuple[str, bytes]]:
     return sorted(found)
 
 
+def version_of(sources: list[tuple[str, bytes]]) -> str:
+    """The declared rules version plus a hash of every rule file's name and bytes."""
+    digest = hashlib.sha256()
+    for name, data in sorted(sources):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    declared = tomllib.loads(dict(sources)["checks.toml"].decode("utf-8"))["ruleset"]["version"]
+    return f"{declared}+{digest.hexdigest()[:12]}"
+
+
+@cache
+def rules_version() -> str:
+    """The version of the rules in this build (cheap: reads and hashes the files)."""
+    return version_of(_rule_files())
+
+
 @cache
 def load_ruleset() -> Ruleset:
     """Parse and compile every rule file (once per process)."""
     sources = _rule_files()
-    digest = hashlib.sha256()
-    for name, data in sources:
-        digest.update(name.encode() + b"\0" + data + b"\0")
     checks = tomllib.loads(dict(sources)["checks.toml"].decode("utf-8"))
 
     meta: dict[str, RuleMeta] = {}
@@ -122,9 +134,8 @@ def load_ruleset() -> Ruleset:
         meta[entry.id] = entry
 
     secrets = checks["secrets"]
-    version = f"{checks['ruleset']['version']}+{digest.hexdigest()[:12]}"
     return Ruleset(
-        version=version,
+        version=version_of(sources),
         meta=meta,
         line_rules=tuple(line_rules),
         yara=compiled,
