@@ -171,8 +171,13 @@ def scan_files(files: Mapping[str, bytes], *, limits: ScanLimits | None = None) 
     """Scan synchronously (call it off the event loop); raises `ScanFailed`."""
     ruleset = load_ruleset()
     scan = _BundleScan(ruleset, Budget(limits or ScanLimits()))
-    for path in sorted(files):
-        scan.file(path, files[path])
+    try:
+        for path in sorted(files):
+            scan.file(path, files[path])
+    finally:
+        # YARA-X scanners must be dropped on the thread that made them; an exception's
+        # traceback would otherwise carry this one to the event loop's thread.
+        del scan.scanner
     found = tuple(sorted(scan.findings, key=lambda f: (-_RANK[f.severity], f.file, f.line, f.rule)))
     return ScanReport(verdict=verdict_of(found), rules_version=ruleset.version, findings=found)
 
