@@ -1,4 +1,5 @@
-"""Catalog settings: bundle and publishing limits, caches, download counting and purging."""
+"""Catalog settings: bundle and publishing limits, caches, download counting and purging,
+and the scanner's budgets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
 
 from skreg_catalog.rendering.pool import RenderLimits
+from skreg_catalog.scanning.limits import ScanLimits
 from skreg_catalog.signing.keys import load_signer
 
 # A multipart body wraps the bundle in boundaries and part headers; this much slack
@@ -52,6 +54,15 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     scan_policy: Literal["hold", "warn", "off"] = "hold"
     # Versions a rescan job scans at once (each scan runs in a worker thread).
     rescan_concurrency: int = 2
+    # Scanning each version before it becomes resolvable (skreg_catalog.scanning): a
+    # scan over its time or byte budget fails (the version is not published as clean).
+    scan_time_budget_seconds: float = 10.0
+    scan_max_total_bytes: int = 48 * 1024**2  # files plus what archives in them unpack to
+    scan_max_file_bytes: int = 8 * 1024**2
+    scan_archive_max_members: int = 2000
+    scan_archive_max_depth: int = 3
+    scan_archive_max_unpacked_bytes: int = 32 * 1024**2
+    scan_archive_max_ratio: int = 200
     # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
     # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
     # production; a dev catalog without one signs with a key made per process. Rotate
@@ -84,6 +95,19 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
             max_source_bytes=self.render_max_bytes,
             cache_bytes=self.render_cache_bytes,
             workers=self.render_workers,
+        )
+
+    @property
+    def scan_limits(self) -> ScanLimits:
+        """The scanner's per-bundle budgets."""
+        return ScanLimits(
+            time_budget_seconds=self.scan_time_budget_seconds,
+            max_total_bytes=self.scan_max_total_bytes,
+            max_file_bytes=self.scan_max_file_bytes,
+            archive_max_members=self.scan_archive_max_members,
+            archive_max_depth=self.scan_archive_max_depth,
+            archive_max_unpacked_bytes=self.scan_archive_max_unpacked_bytes,
+            archive_max_ratio=self.scan_archive_max_ratio,
         )
 
     @property

@@ -1,0 +1,3 @@
+import datetime
+
+print("Report for", datetime.date.today())
