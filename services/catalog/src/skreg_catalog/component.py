@@ -55,9 +55,14 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         catalog.bodies.start(
             lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
         )
+        # Embeds skills without a current vector, then after every commit.
+        catalog.semantic.start(
+            lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
+        )
 
     async def stop_rendering(_runtime: Runtime) -> None:
         await catalog.bodies.stop()
+        await catalog.semantic.stop()
         catalog.renderer.close()
 
     mcp = McpEndpoint(catalog)

@@ -7,9 +7,17 @@ from skreg_catalog.database import Base
 from skreg_catalog.downloads import models as download_models
 from skreg_catalog.rendering import models as rendering_models
 from skreg_catalog.search import models as search_models
+from skreg_catalog.semantic import models as semantic_models
 from skreg_catalog.skills import models as skill_models
 
-MODEL_MODULES = (blob_models, download_models, rendering_models, search_models, skill_models)
+MODEL_MODULES = (
+    blob_models,
+    download_models,
+    rendering_models,
+    search_models,
+    semantic_models,
+    skill_models,
+)
 
 MIGRATIONS = MigrationSpec(
     service="catalog", script_location="skreg_catalog:migrations", metadata=Base.metadata

@@ -26,6 +26,8 @@ from skreg_catalog.search.statements import (
     statements,
     visible,
 )
+from skreg_catalog.semantic.hybrid import hybrid_rows
+from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
 from skreg_catalog.skills.models import Namespace, Skill, SkillTag, Version
 
@@ -44,11 +46,15 @@ class SearchQuery:
     limit: int | None = None
 
 
-async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSummary]:
+async def search_skills(
+    reader: QuickReader, query: SearchQuery, semantic: SemanticSearch | None = None
+) -> Page[SkillSummary]:
     """One page of results and the total number of matches.
 
     The hottest uncached read after skill pages: both statements go through the quick
-    reader (no session; see `skreg_common.quickread`).
+    reader (no session; see `skreg_common.quickread`). With `semantic` (and a text
+    query sorted by relevance) the lexical ranking is fused with the semantic one
+    (`skreg_catalog.semantic.hybrid`).
     """
     terms = SearchTerms.parse(query.q) if query.q.strip() else None
     if terms is not None and not terms.terms:  # only punctuation: nothing can match
@@ -71,6 +77,14 @@ async def search_skills(reader: QuickReader, query: SearchQuery) -> Page[SkillSu
     if query.cursor is not None:
         values = decode_keys(query.cursor, sort, keys)
         params.update({f"k{i}": value for i, value in enumerate(values)})
+    if semantic is not None and terms is not None and sort == "relevance":
+        hybrid = await hybrid_rows(
+            reader, semantic, query.q, params, tag=bool(query.tag),
+            namespace=bool(query.namespace), cursor=query.cursor, size=size,
+        )  # fmt: skip
+        if hybrid is not None:
+            found, following, matches = hybrid
+            return Page(items=[_summary(r) for r in found], next_cursor=following, total=matches)
     shape = (dialect, sort, terms is not None, bool(query.tag), bool(query.namespace),
              query.cursor is not None, size)  # fmt: skip
     page_query, count_query = statements(shape)

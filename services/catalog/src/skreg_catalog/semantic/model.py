@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
 MODEL_ID = "all-MiniLM-L6-v2/numpy-1"
@@ -97,6 +98,10 @@ class SentenceEncoder:
     dimensions = DIMENSIONS
 
     def __init__(self) -> None:
+        # One BLAS thread: requests already run embeddings on worker threads, and a
+        # BLAS pool per core fighting the server's own threads made a 128-token embed
+        # 3-10x slower on a loaded 2-core machine (measured). Process-wide on purpose.
+        threadpool_limits(limits=1, user_api="blas")
         with zipfile.ZipFile(_archive()) as archive:
             tokenizer = Tokenizer.from_str(archive.read("tokenizer.json").decode())
             weights = _safetensors(archive.read("model.safetensors"))
