@@ -102,6 +102,12 @@ async def test_task_descriptions_find_skills_lexical_search_misses(
             page = await _search(client, q=query)
             assert _names(page)[0] == expected, (query, _names(page))
             assert page["total"] == len(page["items"])
+            assert "semantic" in page["items"][0]["matched"]
+        # Why each result matched: the words, the meaning, or both.
+        both = await _search(client, q="merge PDF documents")
+        assert both["items"][0]["name"] == "pdf"
+        assert both["items"][0]["matched"] == ["lexical", "semantic"]
+        assert (await _search(client))["items"][0]["matched"] is None  # browsing
         # Exact name matches stay first, whatever the vectors say.
         assert _names(await _search(client, q="pdf-tools"))[0] == "pdf-tools"
         assert _names(await _search(client, q="pdf"))[0] == "pdf"

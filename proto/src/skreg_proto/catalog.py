@@ -28,6 +28,10 @@ class SkillSummary(msgspec.Struct, kw_only=True):
     downloads: int
     updated_at: dt.datetime
     deprecated: bool = False
+    # Text searches only: why this skill is a result, `lexical` (its text holds the
+    # query's words) and/or `semantic` (its meaning is close to the query's). None in
+    # browsing and outside search.
+    matched: list[str] | None = None
 
 
 class SkillVersion(msgspec.Struct, kw_only=True):

@@ -84,7 +84,8 @@ async def search_skills(
         )  # fmt: skip
         if hybrid is not None:
             found, following, matches = hybrid
-            return Page(items=[_summary(r) for r in found], next_cursor=following, total=matches)
+            items = [_summary(r, r["matched"]) for r in found]
+            return Page(items=items, next_cursor=following, total=matches)
     shape = (dialect, sort, terms is not None, bool(query.tag), bool(query.namespace),
              query.cursor is not None, size)  # fmt: skip
     page_query, count_query = statements(shape)
@@ -102,7 +103,9 @@ async def search_skills(
         rows = rows[:size]
         last = rows[-1]
         next_cursor = encode_cursor([sort, *[encode_key(last[key.column]) for key in keys]])
-    return Page(items=[_summary(row) for row in rows], next_cursor=next_cursor, total=total)
+    matched = ["lexical"] if terms is not None else None
+    items = [_summary(row, matched) for row in rows]
+    return Page(items=items, next_cursor=next_cursor, total=total)
 
 
 class SearchService:
@@ -169,5 +172,5 @@ class SearchService:
         )
 
 
-def _summary(row: Mapping[str, Any]) -> SkillSummary:
-    return SkillSummary(**{name: row[name] for name in SUMMARY_FIELDS})
+def _summary(row: Mapping[str, Any], matched: list[str] | None = None) -> SkillSummary:
+    return SkillSummary(**{name: row[name] for name in SUMMARY_FIELDS}, matched=matched)

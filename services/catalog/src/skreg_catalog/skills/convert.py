@@ -74,8 +74,9 @@ def to_version_detail(skill: Skill, version: Version, rendered: Rendered) -> Ver
     )
 
 
-SUMMARY_FIELDS = tuple(SkillSummary.__struct_fields__)
-"""What lists show of a skill: columns of `catalog_skills` by the same names."""
+SUMMARY_FIELDS = tuple(f for f in SkillSummary.__struct_fields__ if f != "matched")
+"""What lists show of a skill: columns of `catalog_skills` by the same names (`matched`
+is the search's own)."""
 
 
 def summary_fields(skill: Skill) -> dict[str, Any]:
