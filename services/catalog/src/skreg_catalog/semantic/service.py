@@ -20,6 +20,7 @@ from skreg_catalog.semantic.model import Vectors
 CANDIDATES = 50
 MIN_SIMILARITY = 0.25
 QUERY_CACHE = 1024
+INLINE_LIMIT = 20_000  # vectors scanned on the event loop itself (a few ms at most)
 
 
 class SemanticSearch:
@@ -62,4 +63,7 @@ class SemanticSearch:
             encoder = await self.loader()
             vector = (await asyncio.to_thread(encoder.embed, [text]))[0]
             self._queries[text] = vector
-        return self.index.nearest(vector, CANDIDATES, MIN_SIMILARITY)
+        if len(self.index) < INLINE_LIMIT:
+            return self.index.nearest(vector, CANDIDATES, MIN_SIMILARITY)
+        # ~4 ms per 10k vectors: past this, off the event loop (numpy releases the GIL).
+        return await asyncio.to_thread(self.index.nearest, vector, CANDIDATES, MIN_SIMILARITY)
