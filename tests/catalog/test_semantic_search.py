@@ -227,3 +227,15 @@ async def test_empty_and_hostile_queries_are_clean(hybrid_settings: CatalogSetti
         too_long = await client.get("/api/v1/skills", params={"q": "y" * 201})
         assert too_long.status_code == 400
         assert too_long.headers["content-type"].startswith("application/problem+json")
+
+
+def test_fusion_keeps_exact_names_first_and_breaks_ties_by_id() -> None:
+    from skreg_catalog.semantic.fusion import fuse
+
+    fused = fuse([(7, 0), (3, 1), (5, 0)], [5, 9, 7])
+    assert fused[0].skill_id == 3  # the exact name, though ranked second
+    assert {f.skill_id: f.matched for f in fused}[9] == ["semantic"]
+    assert {f.skill_id: f.matched for f in fused}[7] == ["lexical", "semantic"]
+    tied = fuse([(4, 0), (2, 0)], [2, 4])  # each first in one list: equal scores
+    assert [f.skill_id for f in tied] == [2, 4]
+    assert tied[0].score == tied[1].score
