@@ -58,6 +58,10 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         catalog.bodies.start(
             lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
         )
+        # Embeds skills without a current vector, then after every commit.
+        catalog.semantic.start(
+            lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
+        )
 
     async def start_signing(runtime: Runtime) -> None:
         # The key is published before the first request; versions from before signing
@@ -71,6 +75,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def stop_rendering(_runtime: Runtime) -> None:
         await catalog.unsigned.stop()
         await catalog.bodies.stop()
+        await catalog.semantic.stop()
         catalog.renderer.close()
 
     mcp = McpEndpoint(catalog)

@@ -24,6 +24,7 @@ from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.rendering.stored import BodyRefresher
+from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.keys import RegistrySigner, load_signer
 from skreg_catalog.signing.service import UnsignedVersions
@@ -49,12 +50,20 @@ class CatalogContext:
     unsigned: UnsignedVersions = field(default_factory=UnsignedVersions)
     # Stores renderings of versions whose stored body HTML is missing or stale.
     bodies: BodyRefresher = field(init=False)
+    # The semantic half of search: model, background embedder, in-memory vector index.
+    semantic: SemanticSearch = field(init=False)
     _writer: CatalogWriter | None = None
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
 
     def __post_init__(self) -> None:
         self.bodies = BodyRefresher(self.renderer)
+        self.semantic = SemanticSearch(
+            enabled=self.settings.semantic_search,
+            # Vectors other replicas store show up within the read cache's TTL, as their
+            # other writes do.
+            refresh_seconds=self.settings.read_cache_ttl,
+        )
 
     @property
     def limits(self) -> BundleLimits:
@@ -102,10 +111,14 @@ class CatalogContext:
         async with runtime.sessions() as session:
             yield session
 
+    def _committed(self) -> None:
+        self.reads.invalidate()
+        self.semantic.poke()  # published, imported or changed skills may need vectors
+
     def writer(self, runtime: Runtime) -> CatalogWriter:
         """The catalog's one write path on the app's database (made on first use)."""
         if self._writer is None:
-            self._writer = CatalogWriter.on(runtime, on_commit=self.reads.invalidate)
+            self._writer = CatalogWriter.on(runtime, on_commit=self._committed)
         return self._writer
 
     def downloads(self, runtime: Runtime) -> DownloadCounter:

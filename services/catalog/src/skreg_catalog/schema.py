@@ -7,6 +7,7 @@ from skreg_catalog.database import Base
 from skreg_catalog.downloads import models as download_models
 from skreg_catalog.rendering import models as rendering_models
 from skreg_catalog.search import models as search_models
+from skreg_catalog.semantic import models as semantic_models
 from skreg_catalog.signing import models as signing_models
 from skreg_catalog.skills import models as skill_models
 
@@ -16,6 +17,7 @@ MODEL_MODULES = (
     rendering_models,
     search_models,
     signing_models,
+    semantic_models,
     skill_models,
 )
 

@@ -46,6 +46,11 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # Hybrid search: fuse full-text ranking with sentence-embedding similarity
+    # (skreg_catalog.semantic; the model adds ~200 MB once loaded). false: lexical only,
+    # the model is never loaded and no vectors are made.
+    semantic_search: bool = True
+
     # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
     # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
     # production; a dev catalog without one signs with a key made per process. Rotate
