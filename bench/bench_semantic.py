@@ -11,7 +11,7 @@
    so the server has nothing left to embed and measures search alone. Query vectors are
    cached per process (LRU), as repeated queries are in production.
 
-    uv run python bench/bench_semantic.py [--sizes 1000,10000] [--duration S]
+    uv run python bench/bench_semantic.py [--sizes 1000,10000] [--duration S] [--embed-only]
 """
 
 from __future__ import annotations
@@ -133,9 +133,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--embed-only", action="store_true", help="embedding figures only")
     args = parser.parse_args()
     print(f"semantic benchmark: {os.cpu_count()} CPUs")
     embedding_figures()
+    if args.embed_only:
+        return
     rss_figures()
     with tempfile.TemporaryDirectory(prefix="skreg-semantic-") as tmp:
         sizes = [int(s) for s in args.sizes.split(",") if s]
