@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# One image for every service; SERVICE=catalog|auth|importer|worker|gateway|migrate.
+# One image for every service; SERVICE=catalog|auth|importer|worker|gateway|migrate|backup.
 # Multi-arch: `make images` (docker buildx bake) builds linux/amd64 and linux/arm64.
 
 ARG PYTHON_VERSION=3.11
@@ -29,13 +29,21 @@ COPY cli cli
 RUN uv sync --frozen --no-dev --all-packages --no-editable
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
-# git drives imports; nothing else from the build stage's toolchain comes along.
+# The PostgreSQL major version the deployment runs (deploy/compose: postgres:16): pg_dump
+# refuses a server newer than itself, so the backup command needs this client.
+ARG POSTGRES_MAJOR=16
+# git drives imports; pg_dump/pg_restore back up (SERVICE=backup). Debian's own client is
+# older than the server, so it comes from PostgreSQL's apt repository, set up by Debian's
+# postgresql-common with the key it ships. Nothing from the build toolchain comes along.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+    && apt-get install -y --no-install-recommends git ca-certificates openssh-client postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends "postgresql-client-${POSTGRES_MAJOR}" \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 skreg \
-    && useradd --system --uid 10001 --gid skreg --home-dir /app --shell /usr/sbin/nologin skreg
+    && useradd --system --uid 10001 --gid skreg --home-dir /app --shell /usr/sbin/nologin skreg \
+    && mkdir -p /backups && chown skreg:skreg /backups
 WORKDIR /app
 COPY --from=builder --chown=skreg:skreg /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:${PATH}" \

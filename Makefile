@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate migration purge bench images traefik-config clean
+.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate migration purge backup restore bench images traefik-config clean
 
 # Seconds of fuzzing: `make fuzz` runs FUZZ_SECONDS, `make test` (CI) a short FUZZ_TEST_SECONDS.
 FUZZ_SECONDS ?= 300
@@ -37,6 +37,13 @@ migration: install ## New Alembic revision of a service from its models: SERVICE
 
 purge: install ## Drop content of skills deleted over PURGE_AFTER_DAYS ago (ARGS=--dry-run previews)
 	$(RUN) python -m skreg_catalog.purge $(ARGS)
+
+backup: install ## Archive the database at DATABASE_URL (bundles included) into BACKUP_DIR (./backups)
+	$(RUN) python -m skreg_common.backup create --dir "$(or $(BACKUP_DIR),backups)" $(ARGS)
+
+restore: install ## Restore BACKUP=archive into DATABASE_URL (ARGS=--force replaces a non-empty one)
+	@test -n "$(BACKUP)" || { echo 'usage: make restore BACKUP=backups/skreg-....tar [ARGS=--force]' >&2; exit 2; }
+	$(RUN) python -m skreg_common.backup restore "$(BACKUP)" $(ARGS)
 
 lint: install ## ruff lint + format check
 	$(RUN) ruff check .

@@ -40,8 +40,10 @@ BACKENDS = [b for b in os.environ.get("SKREG_TEST_BACKENDS", "sqlite,postgresql"
 # A test needs the service when it uses one of these fixtures, directly or through another.
 REDIS_FIXTURES = frozenset({"redis_client"})
 CHROMIUM_FIXTURES = frozenset({"playwright_instance"})
-# Whole directories whose harness starts the service itself (e2e: Redis behind Traefik).
-REDIS_DIRECTORIES = ("e2e",)
+# Whole directories whose harness starts the service itself (e2e: Redis behind Traefik;
+# ops and faults: replicas on PostgreSQL + Redis).
+REDIS_DIRECTORIES = ("e2e", "ops", "faults")
+POSTGRESQL_DIRECTORIES = ("ops", "faults")
 
 
 def _needs(item: pytest.Item) -> set[str]:
@@ -55,7 +57,7 @@ def _needs(item: pytest.Item) -> set[str]:
         needs.add("redis")
     if item.path.parent.name in REDIS_DIRECTORIES:
         needs.add("redis")
-    if "postgresql" in params:
+    if "postgresql" in params or item.path.parent.name in POSTGRESQL_DIRECTORIES:
         needs.add("postgresql")
     if fixtures & CHROMIUM_FIXTURES:
         needs.add("chromium")

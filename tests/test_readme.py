@@ -71,6 +71,11 @@ COVERED_ELSEWHERE = {
     '"$SKREG_URL/api/v1/auth/trusted-publishing/exchange" \\': (
         "tests/auth/test_sso.py::test_the_readme_trusted_publishing_blocks runs it"
     ),
+    "make backup": "tests/common/test_backup.py runs `python -m skreg_common.backup` (what "
+    "`make backup`/`make restore` run) create, restore and inspect on both backends",
+    "docker compose -f deploy/compose/compose.yml --profile prod stop gateway catalog auth "
+    "importer worker backup": "not run: needs Docker; tests/edge/test_deploy_files.py "
+    "renders the backup service and tests/gateway/test_container.py runs its arguments",
     "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
         "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
     ),

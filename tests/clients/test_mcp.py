@@ -57,6 +57,7 @@ class Served:
     files: dict[str, bytes]  # 1.0.0's files, as published
     downloaded: dict[str, bytes]  # 1.0.0's files, from the bundle the HTTP API serves
     gone: str  # a deleted skill
+    held: str  # a skill whose only version is held for review (a bidi override)
 
 
 def _files(name: str, marker: str) -> dict[str, bytes]:
@@ -110,6 +111,8 @@ def served(
             headers={"Authorization": f"Bearer {user.key}"},
         )
         assert deleted.status_code == 204, deleted.text
+        held = f"held-{uuid.uuid4().hex[:8]}"
+        _publish(server.url, user, _files(held, "Say \u202eolleh\u202c."), "1.0.0")
         yield Served(
             server.url,
             user,
@@ -117,6 +120,7 @@ def served(
             files,
             read_bundle(download.content).files,
             f"{user.username}/{gone}",
+            f"{user.username}/{held}",
         )
     finally:
         server.stop()
@@ -272,6 +276,19 @@ async def test_deleted_skill_is_not_readable(served: Served) -> None:
         assert entry.value.code == INVALID_PARAMS
         tool = await session.call_tool("get_skill", {"skill": served.gone})
         assert tool.is_error
+
+
+async def test_a_held_version_is_absent_over_mcp(served: Served) -> None:
+    async with connect(served.url) as session:
+        for uri in (f"skill://{served.held}/SKILL.md", f"skill://{served.held}@1.0.0/SKILL.md"):
+            with pytest.raises(MCPError) as refused:
+                await session.read_resource(uri)
+            assert refused.value.code == INVALID_PARAMS
+        tool = await session.call_tool("get_skill", {"skill": served.held})
+        assert tool.is_error
+        found = await session.call_tool("search_skills", {"query": served.held.split("/")[1]})
+        assert not found.is_error, found.content
+        assert served.held not in str(found.structured_content)
 
 
 async def test_a_bad_bearer_is_refused_not_served_as_anonymous(served: Served) -> None:

@@ -133,6 +133,35 @@ def test_prod_passes_the_identity_provider_settings_to_auth(prod: dict[str, Any]
     assert "SSO_ISSUER" not in prod["gateway"]["environment"]  # only auth talks to the IdP
 
 
+def test_prod_backs_up_on_a_schedule_into_a_volume(prod: dict[str, Any]) -> None:
+    backup = prod["backup"]
+    assert backup["environment"]["SERVICE"] == "backup"
+    assert int(backup["environment"]["BACKUP_INTERVAL"]) > 0
+    assert int(backup["environment"]["BACKUP_KEEP"]) >= 1
+    mounts = {v["target"]: v for v in backup["volumes"]}
+    assert mounts[backup["environment"]["BACKUP_DIR"]]["type"] == "volume"
+    assert backup["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert backup["read_only"] is True
+
+
+def test_prod_runs_replicas_within_postgresql_connections(prod: dict[str, Any]) -> None:
+    # Every HTTP service runs several processes; their pools at their peak (pool plus
+    # as much overflow, skreg_common.db) must fit under max_connections with room to spare.
+    assert int(prod["catalog"]["deploy"]["replicas"]) >= 2
+    assert int(prod["auth"]["deploy"]["replicas"]) >= 2
+    peak = 0
+    for name in APPS:
+        env = prod[name]["environment"]
+        processes = int(prod[name].get("deploy", {}).get("replicas", 1))
+        if name != "worker":
+            processes *= int(env["WEB_CONCURRENCY"])
+        assert env["REDIS_URL"]  # several processes share state only through Redis
+        peak += processes * 2 * int(env["DB_POOL_SIZE"])
+    command = prod["postgres"]["command"]
+    limit = int(next(arg for arg in command if arg.startswith("max_connections=")).split("=")[1])
+    assert peak + 10 < limit, (peak, limit)  # 10: migrate, backup and an operator's psql
+
+
 def test_services_trust_exactly_the_compose_network_as_their_proxies() -> None:
     result = _compose("prod", PROD_ENV)
     assert result.returncode == 0, result.stderr

@@ -35,6 +35,7 @@ from skreg_cli.plan import (
 )
 from skreg_cli.refs import LATEST, SkillRef, parse_ref
 from skreg_cli.signatures import SignatureChecker
+from skreg_cli.trust import check_before_install
 from skreg_cli.views import VersionView
 
 LIMITS = BundleLimits()
@@ -51,6 +52,8 @@ class Installer:
         force: bool = False,
         dry_run: bool = False,
         frozen: bool = False,
+        allow_suspicious: bool = False,
+        confirm: Callable[[str], bool] | None = None,
     ) -> None:
         self.app = app
         self.out = app.output
@@ -58,6 +61,8 @@ class Installer:
         self.force = force
         self.dry_run = dry_run
         self.frozen = frozen
+        self.allow_suspicious = allow_suspicious
+        self.confirm = confirm
         self.lock = lockfile.read(scope.lock_path)
         self.index = IndexPlanner(self.out, scope, force=force)  # skills from other origins
         self.signatures = SignatureChecker(app.config_dir, self.out)
@@ -149,6 +154,16 @@ class Installer:
     def _plan_change(
         self, key: str, entry: LockedSkill, previous: LockedSkill | None, meta: VersionView
     ) -> Plan:
+        # Install and update alike: the registry's scan decides before anything is written.
+        check_before_install(
+            self.out,
+            key,
+            meta.version,
+            meta.scan,
+            meta.withheld,
+            allow_suspicious=self.allow_suspicious,
+            confirm=self.confirm,
+        )
         copies = copies_for(self.scope, key.split("/", 1)[1], entry.agents)
         old = previous.digest if previous else None
         decide_writes(copies, old=old, new=entry.digest, force=self.force)

@@ -80,6 +80,10 @@ def resolve(client: ApiClient, ref: SkillRef) -> VersionView:
     """
     spec = ref.spec or LATEST
     view = _ask(client, ref.namespace, ref.name, spec)
+    if view is None and _exact(spec):
+        # An exact version held for review resolves for no one, but its publisher and
+        # admins may read it directly (its scan then decides whether to install it).
+        view = _withheld(client, ref.namespace, ref.name, spec)
     if view is None:
         raise CliError(
             f"no version of {ref.full_name} matches {spec}",
@@ -113,6 +117,24 @@ def _ask(client: ApiClient, namespace: str, name: str, spec: str) -> VersionView
             code=ExitCode.INTEGRITY,
         )
     return view
+
+
+def _exact(spec: str) -> bool:
+    try:
+        parse_version(spec)
+    except ValueError:
+        return False
+    return True
+
+
+def _withheld(client: ApiClient, namespace: str, name: str, version: str) -> VersionView | None:
+    try:
+        view = get_version(client, namespace, name, version)
+    except CliError as exc:
+        if exc.code is not ExitCode.NOT_FOUND:
+            raise
+        return None
+    return view if view.withheld else None
 
 
 def _semver(view: VersionView) -> bool:

@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from skreg_cli.trust import ScanView
+
 T = TypeVar("T")
 
 
@@ -37,6 +39,8 @@ class VersionView(msgspec.Struct, kw_only=True):
     frontmatter: dict[str, Any] = msgspec.field(default_factory=dict)
     provenance: dict[str, Any] | None = None
     published_at: str | None = None
+    scan: ScanView | None = None
+    withheld: bool = False
 
 
 class SkillView(msgspec.Struct, kw_only=True):

@@ -1,16 +1,22 @@
 """The image's entry point and health check: `SERVICE` picks what this container runs.
 
-`python -m skreg_gateway.container run` execs the chosen service;
+`python -m skreg_gateway.container` execs the chosen service;
 `python -m skreg_gateway.container health` is the image's HEALTHCHECK.
+`SERVICE=backup` backs up on a schedule; given arguments, it runs that backup command
+instead (`docker compose run --rm backup restore /backups/skreg-….tar`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 import urllib.request
+from pathlib import Path
 
-from skreg_common.settings import ServiceSettings, SettingsError, load_settings
+from skreg_common.backup.operations import newest_archive_age
+from skreg_common.backup.settings import BackupSettings
+from skreg_common.settings import SettingsError, load_settings
 
 COMMANDS: dict[str, list[str]] = {
     "gateway": [sys.executable, "-m", "skreg_gateway"],
@@ -19,14 +25,20 @@ COMMANDS: dict[str, list[str]] = {
     "importer": [sys.executable, "-m", "skreg_importer"],
     "worker": [sys.executable, "-m", "skreg_importer.worker"],
     "migrate": [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
+    "backup": [sys.executable, "-m", "skreg_common.backup", "schedule"],
 }
+BACKUP_COMMAND = [sys.executable, "-m", "skreg_common.backup"]
+# The backup container is healthy while its newest archive is at most two intervals old
+# (one missed round is tolerated) plus this much for the dump itself.
+BACKUP_GRACE_S = 600
 HEALTH_TIMEOUT_S = 3
 # Compose's Redis, for a worker container whose REDIS_URL is unset.
 DEFAULT_REDIS_URL = "redis://redis:6379/0"
 
 
-class ContainerSettings(ServiceSettings, frozen=True, kw_only=True):
-    """`SERVICE`: what this container runs (one of COMMANDS); the rest as every service reads it."""
+class ContainerSettings(BackupSettings, frozen=True, kw_only=True):
+    """`SERVICE`: what this container runs (one of COMMANDS); the rest as every service (and
+    the backup command) reads it."""
 
     service: str = "gateway"
 
@@ -44,10 +56,14 @@ def _settings() -> ContainerSettings:
     return settings
 
 
-def run() -> None:
+def run(args: list[str]) -> None:
     """Replace this process with the selected service (signals reach it directly)."""
-    argv = COMMANDS[_settings().service]
-    os.execv(argv[0], argv)  # noqa: S606 - fixed argv from the table above
+    service = _settings().service
+    if args and service != "backup":
+        sys.stderr.write(f"SERVICE={service} takes no arguments (only SERVICE=backup does)\n")
+        raise SystemExit(2)
+    argv = [*BACKUP_COMMAND, *args] if args else COMMANDS[service]
+    os.execv(argv[0], argv)  # noqa: S606 - the table above, or the backup command's own CLI
 
 
 def health() -> int:
@@ -58,6 +74,9 @@ def health() -> int:
         return 1
     if settings.service == "migrate":
         return 0
+    if settings.service == "backup":
+        age = newest_archive_age(Path(settings.backup_dir), time.time())
+        return 0 if age is not None and age <= 2 * settings.backup_interval + BACKUP_GRACE_S else 1
     if settings.service == "worker":
         return _redis_alive(settings.redis_url or DEFAULT_REDIS_URL)
     try:
@@ -90,4 +109,4 @@ def _redis_alive(url: str) -> int:
 if __name__ == "__main__":
     if sys.argv[1:] == ["health"]:
         raise SystemExit(health())
-    run()
+    run(sys.argv[1:])

@@ -106,7 +106,9 @@ def dynamic_config() -> dict[str, Any]:
         name: {
             "loadBalancer": {
                 "servers": [{"url": _env(f"{name.upper()}_UPSTREAM", url)}],
-                "healthCheck": {"path": "/health", "interval": "10s", "timeout": "3s"},
+                # /ready, not /health: a replica that cannot reach PostgreSQL or Redis
+                # leaves the rotation while the others keep serving (replicas: compose).
+                "healthCheck": {"path": "/ready", "interval": "5s", "timeout": "3s"},
                 "passHostHeader": True,
             }
         }

@@ -13,6 +13,7 @@ import msgspec
 from skreg_proto.digest import FileEntry
 from skreg_proto.internal import Provenance
 from skreg_proto.problems import FieldProblem
+from skreg_proto.trust import VersionScan
 
 SearchSort = Literal["relevance", "downloads", "updated", "name"]
 
@@ -83,6 +84,10 @@ class SkillVersion(msgspec.Struct, kw_only=True):
     # /.well-known/skills-registry/keys.json). None only briefly, for versions from
     # before signing that the registry has not signed yet.
     signature_keyid: str | None = None
+    # The scan and its review (None: not scanned); `withheld`: seen only by the
+    # namespace's managers and admins (held for review, rejected, scan failed).
+    scan: VersionScan | None = None
+    withheld: bool = False
 
 
 class VersionDetail(SkillVersion, kw_only=True):

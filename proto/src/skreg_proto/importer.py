@@ -17,7 +17,9 @@ from skreg_proto.problems import FieldProblem
 # `partial`: the run finished, but some skills were invalid, conflicting or duplicate.
 RunState = Literal["queued", "running", "succeeded", "partial", "failed"]
 RunTrigger = Literal["manual", "webhook", "schedule", "import"]
-Outcome = Literal["created", "updated", "unchanged", "invalid", "conflict", "duplicate"]
+Outcome = Literal[
+    "created", "updated", "unchanged", "invalid", "conflict", "duplicate", "held", "rejected"
+]
 # How an import numbers versions (SKILL_FORMAT.md, Versions):
 # - `declared`: a semver tag on the commit, else `metadata.version`, else generated; content
 #   that changed under an unchanged declared version is a `conflict`;

@@ -78,7 +78,10 @@ class Provenance(msgspec.Struct, omit_defaults=True):
     trusted_publisher: TrustedPublisherProvenance | None = None
 
 
-PublishOutcome = Literal["created", "updated", "unchanged", "invalid", "conflict"]
+# held: published withheld for review; rejected: refused by the scan policy (not stored).
+PublishOutcome = Literal[
+    "created", "updated", "unchanged", "invalid", "conflict", "held", "rejected"
+]
 
 
 # Versions older registry releases generated for imports: pre-releases, superseded by

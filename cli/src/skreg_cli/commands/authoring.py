@@ -12,7 +12,8 @@ from skreg_cli.commands.common import json_option
 from skreg_cli.context import AppContext, pass_app
 from skreg_cli.errors import CliError, ExitCode
 from skreg_cli.output import Output
-from skreg_cli.views import VersionView
+from skreg_cli.trust import show_findings, verdict_line
+from skreg_cli.views import VersionView, to_builtins
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 # Where the rules are written down, in the registry's repository (a test checks it exists).
@@ -108,6 +109,8 @@ def _report(
             "digest": published.digest,
             "dry_run": dry_run,
             "created": created and not dry_run,
+            "withheld": published.withheld,
+            "scan": to_builtins(published.scan) if published.scan else None,
         }
     )
     if published.digest and published.digest != checked.digest:
@@ -118,3 +121,8 @@ def _report(
         out.result(f"published {full} {published.digest}")
     else:
         out.result(f"already published {full} {published.digest} (identical content)")
+    if published.scan is not None and (published.withheld or published.scan.findings):
+        out.warn(verdict_line(published.scan, published.withheld))
+        show_findings(out, published.scan)
+        if published.withheld:
+            out.warn("held for review: only you and the registry's admins see it until approved")

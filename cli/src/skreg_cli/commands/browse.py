@@ -10,6 +10,7 @@ from skreg_cli.commands.common import json_option
 from skreg_cli.context import AppContext, pass_app
 from skreg_cli.output import Output
 from skreg_cli.refs import parse_ref
+from skreg_cli.trust import show_findings, verdict_line
 from skreg_cli.views import SearchPageView, SkillView, VersionView, to_builtins
 
 SORTS = ("relevance", "downloads", "updated", "name")
@@ -119,6 +120,8 @@ def _print_info(
         yanked = f"  YANKED: {version.yank_reason or 'no reason given'}" if version.yanked else ""
         out.result(f"\nversion {version.version} (published {version.published_at or '?'}){yanked}")
         out.result(f"digest: {version.digest}")
+        out.result(verdict_line(version.scan, version.withheld))
+        show_findings(out, version.scan)
         if version.provenance:
             shown = ", ".join(f"{k}: {v}" for k, v in sorted(version.provenance.items()) if v)
             out.result(f"provenance: {shown}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import click
@@ -64,6 +65,10 @@ _AGENT_HELP = (
 )
 
 
+def _confirm(question: str) -> bool:
+    return click.confirm(question, default=False, err=True)
+
+
 @click.command()
 @click.argument("skills", nargs=-1)
 @click.option("--agent", "agent_names", multiple=True, help=_AGENT_HELP)
@@ -80,6 +85,12 @@ _AGENT_HELP = (
 @click.option(
     "-y", "--yes", is_flag=True, help="Without --agent: install for every agent found, unasked."
 )
+@click.option(
+    "--allow-suspicious",
+    is_flag=True,
+    help="Install a version held for review or found suspicious without asking "
+    "(malicious ones are always refused).",
+)
 @json_option
 @pass_app
 def install(
@@ -92,6 +103,7 @@ def install(
     force: bool,
     frozen: bool,
     yes: bool,
+    allow_suspicious: bool,
 ) -> None:
     """Install NS/NAME[@VERSION|@RANGE] (or from an https://… index) into agents' skills dirs.
 
@@ -110,7 +122,15 @@ def install(
     lists several), each archive's sha256 must match the index, and skreg.lock
     records the origin so that --frozen and `skreg update` work for it.
     """
-    installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run, frozen=frozen)
+    installer = Installer(
+        app,
+        app.scope(global_),
+        force=force,
+        dry_run=dry_run,
+        frozen=frozen,
+        allow_suspicious=allow_suspicious,
+        confirm=_confirm if sys.stdin.isatty() else None,
+    )
     urls = [s for s in skills if is_origin_url(s)]
     if urls:
         if len(skills) != 1:
@@ -136,16 +156,33 @@ def install(
 @scope_options
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite locally modified copies.")
+@click.option(
+    "--allow-suspicious",
+    is_flag=True,
+    help="Move to a version flagged or found suspicious without asking.",
+)
 @json_option
 @pass_app
 def update(
-    app: AppContext, names: tuple[str, ...], global_: bool, dry_run: bool, force: bool
+    app: AppContext,
+    names: tuple[str, ...],
+    global_: bool,
+    dry_run: bool,
+    force: bool,
+    allow_suspicious: bool,
 ) -> None:
     """Move skills to the newest non-yanked version in their range (NAME[@RANGE] to change it).
 
     With no NAMES, every skill in skreg.lock.
     """
-    installer = Installer(app, app.scope(global_), force=force, dry_run=dry_run)
+    installer = Installer(
+        app,
+        app.scope(global_),
+        force=force,
+        dry_run=dry_run,
+        allow_suspicious=allow_suspicious,
+        confirm=_confirm if sys.stdin.isatty() else None,
+    )
     _report(app.output, installer.update(names), dry_run=dry_run)
 
 

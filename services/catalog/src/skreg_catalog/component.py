@@ -11,10 +11,12 @@ from skreg_common.app import ServiceComponent
 from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
+from skreg_catalog.broadcast import WriteBroadcast
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
+from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
@@ -41,6 +43,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *SEARCH_HANDLERS,
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
+            *REVIEW_HANDLERS,
             *WELLKNOWN_HANDLERS,
             *SIGNING_HANDLERS,
             *DISCOVERY_HANDLERS,
@@ -52,6 +55,15 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         },
         before_request=refuse_nul,
     )
+
+    async def start_broadcast(runtime: Runtime) -> None:
+        # Replicas drop their read caches when another one writes (skreg_catalog.broadcast).
+        catalog.broadcast = WriteBroadcast(runtime.redis, catalog.other_replica_wrote)
+        await catalog.broadcast.start()
+
+    async def stop_broadcast(_runtime: Runtime) -> None:
+        if catalog.broadcast is not None:
+            await catalog.broadcast.stop()
 
     async def start_refreshing(runtime: Runtime) -> None:
         # Renders bodies stored by an older renderer (or never stored) in the background.
@@ -82,8 +94,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[freeze_heap, start_refreshing, start_signing],
-        on_shutdown=[stop_rendering],
+        on_startup=[start_broadcast, freeze_heap, start_refreshing, start_signing],
+        on_shutdown=[stop_rendering, stop_broadcast],
         lifespans=[mcp.running],
     )
 

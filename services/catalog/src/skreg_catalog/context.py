@@ -20,6 +20,7 @@ from skreg_proto.bundle import Bundle, BundleLimits
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.blobs.store import BlobStore, DatabaseBlobStore
+from skreg_catalog.broadcast import WriteBroadcast
 from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
@@ -52,6 +53,9 @@ class CatalogContext:
     bodies: BodyRefresher = field(init=False)
     # The semantic half of search: model, background embedder, in-memory vector index.
     semantic: SemanticSearch = field(init=False)
+    # Announces this process's writes to the other replicas (skreg_catalog.broadcast);
+    # set up at start-up, when the runtime (and its Redis) exists.
+    broadcast: WriteBroadcast | None = None
     _writer: CatalogWriter | None = None
     _counter: DownloadCounter | None = None
     _publish_rate: Throttle | None = None
@@ -111,15 +115,24 @@ class CatalogContext:
         async with runtime.sessions() as session:
             yield session
 
-    def _committed(self) -> None:
-        self.reads.invalidate()
-        self.semantic.poke()  # published, imported or changed skills may need vectors
-
     def writer(self, runtime: Runtime) -> CatalogWriter:
         """The catalog's one write path on the app's database (made on first use)."""
         if self._writer is None:
             self._writer = CatalogWriter.on(runtime, on_commit=self._committed)
         return self._writer
+
+    def _committed(self) -> None:
+        # This process reads its own write at once; the others hear of it over Redis.
+        self.reads.invalidate()
+        self.semantic.poke()  # published, imported or changed skills may need vectors
+        if self.broadcast is not None:
+            self.broadcast.announce()
+
+    def other_replica_wrote(self) -> None:
+        """Another replica committed: drop read caches, re-read stored vectors (its own
+        embedder makes the vectors of what it wrote, so this one does not embed)."""
+        self.reads.invalidate()
+        self.semantic.stale()
 
     def downloads(self, runtime: Runtime) -> DownloadCounter:
         """The download counter on the app's database (made on first use)."""

@@ -6,6 +6,7 @@ from skreg_catalog.blobs import models as blob_models
 from skreg_catalog.database import Base
 from skreg_catalog.downloads import models as download_models
 from skreg_catalog.rendering import models as rendering_models
+from skreg_catalog.review import models as review_models
 from skreg_catalog.search import models as search_models
 from skreg_catalog.semantic import models as semantic_models
 from skreg_catalog.signing import models as signing_models
@@ -15,6 +16,7 @@ MODEL_MODULES = (
     blob_models,
     download_models,
     rendering_models,
+    review_models,
     search_models,
     signing_models,
     semantic_models,

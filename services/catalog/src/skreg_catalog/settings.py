@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from skreg_common.settings import ServiceSettings
 from skreg_proto.bundle import BundleLimits
@@ -51,6 +51,12 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # the model is never loaded and no vectors are made.
     semantic_search: bool = True
 
+    # What a scan verdict does to a new version (skreg_catalog.review.policy): `hold`
+    # refuses malicious and holds suspicious for an admin's review; `warn` publishes
+    # with the findings shown; `off` does not scan.
+    scan_policy: Literal["hold", "warn", "off"] = "hold"
+    # Versions a rescan job scans at once (each scan runs in a worker thread).
+    rescan_concurrency: int = 2
     # The Ed25519 private key (PEM, PKCS #8) the registry signs versions with: a file
     # (SIGNING_KEY_FILE, e.g. a mounted secret) or inline (SIGNING_KEY). Required in
     # production; a dev catalog without one signs with a key made per process. Rotate

@@ -62,6 +62,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     # Dev mode only: restart on code changes (the compose dev profile; skreg_common.serve).
     reload: bool = False
+    # Server processes per container (uvicorn's supervisor, each with its own event loop,
+    # pool and guard). Above 1 it needs PostgreSQL and Redis: the state processes share
+    # (caches, throttles, revocations, the queue) lives there (docs/operations.md).
+    web_concurrency: int = 1
 
     @property
     def is_dev(self) -> bool:

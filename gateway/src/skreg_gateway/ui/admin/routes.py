@@ -10,6 +10,7 @@ from litestar.params import FromPath, Parameter
 from skreg_proto.auth import AuditEventOut, UserOut, UserUpdateRequest
 from skreg_proto.catalog import CatalogStats, SkillSummary
 from skreg_proto.importer import ImportRun, Source
+from skreg_proto.trust import RescanJobShape, ReviewItem, ReviewRequest
 
 from skreg_gateway.ui.admin.service import (
     ACTIVE_STATES,
@@ -286,6 +287,72 @@ async def audit_page(
     return ui.render("admin/audit.html", page=page, action=chosen)
 
 
+# --- review --------------------------------------------------------------------
+
+REVIEW_STATES = ("", "held", "scan-failed", "flagged", "approved", "rejected")
+
+
+@get("/review", include_in_schema=False)
+async def review_page(
+    ui: NamedDependency[UiContext],
+    review_state: str | None = Parameter(query="state", default=None, max_length=20),
+    cursor: str | None = Text,
+) -> Response[Any]:
+    """The review queue (awaiting a decision, or one state) and the last rescans."""
+    chosen = review_state if review_state in REVIEW_STATES else ""
+    page = await get_page(
+        ui.api,
+        "/api/v1/review",
+        ReviewItem,
+        {"state": chosen or None, "cursor": cursor, "limit": 20},
+    )
+    rescans = await ui.api.get("/api/v1/review/rescans", list[RescanJobShape])
+    return ui.render(
+        "admin/review.html", page=page, state=chosen, states=REVIEW_STATES, rescans=rescans[:5]
+    )
+
+
+@post("/review/{namespace:str}/{name:str}/{version:str}", include_in_schema=False)
+async def decide_review(
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+) -> Response[Any]:
+    """Approve or reject a version with the reason from the form (the API audits it)."""
+    form = await ui.request.form()
+    action = text(form, "action", 10)
+    reason = text(form, "reason", 500)
+    if action not in ("approve", "reject"):
+        ui.flash("Unknown action.", "error")
+        return ui.redirect("/admin/review")
+    path = f"/api/v1/review/{seg(namespace)}/{seg(name)}/{seg(version)}/{action}"
+    try:
+        await ui.api.call("POST", path, ReviewItem, body=ReviewRequest(reason=reason))
+    except ApiError as exc:
+        if not _refused(exc):
+            raise
+        ui.flash(exc.message, "error")
+        return ui.redirect("/admin/review")
+    done = "approved: it is published" if action == "approve" else "rejected: it stays hidden"
+    ui.flash(f"{namespace}/{name}@{version} {done}.")
+    return ui.redirect("/admin/review")
+
+
+@post("/review/rescans", include_in_schema=False)
+async def start_rescan(ui: NamedDependency[UiContext]) -> Response[Any]:
+    """Rescan every stored version with the current rules, in the background."""
+    try:
+        job = await ui.api.call("POST", "/api/v1/review/rescans", RescanJobShape)
+    except ApiError as exc:
+        if not _refused(exc):
+            raise
+        ui.flash(exc.message, "error")
+        return ui.redirect("/admin/review")
+    ui.flash(f"Rescan {job.id} started: {job.total} versions.")
+    return ui.redirect("/admin/review")
+
+
 def admin_router() -> Router:
     """Everything under `/admin`, for admins only."""
     return Router(
@@ -308,5 +375,8 @@ def admin_router() -> Router:
             import_panel,
             skills_page,
             audit_page,
+            review_page,
+            start_rescan,
+            decide_review,
         ],
     )

@@ -8,6 +8,7 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from skreg_proto.catalog import SkillVersion, YankRequest
+from skreg_proto.trust import DisputeRequest, ReviewItem
 
 from skreg_gateway.ui.browse import service
 from skreg_gateway.ui.browse.documents import skill_body
@@ -170,6 +171,27 @@ async def unyank_version(
     return await _manage(ui, skill_url(namespace, name), f"Restored {version}.", call)
 
 
+@post(
+    "/skills/{namespace:str}/{name:str}/versions/{version:str}/dispute",
+    guards=[signed_in],
+    include_in_schema=False,
+)
+async def dispute_finding(
+    ui: NamedDependency[UiContext],
+    namespace: FromPath[str],
+    name: FromPath[str],
+    version: FromPath[str],
+) -> Response[Any]:
+    """A publisher's note against a finding; admins read it in the review queue."""
+    form = await ui.request.form()
+    note = str(form.get("note") or "").strip()[:2000]
+    rule = str(form.get("rule") or "").strip()[:200] or None
+    path = f"/api/v1/review/{seg(namespace)}/{seg(name)}/{seg(version)}/disputes"
+    call = ui.api.call("POST", path, ReviewItem, body=DisputeRequest(note=note, rule=rule))
+    back = f"{skill_url(namespace, name)}/versions/{seg(version)}"
+    return await _manage(ui, back, "Dispute sent to the registry's admins.", call)
+
+
 @post("/skills/{namespace:str}/{name:str}/delete", guards=[signed_in], include_in_schema=False)
 async def delete_skill(
     ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
@@ -196,5 +218,6 @@ HANDLERS = [
     file_page,
     yank_version,
     unyank_version,
+    dispute_finding,
     delete_skill,
 ]

@@ -37,8 +37,8 @@ from skreg_catalog.clawhub.shapes import (
     millis,
 )
 from skreg_catalog.context import CatalogContext
-from skreg_catalog.skills.models import Namespace, Skill, Version
-from skreg_catalog.skills.service import LATEST, SkillService
+from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, Version
+from skreg_catalog.skills.service import HAS_PUBLIC_VERSION, LATEST, SkillService
 
 # A slug or handle is one of our names: anything else names nothing (404, not a query).
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -87,7 +87,9 @@ class ClawHubReads:
         owner = owner.strip().lstrip("@").lower() if owner else None
         if not _NAME.fullmatch(slug) or (owner is not None and not _NAME.fullmatch(owner)):
             raise not_found(slug, owner)
-        query = select(Skill).where(Skill.name == slug, Skill.deleted_at.is_(None))
+        query = select(Skill).where(
+            Skill.name == slug, Skill.deleted_at.is_(None), HAS_PUBLIC_VERSION
+        )
         if owner is not None:
             query = query.where(Skill.namespace == owner)
         found = list(
@@ -103,7 +105,7 @@ class ClawHubReads:
 
     async def _count_versions(self, skill: Skill) -> int:
         query = select(func.count(Version.id)).where(
-            Version.skill_id == skill.id, Version.deleted_at.is_(None)
+            Version.skill_id == skill.id, Version.deleted_at.is_(None), PUBLIC_VERSION
         )
         return int((await self.session.execute(query)).scalar_one())
 
@@ -194,6 +196,7 @@ class ClawHubReads:
                     Version.skill_id == skill.id,
                     Version.deleted_at.is_(None),
                     Version.purged_at.is_(None),
+                    PUBLIC_VERSION,
                 )
             )
         ).all()

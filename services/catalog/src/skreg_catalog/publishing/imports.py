@@ -85,7 +85,11 @@ class ImportPublisher(PublishService):
         result.warnings = warnings
         if written.version.digest != digest:
             return _conflict(result, _changed_under(text, request.provenance.tag))
-        if written.created:
+        if written.version.withheld:
+            # Published but withheld (held for review, or its scan failed): say so, with why.
+            result.outcome = "held"
+            result.problems = held_problems(written.version)
+        elif written.created:
             result.outcome = "created" if new_skill else "updated"
         return result
 
@@ -196,6 +200,20 @@ class _Choice:
     warnings: list[FieldProblem]
     conflict: str | None = None
     generated: bool = False  # numbered by the registry (no tag, no declared version)
+
+
+def held_problems(version: Version) -> list[FieldProblem]:
+    """Why an imported version is withheld: its findings, or the scan's failure."""
+    scan = version.scan or {}
+    if scan.get("error"):
+        return [FieldProblem("", f"the scan failed ({scan['error']}); held for an admin")]
+    return [
+        FieldProblem(
+            f"{f['file']}:{f['line']}" if f.get("line") else f["file"],
+            f"[{f['severity']}] {f['rule']}: {f['message']} ({f['excerpt']})",
+        )
+        for f in scan.get("findings") or []
+    ]
 
 
 def _conflict(result: ServicePublishResult, message: str) -> ServicePublishResult:

@@ -33,6 +33,8 @@ from skreg_catalog.publishing.service import PublishService
 from skreg_catalog.publishing.upload import BUNDLE_FIELD, TEXT_FIELDS, read_limited, read_upload
 from skreg_catalog.publishing.validate import CheckedSkill, check_skill
 from skreg_catalog.rendering.stored import render_for_storage
+from skreg_catalog.review.gate import scanned
+from skreg_catalog.review.policy import finding_problems
 from skreg_catalog.writer import CatalogWriter
 
 # Checking a bundle is CPU work; past this size it moves off the event loop.
@@ -86,6 +88,7 @@ async def create_skill_version(
         version=upload.fields.get("version") or version,
         version_required=True,
     )
+    checked = await scanned(catalog, checked, imported=False)
     if not dry_run:
         checked = await with_rendered_body(catalog, checked)
     # The bundle is checked and rendered; only now take the (SQLite) writer's turn.
@@ -131,6 +134,16 @@ async def service_publish(
     except FormatError as exc:
         return ServicePublishResult(
             outcome="invalid", namespace=message.namespace, problems=exc.problems
+        )
+    checked = await scanned(catalog, checked, imported=True)
+    if checked.trust is not None and checked.trust.refuse:
+        assert checked.report is not None
+        return ServicePublishResult(
+            outcome="rejected",
+            namespace=message.namespace,
+            name=checked.document.name,
+            digest=checked.bundle.digest,
+            problems=finding_problems(checked.report),
         )
     checked = await with_rendered_body(catalog, checked)
     async with writer.transaction() as session:

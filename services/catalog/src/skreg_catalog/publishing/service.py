@@ -27,6 +27,7 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.rendering.stored import store_renderings
+from skreg_catalog.review.service import record_withheld, trust_values
 from skreg_catalog.signing.service import sign_version
 from skreg_catalog.skills.convert import version_fields
 from skreg_catalog.skills.models import Namespace, Skill, Version
@@ -230,9 +231,14 @@ class PublishService:
         if version is not None:
             await self._store_rendering(version.id, checked)
             await check_quota(self.session, self.catalog.settings, skill)
-            skill.updated_at = utcnow()
-            await add_published(self.session, skill, version)
-            # Signed in the same transaction: no version is ever stored unsigned.
+            if version.withheld:
+                # Absent for everyone else: neither latest nor "recently updated".
+                await record_withheld(self.session, version, origin.publisher_name)
+            else:
+                skill.updated_at = utcnow()
+                await add_published(self.session, skill, version)
+            # Signed in the same transaction: no version is ever stored unsigned (a
+            # withheld one too: its publisher and admins install it, verified).
             await sign_version(
                 self.session, self.catalog.signer, skill.namespace, skill.name, version
             )
@@ -308,4 +314,5 @@ def version_values(checked: CheckedSkill, text: str, origin: Origin) -> dict[str
         "warnings": msgspec.to_builtins(list(origin.warnings)),
         "yanked": False,
         "deleted_at": None,
+        **trust_values(checked.trust),
     }

@@ -17,6 +17,8 @@ from skreg_proto.semver import parse_version
 from skreg_proto.skillmd import ParseMode, SkillDocument, parse_skill_md
 
 from skreg_catalog.rendering import Rendered
+from skreg_catalog.review.policy import Outcome
+from skreg_catalog.scanning import ScanReport
 from skreg_catalog.skills.models import VERSION_LENGTH
 
 SKILL_FILE = "SKILL.md"
@@ -39,6 +41,10 @@ class CheckedSkill:
     # The body as sanitised HTML, rendered before the write transaction opens and stored
     # with the version (`with_rendered_body`); None: rendered later (read, background).
     rendered: Rendered | None = None
+    # What the scan decided (`skreg_catalog.review.gate.scanned`), before the transaction
+    # opened; None: not scanned yet (dry runs of old callers, tests building rows).
+    trust: Outcome | None = None
+    report: ScanReport | None = None
 
 
 def namespace_problem(namespace: str) -> FieldProblem | None:

@@ -37,7 +37,7 @@ from skreg_catalog.search.suggest import SUGGEST_BELOW, suggest
 from skreg_catalog.semantic.hybrid import hybrid_page
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
-from skreg_catalog.skills.models import Namespace, Skill, SkillTag, Version
+from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, SkillTag, Version
 
 TOP_SKILLS = 10
 
@@ -193,7 +193,7 @@ class SearchService:
             await self.session.execute(
                 select(func.count(Version.id))
                 .join(Skill, Skill.id == Version.skill_id)
-                .where(visible(), Version.deleted_at.is_(None))
+                .where(visible(), Version.deleted_at.is_(None), PUBLIC_VERSION)
             )
         ).scalar_one()
         namespaces = (await self.session.execute(select(func.count(Namespace.id)))).scalar_one()

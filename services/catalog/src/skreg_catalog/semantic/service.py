@@ -47,6 +47,12 @@ class SemanticSearch:
             self.embedder.poke()
             self.index.stale()
 
+    def stale(self) -> None:
+        """Vectors may have been stored elsewhere: read them into the index on the next
+        search (no embedding here)."""
+        if self.enabled:
+            self.index.stale()
+
     async def stop(self) -> None:
         """Stop the background embedder."""
         await self.embedder.stop()

@@ -13,9 +13,9 @@ from skreg_proto.codec import to_json
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.etags import cached_by_etag, etag_matches
+from skreg_catalog.review.visibility import PRIVATE_CACHING
 from skreg_catalog.signing.service import attestation_for, key_set, stored_envelope
-from skreg_catalog.skills.hot import locate_cached
-from skreg_catalog.skills.routes import VERSION
+from skreg_catalog.skills.routes import VERSION, located_for
 from skreg_catalog.writer import CatalogWriter
 
 # Keys are added on rotation and never removed: a few minutes' staleness only delays
@@ -42,7 +42,8 @@ async def get_attestation(
     cached immutably like its download; `latest` is revalidated.
     """
     runtime = request.app.state.runtime
-    found = await locate_cached(catalog, runtime.quick, namespace, name, version)
+    # A withheld version's attestation is served to those who may see the version.
+    found, private = await located_for(request, catalog, namespace, name, version)
 
     async def load() -> bytes:
         async with catalog.reading(runtime) as session:
@@ -57,6 +58,8 @@ async def get_attestation(
     headers, unchanged = cached_by_etag(request, version, etag)
     if unchanged is not None:
         return cast("Response[DsseEnvelope]", unchanged)
+    if private:
+        headers["Cache-Control"] = PRIVATE_CACHING
     content = cast(DsseEnvelope, body)  # already JSON; the annotation documents the schema
     return Response(content, media_type=MediaType.JSON, headers=headers)
 

@@ -13,6 +13,7 @@ from skreg_proto.problems import FieldProblem
 
 from skreg_catalog.rendering import Rendered
 from skreg_catalog.rendering.notice import partial_notice
+from skreg_catalog.review.convert import to_scan
 from skreg_catalog.skills.models import Namespace, Skill, Version
 
 
@@ -46,6 +47,8 @@ def version_fields(skill: Skill, version: Version) -> dict[str, Any]:
         "yanked_at": version.yanked_at,
         "warnings": msgspec.convert(version.warnings, list[FieldProblem]),
         "signature_keyid": version.signature_keyid,
+        "scan": to_scan(version.scan, version.review_state, version.review),
+        "withheld": bool(version.withheld),
     }
 
 

@@ -28,8 +28,14 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import stored_rendering
 from skreg_catalog.skills.convert import to_detail, to_version_detail
-from skreg_catalog.skills.models import Namespace, Skill, Version
-from skreg_catalog.skills.service import LATEST, VISIBLE_SKILL, Located, with_version
+from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, Version
+from skreg_catalog.skills.service import (
+    EXISTING_SKILL,
+    LATEST,
+    VISIBLE_SKILL,
+    Located,
+    with_version,
+)
 
 _LATEST = aliased(Version)
 _SKILL_KEYS = (
@@ -55,30 +61,40 @@ def _labelled(entity: Any, keys: tuple[str, ...], prefix: str) -> list[ColumnEle
     return [getattr(entity, key).label(prefix + key) for key in keys]
 
 
-DETAIL = (
-    select(
-        *_labelled(Skill, _SKILL_KEYS, "s_"),
-        Namespace.owner_id.label("n_owner_id"),
-        Namespace.owner_name.label("n_owner_name"),
-        *_labelled(_LATEST, _VERSION_KEYS, "v_"),
-        select(func.count(Version.id))
-        .where(Version.skill_id == Skill.id, Version.deleted_at.is_(None))
-        .scalar_subquery()
-        .label("versions_count"),
+def _detail(where: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(
+            *_labelled(Skill, _SKILL_KEYS, "s_"),
+            Namespace.owner_id.label("n_owner_id"),
+            Namespace.owner_name.label("n_owner_name"),
+            *_labelled(_LATEST, _VERSION_KEYS, "v_"),
+            select(func.count(Version.id))
+            .where(Version.skill_id == Skill.id, Version.deleted_at.is_(None), PUBLIC_VERSION)
+            .scalar_subquery()
+            .label("versions_count"),
+        )
+        .join(Namespace, Namespace.id == Skill.namespace_id)
+        .outerjoin(_LATEST, _LATEST.id == Skill.latest_version_id)
+        .where(where)
     )
-    .join(Namespace, Namespace.id == Skill.namespace_id)
-    .outerjoin(_LATEST, _LATEST.id == Skill.latest_version_id)
-    .where(VISIBLE_SKILL)
-)
+
+
+DETAIL = _detail(VISIBLE_SKILL)
+# For those who may see withheld versions: a skill that has only withheld ones.
+DETAIL_ANY = _detail(EXISTING_SKILL)
 
 
 def _part(row: Mapping[str, Any], keys: tuple[str, ...], prefix: str) -> dict[str, Any]:
     return {key: row[prefix + key] for key in keys}
 
 
-async def read_detail(reader: QuickReader, namespace: str, name: str) -> SkillDetail:
-    """The skill with its latest version; NotFound if it does not exist or was deleted."""
-    row = await reader.first(DETAIL, {"namespace": namespace, "name": name})
+async def read_detail(
+    reader: QuickReader, namespace: str, name: str, *, with_withheld: bool = False
+) -> SkillDetail:
+    """The skill with its latest version; NotFound if it does not exist or was deleted
+    (or, unless `with_withheld`, has only withheld versions)."""
+    statement = DETAIL_ANY if with_withheld else DETAIL
+    row = await reader.first(statement, {"namespace": namespace, "name": name})
     if row is None:
         raise NotFound(f"no skill {namespace}/{name}")
     skill = cast(Skill, SimpleNamespace(**_part(row, _SKILL_KEYS, "s_")))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -102,6 +103,8 @@ class Version(Base):
         UniqueConstraint("skill_id", "version"),
         # Purging asks, per blob, whether any version still needs it.
         Index("ix_catalog_versions_digest", "digest"),
+        # The review queue lists versions by state.
+        Index("ix_catalog_versions_review_state", "review_state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,3 +137,19 @@ class Version(Base):
     # The key that signed this version's attestation (`skreg_catalog.signing`); None
     # only for versions from before signing, until the background pass signs them.
     signature_keyid: Mapped[str | None] = mapped_column(String(64))
+    # Trust (issue #15, `skreg_catalog.review`). `withheld`: seen only by the namespace's
+    # managers and admins (held for review, rejected, or its scan failed); every public
+    # read filters on it, so a withheld version is absent, never latest.
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The scanner's report {verdict, rules_version, findings, scanned_at}; None: never
+    # scanned (SCAN_POLICY=off, or published before scanning existed).
+    scan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # none | held | scan-failed | flagged | approved | rejected (`review.states`).
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    # The last review decision: {decided_by, reason, at}.
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# The condition every public read of versions adds: a withheld version is absent
+# there (`skreg_catalog.review.visibility` holds the rule for who may see it).
+PUBLIC_VERSION = Version.withheld.is_(False)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.skills.convert import to_version
-from skreg_catalog.skills.models import Skill, Version
+from skreg_catalog.skills.models import PUBLIC_VERSION, Skill, Version
 from skreg_catalog.skills.service import VISIBLE_SKILL, with_version
 
 # Real ranges have a bound or two; each comparator costs a pass over every version.
@@ -60,7 +60,7 @@ async def _best_in_range(session: AsyncSession, skill: Skill, wanted: Range) -> 
     rows = (
         await session.execute(
             select(Version.id, Version.version, Version.yanked).where(
-                Version.skill_id == skill.id, Version.deleted_at.is_(None)
+                Version.skill_id == skill.id, Version.deleted_at.is_(None), PUBLIC_VERSION
             )
         )
     ).all()

@@ -23,9 +23,16 @@ from skreg_proto.pagination import Page
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.downloads.visits import download_visit
 from skreg_catalog.etags import cached_by_etag
+from skreg_catalog.review.reads import (
+    may_list_withheld,
+    withheld_detail,
+    withheld_located,
+    withheld_skill,
+)
+from skreg_catalog.review.visibility import PRIVATE_CACHING
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
-from skreg_catalog.skills.service import LATEST, SkillService
+from skreg_catalog.skills.service import LATEST, Located, SkillService
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -77,10 +84,16 @@ async def get_skill(
     name: FromPath[str],
     catalog: NamedDependency[CatalogContext],
 ) -> SkillDetail:
-    """The skill, its latest version, tags, owners, downloads and provenance."""
-    return await catalog.read_quick(
-        request, ("skill", namespace, name), lambda quick: read_detail(quick, namespace, name)
-    )
+    """The skill, its latest version, tags, owners, downloads and provenance.
+
+    A skill with only withheld versions is 404, except to its namespace's managers.
+    """
+    try:
+        return await catalog.read_quick(
+            request, ("skill", namespace, name), lambda quick: read_detail(quick, namespace, name)
+        )
+    except NotFound as missing:
+        return await withheld_skill(request, catalog, namespace, name, missing)
 
 
 @delete(
@@ -111,7 +124,15 @@ async def list_versions(
     cursor: str | None = Parameter(default=None, max_length=2048),
     limit: int | None = Parameter(default=None, ge=1, le=100),
 ) -> Page[SkillVersion]:
-    """All versions by semver precedence, highest first, with yank flags."""
+    """All versions by semver precedence, highest first, with yank flags.
+
+    Withheld versions are listed only to the namespace's managers and admins.
+    """
+    if await may_list_withheld(request, catalog, namespace):
+        async with catalog.reading(request.app.state.runtime) as session:
+            return await SkillService(session, catalog).list_versions(
+                namespace, name, cursor, limit, with_withheld=True
+            )
     return await catalog.read(
         request,
         ("versions", namespace, name, cursor, limit),
@@ -181,18 +202,40 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
-    encoded = await catalog.read_quick(
-        request,
-        ("version", namespace, name, version),
-        lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
-        weigh=lambda detail: len(detail.body) + 256,
-    )
+    try:
+        encoded = await catalog.read_quick(
+            request,
+            ("version", namespace, name, version),
+            lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
+            weigh=lambda detail: len(detail.body) + 256,
+        )
+    except NotFound as missing:
+        detail = await withheld_detail(request, catalog, namespace, name, version, missing)
+        return Response(detail, headers={"Cache-Control": PRIVATE_CACHING})
     headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)
     if unchanged is not None:
         return cast("Response[VersionDetail]", unchanged)
     # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
     content = cast(VersionDetail, encoded.body)
     return Response(content, media_type=MediaType.JSON, headers=headers)
+
+
+async def located_for(
+    request: Request[Any, Any, Any],
+    catalog: CatalogContext,
+    namespace: str,
+    name: str,
+    version: str,
+) -> tuple[Located, bool]:
+    """Where the version is, and whether it is withheld (shown privately, never cached)."""
+    try:
+        found = await locate_cached(
+            catalog, request.app.state.runtime.quick, namespace, name, version
+        )
+        return found, False
+    except NotFound as missing:
+        found = await withheld_located(request, catalog, namespace, name, version, missing)
+        return found, True
 
 
 @get(
@@ -213,13 +256,17 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
-    found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
+    found, private = await located_for(request, catalog, namespace, name, version)
     headers, unchanged = cached_by_etag(request, version, found.digest)
+    if private:
+        headers["Cache-Control"] = PRIVATE_CACHING
     if unchanged is not None:
+        unchanged.headers.update(headers)
         return unchanged
     visit = download_visit(request, catalog)
     data = catalog.blobs.peek(found.digest)
-    seen = visit.known(found.version_id)
+    # A withheld version's own managers downloading it is not a download to count.
+    seen = private or visit.known(found.version_id)
     if data is None or not seen:
         async with catalog.reading(request.app.state.runtime) as session:
             if data is None:
@@ -247,13 +294,16 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
-    found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
+    found, private = await located_for(request, catalog, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
     if sha256 is None:
         raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
     caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}")
+    if private:
+        caching["Cache-Control"] = PRIVATE_CACHING
     if unchanged is not None:
+        unchanged.headers.update(caching)
         unchanged.headers.update(FILE_HEADERS)
         return unchanged
     headers = {**FILE_HEADERS, **caching}

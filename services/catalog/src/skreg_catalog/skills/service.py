@@ -24,13 +24,13 @@ from skreg_proto.pagination import (
 from skreg_proto.problems import FieldProblem
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import parse_version
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.skills.convert import to_version
-from skreg_catalog.skills.models import Namespace, Skill, Version
+from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, Version
 from skreg_catalog.skills.state import can_manage, refresh_skill
 
 log = structlog.get_logger(__name__)
@@ -49,11 +49,24 @@ INLINE_PARSE_BYTES = 256 * 1024
 
 
 # Built once: constructing ORM statements costs more than running them on SQLite.
-VISIBLE_SKILL = and_(
+EXISTING_SKILL = and_(
     Skill.namespace == bindparam("namespace"),
     Skill.name == bindparam("name"),
     Skill.deleted_at.is_(None),
 )
+_ANY_VERSION = aliased(Version)
+# A skill with no version the public may see (only withheld ones) is absent, exactly
+# as one that never existed (`skreg_catalog.review.visibility`).
+HAS_PUBLIC_VERSION = (
+    select(_ANY_VERSION.id)
+    .where(
+        _ANY_VERSION.skill_id == Skill.id,
+        _ANY_VERSION.deleted_at.is_(None),
+        _ANY_VERSION.withheld.is_(False),
+    )
+    .exists()
+)
+VISIBLE_SKILL = and_(EXISTING_SKILL, HAS_PUBLIC_VERSION)
 
 
 def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
@@ -67,6 +80,7 @@ def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
             Version.skill_id == Skill.id,
             Version.version == bindparam("version"),
             Version.deleted_at.is_(None),
+            PUBLIC_VERSION,
         )
     return select(*columns).select_from(Skill).outerjoin(Version, on).where(VISIBLE_SKILL)
 
@@ -113,19 +127,34 @@ class SkillService:
         return skill
 
     async def list_versions(
-        self, namespace: str, name: str, cursor: str | None, limit: int | None
+        self,
+        namespace: str,
+        name: str,
+        cursor: str | None,
+        limit: int | None,
+        *,
+        with_withheld: bool = False,
     ) -> Page[SkillVersion]:
-        """Versions newest first by semver; the cursor is the last version seen."""
+        """Versions newest first by semver; the cursor is the last version seen.
+
+        `with_withheld`: include withheld versions (the caller checked `may_see_version`).
+        """
         skill = await self.find_skill(namespace, name)
         rows = (
             await self.session.execute(
                 select(Version)
-                .where(Version.skill_id == skill.id, Version.deleted_at.is_(None))
+                .where(
+                    Version.skill_id == skill.id,
+                    Version.deleted_at.is_(None),
+                    or_(PUBLIC_VERSION, literal(with_withheld)),
+                )
                 .options(defer(Version.body))
             )
         ).scalars()
         ordered = sorted(rows, key=_version_key, reverse=True)
         total = len(ordered)
+        if total == 0:  # only withheld versions: absent, as if it never existed
+            raise NotFound(f"no skill {namespace}/{name}")
         if cursor is not None:
             after = _cursor_version(cursor)
             ordered = [v for v in ordered if _version_key(v) < after]

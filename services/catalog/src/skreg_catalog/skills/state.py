@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.search.index import DOCUMENT_FIELDS, reindex
 from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchDocument
-from skreg_catalog.skills.models import NAME_LENGTH, Namespace, Skill, SkillTag, Version
+from skreg_catalog.skills.models import (
+    NAME_LENGTH,
+    PUBLIC_VERSION,
+    Namespace,
+    Skill,
+    SkillTag,
+    Version,
+)
 
 MAX_TAGS = 20
 
@@ -78,7 +85,10 @@ async def refresh_skill(session: AsyncSession, skill: Skill) -> None:
     rows = (
         await session.execute(
             select(Version.id, Version.version, Version.yanked).where(
-                Version.skill_id == skill.id, Version.deleted_at.is_(None)
+                # A withheld version is never a candidate: it never becomes latest.
+                Version.skill_id == skill.id,
+                Version.deleted_at.is_(None),
+                PUBLIC_VERSION,
             )
         )
     ).all()

@@ -16,7 +16,7 @@ QUEUED, RUNNING, SUCCEEDED, PARTIAL, FAILED = "queued", "running", "succeeded", 
 ACTIVE_STATES = (QUEUED, RUNNING)
 RUN_STATES = (QUEUED, RUNNING, SUCCEEDED, PARTIAL, FAILED)
 # Outcomes that leave a finished run `partial` rather than `succeeded`.
-PROBLEM_OUTCOMES = frozenset({"invalid", "conflict", "duplicate"})
+PROBLEM_OUTCOMES = frozenset({"invalid", "conflict", "duplicate", "rejected"})
 
 
 class ImportRun(Base):

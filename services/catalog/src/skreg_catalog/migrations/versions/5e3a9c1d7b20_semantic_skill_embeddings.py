@@ -1,7 +1,7 @@
 """semantic skill embeddings
 
 Revision ID: 5e3a9c1d7b20
-Revises: 5e7a1c93b2d4
+Revises: 5d0c4a7e9f12
 Create Date: 2026-12-03
 
 One sentence-embedding vector per skill and model (`skreg_catalog.semantic`). No
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e3a9c1d7b20"
-down_revision: str | None = "5e7a1c93b2d4"
+down_revision: str | None = "5d0c4a7e9f12"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
