@@ -72,7 +72,12 @@ async def running_catalog(
 def catalog_settings(database_url: str) -> CatalogSettings:
     """Catalog settings on the test database, with a small bundle limit for 413 tests."""
     return CatalogSettings(
-        database_url=database_url, bundle_max_compressed_bytes=256 * 1024, auto_migrate=False
+        database_url=database_url,
+        bundle_max_compressed_bytes=256 * 1024,
+        auto_migrate=False,
+        # Lexical ranking here (exact orders asserted); semantic search has its own tests
+        # (test_semantic_search.py), which turn it on.
+        semantic_search=False,
     )
 
 

@@ -203,8 +203,11 @@ def test_search_and_listing_by_prefix(
     for suffix in ("a", "b", "c"):
         publish_bundle(client_registry, owner, f"{stem}-{suffix}", "1.0.0")
     found = api.get("/search", params={"q": stem, "limit": 10}).json()["results"]
-    assert {r["slug"] for r in found} == {f"{stem}-{s}" for s in "abc"}
-    assert all(r["ownerHandle"] == owner.username and r["version"] == "1.0.0" for r in found)
+    # With hybrid search (the API's ranking) skills close in meaning are found too, and
+    # may rank among the three just published (lexical only until they are embedded).
+    ours = [r for r in found if r["slug"].startswith(stem)]
+    assert {r["slug"] for r in ours} == {f"{stem}-{s}" for s in "abc"}
+    assert all(r["ownerHandle"] == owner.username and r["version"] == "1.0.0" for r in ours)
     scores = [r["score"] for r in found]
     assert scores == sorted(scores, reverse=True)
     exact = api.get("/search", params={"q": f"{stem}-b", "mode": "exact"}).json()["results"]

@@ -190,7 +190,10 @@ async def test_tools_are_listed_and_search_finds_the_skill(served: Served) -> No
         assert hits[0]["latest_version"] == "1.0.0"  # 1.1.0 is yanked
         assert hits[0]["uri"] == f"skill://{served.skill}/SKILL.md"
         gone = await session.call_tool("search_skills", {"query": served.gone.split("/")[1]})
-        assert gone.structured_content["skills"] == []  # type: ignore[index]
+        # The deleted skill is never found; with hybrid search on, a skill close in
+        # meaning (the same description) may be.
+        gone_hits = gone.structured_content["skills"]  # type: ignore[index]
+        assert served.gone not in [hit["skill"] for hit in gone_hits]
 
 
 async def test_resources_match_the_bundle_byte_for_byte_and_digest(served: Served) -> None:

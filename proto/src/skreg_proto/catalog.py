@@ -32,8 +32,9 @@ class SkillSummary(msgspec.Struct, kw_only=True):
 
 
 class SearchHit(SkillSummary, kw_only=True):
-    """A search result: the skill, and the fields of its search document the query matched
-    (`name`, `tags`, `description`, `body`; empty when browsing without a query)."""
+    """A search result: the skill, and why it matched: the fields of its search document
+    holding the query's words (`name`, `tags`, `description`, `body`), then `semantic`
+    when its meaning is close to the query's (hybrid search); empty when browsing."""
 
     matched: list[str] = msgspec.field(default_factory=list)
 

@@ -58,7 +58,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
 
     async def start_broadcast(runtime: Runtime) -> None:
         # Replicas drop their read caches when another one writes (skreg_catalog.broadcast).
-        catalog.broadcast = WriteBroadcast(runtime.redis, catalog.reads.invalidate)
+        catalog.broadcast = WriteBroadcast(runtime.redis, catalog.other_replica_wrote)
         await catalog.broadcast.start()
 
     async def stop_broadcast(_runtime: Runtime) -> None:
@@ -68,6 +68,10 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def start_refreshing(runtime: Runtime) -> None:
         # Renders bodies stored by an older renderer (or never stored) in the background.
         catalog.bodies.start(
+            lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
+        )
+        # Embeds skills without a current vector, then after every commit.
+        catalog.semantic.start(
             lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()
         )
 
@@ -83,6 +87,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     async def stop_rendering(_runtime: Runtime) -> None:
         await catalog.unsigned.stop()
         await catalog.bodies.stop()
+        await catalog.semantic.stop()
         catalog.renderer.close()
 
     mcp = McpEndpoint(catalog)

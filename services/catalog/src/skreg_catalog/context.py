@@ -25,6 +25,7 @@ from skreg_catalog.cache import ReadCache
 from skreg_catalog.downloads.service import DownloadCounter
 from skreg_catalog.rendering import RenderLimits, RenderPool
 from skreg_catalog.rendering.stored import BodyRefresher
+from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.keys import RegistrySigner, load_signer
 from skreg_catalog.signing.service import UnsignedVersions
@@ -50,6 +51,8 @@ class CatalogContext:
     unsigned: UnsignedVersions = field(default_factory=UnsignedVersions)
     # Stores renderings of versions whose stored body HTML is missing or stale.
     bodies: BodyRefresher = field(init=False)
+    # The semantic half of search: model, background embedder, in-memory vector index.
+    semantic: SemanticSearch = field(init=False)
     # Announces this process's writes to the other replicas (skreg_catalog.broadcast);
     # set up at start-up, when the runtime (and its Redis) exists.
     broadcast: WriteBroadcast | None = None
@@ -59,6 +62,12 @@ class CatalogContext:
 
     def __post_init__(self) -> None:
         self.bodies = BodyRefresher(self.renderer)
+        self.semantic = SemanticSearch(
+            enabled=self.settings.semantic_search,
+            # Vectors other replicas store show up within the read cache's TTL, as their
+            # other writes do.
+            refresh_seconds=self.settings.read_cache_ttl,
+        )
 
     @property
     def limits(self) -> BundleLimits:
@@ -115,8 +124,15 @@ class CatalogContext:
     def _committed(self) -> None:
         # This process reads its own write at once; the others hear of it over Redis.
         self.reads.invalidate()
+        self.semantic.poke()  # published, imported or changed skills may need vectors
         if self.broadcast is not None:
             self.broadcast.announce()
+
+    def other_replica_wrote(self) -> None:
+        """Another replica committed: drop read caches, re-read stored vectors (its own
+        embedder makes the vectors of what it wrote, so this one does not embed)."""
+        self.reads.invalidate()
+        self.semantic.stale()
 
     def downloads(self, runtime: Runtime) -> DownloadCounter:
         """The download counter on the app's database (made on first use)."""

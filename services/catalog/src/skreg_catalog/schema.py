@@ -8,6 +8,7 @@ from skreg_catalog.downloads import models as download_models
 from skreg_catalog.rendering import models as rendering_models
 from skreg_catalog.review import models as review_models
 from skreg_catalog.search import models as search_models
+from skreg_catalog.semantic import models as semantic_models
 from skreg_catalog.signing import models as signing_models
 from skreg_catalog.skills import models as skill_models
 
@@ -18,6 +19,7 @@ MODEL_MODULES = (
     review_models,
     search_models,
     signing_models,
+    semantic_models,
     skill_models,
 )
 

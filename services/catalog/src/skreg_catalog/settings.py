@@ -48,6 +48,11 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # Hybrid search: fuse full-text ranking with sentence-embedding similarity
+    # (skreg_catalog.semantic; the model adds ~200 MB once loaded). false: lexical only,
+    # the model is never loaded and no vectors are made.
+    semantic_search: bool = True
+
     # What a scan verdict does to a new version (skreg_catalog.review.policy): `hold`
     # refuses malicious and holds suspicious for an admin's review; `warn` publishes
     # with the findings shown; `off` does not scan.

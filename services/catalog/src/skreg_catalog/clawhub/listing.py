@@ -27,6 +27,7 @@ from skreg_catalog.clawhub.shapes import (
     millis,
 )
 from skreg_catalog.search.service import SearchQuery, search_skills
+from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.models import Skill, Version
 
 MAX_QUERY = 200
@@ -39,12 +40,18 @@ def _limit(limit: int | None, default: int = 25) -> int:
     return max(1, min(MAX_RESULTS, limit if limit is not None else default))
 
 
-async def search(reader: QuickReader, q: str, limit: int | None, exact: bool) -> SearchResponse:
+async def search(
+    reader: QuickReader,
+    q: str,
+    limit: int | None,
+    exact: bool,
+    semantic: SemanticSearch | None = None,
+) -> SearchResponse:
     """Skills matching `q`, best first; `exact`: only those named exactly `q` (or `owner/q`)."""
     text = q.strip()
     if not text or len(text) > MAX_QUERY:
         raise BadRequest(f"the query must be 1 to {MAX_QUERY} characters")
-    page = await search_skills(reader, SearchQuery(q=text, limit=_limit(limit)))
+    page = await search_skills(reader, SearchQuery(q=text, limit=_limit(limit)), semantic)
     items = page.items
     if exact:
         wanted = text.lower().lstrip("@")

@@ -31,7 +31,7 @@ class CatalogReads:
         """One page of search results (`GET /api/v1/skills`)."""
         key = ("search", query.q, query.tag, query.namespace, query.sort, query.cursor, query.limit)
         return await self.catalog.reads.get_or_load(
-            key, lambda: search_skills(self.runtime.quick, query)
+            key, lambda: search_skills(self.runtime.quick, query, self.catalog.semantic)
         )
 
     async def detail(self, namespace: str, name: str) -> SkillDetail:

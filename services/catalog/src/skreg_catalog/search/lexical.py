@@ -314,19 +314,24 @@ async def rank_lexical(
     size: int,
     after: Position | None = None,
     filters: Filters = Filters(),
+    ranked_as: Position | None = None,
 ) -> Ranking:
-    """The best `size` candidates after `after` (and whether more follow: ask size+1)."""
+    """The best `size` candidates after `after` (and whether more follow: ask size+1).
+
+    Later pages score with the IDFs and completions of page one (`after`'s); `ranked_as`
+    does the same without skipping anything (a hybrid page re-ranks the lexical top)."""
     dialect = reader.dialect_name
-    if after is not None:
-        completions = after.completions
+    basis = after or ranked_as
+    if basis is not None:
+        completions = basis.completions
     else:
         completions = await complete(reader, query)
     query = query.with_completions(completions)
     counts = await reader.all(_term_counts(dialect), {"terms": list_param(dialect, query.terms)})
     visible = int(counts[0]["visible"]) if counts else 0
     documents = {row["term"]: int(row["documents"]) for row in counts if row["documents"] > 0}
-    if after is not None:
-        idfs = dict(after.idfs)
+    if basis is not None:
+        idfs = dict(basis.idfs)
     else:
         idfs = {term: idf(count, visible) for term, count in documents.items()}
     scorer = _Scorer(query, _without_common(idfs, documents, visible))

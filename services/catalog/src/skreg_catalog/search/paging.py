@@ -27,19 +27,30 @@ _TAG = "relevance"
 _MAX_IDFS = MAX_QUERY_TERMS + COMPLETIONS
 
 
-def encode_position(last: Candidate, ranking: Ranking) -> str:
-    """The cursor after `last`."""
+def encode_position(last: Candidate, ranking: Ranking, tag: str = _TAG) -> str:
+    """The cursor after `last` (`tag`: which ranking it pages, e.g. a hybrid one)."""
     idfs = sorted(ranking.idfs.items())
     return encode_cursor(
-        [_TAG, last.exact, last.score, last.skill_id, list(ranking.completions), idfs]
+        [tag, last.exact, last.score, last.skill_id, list(ranking.completions), idfs]
     )
 
 
-def decode_position(cursor: str) -> Position:
+def cursor_tag(cursor: str) -> str | None:
+    """The ranking a cursor pages (its tag), or None for a malformed cursor."""
+    try:
+        tagged = decode_cursor(cursor)
+    except InvalidCursor:
+        return None
+    if isinstance(tagged, list) and tagged and isinstance(tagged[0], str):
+        return tagged[0]
+    return None
+
+
+def decode_position(cursor: str, tag: str = _TAG) -> Position:
     """A cursor from `encode_position`, checked (a 400 for anything else)."""
     try:
         tagged = decode_cursor(cursor)
-        if not isinstance(tagged, list) or len(tagged) != 6 or tagged[0] != _TAG:
+        if not isinstance(tagged, list) or len(tagged) != 6 or tagged[0] != tag:
             raise InvalidCursor("cursor belongs to another sort")
         _, exact, score, skill_id, completions, idfs = tagged
         if not isinstance(completions, list) or len(completions) > COMPLETIONS:

@@ -30,7 +30,7 @@ async def list_skills(
     return await catalog.read_quick(
         request,
         ("search", q, tag, namespace, sort, cursor, limit),
-        lambda quick: search_skills(quick, query),
+        lambda quick: search_skills(quick, query, catalog.semantic),
     )
 
 

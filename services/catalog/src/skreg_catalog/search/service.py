@@ -34,6 +34,8 @@ from skreg_catalog.search.statements import (
     visible,
 )
 from skreg_catalog.search.suggest import SUGGEST_BELOW, suggest
+from skreg_catalog.semantic.hybrid import hybrid_page
+from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
 from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, SkillTag, Version
 
@@ -52,12 +54,15 @@ class SearchQuery:
     limit: int | None = None
 
 
-async def search_skills(reader: QuickReader, query: SearchQuery) -> SearchPage:
+async def search_skills(
+    reader: QuickReader, query: SearchQuery, semantic: SemanticSearch | None = None
+) -> SearchPage:
     """One page of results and the total number of matches.
 
     The hottest uncached read after skill pages: every statement goes through the quick
     reader (no session; see `skreg_common.quickread`). Text by relevance ranks over the
-    term index with a bounded cost (`search.lexical`); browsing and the other sorts page
+    term index with a bounded cost (`search.lexical`), fused with the skills closest in
+    meaning when `semantic` is on (`semantic.hybrid`); browsing and the other sorts page
     with keyset statements (`search.statements`).
     """
     terms = QueryTerms.parse(query.q) if query.q.strip() else None
@@ -69,7 +74,7 @@ async def search_skills(reader: QuickReader, query: SearchQuery) -> SearchPage:
     size = clamp_limit(query.limit)
     tag = query.tag.strip().lower() if query.tag else None
     if terms is not None and sort == "relevance":
-        return await _relevance_page(reader, terms, query, size, tag)
+        return await _relevance_page(reader, terms, query, size, tag, semantic)
     keys = SORTS[sort]
     dialect = reader.dialect_name
     params: dict[str, Any] = {}
@@ -102,16 +107,33 @@ async def search_skills(reader: QuickReader, query: SearchQuery) -> SearchPage:
 
 
 async def _relevance_page(
-    reader: QuickReader, terms: QueryTerms, query: SearchQuery, size: int, tag: str | None
+    reader: QuickReader,
+    terms: QueryTerms,
+    query: SearchQuery,
+    size: int,
+    tag: str | None,
+    semantic: SemanticSearch | None,
 ) -> SearchPage:
-    after = decode_position(query.cursor) if query.cursor is not None else None
-    ranking = await rank_lexical(
-        reader,
-        terms,
-        size=size + 1,
-        after=after,
-        filters=Filters(namespace=query.namespace or None, tag=tag),
-    )
+    filters = Filters(namespace=query.namespace or None, tag=tag)
+    hybrid = None
+    if semantic is not None:
+        hybrid = await hybrid_page(
+            reader, semantic, terms, query.q, size=size, cursor=query.cursor, filters=filters
+        )
+    if hybrid is not None:
+        page, unknown_words = hybrid
+    else:
+        page, unknown_words = await _lexical_page(reader, terms, query.cursor, size, filters)
+    if query.cursor is None and (unknown_words or (page.total or 0) < SUGGEST_BELOW):
+        page.suggestions = await suggest(reader, query.q)
+    return page
+
+
+async def _lexical_page(
+    reader: QuickReader, terms: QueryTerms, cursor: str | None, size: int, filters: Filters
+) -> tuple[SearchPage, bool]:
+    after = decode_position(cursor) if cursor is not None else None
+    ranking = await rank_lexical(reader, terms, size=size + 1, after=after, filters=filters)
     candidates = ranking.candidates
     next_cursor = None
     if len(candidates) > size:
@@ -119,16 +141,13 @@ async def _relevance_page(
         next_cursor = encode_position(candidates[-1], ranking)
     rows = await skill_rows(reader, [c.skill_id for c in candidates])
     items = [_hit(rows[c.skill_id], c.fields) for c in candidates if c.skill_id in rows]
-    suggestions: list[str] = []
-    if after is None and (ranking.unknown_words or ranking.total < SUGGEST_BELOW):
-        suggestions = await suggest(reader, query.q)
-    return SearchPage(
+    page = SearchPage(
         items=items,
         next_cursor=next_cursor,
         total=ranking.total,
         total_approximate=ranking.total_approximate,
-        suggestions=suggestions,
     )
+    return page, ranking.unknown_words
 
 
 class SearchService:

@@ -49,13 +49,17 @@ async def get_discovery(request: Request[Any, Any, Any]) -> Response[WellKnown]:
 @get(API + "/search")
 async def search_skills(
     request: Request[Any, Any, Any],
+    catalog: NamedDependency[CatalogContext],
     q: str = Parameter(default="", max_length=listing.MAX_QUERY),
     limit: int | None = Parameter(default=None, ge=1, le=1000),
     mode: str | None = Text,
 ) -> SearchResponse:
     """Full-text search (`clawhub search`)."""
     runtime: Runtime = request.app.state.runtime
-    return await listing.search(runtime.quick, q, limit, exact=mode == "exact")
+    # The API's ranking (hybrid when semantic search is on).
+    return await listing.search(
+        runtime.quick, q, limit, exact=mode == "exact", semantic=catalog.semantic
+    )
 
 
 @get(API + "/skills")

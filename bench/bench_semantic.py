@@ -1,0 +1,149 @@
+"""Cost of semantic search: embedding at publish, memory of the model, hybrid search load.
+
+1. Embedding: p50/p90 of embedding one fixture skill (bench/relevance/skills.json) as the
+   background pass does after a publish, and per skill in batches of 16 (imports).
+2. Memory: RSS of a fresh process before and after loading the model and embedding.
+3. Load (32 connections, one uvicorn process, SQLite, read cache off): hybrid search with
+   task-style queries, next to the same server's `/health`, at each catalogue size. The
+   catalogues are generated (bench_catalog.generate_skills) and filled by SQL; their
+   vectors are random unit vectors written by SQL (the nearest-neighbour cost does not
+   depend on what the vectors mean, and embedding 100k skills would take hours here),
+   so the server has nothing left to embed and measures search alone. Query vectors are
+   cached per process (LRU), as repeated queries are in production.
+
+    uv run python bench/bench_semantic.py [--sizes 1000,10000] [--duration S] [--embed-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+
+import numpy as np
+from bench_catalog import catalog_server, generate_skills, load_via_sql, migrate
+from loadkit import CONCURRENCY, Connection, Response, measure
+
+HERE = Path(__file__).parent / "relevance"
+
+
+def embedding_figures() -> None:
+    from skreg_catalog.semantic.model import shared_encoder
+    from skreg_catalog.semantic.text import embedding_text
+
+    skills = json.loads((HERE / "skills.json").read_text())[:40]
+    texts = [
+        embedding_text(s["name"], s["description"], " ".join(s["tags"]), s["body"]) for s in skills
+    ]
+    encoder = shared_encoder()
+    encoder.embed(texts[:2])
+    single = []
+    for text in texts:
+        t0 = time.perf_counter()
+        encoder.embed([text])
+        single.append(time.perf_counter() - t0)
+    single.sort()
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 16):
+        encoder.embed(texts[i : i + 16])
+    batched = (time.perf_counter() - t0) / len(texts)
+    t0 = time.perf_counter()
+    encoder.embed(["work on several tasks in parallel with subagents"])
+    query = time.perf_counter() - t0
+    tokens = sorted(len(encoder._tokenizer.encode(t).ids) for t in texts)
+    print(
+        f"embed one skill: p50 {single[len(single) // 2] * 1000:.0f} ms, "
+        f"p90 {single[int(len(single) * 0.9)] * 1000:.0f} ms "
+        f"(median {tokens[len(tokens) // 2]} tokens); batched: {batched * 1000:.0f} ms/skill; "
+        f"one query: {query * 1000:.0f} ms"
+    )
+
+
+def rss_figures() -> None:
+    probe = (
+        "import resource, psutil, skreg_catalog.app;"
+        "p = psutil.Process(); before = p.memory_info().rss;"
+        "from skreg_catalog.semantic.model import shared_encoder;"
+        "e = shared_encoder(); e.embed(['a skill description to embed'] * 16);"
+        "after = p.memory_info().rss;"
+        "print(before / 2**20, after / 2**20)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, after = float(out[-2]), float(out[-1])
+    print(
+        f"RSS: catalog imported {before:.0f} MB, model loaded and used {after:.0f} MB "
+        f"(+{after - before:.0f} MB)"
+    )
+
+
+def add_random_vectors(database: Path, count: int) -> None:
+    from skreg_catalog.semantic.model import DIMENSIONS, MODEL_ID
+
+    rng = np.random.default_rng(7)
+    conn = sqlite3.connect(database)
+    with conn:
+        for start in range(0, count, 5000):
+            ids = range(start + 1, min(count, start + 5000) + 1)
+            vectors = rng.standard_normal((len(ids), DIMENSIONS)).astype("<f4")
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            conn.executemany(
+                "INSERT INTO catalog_skill_embeddings(skill_id, model_id, version_id, vector)"
+                " VALUES (?, ?, ?, ?)",
+                [(i, MODEL_ID, i, v.tobytes()) for i, v in zip(ids, vectors, strict=True)],
+            )
+    conn.close()
+
+
+async def load_figures(sizes: list[int], duration: float, workdir: Path) -> None:
+    cases = json.loads((HERE / "queries.json").read_text())
+    queries = [case["query"].replace(" ", "+") for case in cases]
+
+    def hybrid(c: Connection, n: int) -> Awaitable[Response]:
+        return c.request("GET", f"/api/v1/skills?q={queries[n % len(queries)]}")
+
+    def health(c: Connection, n: int) -> Awaitable[Response]:
+        return c.request("GET", "/health")
+
+    print(f"hybrid search, {CONCURRENCY} connections, read cache off:")
+    for size in sizes:
+        database = workdir / f"semantic-{size}.db"
+        await migrate(database)
+        load_via_sql(database, generate_skills(size, body_words=120))
+        add_random_vectors(database, size)
+        with catalog_server(database, cache_ttl=0) as server:
+            # Warm: the model loads on the first query, every query vector is cached.
+            await measure(server.url, "warm", hybrid, duration=60, max_requests=len(queries))
+            base = await measure(server.url, f"/health @ {size}", health, duration=duration)
+            result = await measure(server.url, f"hybrid @ {size}", hybrid, duration=duration)
+        print(base.line())
+        print(result.line() + f"   ({result.rate / base.rate:.0%} of /health)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--embed-only", action="store_true", help="embedding figures only")
+    args = parser.parse_args()
+    print(f"semantic benchmark: {os.cpu_count()} CPUs")
+    embedding_figures()
+    if args.embed_only:
+        return
+    rss_figures()
+    with tempfile.TemporaryDirectory(prefix="skreg-semantic-") as tmp:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        asyncio.run(load_figures(sizes, args.duration, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Vectors for every searchable skill, made and replaced in the background.
+
+Publishing and importing only write the search document (`skills.state`); every commit
+pokes this pass, which embeds the documents with no vector of the current model or one
+made from an older version, in batches of `BATCH`, on a worker thread (never on the
+event loop), and stores them through the catalog writer. An import of hundreds of
+skills is thus embedded in batches after its transactions, and a new model id (see
+`model.MODEL_ID`) re-embeds everything while lexical search keeps finding every skill;
+vectors of other models are dropped once nothing is left to embed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import numpy as np
+import structlog
+from sqlalchemy import Integer, String, and_, bindparam, delete, func, or_, select
+
+from skreg_catalog.rendering.stored import Sessions
+from skreg_catalog.search.models import SearchDocument
+from skreg_catalog.semantic.model import MODEL_ID, SentenceEncoder, shared_encoder
+from skreg_catalog.semantic.models import SkillEmbedding
+from skreg_catalog.semantic.text import BODY_CHARS, embedding_text
+from skreg_catalog.skills.models import Skill
+
+log = structlog.get_logger(__name__)
+
+BATCH = 16
+
+_PENDING = (
+    select(
+        SearchDocument.skill_id,
+        SearchDocument.name,
+        SearchDocument.description,
+        SearchDocument.tags,
+        func.substr(SearchDocument.body, 1, BODY_CHARS).label("body"),
+        Skill.latest_version_id,
+    )
+    .join(Skill, Skill.id == SearchDocument.skill_id)
+    .outerjoin(
+        SkillEmbedding,
+        and_(
+            SkillEmbedding.skill_id == SearchDocument.skill_id,
+            SkillEmbedding.model_id == bindparam("model_id", type_=String()),
+        ),
+    )
+    .where(
+        SearchDocument.skill_id > bindparam("last_id", type_=Integer()),
+        Skill.latest_version_id.is_not(None),
+        or_(SkillEmbedding.id.is_(None), SkillEmbedding.version_id != Skill.latest_version_id),
+    )
+    .order_by(SearchDocument.skill_id)
+    .limit(BATCH)
+)
+
+
+class Embedder:
+    """Runs embedding passes one at a time, whenever poked (and once at start-up)."""
+
+    def __init__(self) -> None:
+        self._wanted = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Something was committed: look for skills to embed soon."""
+        self._idle.clear()
+        self._wanted.set()
+
+    @property
+    def idle(self) -> bool:
+        """No pass is running or wanted."""
+        return self._idle.is_set()
+
+    async def settled(self, seconds: float = 120.0) -> None:
+        """Wait until every pending skill is embedded (tests, benchmarks). Polls: the
+        caller may run on another event loop than the app (a test client's portal)."""
+        for _ in range(int(seconds / 0.01)):
+            if self.idle:
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError("embedding did not settle")
+
+    def start(self, load: Loader, reading: Sessions, writing: Sessions) -> None:
+        """Start the background task, with one pass right away."""
+        if self._task is None:
+            self.poke()
+            self._task = asyncio.create_task(self._run(load, reading, writing), name="embedder")
+
+    async def stop(self) -> None:
+        """Stop the task; a half-done pass is resumed by the next start."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self, load: Loader, reading: Sessions, writing: Sessions) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            try:
+                await embed_pending(load, reading, writing)
+            except Exception:  # the next commit or start-up tries again
+                log.exception("semantic.embed_failed")
+            if not self._wanted.is_set():
+                self._idle.set()
+
+
+class Loader:
+    """The encoder, loaded on first use on a worker thread (about a second, once).
+
+    `model_id` is known without loading, so a pass with nothing to embed, and a
+    search before the first query needs it, never load the weights.
+    """
+
+    def __init__(
+        self, model_id: str = MODEL_ID, make: Callable[[], SentenceEncoder] = shared_encoder
+    ) -> None:
+        self.model_id = model_id
+        self._make = make
+        self._encoder: SentenceEncoder | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> SentenceEncoder:
+        if self._encoder is None:
+            async with self._lock:
+                if self._encoder is None:
+                    self._encoder = await asyncio.to_thread(self._make)
+        return self._encoder
+
+
+async def embed_pending(load: Loader, reading: Sessions, writing: Sessions) -> int:
+    """Embed every skill without a current vector; how many were stored."""
+    last_id, stored, model_id = 0, 0, load.model_id
+    while True:
+        async with reading() as session:
+            params = {"model_id": model_id, "last_id": last_id}
+            rows = (await session.execute(_PENDING, params)).all()
+        if not rows:
+            break
+        encoder = await load()
+        last_id = rows[-1].skill_id
+        texts = [embedding_text(r.name, r.description, r.tags, r.body) for r in rows]
+        vectors = await asyncio.to_thread(encoder.embed, texts)
+        async with writing() as session:
+            ids = [r.skill_id for r in rows]
+            await session.execute(
+                delete(SkillEmbedding).where(
+                    SkillEmbedding.skill_id.in_(ids), SkillEmbedding.model_id == model_id
+                )
+            )
+            session.add_all(
+                SkillEmbedding(
+                    skill_id=r.skill_id,
+                    model_id=model_id,
+                    version_id=r.latest_version_id,
+                    vector=np.ascontiguousarray(v, dtype="<f4").tobytes(),
+                )
+                for r, v in zip(rows, vectors, strict=True)
+            )
+        stored += len(rows)
+    if stored:
+        # Another model's vectors can never be compared with this one's queries. (Only
+        # after real work: this write's own commit pokes the pass again.)
+        async with writing() as session:
+            await session.execute(delete(SkillEmbedding).where(SkillEmbedding.model_id != model_id))
+        log.info("semantic.embedded", stored=stored, model_id=model_id)
+    return stored

@@ -1,0 +1,276 @@
+"""Hybrid (full-text + sentence-embedding) search on both backends.
+
+One real model (all-MiniLM-L6-v2 from its wheel, loaded once per test process), real
+databases; vectors are made by the catalog's background embedder as in production.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from skreg_catalog.context import CatalogContext
+from skreg_catalog.search.lexical import Candidate, fuse
+from skreg_catalog.search.service import SearchQuery, search_skills
+from skreg_catalog.semantic import hybrid
+from skreg_catalog.semantic import service as semantic_service
+from skreg_catalog.semantic.embedder import Loader
+from skreg_catalog.semantic.model import MODEL_ID, SentenceEncoder, shared_encoder
+from skreg_catalog.semantic.models import SkillEmbedding
+from skreg_catalog.semantic.service import SemanticSearch
+from skreg_catalog.settings import CatalogSettings
+from skreg_common.db import create_engine
+from skreg_common.quickread import QuickReader
+from sqlalchemy import select
+
+from tests.catalog.conftest import built_catalog
+from tests.catalog.helpers import auth, published
+
+SKILLS = {
+    "pdf": ("Extract text and tables, merge and split documents, and handle forms in PDF "
+            "files.", "pdf, documents"),
+    "fix-ci-failures": ("Diagnose failing GitHub Actions checks on a pull request, reproduce "
+                        "them locally and push a fix.", "ci, github"),
+    "dispatching-parallel-agents": ("Use when facing two or more independent tasks, dispatch "
+                                    "several agents to work on them concurrently.", "agents"),
+    "git-commit-messages": ("Write conventional commit messages from the staged diff.", "git"),
+    "frontend-design": ("Create distinctive, production-grade web interfaces and landing "
+                        "pages.", "frontend, design"),
+    "pdf-tools": ("Compress PDF files and add page numbers.", "pdf"),
+}  # fmt: skip
+
+
+async def _search(client: Any, **params: Any) -> dict[str, Any]:
+    response = await client.get("/api/v1/skills", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _names(page: dict[str, Any]) -> list[str]:
+    return [item["name"] for item in page["items"]]
+
+
+@asynccontextmanager
+async def _catalog(
+    settings: CatalogSettings, semantic: SemanticSearch | None = None, **changes: Any
+) -> AsyncIterator[tuple[AsyncTestClient[Any], CatalogContext]]:
+    context = CatalogContext.create(msgspec.structs.replace(settings, **changes))
+    if semantic is not None:
+        context.semantic = semantic
+    async with built_catalog(context.settings, context) as app, AsyncTestClient(app) as client:
+        yield client, context
+
+
+@pytest.fixture
+def hybrid_settings(catalog_settings: CatalogSettings) -> CatalogSettings:
+    return msgspec.structs.replace(catalog_settings, semantic_search=True, read_cache_ttl=0)
+
+
+async def _seed(client: Any, context: CatalogContext) -> None:
+    for name, (description, tags) in SKILLS.items():
+        await published(client, name, "1.0.0", description=description, tags=tags)
+    await context.semantic.embedder.settled()
+
+
+async def _vectors(database_url: str) -> list[tuple[int, str]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(SkillEmbedding.skill_id, SkillEmbedding.model_id)
+            )
+            return sorted((int(r[0]), str(r[1])) for r in rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_task_descriptions_find_skills_lexical_search_misses(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        assert len(await _vectors(hybrid_settings.database_url)) == len(SKILLS)
+        cases = {
+            "fill in a PDF form": "pdf",
+            "fix the failing checks on my pull request": "fix-ci-failures",
+            "work on several tasks in parallel with subagents": "dispatching-parallel-agents",
+        }
+        for query, expected in cases.items():
+            page = await _search(client, q=query)
+            assert _names(page)[0] == expected, (query, _names(page))
+            assert page["total"] == len(page["items"])
+            assert "semantic" in page["items"][0]["matched"]
+        # Why each result matched: the words, the meaning, or both.
+        both = await _search(client, q="merge PDF documents")
+        assert both["items"][0]["name"] == "pdf"
+        # The lexical fields first (as lexical search says them), then `semantic`.
+        assert both["items"][0]["matched"] == ["name", "tags", "description", "semantic"]
+        assert (await _search(client))["items"][0]["matched"] == []  # browsing
+        # Exact name matches stay first, whatever the vectors say.
+        assert _names(await _search(client, q="pdf-tools"))[0] == "pdf-tools"
+        assert _names(await _search(client, q="pdf"))[0] == "pdf"
+    # The same catalogue with semantic ranking off: the lexical ranking, page for page,
+    # and the model is never asked for.
+    off = SemanticSearch(enabled=False, loader=Loader(make=_never))
+    async with _catalog(hybrid_settings, off, semantic_search=False) as (client, _):
+        engine = create_engine(hybrid_settings.database_url)
+        try:
+            reader = QuickReader(engine, busy_timeout_ms=1000)
+            for query in [*cases, "pdf", "pdf-tools"]:
+                lexical = await search_skills(reader, SearchQuery(q=query))
+                page = await _search(client, q=query)
+                assert _names(page) == [item.name for item in lexical.items], query
+                assert page["total"] == lexical.total
+        finally:
+            await engine.dispose()
+
+
+def _never() -> SentenceEncoder:
+    raise AssertionError("semantic search is off: the model must not load")
+
+
+async def test_equal_scores_page_without_duplicates_or_gaps(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    async with _catalog(hybrid_settings) as (client, context):
+        for i in range(9):  # the same text: equal lexical and equal semantic scores
+            await published(client, f"merge-pdfs-{i}", "1.0.0", description="Merge PDF files.")
+        await context.semantic.embedder.settled()
+        whole = _names(await _search(client, q="combine documents into one pdf", limit=100))
+        assert sorted(whole) == [f"merge-pdfs-{i}" for i in range(9)]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"q": "combine documents into one pdf", "limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            page = await _search(client, **params)
+            seen += _names(page)
+            assert page["total"] == 9
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == whole
+
+
+async def test_paging_continues_past_the_fused_window_in_lexical_order(
+    hybrid_settings: CatalogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A small window (3 lexical + 2 semantic candidates) so the lexical rest is reached.
+    monkeypatch.setattr(hybrid, "LEXICAL_CANDIDATES", 3)
+    monkeypatch.setattr(semantic_service, "CANDIDATES", 2)
+    async with _catalog(hybrid_settings) as (client, context):
+        for i in range(9):
+            await published(client, f"merge-pdfs-{i}", "1.0.0", description="Merge PDF files.")
+        await context.semantic.embedder.settled()
+        engine = create_engine(hybrid_settings.database_url)
+        try:
+            reader = QuickReader(engine, busy_timeout_ms=1000)
+            lexical = await search_skills(reader, SearchQuery(q="merge"))
+        finally:
+            await engine.dispose()
+        for size in (1, 2, 3, 4, 100):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"q": "merge", "limit": size}
+                if cursor:
+                    params["cursor"] = cursor
+                page = await _search(client, **params)
+                seen += _names(page)
+                assert page["total"] >= 9
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert sorted(seen) == sorted(item.name for item in lexical.items), size
+            assert len(seen) == 9, size
+
+
+async def test_yanked_deleted_and_filtered_skills_never_surface_through_vectors(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        query = "fix the failing checks on my pull request"
+        assert _names(await _search(client, q=query))[0] == "fix-ci-failures"
+        yank = await client.post(
+            "/api/v1/skills/alice/fix-ci-failures/versions/1.0.0/yank",
+            json={"reason": "broken"},
+            headers=auth("alice"),
+        )
+        assert yank.status_code == 200
+        # The index in memory still holds its vector; the read-back drops it.
+        assert "fix-ci-failures" not in _names(await _search(client, q=query))
+        deleted = await client.delete("/api/v1/skills/alice/pdf", headers=auth("alice"))
+        assert deleted.status_code == 204
+        assert "pdf" not in _names(await _search(client, q="fill in a PDF form"))
+        # Filters apply to semantic candidates too.
+        tagged = await _search(client, q="work on several tasks in parallel", tag="git")
+        assert _names(tagged) in ([], ["git-commit-messages"])
+        assert _names(await _search(client, q="parallel agents", namespace="bob")) == []
+
+
+async def test_model_change_reembeds_while_every_skill_stays_searchable(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+    before = await _vectors(hybrid_settings.database_url)
+    assert {model for _, model in before} == {MODEL_ID}
+    release = threading.Event()
+
+    def slow_new_model() -> SentenceEncoder:
+        release.wait(timeout=30)  # the new model is still "loading"
+        return shared_encoder()
+
+    newer = SemanticSearch(loader=Loader(model_id="test-model-2", make=slow_new_model))
+    async with _catalog(hybrid_settings, newer) as (client, _):
+        for name in SKILLS:  # meanwhile: no vector of the new model yet, all found
+            assert name in _names(await _search(client, q=name)), name
+        release.set()
+        await newer.embedder.settled()
+        after = await _vectors(hybrid_settings.database_url)
+        assert [skill for skill, _ in after] == [skill for skill, _ in before]
+        assert {model for _, model in after} == {"test-model-2"}
+        page = await _search(client, q="fill in a PDF form")
+        assert _names(page)[0] == "pdf"
+
+
+HOSTILE = (
+    "x" * 200,
+    '"pdf" OR * NEAR(a b) -c ^d {name}: col:*',
+    "the and of to a",
+    "   ",
+    "%_\\'; DROP TABLE catalog_skills; --",
+    "ünïcödé 文字 🙂",
+)
+
+
+async def test_empty_and_hostile_queries_are_clean(hybrid_settings: CatalogSettings) -> None:
+    async with _catalog(hybrid_settings) as (client, context):
+        await published(client, "pdf", "1.0.0", description=SKILLS["pdf"][0])
+        await context.semantic.embedder.settled()
+        for query in HOSTILE:
+            page = await _search(client, q=query, limit=1)
+            assert len(page["items"]) <= 1
+            assert page["total"] >= len(page["items"])
+            assert page["total"] <= 1
+        too_long = await client.get("/api/v1/skills", params={"q": "y" * 201})
+        assert too_long.status_code == 400
+        assert too_long.headers["content-type"].startswith("application/problem+json")
+
+
+def test_fusion_keeps_exact_names_first_and_breaks_ties_by_id() -> None:
+    lexical = [Candidate(7, 0, 30, ("name",)), Candidate(3, 1, 20, ()), Candidate(5, 0, 10, ())]
+    fused = fuse(lexical, [9, 5, 7])
+    assert fused[0][0] == 3  # the exact name, though ranked second lexically
+    assert [skill_id for skill_id, _ in fused[1:]] == [7, 5, 9]  # in both lists, then one
+    tied = fuse([Candidate(4, 0, 2, ()), Candidate(2, 0, 1, ())], [2, 4])  # equal scores
+    assert [skill_id for skill_id, _ in tied] == [2, 4]
+    assert tied[0][1] == tied[1][1]
