@@ -16,10 +16,12 @@ all open the same file, with the driver chosen by the `SQLITE_DRIVER` setting:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, Dialect
@@ -141,6 +143,16 @@ def sqlite_engine_url(url: str | URL, driver: SqliteDriver) -> URL:
     return make_url(url).set(drivername=drivername)
 
 
+def read_json(text: str | bytes) -> Any:
+    """The engine's JSON column reader: msgspec's decoder (about 10x the standard library's:
+    a version's manifest, front matter and tags, each search hit's tags), falling back to
+    `json.loads` for what only it accepts (`NaN` or `Infinity` from a YAML front matter)."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 def create_engine(
     url: str,
     *,
@@ -154,13 +166,17 @@ def create_engine(
         if sqlite_driver == "inline":
             connector = inline_connector(database, uri=uri, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
             engine = create_async_engine(
-                sqlite_engine_url(url, "inline"), echo=echo, async_creator=connector
+                sqlite_engine_url(url, "inline"),
+                echo=echo,
+                async_creator=connector,
+                json_deserializer=read_json,
             )
         else:  # aiosqlite's thread waits for locks in SQLite's own busy handler
             engine = create_async_engine(
                 sqlite_engine_url(url, "aiosqlite"),
                 echo=echo,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                json_deserializer=read_json,
             )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -171,6 +187,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        json_deserializer=read_json,
     )
 
 

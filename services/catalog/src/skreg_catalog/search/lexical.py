@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from skreg_common.quickread import QuickReader
 from sqlalchemy import (
@@ -43,8 +43,10 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -188,16 +190,8 @@ _VISIBLE = (
 )
 
 
-@lru_cache(maxsize=16)
-def _term_counts(dialect: str) -> Select[Any]:
-    """The query's indexed terms with their skill counts, and the visible skills (IDF)."""
-    return columns_of(SearchTerm.term, SearchTerm.documents, _VISIBLE.label("visible")).where(
-        listed(dialect, SearchTerm.term, "terms", String())
-    )
-
-
 _COMPLETIONS = (
-    columns_of(SearchTerm.term)
+    columns_of(SearchTerm.term, SearchTerm.documents)
     .where(
         SearchTerm.term >= bindparam("low", type_=String()),
         SearchTerm.term < bindparam("high", type_=String()),
@@ -212,13 +206,38 @@ _BEST_POSTINGS = (
     .order_by(SearchPosting.weight.desc(), SearchPosting.skill_id)
     .limit(bindparam("depth", type_=Integer()))
 )
-_EXACT = columns_of(Skill.id).where(
+_EXACT_NAME = (
     Skill.name == bindparam("name", type_=String()),
     (bindparam("namespace", type_=String()) == "")
     | (Skill.namespace == bindparam("namespace", type_=String())),
     Skill.deleted_at.is_(None),
     Skill.latest_version_id.is_not(None),
 )
+
+
+TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE = range(4)
+
+
+@lru_cache(maxsize=16)
+def _lookups(dialect: str) -> Select[Any]:
+    """Everything a ranking needs before it reads postings, in one statement (four
+    look-ups were four round trips, a fifth of an uncached search's statements): rows
+    of `kind` TERM_COUNT (a query term, its skill count), COMPLETION (a completion of
+    the last word, its count), EXACT_NAME (`documents` is the id of the skill the query
+    names exactly) and VISIBLE (`documents` is the number of visible skills)."""
+    none = literal("", String()).label("term")
+
+    def kind(value: int) -> Any:
+        return literal(value, Integer()).label("kind")
+
+    counted = columns_of(SearchTerm.term, SearchTerm.documents, kind(TERM_COUNT)).where(
+        listed(dialect, SearchTerm.term, "terms", String())
+    )
+    completing = _COMPLETIONS.subquery()
+    completions = columns_of(completing.c.term, completing.c.documents, kind(COMPLETION))
+    exact = columns_of(none, Skill.id.label("documents"), kind(EXACT_NAME)).where(*_EXACT_NAME)
+    visible = columns_of(none, _VISIBLE.label("documents"), kind(VISIBLE))
+    return cast("Select[Any]", union_all(counted, completions, exact, visible))
 
 
 @lru_cache(maxsize=16)
@@ -322,14 +341,27 @@ async def rank_lexical(
     does the same without skipping anything (a hybrid page re-ranks the lexical top)."""
     dialect = reader.dialect_name
     basis = after or ranked_as
+    looked_up = await reader.all(_lookups(dialect), _lookup_params(dialect, query, basis, filters))
+    documents: dict[str, int] = {}
+    found: list[tuple[int, str]] = []
+    exact_ids: set[int] = set()
+    visible = 0
+    for row in looked_up:
+        kind, count = row["kind"], int(row["documents"])
+        if kind == TERM_COUNT and count > 0:
+            documents[row["term"]] = count
+        elif kind == COMPLETION:
+            found.append((-count, row["term"]))
+        elif kind == EXACT_NAME:
+            exact_ids.add(count)
+        elif kind == VISIBLE:
+            visible = count
     if basis is not None:
         completions = basis.completions
-    else:
-        completions = await complete(reader, query)
+    else:  # most common first, as `complete` orders them
+        completions = tuple(t for _, t in sorted(found) if t not in query.groups[-1])
+        documents.update((t, -negated) for negated, t in found)
     query = query.with_completions(completions)
-    counts = await reader.all(_term_counts(dialect), {"terms": list_param(dialect, query.terms)})
-    visible = int(counts[0]["visible"]) if counts else 0
-    documents = {row["term"]: int(row["documents"]) for row in counts if row["documents"] > 0}
     if basis is not None:
         idfs = dict(basis.idfs)
     else:
@@ -338,15 +370,36 @@ async def rank_lexical(
     terms = [t for t in query.terms if t in scorer.idfs]
     unknown = any(not any(t in documents for t in group) for group in query.groups)
     ranking = await _rank_terms(
-        reader, query, terms, scorer, documents, visible, size, after, filters
+        reader, terms, scorer, documents, visible, size, after, filters, exact_ids
     )
     ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
     return ranking
 
 
+def _lookup_params(
+    dialect: str, query: QueryTerms, after: Position | None, filters: Filters
+) -> dict[str, Any]:
+    """`_lookups`' parameters: the query's terms (with the cursor's completions when
+    paging on), the last word's range when it is to be completed (else an empty one),
+    and the exact name (an empty name matches no skill)."""
+    terms = query.terms if after is None else query.with_completions(after.completions).terms
+    low = high = ""
+    if after is None and len(query.last_word) >= 2 and query.groups:
+        low, high = query.last_word, query.last_word + "\U0010ffff"
+    namespace, _, name = query.name.rpartition("/")
+    if filters.namespace and namespace and namespace != filters.namespace:
+        name = ""
+    return {
+        "terms": list_param(dialect, terms),
+        "low": low,
+        "high": high,
+        "name": name,
+        "namespace": namespace or filters.namespace or "",
+    }
+
+
 async def _rank_terms(
     reader: QuickReader,
-    query: QueryTerms,
     terms: list[str],
     scorer: _Scorer,
     documents: Mapping[str, int],
@@ -354,10 +407,10 @@ async def _rank_terms(
     size: int,
     after: Position | None,
     filters: Filters,
+    exact_ids: set[int],
 ) -> Ranking:
     if not terms:  # an exact name's words are always indexed: nothing can match
         return Ranking([], 0, False)
-    exact_ids = await _exact_ids(reader, query, filters)
     if filters.namespace or filters.tag:
         # Filtered: score the filtered matches in full (bounded by the filter, not the
         # catalogue; an unselective filter over a broad query is the slow case).
@@ -480,17 +533,6 @@ def _collect(rows: Iterable[Mapping[str, Any]], ids: set[int]) -> Weights:
     for row in rows:
         weights.setdefault(row["skill_id"], {})[row["term"]] = (row["weight"], row["fields"])
     return weights
-
-
-async def _exact_ids(reader: QuickReader, query: QueryTerms, filters: Filters) -> set[int]:
-    namespace, _, name = query.name.rpartition("/")
-    if not name or (filters.namespace and namespace and namespace != filters.namespace):
-        return set()
-    # Filters apply through `weights`: only skills in them are ranked at all.
-    rows = await reader.all(
-        _EXACT, {"name": name, "namespace": namespace or filters.namespace or ""}
-    )
-    return {int(row["id"]) for row in rows}
 
 
 def _rank(

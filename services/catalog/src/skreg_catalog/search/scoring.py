@@ -33,51 +33,47 @@ _POSTGRES_TERMS = """
 """
 _SQLITE_EXACT = "(skill_id IN (SELECT value FROM json_each(:exact)))"
 _POSTGRES_EXACT = "CAST(skill_id = ANY(CAST(:exact AS int[])) AS int)"
-_SQLITE_SUM = "SUM(part) * (:total_idf + SUM(gidf))"
-_POSTGRES_SUM = "CAST(SUM(part) * (:total_idf + SUM(gidf)) AS bigint)"
+_SQLITE_SUM = "SUM({part}) * (:total_idf + SUM({gidf}))"
+_POSTGRES_SUM = "CAST(SUM({part}) * (:total_idf + SUM({gidf})) AS bigint)"
 
+# Profiled (10,000 skills, SQLite, distinct two-word queries, ~900 postings each): the
+# statement was half of a search's time, and most of it went to work done for every
+# match that only the page needs: `COUNT(*) OVER ()` (a second pass over all groups)
+# and four `MAX(fields & bit)` aggregates per posting. Here the matches are scored
+# once into `scored` (materialised: counted once, ranked once), and the fields are
+# looked up for the page's rows alone (a primary-key probe per term): 4.5 -> 2.1 ms.
+_RANKED = """
+scored AS MATERIALIZED ({scored}),
+ranked AS (SELECT skill_id, {exact} AS exact, score FROM scored),
+page AS (
+    SELECT skill_id, exact, score FROM ranked
+    WHERE :after = 0 OR exact < :c_exact
+       OR (exact = :c_exact AND (score < :c_score OR (score = :c_score AND skill_id > :c_id)))
+    ORDER BY exact DESC, score DESC, skill_id
+    LIMIT :limit
+)
+SELECT page.skill_id AS skill_id, page.exact AS exact, page.score AS score,
+       (SELECT COUNT(*) FROM scored) AS total,
+       (SELECT MAX(p.fields & 1) + MAX(p.fields & 2) + MAX(p.fields & 4) + MAX(p.fields & 8)
+        FROM q JOIN catalog_search_postings p ON p.term = q.term AND p.skill_id = page.skill_id
+       ) AS fields
+FROM page
+ORDER BY page.exact DESC, page.score DESC, page.skill_id
+"""
 _STATEMENT = """
 WITH q AS MATERIALIZED ({terms}),
 best AS (
-    SELECT p.skill_id AS skill_id, q.g AS g, MAX(p.weight * q.idf) AS part, MAX(q.gidf) AS gidf,
-           MAX(p.fields & 1) + MAX(p.fields & 2) + MAX(p.fields & 4) + MAX(p.fields & 8) AS f
+    SELECT p.skill_id AS skill_id, q.g AS g, MAX(p.weight * q.idf) AS part, MAX(q.gidf) AS gidf
     FROM q JOIN catalog_search_postings p ON p.term = q.term
     GROUP BY p.skill_id, q.g
-),
-scored AS (
-    SELECT skill_id, {exact} AS exact, {score} AS score, COUNT(*) OVER () AS total,
-           MAX(f & 1) + MAX(f & 2) + MAX(f & 4) + MAX(f & 8) AS fields
-    FROM best GROUP BY skill_id
-)
-SELECT skill_id, exact, score, total, fields FROM scored
-WHERE :after = 0 OR exact < :c_exact
-   OR (exact = :c_exact AND (score < :c_score OR (score = :c_score AND skill_id > :c_id)))
-ORDER BY exact DESC, score DESC, skill_id
-LIMIT :limit
-"""
-
+),"""
+_GROUPED = "SELECT skill_id, {score} AS score FROM best GROUP BY skill_id"
 
 # One word, one term (no completions): the per-word best is the term's own posting, so
 # one grouping suffices (the same score; measured ~1 ms less per query at 10k).
-_SINGLE_STATEMENT = """
-WITH q AS MATERIALIZED ({terms}),
-scored AS (
-    SELECT p.skill_id AS skill_id, {exact} AS exact, {score} AS score,
-           COUNT(*) OVER () AS total,
-           MAX(p.fields & 1) + MAX(p.fields & 2) + MAX(p.fields & 4) + MAX(p.fields & 8) AS fields
-    FROM q JOIN catalog_search_postings p ON p.term = q.term
-    GROUP BY p.skill_id
-)
-SELECT skill_id, exact, score, total, fields FROM scored
-WHERE :after = 0 OR exact < :c_exact
-   OR (exact = :c_exact AND (score < :c_score OR (score = :c_score AND skill_id > :c_id)))
-ORDER BY exact DESC, score DESC, skill_id
-LIMIT :limit
-"""
-_SQLITE_SINGLE_SUM = "SUM(p.weight * q.idf) * (:total_idf + SUM(q.gidf))"
-_POSTGRES_SINGLE_SUM = "CAST(SUM(p.weight * q.idf) * (:total_idf + SUM(q.gidf)) AS bigint)"
-_POSTGRES_SINGLE_EXACT = "CAST(p.skill_id = ANY(CAST(:exact AS int[])) AS int)"
-_SQLITE_SINGLE_EXACT = "(p.skill_id IN (SELECT value FROM json_each(:exact)))"
+_SINGLE_STATEMENT = "\nWITH q AS MATERIALIZED ({terms}),"
+_SINGLE_GROUPED = """SELECT p.skill_id AS skill_id, {score} AS score
+    FROM q JOIN catalog_search_postings p ON p.term = q.term GROUP BY p.skill_id"""
 
 
 @lru_cache(maxsize=8)
@@ -85,18 +81,17 @@ def scored_page(dialect: str, single: bool = False) -> Select[Any]:
     """The ranked page of a query's matches (see the module docstring for parameters);
     `single`: every word is one term."""
     pg = dialect == "postgresql"
+    total = _POSTGRES_SUM if pg else _SQLITE_SUM
     if single:
-        sql = _SINGLE_STATEMENT.format(
-            terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
-            exact=_POSTGRES_SINGLE_EXACT if pg else _SQLITE_SINGLE_EXACT,
-            score=_POSTGRES_SINGLE_SUM if pg else _SQLITE_SINGLE_SUM,
-        )
+        score = total.format(part="p.weight * q.idf", gidf="q.gidf")
+        scored, template = _SINGLE_GROUPED.format(score=score), _SINGLE_STATEMENT
     else:
-        sql = _STATEMENT.format(
-            terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
-            exact=_POSTGRES_EXACT if pg else _SQLITE_EXACT,
-            score=_POSTGRES_SUM if pg else _SQLITE_SUM,
-        )
+        scored, template = _GROUPED.format(score=total.format(part="part", gidf="gidf")), _STATEMENT
+    sql = "".join((template, _RANKED)).format(
+        terms=_POSTGRES_TERMS if pg else _SQLITE_TERMS,
+        scored=scored,
+        exact=_POSTGRES_EXACT if pg else _SQLITE_EXACT,
+    )
     statement = text(sql).columns(
         column("skill_id", Integer()),
         column("exact", Integer()),
