@@ -14,10 +14,12 @@ from skreg_common.runtime import Runtime
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
+from skreg_catalog.namespaces.routes import HANDLERS as NAMESPACE_HANDLERS
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
+from skreg_catalog.visibility import Sight, sight_for
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 from skreg_catalog.writer import CatalogWriter
 
@@ -33,12 +35,16 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     def provide_writer(request: Request[Any, Any, Any]) -> CatalogWriter:
         return catalog.writer(request.app.state.runtime)
 
+    async def provide_sight(request: Request[Any, Any, Any]) -> Sight:
+        return await sight_for(request, catalog)
+
     router = Router(
         path="/",
         route_handlers=[
             *SEARCH_HANDLERS,
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
+            *NAMESPACE_HANDLERS,
             *WELLKNOWN_HANDLERS,
             *DISCOVERY_HANDLERS,
             clawhub_router(catalog),
@@ -46,6 +52,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         dependencies={
             "catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False),
             "writer": Provide(provide_writer, sync_to_thread=False),
+            # What the caller may see (`skreg_catalog.visibility`).
+            "sight": Provide(provide_sight),
         },
         before_request=refuse_nul,
     )

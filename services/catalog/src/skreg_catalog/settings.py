@@ -43,6 +43,8 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     render_max_bytes: int = 128 * 1024
     render_cache_bytes: int = 32 * 1024**2
     render_workers: int = 1
+    # Every read needs a signed-in caller: even public skills are hidden from anonymous ones.
+    require_sign_in: bool = False
 
     @property
     def render_limits(self) -> RenderLimits:

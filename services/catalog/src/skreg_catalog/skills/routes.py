@@ -26,6 +26,7 @@ from skreg_catalog.etags import cached_by_etag
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, SkillService
+from skreg_catalog.visibility import require_visible
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -78,6 +79,7 @@ async def get_skill(
     catalog: NamedDependency[CatalogContext],
 ) -> SkillDetail:
     """The skill, its latest version, tags, owners, downloads and provenance."""
+    await require_visible(request, catalog, namespace, name)
     return await catalog.read_quick(
         request, ("skill", namespace, name), lambda quick: read_detail(quick, namespace, name)
     )
@@ -91,6 +93,7 @@ async def get_skill(
     tags=["catalog"],
 )
 async def delete_skill(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     catalog: NamedDependency[CatalogContext],
@@ -98,6 +101,7 @@ async def delete_skill(
     principal: NamedDependency[Principal],
 ) -> None:
     """Hide the skill everywhere; its name and versions stay reserved."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         await SkillService(session, catalog).delete_skill(namespace, name, principal)
 
@@ -112,6 +116,7 @@ async def list_versions(
     limit: int | None = Parameter(default=None, ge=1, le=100),
 ) -> Page[SkillVersion]:
     """All versions by semver precedence, highest first, with yank flags."""
+    await require_visible(request, catalog, namespace, name)
     return await catalog.read(
         request,
         ("versions", namespace, name, cursor, limit),
@@ -146,6 +151,7 @@ async def resolve_version(
     term names one of the same major.minor.patch); an exact version may be yanked.
     404 problem+json when nothing matches, 400 for a malformed spec.
     """
+    await require_visible(request, catalog, namespace, name)
     return await catalog.read(
         request,
         ("resolve", namespace, name, spec),
@@ -181,6 +187,7 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
+    await require_visible(request, catalog, namespace, name)
     encoded = await catalog.read_quick(
         request,
         ("version", namespace, name, version),
@@ -213,6 +220,7 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
+    await require_visible(request, catalog, namespace, name)
     found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
     headers, unchanged = cached_by_etag(request, version, found.digest)
     if unchanged is not None:
@@ -247,6 +255,7 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
+    await require_visible(request, catalog, namespace, name)
     found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
@@ -284,6 +293,7 @@ async def get_file(
     tags=["catalog"],
 )
 async def yank_version(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     version: FromPath[str],
@@ -293,6 +303,7 @@ async def yank_version(
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Hide the version from `latest` and search; it stays downloadable by exact version."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         return await SkillService(session, catalog).set_yanked(
             namespace, name, version, principal, data.reason
@@ -307,6 +318,7 @@ async def yank_version(
     tags=["catalog"],
 )
 async def unyank_version(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     version: FromPath[str],
@@ -315,6 +327,7 @@ async def unyank_version(
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Make a yanked version resolvable again."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         return await SkillService(session, catalog).set_yanked(
             namespace, name, version, principal, None
