@@ -121,6 +121,38 @@ def _path(suffix: str) -> Surface:
     return surface
 
 
+async def in_wellknown(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    response = await client.get("/.well-known/agent-skills/index.json", headers=headers)
+    return any(entry["name"] == skill_name(visibility) for entry in response.json()["skills"])
+
+
+async def in_namespace_index(
+    client: httpx.AsyncClient, headers: Headers, visibility: str
+) -> bool:
+    response = await client.get(f"/ns/{ORG}/.well-known/agent-skills/index.json", headers=headers)
+    return any(entry["name"] == skill_name(visibility) for entry in response.json()["skills"])
+
+
+async def archive(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    path = f"/ns/{ORG}/.well-known/agent-skills/{skill_name(visibility)}/{VERSION}.zip"
+    return await _status(client, headers, path)
+
+
+async def clawhub_skill(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    return await _status(client, headers, f"/clawhub/api/v1/skills/{skill_name(visibility)}")
+
+
+async def clawhub_search(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    params = {"q": marker(visibility)}
+    response = await client.get("/clawhub/api/v1/search", params=params, headers=headers)
+    return any(r["slug"] == skill_name(visibility) for r in response.json()["results"])
+
+
+async def clawhub_explore(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    response = await client.get("/clawhub/api/v1/skills", headers=headers)
+    return any(item["slug"] == skill_name(visibility) for item in response.json()["items"])
+
+
 SURFACES: dict[str, Surface] = {
     "list": listed,
     "browse": browsed,
@@ -135,6 +167,12 @@ SURFACES: dict[str, Surface] = {
     "latest": _path("/versions/latest"),
     "file": _path(f"/versions/{VERSION}/files/SKILL.md"),
     "download": _path(f"/versions/{VERSION}/download"),
+    "wellknown-index": in_wellknown,
+    "wellknown-namespace-index": in_namespace_index,
+    "wellknown-archive": archive,
+    "clawhub-skill": clawhub_skill,
+    "clawhub-search": clawhub_search,
+    "clawhub-explore": clawhub_explore,
 }
 
 
@@ -230,6 +268,16 @@ async def test_a_hidden_skill_answers_exactly_as_an_absent_one(
             seen = await registry.get(f"/api/v1/skills/{ORG}/{hidden}{suffix}", headers=headers)
             none = await registry.get(f"/api/v1/skills/{ORG}/{absent}{suffix}", headers=headers)
             assert _comparable(seen, hidden) == _comparable(none, absent), (suffix, caller)
+    # The web UI asks the API with the visitor's credential: anonymous visitors get a 404.
+    hidden_page = await registry.get(f"/skills/{ORG}/{hidden}")
+    shown_page = await registry.get(f"/skills/{ORG}/{skill_name('public')}")
+    assert (hidden_page.status_code, shown_page.status_code) == (404, 200)
+    # Responses about a skill not everyone may see are never kept by shared caches.
+    download = f"/api/v1/skills/{ORG}/{hidden}/versions/{VERSION}/download"
+    private = await registry.get(download, headers=callers["reader"])
+    assert private.status_code == 200
+    assert "private" in private.headers["cache-control"], private.headers
+    assert "public" not in private.headers["cache-control"]
     # Writes too: a yank or delete of a hidden skill is a 404, not a 403 that confirms it.
     for method, suffix in (("DELETE", ""), ("POST", f"/versions/{VERSION}/yank")):
         response = await registry.request(

@@ -206,7 +206,7 @@ async def _load_gate(reader: QuickReader, namespace: str, name: str) -> Gate | N
 
 async def check_visible(
     catalog: CatalogContext, reader: QuickReader, sight: Sight, namespace: str, name: str
-) -> None:
+) -> Gate:
     """Raise the NotFound of an absent skill unless `sight` may see `namespace/name`.
 
     Every single-skill read calls this first (through `require_visible` on HTTP). The
@@ -218,12 +218,18 @@ async def check_visible(
     )
     if gate is None or not sight.allows(gate):
         raise NotFound(f"no skill {namespace}/{name}")
+    return gate
 
 
 async def require_visible(
     request: Request[Any, Any, Any], catalog: CatalogContext, namespace: str, name: str
-) -> Sight:
-    """`check_visible` for the caller of an HTTP request; returns its sight."""
+) -> Gate:
+    """`check_visible` for the caller of an HTTP request; returns the skill's gate row."""
     sight = await sight_for(request, catalog)
-    await check_visible(catalog, request.app.state.runtime.quick, sight, namespace, name)
-    return sight
+    return await check_visible(catalog, request.app.state.runtime.quick, sight, namespace, name)
+
+
+def shared_caching(gate: Gate, catalog: CatalogContext) -> bool:
+    """Whether shared caches (proxies) may keep responses about this skill: only when
+    anyone may see it; otherwise responses are `private`."""
+    return gate.visibility == "public" and not catalog.settings.require_sign_in

@@ -26,7 +26,7 @@ from skreg_catalog.etags import cached_by_etag
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, SkillService
-from skreg_catalog.visibility import require_visible
+from skreg_catalog.visibility import require_visible, shared_caching
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -187,14 +187,16 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
-    await require_visible(request, catalog, namespace, name)
+    gate = await require_visible(request, catalog, namespace, name)
     encoded = await catalog.read_quick(
         request,
         ("version", namespace, name, version),
         lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
         weigh=lambda detail: len(detail.body) + 256,
     )
-    headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)
+    headers, unchanged = cached_by_etag(
+        request, version, encoded.etag, SETTLING, shared=shared_caching(gate, catalog)
+    )
     if unchanged is not None:
         return cast("Response[VersionDetail]", unchanged)
     # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
@@ -220,9 +222,11 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
-    await require_visible(request, catalog, namespace, name)
+    gate = await require_visible(request, catalog, namespace, name)
     found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
-    headers, unchanged = cached_by_etag(request, version, found.digest)
+    headers, unchanged = cached_by_etag(
+        request, version, found.digest, shared=shared_caching(gate, catalog)
+    )
     if unchanged is not None:
         return unchanged
     visit = download_visit(request, catalog)
@@ -255,13 +259,15 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
-    await require_visible(request, catalog, namespace, name)
+    gate = await require_visible(request, catalog, namespace, name)
     found = await locate_cached(catalog, request.app.state.runtime.quick, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
     if sha256 is None:
         raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
-    caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}")
+    caching, unchanged = cached_by_etag(
+        request, version, f"sha256:{sha256}", shared=shared_caching(gate, catalog)
+    )
     if unchanged is not None:
         unchanged.headers.update(FILE_HEADERS)
         return unchanged
