@@ -126,9 +126,7 @@ async def in_wellknown(client: httpx.AsyncClient, headers: Headers, visibility: 
     return any(entry["name"] == skill_name(visibility) for entry in response.json()["skills"])
 
 
-async def in_namespace_index(
-    client: httpx.AsyncClient, headers: Headers, visibility: str
-) -> bool:
+async def in_namespace_index(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
     response = await client.get(f"/ns/{ORG}/.well-known/agent-skills/index.json", headers=headers)
     return any(entry["name"] == skill_name(visibility) for entry in response.json()["skills"])
 
