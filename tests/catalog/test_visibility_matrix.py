@@ -14,6 +14,7 @@ exist (same status, same title, same detail with the name swapped).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -151,6 +152,36 @@ async def clawhub_explore(client: httpx.AsyncClient, headers: Headers, visibilit
     return any(item["slug"] == skill_name(visibility) for item in response.json()["items"])
 
 
+async def _mcp_tool(
+    client: httpx.AsyncClient, headers: Headers, tool: str, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    response = await client.post(
+        "/mcp",
+        json=message,
+        headers={**headers, "Accept": "application/json, text/event-stream"},
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json()["result"])
+
+
+async def mcp_search(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    result = await _mcp_tool(client, headers, "search_skills", {"query": marker(visibility)})
+    return skill_name(visibility) in json.dumps(result)
+
+
+async def mcp_get(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    result = await _mcp_tool(
+        client, headers, "get_skill", {"skill": f"{ORG}/{skill_name(visibility)}"}
+    )
+    return not result.get("isError", False)
+
+
 SURFACES: dict[str, Surface] = {
     "list": listed,
     "browse": browsed,
@@ -171,6 +202,8 @@ SURFACES: dict[str, Surface] = {
     "clawhub-skill": clawhub_skill,
     "clawhub-search": clawhub_search,
     "clawhub-explore": clawhub_explore,
+    "mcp-search": mcp_search,
+    "mcp-get-skill": mcp_get,
 }
 
 
