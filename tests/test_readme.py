@@ -57,6 +57,9 @@ COVERED_ELSEWHERE = {
     ),
     "claude mcp add --transport http skills-registry http://127.0.0.1:8000/mcp": "not run: "
     "needs Claude Code; tests/clients/test_mcp.py runs the Python client snippet below it",
+    "skreg org create acme": (
+        "tests/cli/test_orgs.py runs each of these commands against a served registry"
+    ),
     "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
         "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
     ),
