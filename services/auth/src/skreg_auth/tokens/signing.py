@@ -91,8 +91,10 @@ class TokenIssuer:
         session_id: str,
         now: float | None = None,
         ttl: int | None = None,
+        orgs: Mapping[str, str] | None = None,
     ) -> str:
-        """A user's access token (`now`/`ttl` exist for tests of expiry)."""
+        """A user's access token (`now`/`ttl` exist for tests of expiry); `orgs`: its
+        organization memberships, name -> role."""
         issued = int(time.time() if now is None else now)
         return self._sign(
             {
@@ -107,6 +109,7 @@ class TokenIssuer:
                 "jti": secrets.token_urlsafe(16),
                 "sid": session_id,
                 "ver": token_version,
+                "orgs": dict(orgs or {}),
             }
         )
 

@@ -32,13 +32,22 @@ class Namespace(Base):
 
     __tablename__ = "catalog_namespaces"
     # The storage quota sums the versions of every namespace one user owns.
-    __table_args__ = (Index("ix_catalog_namespaces_owner_id", "owner_id"),)
+    __table_args__ = (
+        Index("ix_catalog_namespaces_owner_id", "owner_id"),
+        Index("ix_catalog_namespaces_org", "org"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     # The auth service's user id; None for namespaces an import created without an owner.
     owner_id: Mapped[str | None] = mapped_column(String(64))
     owner_name: Mapped[str | None] = mapped_column(String(64))
+    # The organization (auth's name for it) owning the namespace; None: a user's namespace.
+    org: Mapped[str | None] = mapped_column(String(64))
+    # What a skill published here without saying is: public, internal or private.
+    default_visibility: Mapped[str] = mapped_column(
+        String(16), default="public", server_default="public"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -81,6 +90,8 @@ class Skill(Base):
     deprecated_reason: Mapped[str | None] = mapped_column(String(500))
     # The importer source that last published this skill (None: published by hand).
     source_id: Mapped[str | None] = mapped_column(String(64))
+    # public, internal or private: who may see it (`skreg_catalog.visibility`).
+    visibility: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
 
 
 class SkillTag(Base):
