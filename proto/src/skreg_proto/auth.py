@@ -279,6 +279,8 @@ class CiToken(msgspec.Struct):
     namespace: str
     policy_id: str
     token_type: str = TOKEN_TYPE
+
+
 # --- organizations ------------------------------------------------------------
 
 OrgRole = Literal["owner", "admin", "publisher", "reader"]

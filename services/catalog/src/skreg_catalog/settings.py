@@ -76,6 +76,7 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
         if self.signs_versions and not (self.signing_key_file or self.signing_key):
             problems.append("SIGNING_KEY_FILE (or SIGNING_KEY) is not set")
         return problems
+
     # Every read needs a signed-in caller: even public skills are hidden from anonymous ones.
     require_sign_in: bool = False
 

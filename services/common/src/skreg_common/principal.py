@@ -91,7 +91,6 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return next((role for name, role in self.orgs if name == org), None)
 
 
-
 ANONYMOUS = Principal(kind="anonymous")
 
 

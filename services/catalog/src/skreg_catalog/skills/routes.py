@@ -291,7 +291,7 @@ async def download_version(
     visit = download_visit(request, catalog)
     data = catalog.blobs.peek(found.digest)
     # A withheld version's own managers downloading it is not a download to count.
-    seen = private or visit.known(found.version_id)
+    seen = withheld or visit.known(found.version_id)
     if data is None or not seen:
         async with catalog.reading(request.app.state.runtime) as session:
             if data is None:
