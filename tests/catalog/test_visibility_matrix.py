@@ -92,6 +92,14 @@ async def searched(client: httpx.AsyncClient, headers: Headers, visibility: str)
     return any(item["name"] == skill_name(visibility) for item in body["items"])
 
 
+async def suggested(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
+    """A misspelt marker: "did you mean" may name only words of skills the caller sees."""
+    params = {"q": marker(visibility).replace("word", "wrd")}
+    body = (await client.get("/api/v1/skills", params=params, headers=headers)).json()
+    assert body["total"] == len(body["items"]) == 0, body
+    return any(marker(visibility) in s for s in body.get("suggestions", []))
+
+
 async def tagged(client: httpx.AsyncClient, headers: Headers, visibility: str) -> bool:
     params = {"tag": marker(visibility)}
     body = (await client.get("/api/v1/skills", params=params, headers=headers)).json()
@@ -186,6 +194,7 @@ SURFACES: dict[str, Surface] = {
     "list": listed,
     "browse": browsed,
     "search": searched,
+    "suggestions": suggested,
     "tag-filter": tagged,
     "tags": in_tags,
     "stats": in_stats,
@@ -318,3 +327,48 @@ async def test_a_hidden_skill_answers_exactly_as_an_absent_one(
             json={"reason": "x"} if method == "POST" else None,
         )
         assert response.status_code == 404, (method, response.text)
+
+
+HELD_BODY = "# Title\n\nDo this \u202eyltneiuq\u202c now.\n"  # a bidi override: suspicious
+
+
+async def test_a_held_version_of_a_private_skill_is_seen_by_its_managers_only(
+    registry: AsyncTestClient[Litestar],
+) -> None:
+    """Both rules at once: the skill's visibility, then the version's scan hold."""
+    callers = await _seed(registry)
+    hidden = skill_name("private")
+    held = await publish_bundle(
+        registry,
+        skill_bundle(hidden, body=HELD_BODY),
+        callers["publisher"],
+        version="2.0.0",
+        namespace=ORG,
+    )
+    assert held.status_code == 201, held.text
+    assert held.json()["withheld"] is True
+    base = f"/api/v1/skills/{ORG}/{hidden}"
+    # Managers (org publisher and admin, registry admin) see it; the org's reader sees
+    # the private skill but not its held version; the rest see neither.
+    sees = {"publisher": True, "org_admin": True, "admin": True, "reader": False}
+    sees |= {"other": False, "anonymous": False, "limited_key": False}
+    for caller, want in sees.items():
+        headers = callers[caller]
+        for suffix in (
+            "/versions/2.0.0",
+            "/versions/2.0.0/download",
+            "/versions/2.0.0/files/SKILL.md",
+        ):
+            response = await registry.get(base + suffix, headers=headers)
+            assert response.status_code == (200 if want else 404), (caller, suffix)
+        versions = await registry.get(base + "/versions", headers=headers)
+        listed = versions.status_code == 200 and "2.0.0" in {
+            item["version"] for item in versions.json()["items"]
+        }
+        assert listed == want, (caller, versions.status_code)
+        skill_seen = expected("private", caller)
+        assert versions.status_code == (200 if skill_seen else 404), caller
+        latest = await registry.get(base + "/versions/latest", headers=headers)
+        assert latest.status_code == (200 if skill_seen else 404), caller
+        if skill_seen:  # latest stays the public 1.0.0, for managers too
+            assert latest.json()["version"] == VERSION

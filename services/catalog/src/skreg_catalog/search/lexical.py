@@ -25,6 +25,8 @@ each term's postings of the skills it may see only (the lists stay in weight ord
 so the threshold argument holds over them), its exact-name matches likewise, and
 its totals are counted over what it may see, never taken from the terms' counts of
 the whole catalogue. IDFs stay catalogue-wide (they order results, show nothing).
+When nothing indexed is hidden from the caller (a catalogue of public skills, for an
+anonymous one) it ranks as a caller who sees everything, at the same bounded cost.
 
 The seam for other rankers (semantic similarity, issue 19): `rank_lexical` returns
 ranked `Candidate`s with their lexical score and matched fields; `fuse` combines
@@ -50,6 +52,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -170,8 +173,17 @@ class _Seen:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, sight: Sight) -> _Seen:
-        return cls() if sight == ALL else cls(sight.shape, sight.params())
+    async def of(cls, reader: QuickReader, sight: Sight) -> _Seen:
+        """Restricted only when something indexed is hidden from `sight`: in a catalogue
+        of public skills an anonymous caller ranks (and gets totals) as everyone does."""
+        if sight.everything and sight.namespaces is None:
+            return _SEES_ALL
+        if sight.public:
+            beyond = sight.namespaces is not None or not sight.internal
+            row = await reader.first(_NOT_PUBLIC if beyond else _PRIVATE, {})
+            if row is None:
+                return _SEES_ALL
+        return cls(sight.shape, sight.params())
 
 
 _SEES_ALL = _Seen()
@@ -201,6 +213,15 @@ def list_param(dialect: str, values: Iterable[Any]) -> Any:
     """The bound value of a `listed` parameter."""
     values = list(values)
     return values if dialect == "postgresql" else json.dumps(values)
+
+
+# Is any skill hidden from a caller who sees public (and internal) skills?
+_PRIVATE = columns_of(Skill.id).where(Skill.visibility == "private").limit(1)
+_NOT_PUBLIC = (
+    columns_of(Skill.id)
+    .where(or_(Skill.visibility == "internal", Skill.visibility == "private"))
+    .limit(1)
+)
 
 
 _VISIBLE = (
@@ -384,10 +405,11 @@ async def rank_lexical(
     else:
         idfs = {term: idf(count, visible) for term, count in documents.items()}
     scorer = _Scorer(query, _without_common(idfs, documents, visible))
+    seen = await _Seen.of(reader, sight)
     terms = [t for t in query.terms if t in scorer.idfs]
     unknown = any(not any(t in documents for t in group) for group in query.groups)
     ranking = await _rank_terms(
-        reader, query, terms, scorer, documents, visible, size, after, filters, _Seen.of(sight)
+        reader, query, terms, scorer, documents, visible, size, after, filters, seen
     )
     ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
     return ranking

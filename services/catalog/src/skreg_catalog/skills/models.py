@@ -63,6 +63,8 @@ class Skill(Base):
         Index("ix_catalog_skills_name_id", "name", "id"),
         Index("ix_catalog_skills_namespace_name", "namespace", "name"),
         Index("ix_catalog_skills_source_id", "source_id"),
+        # Whether any skill is not public (search skips the visibility join if none).
+        Index("ix_catalog_skills_visibility", "visibility"),
         # Counting visible skills (browse totals) reads this small index, not the rows.
         Index(
             "ix_catalog_skills_visible",

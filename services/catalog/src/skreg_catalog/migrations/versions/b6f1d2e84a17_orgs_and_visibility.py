@@ -32,9 +32,11 @@ def upgrade() -> None:
         "catalog_skills",
         sa.Column("visibility", sa.String(length=16), nullable=False, server_default="public"),
     )
+    op.create_index("ix_catalog_skills_visibility", "catalog_skills", ["visibility"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_catalog_skills_visibility", table_name="catalog_skills")
     op.drop_column("catalog_skills", "visibility")
     op.drop_index("ix_catalog_namespaces_org", table_name="catalog_namespaces")
     op.drop_column("catalog_namespaces", "default_visibility")
