@@ -173,6 +173,21 @@ def memberships_change(registry: Registry, user_id: str) -> dict[str, Any]:
     return dict(events[0]["details"])  # newest first
 
 
+def org_members(registry: Registry, org: str) -> dict[str, str]:
+    """The organization's real members (auth's organizations), username -> role."""
+    response = httpx.get(
+        f"{registry.url}/api/v1/auth/orgs/{org}/members",
+        headers={"authorization": f"Bearer {registry.admin_token()}"},
+        timeout=30,
+    )
+    if response.status_code == 404:
+        return {}
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {m["username"]: m["role"] for m in items}
+
+
 def test_login_page_offers_the_provider(registry: Registry) -> None:
     page = httpx.get(f"{registry.url}/login", timeout=30)
     assert page.status_code == 200
@@ -202,6 +217,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
     assert created[0]["details"]["issuer"] == registry.provider.issuer
     # leads=acme:owner outranks eng=acme:publisher; "unmapped" grants nothing.
     assert memberships_change(registry, user_id)["added"] == {"acme": "owner"}
+    # Written as real organization memberships (the organization made on first use).
+    assert org_members(registry, "acme").get("alice") == "owner"
 
     # At the provider, alice leaves "leads" and joins "docs": the next sign-in follows.
     registry.provider.set_account("alice", groups=["eng", "docs"])
@@ -210,6 +227,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
     change = memberships_change(registry, user_id)
     assert change["changed"] == {"acme": "publisher"}
     assert change["added"] == {"docs-team": "reader"}
+    assert org_members(registry, "acme").get("alice") == "publisher"
+    assert org_members(registry, "docs-team").get("alice") == "reader"
 
     registry.provider.set_account("alice", groups=[])
     browser_sign_in(registry, "alice")
@@ -217,6 +236,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
         "acme": "publisher",
         "docs-team": "reader",
     }
+    assert "alice" not in org_members(registry, "acme")
+    assert "alice" not in org_members(registry, "docs-team")
     # Still one account: linked by issuer and subject.
     assert len([e for e in registry.audit("sso.user_created") if e["actor_name"] == "alice"]) == 1
     logins = [e for e in registry.audit("login.sso") if e["target_id"] == user_id]

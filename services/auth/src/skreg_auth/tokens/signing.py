@@ -122,11 +122,13 @@ class TokenIssuer:
         namespace: str,
         publisher: Mapping[str, object],
         ttl: int,
+        orgs: Mapping[str, str] | None = None,
     ) -> str:
         """A trusted-publishing token: publish scope, one namespace, the CI job as `tp`.
 
         It never carries the admin role: a policy an administrator registered for
-        someone's namespace acts as that namespace's owner, nothing more.
+        someone's namespace acts as that namespace's owner, nothing more. For an
+        organization's namespace `orgs` is the policy user's role there (only that one).
         """
         issued = int(time.time())
         return self._sign(
@@ -144,6 +146,7 @@ class TokenIssuer:
                 "ver": token_version,
                 "ns": [namespace],
                 "tp": dict(publisher),
+                "orgs": dict(orgs or {}),
             }
         )
 
