@@ -552,6 +552,52 @@ def test_trusted_publishing(registry: Registry) -> None:
     assert [e["target_id"] for e in registry.audit("trust_policy.deleted")] == [policy_id]
 
 
+def test_trusted_publishing_to_an_organization(registry: Registry) -> None:
+    """An organization's owners and admins register its policies (a reader may not);
+    the CI token publishes to the organization's namespace as that member."""
+    owner = _owner(registry, "olivia")
+    reader = _owner(registry, "rudy")
+    org = "acme-ci"
+
+    def call(method: str, path: str, token: str, **kw: Any) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"}
+        return httpx.request(method, f"{registry.url}{path}", headers=headers, timeout=30, **kw)
+
+    assert call("POST", "/api/v1/auth/orgs", owner, json={"name": org}).status_code == 201
+    added = call("PUT", f"/api/v1/auth/orgs/{org}/members/rudy", _login(registry, "olivia"),
+                 json={"role": "reader"})  # fmt: skip
+    assert added.status_code == 200, added.text
+    owner, reader = _login(registry, "olivia"), _login(registry, "rudy")  # memberships in tokens
+    claims = {"project_path": "acme/ci", "ref_protected": "true"}
+    policy = {"namespace": org, "issuer": registry.provider.issuer, "audience": CI_AUDIENCE,
+              "claims": claims}  # fmt: skip
+    refused = call("POST", "/api/v1/auth/trust-policies", reader, json=policy)
+    assert refused.status_code == 403, refused.text
+    created = call("POST", "/api/v1/auth/trust-policies", owner, json=policy)
+    assert created.status_code == 201, created.text
+    listed = call("GET", "/api/v1/auth/trust-policies", owner).json()
+    assert [p["id"] for p in listed] == [created.json()["id"]]
+    assert call("GET", "/api/v1/auth/trust-policies", reader).json() == []
+
+    job = {"aud": CI_AUDIENCE, "sub": "project_path:acme/ci", **claims}
+    exchanged = _exchange(registry, registry.provider.mint(job))
+    assert exchanged.status_code == 200, exchanged.text
+    published = _publish(registry, exchanged.json()["access_token"], org, "1.0.0")
+    assert published.status_code == 201, published.text
+    detail = httpx.get(f"{registry.url}/api/v1/skills/{org}/ci-skill", timeout=30).json()
+    assert detail["provenance"]["trusted_publisher"]["policy_id"] == created.json()["id"]
+
+
+def _login(registry: Registry, name: str) -> str:
+    response = httpx.post(
+        f"{registry.url}/api/v1/auth/login",
+        json={"username": name, "password": "a-password-123"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 def test_the_readme_trusted_publishing_blocks(registry: Registry, tmp_path: Path) -> None:
     """The README's two blocks, run by bash as written, with the provider standing in for
     gitlab.com and a fresh owner for `carol` (both substituted in the text)."""
