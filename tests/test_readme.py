@@ -76,6 +76,9 @@ COVERED_ELSEWHERE = {
     "docker compose -f deploy/compose/compose.yml --profile prod stop gateway catalog auth "
     "importer worker backup": "not run: needs Docker; tests/edge/test_deploy_files.py "
     "renders the backup service and tests/gateway/test_container.py runs its arguments",
+    "skreg org create acme": (
+        "tests/cli/test_orgs.py runs each of these commands against a served registry"
+    ),
     "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
         "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
     ),

@@ -173,6 +173,21 @@ def memberships_change(registry: Registry, user_id: str) -> dict[str, Any]:
     return dict(events[0]["details"])  # newest first
 
 
+def org_members(registry: Registry, org: str) -> dict[str, str]:
+    """The organization's real members (auth's organizations), username -> role."""
+    response = httpx.get(
+        f"{registry.url}/api/v1/auth/orgs/{org}/members",
+        headers={"authorization": f"Bearer {registry.admin_token()}"},
+        timeout=30,
+    )
+    if response.status_code == 404:
+        return {}
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {m["username"]: m["role"] for m in items}
+
+
 def test_login_page_offers_the_provider(registry: Registry) -> None:
     page = httpx.get(f"{registry.url}/login", timeout=30)
     assert page.status_code == 200
@@ -202,6 +217,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
     assert created[0]["details"]["issuer"] == registry.provider.issuer
     # leads=acme:owner outranks eng=acme:publisher; "unmapped" grants nothing.
     assert memberships_change(registry, user_id)["added"] == {"acme": "owner"}
+    # Written as real organization memberships (the organization made on first use).
+    assert org_members(registry, "acme").get("alice") == "owner"
 
     # At the provider, alice leaves "leads" and joins "docs": the next sign-in follows.
     registry.provider.set_account("alice", groups=["eng", "docs"])
@@ -210,6 +227,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
     change = memberships_change(registry, user_id)
     assert change["changed"] == {"acme": "publisher"}
     assert change["added"] == {"docs-team": "reader"}
+    assert org_members(registry, "acme").get("alice") == "publisher"
+    assert org_members(registry, "docs-team").get("alice") == "reader"
 
     registry.provider.set_account("alice", groups=[])
     browser_sign_in(registry, "alice")
@@ -217,6 +236,8 @@ def test_first_sign_in_creates_the_user_and_group_changes_apply_at_next(registry
         "acme": "publisher",
         "docs-team": "reader",
     }
+    assert "alice" not in org_members(registry, "acme")
+    assert "alice" not in org_members(registry, "docs-team")
     # Still one account: linked by issuer and subject.
     assert len([e for e in registry.audit("sso.user_created") if e["actor_name"] == "alice"]) == 1
     logins = [e for e in registry.audit("login.sso") if e["target_id"] == user_id]
@@ -529,6 +550,52 @@ def test_trusted_publishing(registry: Registry) -> None:
     assert httpx.delete(policy_url, headers=headers, timeout=30).status_code == 204
     assert _exchange(registry, registry.provider.mint(job)).status_code == 403
     assert [e["target_id"] for e in registry.audit("trust_policy.deleted")] == [policy_id]
+
+
+def test_trusted_publishing_to_an_organization(registry: Registry) -> None:
+    """An organization's owners and admins register its policies (a reader may not);
+    the CI token publishes to the organization's namespace as that member."""
+    owner = _owner(registry, "olivia")
+    reader = _owner(registry, "rudy")
+    org = "acme-ci"
+
+    def call(method: str, path: str, token: str, **kw: Any) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"}
+        return httpx.request(method, f"{registry.url}{path}", headers=headers, timeout=30, **kw)
+
+    assert call("POST", "/api/v1/auth/orgs", owner, json={"name": org}).status_code == 201
+    added = call("PUT", f"/api/v1/auth/orgs/{org}/members/rudy", _login(registry, "olivia"),
+                 json={"role": "reader"})  # fmt: skip
+    assert added.status_code == 200, added.text
+    owner, reader = _login(registry, "olivia"), _login(registry, "rudy")  # memberships in tokens
+    claims = {"project_path": "acme/ci", "ref_protected": "true"}
+    policy = {"namespace": org, "issuer": registry.provider.issuer, "audience": CI_AUDIENCE,
+              "claims": claims}  # fmt: skip
+    refused = call("POST", "/api/v1/auth/trust-policies", reader, json=policy)
+    assert refused.status_code == 403, refused.text
+    created = call("POST", "/api/v1/auth/trust-policies", owner, json=policy)
+    assert created.status_code == 201, created.text
+    listed = call("GET", "/api/v1/auth/trust-policies", owner).json()
+    assert [p["id"] for p in listed] == [created.json()["id"]]
+    assert call("GET", "/api/v1/auth/trust-policies", reader).json() == []
+
+    job = {"aud": CI_AUDIENCE, "sub": "project_path:acme/ci", **claims}
+    exchanged = _exchange(registry, registry.provider.mint(job))
+    assert exchanged.status_code == 200, exchanged.text
+    published = _publish(registry, exchanged.json()["access_token"], org, "1.0.0")
+    assert published.status_code == 201, published.text
+    detail = httpx.get(f"{registry.url}/api/v1/skills/{org}/ci-skill", timeout=30).json()
+    assert detail["provenance"]["trusted_publisher"]["policy_id"] == created.json()["id"]
+
+
+def _login(registry: Registry, name: str) -> str:
+    response = httpx.post(
+        f"{registry.url}/api/v1/auth/login",
+        json={"username": name, "password": "a-password-123"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
 def test_the_readme_trusted_publishing_blocks(registry: Registry, tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ async def test_the_schema_documents_raw_bundle_bodies(client) -> None:
     form = body["content"]["multipart/form-data"]["schema"]
     assert form["required"] == ["bundle"]
     assert form["properties"]["bundle"] == binary
-    assert set(form["properties"]) == {"bundle", "namespace", "version"}
+    assert set(form["properties"]) == {"bundle", "namespace", "version", "visibility"}
 
 
 async def test_standalone_app_verifies_through_auth(database_url, monkeypatch) -> None:

@@ -11,6 +11,7 @@ from skreg_cli.commands.account import login, logout, register, whoami
 from skreg_cli.commands.authoring import publish, validate
 from skreg_cli.commands.browse import info, search
 from skreg_cli.commands.installing import install, list_, remove, update
+from skreg_cli.commands.orgs import org, visibility
 from skreg_cli.commands.sources import source
 from skreg_cli.commands.verifying import verify
 from skreg_cli.context import AppContext
@@ -87,6 +88,8 @@ cli.add_command(verify)
 cli.add_command(validate)
 cli.add_command(publish)
 cli.add_command(source)
+cli.add_command(org)
+cli.add_command(visibility)
 
 
 def main() -> None:

@@ -63,6 +63,7 @@ ROUTE_TABLE: tuple[PublicRoute, ...] = (
     PublicRoute("catalog-write", _prefix("/api/v1/skills"), "catalog", "write", WRITE_METHODS),
     # Trust (skreg_catalog.review): the review queue, decisions, disputes and rescans.
     PublicRoute("catalog-review", _prefix("/api/v1/review"), "catalog", "write"),
+    PublicRoute("catalog-namespaces", _prefix("/api/v1/namespaces"), "catalog", "write"),
     PublicRoute("catalog-tags", _prefix("/api/v1/tags"), "catalog", "read"),
     PublicRoute("catalog-stats", _prefix("/api/v1/stats"), "catalog", "read"),
     # Agent Skills discovery (skreg_catalog.wellknown): the index, whole or per namespace,

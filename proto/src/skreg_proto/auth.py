@@ -99,6 +99,8 @@ class KeyCreateRequest(msgspec.Struct):
     name: str
     scopes: list[str] = msgspec.field(default_factory=lambda: ["read"])
     expires_in_days: int | None = None
+    # Limit the key to these namespaces (`acme/*`); None: every namespace its user may use.
+    namespaces: list[str] | None = None
 
 
 class ApiKeyOut(msgspec.Struct):
@@ -113,6 +115,7 @@ class ApiKeyOut(msgspec.Struct):
     prefix: str = ""
     # The key this one was created with (None: created by a signed-in session).
     parent_id: str | None = None
+    namespaces: list[str] | None = None
 
 
 class ApiKeyCreated(msgspec.Struct):
@@ -126,6 +129,7 @@ class ApiKeyCreated(msgspec.Struct):
     expires_at: dt.datetime | None = None
     prefix: str = ""
     parent_id: str | None = None
+    namespaces: list[str] | None = None
 
 
 class AuditEventOut(msgspec.Struct):
@@ -275,3 +279,51 @@ class CiToken(msgspec.Struct):
     namespace: str
     policy_id: str
     token_type: str = TOKEN_TYPE
+
+
+# --- organizations ------------------------------------------------------------
+
+OrgRole = Literal["owner", "admin", "publisher", "reader"]
+
+
+class OrgCreateRequest(msgspec.Struct):
+    """`POST /api/v1/auth/orgs`: the caller becomes its first owner."""
+
+    name: str
+    display_name: str = ""
+
+
+class OrgOut(msgspec.Struct):
+    """An organization; `role` is the caller's role in it (None: not a member)."""
+
+    name: str
+    display_name: str
+    created_at: dt.datetime
+    role: OrgRole | None = None
+    members: int = 0
+
+
+class MemberOut(msgspec.Struct):
+    """One member of an organization."""
+
+    user_id: str
+    username: str
+    role: OrgRole
+    added_at: dt.datetime
+
+
+class MemberSetRequest(msgspec.Struct):
+    """`PUT /api/v1/auth/orgs/{org}/members/{username}`: add a member or change the role."""
+
+    role: OrgRole
+
+
+class MembershipsSetRequest(msgspec.Struct):
+    """`PUT /internal/auth/users/{user_id}/memberships`: a user's memberships, replaced whole.
+
+    For single sign-on's group mapping: organizations not named lose the user
+    (within `managed`, if given: only those organizations are touched).
+    """
+
+    memberships: dict[str, OrgRole]
+    managed: list[str] | None = None

@@ -15,6 +15,9 @@ from skreg_proto.internal import Provenance
 from skreg_proto.problems import FieldProblem
 from skreg_proto.trust import VersionScan
 
+# Who may see a skill: everyone, signed-in users, or its namespace's owners.
+Visibility = Literal["public", "internal", "private"]
+
 SearchSort = Literal["relevance", "downloads", "updated", "name"]
 
 
@@ -112,6 +115,10 @@ class SkillDetail(SkillSummary, kw_only=True):
     deprecated_reason: str | None = None
     versions_count: int = 0
     latest: SkillVersion | None = None
+    # Who may see it: public, internal (signed-in users) or private (its owners).
+    visibility: Visibility = "public"
+    # The organization owning the namespace (None: a user's namespace).
+    org: str | None = None
 
 
 class PublishResponse(SkillVersion, kw_only=True):
@@ -123,6 +130,29 @@ class PublishResponse(SkillVersion, kw_only=True):
 
     created: bool = False
     dry_run: bool = False
+
+
+class SkillUpdate(msgspec.Struct):
+    """`PATCH /api/v1/skills/{namespace}/{name}`: change who may see the skill."""
+
+    visibility: Visibility
+
+
+class NamespaceOut(msgspec.Struct):
+    """A namespace's settings (shown to those who manage it)."""
+
+    name: str
+    owner: str | None
+    org: str | None
+    default_visibility: Visibility
+
+
+class NamespaceUpdate(msgspec.Struct):
+    """`PATCH /api/v1/namespaces/{namespace}`: the default visibility of new skills, and
+    (registry admins only) the organization that owns the namespace."""
+
+    default_visibility: Visibility | None = None
+    org: str | None = None
 
 
 class YankRequest(msgspec.Struct):

@@ -52,6 +52,9 @@ class IntrospectResponse(msgspec.Struct):
     scopes: list[str] = msgspec.field(default_factory=list)
     key_id: str | None = None
     cache_seconds: int = 30
+    # The user's organization memberships (name -> role) and the key's namespace limit.
+    orgs: dict[str, str] = msgspec.field(default_factory=dict)
+    namespaces: list[str] | None = None
 
 
 # --- importer -> catalog ----------------------------------------------------

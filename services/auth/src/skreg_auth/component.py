@@ -19,6 +19,8 @@ from skreg_auth.apikeys.routes import HANDLERS as KEY_HANDLERS
 from skreg_auth.audit.routes import HANDLERS as AUDIT_HANDLERS
 from skreg_auth.context import AuthContext
 from skreg_auth.deps import provide_client_ip
+from skreg_auth.orgs.routes import HANDLERS as ORG_HANDLERS
+from skreg_auth.orgs.routes import INTERNAL_HANDLERS as ORG_INTERNAL_HANDLERS
 from skreg_auth.sessions.routes import HANDLERS as SESSION_HANDLERS
 from skreg_auth.settings import AuthSettings
 from skreg_auth.sso.routes import HANDLERS as SSO_HANDLERS
@@ -93,6 +95,7 @@ def component(settings: AuthSettings, context: AuthContext | None = None) -> Ser
             *SESSION_HANDLERS,
             *KEY_HANDLERS,
             *AUDIT_HANDLERS,
+            *ORG_HANDLERS,
             *TOKEN_HANDLERS,
             *SSO_HANDLERS,
             *TRUST_HANDLERS,
@@ -103,7 +106,7 @@ def component(settings: AuthSettings, context: AuthContext | None = None) -> Ser
     )
     internal = Router(
         path=f"{INTERNAL_PREFIX}/auth",
-        route_handlers=INTERNAL_HANDLERS,
+        route_handlers=[*INTERNAL_HANDLERS, *ORG_INTERNAL_HANDLERS],
         dependencies=dependencies,
         request_max_body_size=MAX_BODY_BYTES,
         include_in_schema=False,

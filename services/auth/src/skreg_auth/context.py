@@ -13,12 +13,13 @@ from skreg_common.throttle import throttle as new_throttle
 from skreg_common.verifier import CredentialResolver, JwtVerifier
 
 from skreg_auth.apikeys.introspection import LocalIntrospector
+from skreg_auth.orgs.sso import OrgMemberships
 from skreg_auth.passwords import Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.service import LoginLimits, SessionService
 from skreg_auth.settings import AuthSettings
 from skreg_auth.sso.mapping import Grant, MappingError, parse_group_mapping
-from skreg_auth.sso.memberships import MembershipSink, RecordedMemberships
+from skreg_auth.sso.memberships import MembershipSink
 from skreg_auth.sso.oidc import OidcProvider
 from skreg_auth.sso.service import SsoService
 from skreg_auth.tokens.signing import LocalKeySource, SigningKey, TokenIssuer
@@ -51,11 +52,12 @@ class AuthContext:
     logins: SessionService = field(init=False, repr=False)
     sso: SsoService = field(init=False, repr=False)
     trusted: TrustedPublishing = field(init=False, repr=False)
-    # SSO parts that need only the settings; `memberships` is the seam the organizations
-    # feature plugs into (sso/memberships.py).
+    # SSO parts that need only the settings. `memberships` is where SSO's group mapping
+    # is applied (sso/memberships.py): organization memberships (`orgs.sso`), set by
+    # `bind` unless one was given.
     sso_provider: OidcProvider = field(init=False, repr=False)
     group_mapping: dict[str, tuple[Grant, ...]] = field(init=False, repr=False)
-    memberships: MembershipSink = field(default_factory=RecordedMemberships, repr=False)
+    memberships: MembershipSink | None = field(default=None, repr=False)
     ci_providers: dict[str, OidcProvider] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +148,7 @@ class AuthContext:
             sessions=runtime.sessions,
             provider=self.sso_provider,
             logins=self.logins,
-            memberships=self.memberships,
+            memberships=self.memberships or OrgMemberships(self),
             mapping=self.group_mapping,
         )
         self.trusted = TrustedPublishing(

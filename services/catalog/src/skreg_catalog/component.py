@@ -15,6 +15,7 @@ from skreg_catalog.broadcast import WriteBroadcast
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
+from skreg_catalog.namespaces.routes import HANDLERS as NAMESPACE_HANDLERS
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
@@ -22,6 +23,7 @@ from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
 from skreg_catalog.signing.service import ensure_registered
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
+from skreg_catalog.visibility import Sight, sight_for
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 from skreg_catalog.writer import CatalogWriter
 
@@ -37,6 +39,9 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
     def provide_writer(request: Request[Any, Any, Any]) -> CatalogWriter:
         return catalog.writer(request.app.state.runtime)
 
+    async def provide_sight(request: Request[Any, Any, Any]) -> Sight:
+        return await sight_for(request, catalog)
+
     router = Router(
         path="/",
         route_handlers=[
@@ -44,6 +49,7 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             *PUBLISH_HANDLERS,
             *SKILL_HANDLERS,
             *REVIEW_HANDLERS,
+            *NAMESPACE_HANDLERS,
             *WELLKNOWN_HANDLERS,
             *SIGNING_HANDLERS,
             *DISCOVERY_HANDLERS,
@@ -52,6 +58,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         dependencies={
             "catalog": Provide(provide_catalog, use_cache=True, sync_to_thread=False),
             "writer": Provide(provide_writer, sync_to_thread=False),
+            # What the caller may see (`skreg_catalog.visibility`).
+            "sight": Provide(provide_sight),
         },
         before_request=refuse_nul,
     )

@@ -24,12 +24,20 @@ def etag_matches(header: str | None, etag: str) -> bool:
 
 
 def cached_by_etag(
-    request: Request[Any, Any, Any], version: str, etag: str, exact: str = IMMUTABLE
+    request: Request[Any, Any, Any],
+    version: str,
+    etag: str,
+    exact: str = IMMUTABLE,
+    *,
+    shared: bool = True,
 ) -> tuple[dict[str, str], Response[bytes] | None]:
     """The caching headers of something under `…/versions/{version}`, and the 304 to
     answer instead when the client holds it already. `latest` moves, so it is always
     revalidated; an exact version is cached by the `exact` policy."""
-    headers = {"ETag": f'"{etag}"', "Cache-Control": REVALIDATE if version == LATEST else exact}
+    policy = REVALIDATE if version == LATEST else exact
+    if not shared:  # not everyone may see it: no proxy may keep it for others
+        policy = policy.replace("public", "private")
+    headers = {"ETag": f'"{etag}"', "Cache-Control": policy}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return headers, Response(b"", status_code=304, headers=headers)
     return headers, None

@@ -22,6 +22,19 @@ Scope = Literal["read", "publish", "yank", "keys", "admin"]
 ALL_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "keys", "admin")
 USER_SCOPES: tuple[str, ...] = ("read", "publish", "yank", "keys")
 SERVICE_ROLE = "service"
+# Roles in an organization, strongest first (see `org_role_at_least`).
+ORG_ROLES: tuple[str, ...] = ("owner", "admin", "publisher", "reader")
+MAX_MEMBERSHIPS = 100  # what one credential carries; bounds token size
+
+
+def org_role_at_least(role: str | None, needed: str) -> bool:
+    """Whether `role` in an organization grants what `needed` does (owner ⊇ admin ⊇ …)."""
+    return role in ORG_ROLES and ORG_ROLES.index(role) <= ORG_ROLES.index(needed)
+
+
+def namespace_matches(patterns: tuple[str, ...], namespace: str) -> bool:
+    """Whether an API key limited to `patterns` (`acme/*`) covers `namespace`."""
+    return any(p.removesuffix("/*") == namespace for p in patterns)
 
 
 class TrustedPublisher(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,13 +56,16 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str | None = None
     # The login session an access token belongs to (lets logout end it without a body).
     session_id: str | None = None
-    # None: any namespace the user may manage; else only these (trusted-publishing tokens).
+    # Organization memberships as (organization name, role), from auth (token or key).
+    orgs: tuple[tuple[str, str], ...] = ()
+    # None: not limited; else only these namespaces (`acme` or `acme/*`): a
+    # namespace-limited API key, or a trusted-publishing token (its one namespace).
     namespaces: tuple[str, ...] | None = None
     trusted_publisher: TrustedPublisher | None = None
 
     def may_use_namespace(self, namespace: str) -> bool:
         """False when the credential is limited to other namespaces."""
-        return self.namespaces is None or namespace in self.namespaces
+        return self.namespaces is None or namespace_matches(self.namespaces, namespace)
 
     @property
     def is_authenticated(self) -> bool:
@@ -69,6 +85,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def has_scope(self, scope: str) -> bool:
         """True when the credential carries `scope`."""
         return scope in self.scopes
+
+    def org_role(self, org: str) -> str | None:
+        """The caller's role in organization `org`, if a member."""
+        return next((role for name, role in self.orgs if name == org), None)
 
 
 ANONYMOUS = Principal(kind="anonymous")

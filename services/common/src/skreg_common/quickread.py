@@ -86,7 +86,9 @@ class QuickReader:
     async def _rows(
         self, statement: Select[Any], params: Mapping[str, Any], *, one: bool
     ) -> list[dict[str, Any]]:
-        if self._raw_location is None:
+        # A list parameter expands into one placeholder per item, so the SQL depends on
+        # its length: such statements are compiled per call, by the engine.
+        if self._raw_location is None or any(isinstance(v, list) for v in params.values()):
             async with self.engine.connect() as engine_connection:
                 found = (await engine_connection.execute(statement, dict(params))).mappings()
                 rows = [found.first()] if one else list(found)

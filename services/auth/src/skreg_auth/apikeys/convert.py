@@ -18,4 +18,5 @@ def to_key(key: ApiKey) -> ApiKeyOut:
         last_used_at=key.last_used_at,
         prefix=f"{KEY_PREFIX}{key.id}",
         parent_id=key.parent_id,
+        namespaces=key.namespace_list,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skreg_auth.apikeys.models import ApiKey
 from skreg_auth.apikeys.service import ADMIN_ENV_KEY_ID, hash_secret, parse_key
+from skreg_auth.orgs.service import memberships_of
 from skreg_auth.users.models import User
 
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
@@ -22,6 +23,7 @@ _LOOKUP = (
     select(
         ApiKey.secret_hash,
         ApiKey.scopes,
+        ApiKey.namespaces,
         ApiKey.expires_at,
         ApiKey.revoked_at,
         ApiKey.last_used_at,
@@ -82,6 +84,8 @@ class LocalIntrospector:
             return IntrospectResponse(active=False)
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             await self._touch(key_id, now)
+        async with self._sessions() as session:
+            orgs = await memberships_of(session, row.user_id)
         ttl = self._cache_seconds
         if row.expires_at is not None:
             ttl = min(ttl, max(0, int((row.expires_at - now).total_seconds())))
@@ -93,6 +97,8 @@ class LocalIntrospector:
             scopes=row.scopes.split(),
             key_id=key_id,
             cache_seconds=ttl,
+            orgs=orgs,
+            namespaces=None if row.namespaces is None else row.namespaces.split(),
         )
 
     async def _admin(self) -> IntrospectResponse:
@@ -108,7 +114,12 @@ class LocalIntrospector:
             scopes=list(ALL_SCOPES),
             key_id=ADMIN_ENV_KEY_ID,
             cache_seconds=self._cache_seconds,
+            orgs=await self._orgs(user.id),
         )
+
+    async def _orgs(self, user_id: str) -> dict[str, str]:
+        async with self._sessions() as session:
+            return await memberships_of(session, user_id)
 
     async def _touch(self, key_id: str, now: dt.datetime) -> None:
         # Minute resolution: a busy key costs one small write a minute, not one per request.

@@ -24,6 +24,8 @@ class ApiKey(Base):
     )
     name: Mapped[str] = mapped_column(String(100))
     scopes: Mapped[str] = mapped_column(String(64))  # space-separated, e.g. "read publish"
+    # Space-separated namespace patterns (`acme/*`) the key is limited to; None: unlimited.
+    namespaces: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -37,3 +39,8 @@ class ApiKey(Base):
     def scope_list(self) -> list[str]:
         """The scopes as a list."""
         return self.scopes.split()
+
+    @property
+    def namespace_list(self) -> list[str] | None:
+        """The namespace patterns as a list (None: not limited)."""
+        return None if self.namespaces is None else self.namespaces.split()

@@ -60,6 +60,30 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
+NAMESPACE_PATTERN_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}/\*")
+MAX_KEY_NAMESPACES = 20
+
+
+def _namespaces(principal: Principal, asked: list[str] | None) -> list[str] | None:
+    """The key's namespace limit: `ns/*` patterns, never wider than the creating key's."""
+    if asked is None:
+        return None if principal.namespaces is None else list(principal.namespaces)
+    patterns = list(dict.fromkeys(p.strip().lower() for p in asked))
+    if (
+        not patterns
+        or len(patterns) > MAX_KEY_NAMESPACES
+        or not all(NAMESPACE_PATTERN_RE.fullmatch(p) for p in patterns)
+    ):
+        raise Invalid(
+            "the key request is not valid",
+            errors=[FieldProblem("namespaces", f"1-{MAX_KEY_NAMESPACES} patterns like 'acme/*'")],
+        )
+    beyond = [p for p in patterns if not principal.may_use_namespace(p.removesuffix("/*"))]
+    if beyond:
+        raise Forbidden(f"this credential cannot grant namespaces it lacks: {', '.join(beyond)}")
+    return patterns
+
+
 def _validated(principal: Principal, data: KeyCreateRequest) -> tuple[str, list[str]]:
     problems: list[FieldProblem] = []
     name = data.name.strip()
@@ -135,6 +159,7 @@ class ApiKeyService:
         """
         assert principal.id is not None
         name, scopes = _validated(principal, data)
+        namespaces = _namespaces(principal, data.namespaces)
         parent = await _parent(self.session, principal)
         now = utcnow()
         expires = _expiry(data, parent, now)
@@ -152,6 +177,7 @@ class ApiKeyService:
             user_id=principal.id,
             name=name,
             scopes=" ".join(scopes),
+            namespaces=None if namespaces is None else " ".join(namespaces),
             secret_hash=hash_secret(full.rsplit("_", 1)[1]),
             created_at=now,
             expires_at=expires,
@@ -170,6 +196,7 @@ class ApiKeyService:
                 "scopes": scopes,
                 "expires_at": expires.isoformat() if expires else None,
                 "parent_id": key.parent_id,
+                "namespaces": namespaces,
             },
         )
         log.info("key.created", key_id=key_id, user_id=principal.id, scopes=scopes)
@@ -182,6 +209,7 @@ class ApiKeyService:
             expires_at=expires,
             prefix=f"{KEY_PREFIX}{key_id}",
             parent_id=key.parent_id,
+            namespaces=namespaces,
         )
 
     async def list_keys(self, user_id: str) -> Page[ApiKeyOut]:

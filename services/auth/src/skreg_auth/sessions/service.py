@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean, printable
+from skreg_auth.orgs.service import memberships_of
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from skreg_auth.revoker import Revoker
 from skreg_auth.sessions.models import RefreshToken
@@ -231,7 +232,7 @@ class SessionService:
                 details={"rehashed": True} if new_hash else {},
             )
         log.info(action, user_id=user.id, rehashed=new_hash is not None)
-        return self._tokens(user, family, refresh)
+        return await self._tokens(user, family, refresh)
 
     async def start_session_for(
         self, user_id: str, client_ip: str | None, action: str
@@ -239,8 +240,12 @@ class SessionService:
         """A new session for a user another proof (single sign-on) has signed in."""
         return await self._start_session(user_id, client_ip, None, action)
 
-    def _tokens(self, user: User, family: str, refresh: str) -> TokenResponse:
+    async def _tokens(self, user: User, family: str, refresh: str) -> TokenResponse:
+        # Memberships ride in the token; changing one revokes it (`orgs.service`).
+        async with self.sessions() as session:
+            orgs = await memberships_of(session, user.id)
         access = self.issuer.access_token(
+            orgs=orgs,
             user_id=user.id,
             username=user.username,
             role=user.role,
@@ -293,7 +298,7 @@ class SessionService:
             log.warning("session.reuse_detected", session_id=family)
         if outcome != "ok" or user is None or family is None or successor is None:
             raise Unauthorized("refresh token is not valid")
-        return self._tokens(user, family, successor)
+        return await self._tokens(user, family, successor)
 
     async def logout(
         self, principal: Principal, refresh_token: str | None, client_ip: str | None

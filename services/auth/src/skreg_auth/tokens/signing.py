@@ -91,8 +91,10 @@ class TokenIssuer:
         session_id: str,
         now: float | None = None,
         ttl: int | None = None,
+        orgs: Mapping[str, str] | None = None,
     ) -> str:
-        """A user's access token (`now`/`ttl` exist for tests of expiry)."""
+        """A user's access token (`now`/`ttl` exist for tests of expiry); `orgs`: its
+        organization memberships, name -> role."""
         issued = int(time.time() if now is None else now)
         return self._sign(
             {
@@ -107,6 +109,7 @@ class TokenIssuer:
                 "jti": secrets.token_urlsafe(16),
                 "sid": session_id,
                 "ver": token_version,
+                "orgs": dict(orgs or {}),
             }
         )
 
@@ -119,11 +122,13 @@ class TokenIssuer:
         namespace: str,
         publisher: Mapping[str, object],
         ttl: int,
+        orgs: Mapping[str, str] | None = None,
     ) -> str:
         """A trusted-publishing token: publish scope, one namespace, the CI job as `tp`.
 
         It never carries the admin role: a policy an administrator registered for
-        someone's namespace acts as that namespace's owner, nothing more.
+        someone's namespace acts as that namespace's owner, nothing more. For an
+        organization's namespace `orgs` is the policy user's role there (only that one).
         """
         issued = int(time.time())
         return self._sign(
@@ -141,6 +146,7 @@ class TokenIssuer:
                 "ver": token_version,
                 "ns": [namespace],
                 "tp": dict(publisher),
+                "orgs": dict(orgs or {}),
             }
         )
 

@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 from skreg_common.db import unit_of_work, utcnow
 from skreg_common.errors import Forbidden, Invalid, NotFound, Unauthorized
-from skreg_common.principal import Principal
+from skreg_common.principal import Principal, org_role_at_least
 from skreg_proto.auth import CiToken, TrustPolicyCreate, TrustPolicyOut
 from skreg_proto.problems import FieldProblem
 from sqlalchemy import delete, select
@@ -33,6 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit.service import AuditService
+from skreg_auth.orgs.models import Org
+from skreg_auth.orgs.service import memberships_of
 from skreg_auth.settings import AuthSettings
 from skreg_auth.sso.oidc import OidcProvider, TokenRejected
 from skreg_auth.tokens.signing import TokenIssuer
@@ -121,12 +123,14 @@ class TrustedPublishing:
     # --- policies -------------------------------------------------------------------
 
     def _may_manage(self, principal: Principal, namespace: str) -> bool:
-        # User namespaces: their owner. Organization namespaces: connected to the
-        # organizations feature at merge (its owners and admins).
-        # A trusted-publishing token (limited to namespaces) never manages policies.
+        # User namespaces: their owner. Organization namespaces (an organization's
+        # namespace bears its name): its owners and admins. Administrators: any.
+        # A namespace-limited credential (trusted-publishing token, limited key) never.
         if principal.namespaces is not None or principal.kind != "user":
             return False
-        return principal.is_admin or principal.username == namespace
+        if principal.is_admin or principal.username == namespace:
+            return True
+        return org_role_at_least(principal.org_role(namespace), "admin")
 
     async def create(
         self, principal: Principal, data: TrustPolicyCreate, client_ip: str | None
@@ -140,6 +144,11 @@ class TrustedPublishing:
             raise Forbidden(f"only the owner of '{data.namespace}' or an administrator may")
         async with unit_of_work(self.sessions) as session:
             owner = await session.scalar(select(User).where(User.username == data.namespace))
+            org = await session.scalar(select(Org.id).where(Org.name == data.namespace))
+            if org is not None:
+                # An organization's policy publishes as the member who registered it
+                # (while that member may publish there: the token carries the role).
+                owner = await session.get(User, principal.id)
             if owner is None:
                 raise Invalid(errors=[FieldProblem("namespace", "no user owns this namespace")])
             count = len(
@@ -211,7 +220,10 @@ class TrustedPublishing:
         if namespace is not None:
             query = query.where(TrustPolicy.namespace == namespace)
         if not principal.is_admin:
-            query = query.where(TrustPolicy.namespace == principal.username)
+            managed = [principal.username or ""] + [
+                org for org, role in principal.orgs if org_role_at_least(role, "admin")
+            ]
+            query = query.where(TrustPolicy.namespace.in_(managed))
         async with self.sessions() as session:
             return [to_policy(p) for p in await session.scalars(query)]
 
@@ -281,7 +293,10 @@ class TrustedPublishing:
                 owner = await session.get(User, policy.user_id)
                 if owner is None or owner.disabled:
                     raise Forbidden("the namespace's owner account is disabled")
+                memberships = await memberships_of(session, owner.id)
+                role = memberships.get(policy.namespace)
                 access = self.issuer.publishing_token(
+                    orgs={} if role is None else {policy.namespace: role},
                     user_id=owner.id,
                     username=owner.username,
                     token_version=owner.token_version,

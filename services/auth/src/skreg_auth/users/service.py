@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skreg_auth.audit.service import AuditService
 from skreg_auth.inputs import is_clean
+from skreg_auth.orgs.models import Org
 from skreg_auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from skreg_auth.sessions.refresh import revoke_user_sessions
 from skreg_auth.users.convert import to_user
@@ -96,8 +97,10 @@ async def _taken(
                 )
             )
         ).all()
+        # Organizations and users share one name space: both name namespaces.
+        org = await session.scalar(select(Org.id).where(Org.name == username))
     problems = []
-    if any(row.username == username for row in rows):
+    if org is not None or any(row.username == username for row in rows):
         problems.append(FieldProblem("username", "already taken"))
     if any(row.email_key == key for row in rows):
         problems.append(FieldProblem("email", "already registered"))

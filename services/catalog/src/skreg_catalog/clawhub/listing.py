@@ -29,6 +29,7 @@ from skreg_catalog.clawhub.shapes import (
 from skreg_catalog.search.service import SearchQuery, search_skills
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.models import Skill, Version
+from skreg_catalog.visibility import Sight, visible_to
 
 MAX_QUERY = 200
 MAX_RESULTS = 100
@@ -45,13 +46,14 @@ async def search(
     q: str,
     limit: int | None,
     exact: bool,
+    sight: Sight,
     semantic: SemanticSearch | None = None,
 ) -> SearchResponse:
     """Skills matching `q`, best first; `exact`: only those named exactly `q` (or `owner/q`)."""
     text = q.strip()
     if not text or len(text) > MAX_QUERY:
         raise BadRequest(f"the query must be 1 to {MAX_QUERY} characters")
-    page = await search_skills(reader, SearchQuery(q=text, limit=_limit(limit)), semantic)
+    page = await search_skills(reader, SearchQuery(q=text, limit=_limit(limit)), sight, semantic)
     items = page.items
     if exact:
         wanted = text.lower().lstrip("@")
@@ -88,6 +90,7 @@ def _prefix_position(cursor: str) -> tuple[str, str]:
 async def explore(
     session: AsyncSession,
     reader: QuickReader,
+    sight: Sight,
     *,
     prefix: str | None,
     sort: str | None,
@@ -97,11 +100,11 @@ async def explore(
     """Skills with an installable version: by name from `prefix`, else newest first."""
     size = _limit(limit)
     if prefix is not None:
-        skills, next_cursor = await _by_prefix(session, prefix.strip().lower(), cursor, size)
+        skills, next_cursor = await _by_prefix(session, sight, prefix.strip().lower(), cursor, size)
     else:
         wanted: SearchSort = EXPLORE_SORTS.get((sort or "").lower(), "updated")
         query = SearchQuery(sort=wanted, cursor=cursor, limit=size)
-        page = await search_skills(reader, query)
+        page = await search_skills(reader, query, sight)
         next_cursor = page.next_cursor
         skills = await _skills_of(session, [(item.namespace, item.name) for item in page.items])
     return SkillList(items=await _items(session, skills), next_cursor=next_cursor)
@@ -119,7 +122,7 @@ async def _skills_of(session: AsyncSession, names: list[tuple[str, str]]) -> lis
 
 
 async def _by_prefix(
-    session: AsyncSession, prefix: str, cursor: str | None, size: int
+    session: AsyncSession, sight: Sight, prefix: str, cursor: str | None, size: int
 ) -> tuple[list[Skill], str | None]:
     if len(prefix) > 64:
         raise BadRequest("the prefix must be at most 64 characters")
@@ -128,6 +131,7 @@ async def _by_prefix(
         Skill.deleted_at.is_(None),
         Skill.latest_version_id.is_not(None),
         Skill.name.like(f"{escaped}%", escape="\\"),
+        visible_to(sight.shape),
     )
     if cursor is not None:
         name, namespace = _prefix_position(cursor)
@@ -135,7 +139,11 @@ async def _by_prefix(
             or_(Skill.name > name, and_(Skill.name == name, Skill.namespace > namespace))
         )
     rows = list(
-        (await session.execute(query.order_by(Skill.name, Skill.namespace).limit(size + 1)))
+        (
+            await session.execute(
+                query.order_by(Skill.name, Skill.namespace).limit(size + 1), sight.params()
+            )
+        )
         .scalars()
         .all()
     )

@@ -39,6 +39,7 @@ from skreg_catalog.clawhub.shapes import (
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, Version
 from skreg_catalog.skills.service import HAS_PUBLIC_VERSION, LATEST, SkillService
+from skreg_catalog.visibility import Sight, visible_to
 
 # A slug or handle is one of our names: anything else names nothing (404, not a query).
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -77,9 +78,10 @@ def content_type(path: str) -> str:
 class ClawHubReads:
     """ClawHub's read endpoints over the catalog's tables and bundles."""
 
-    def __init__(self, session: AsyncSession, catalog: CatalogContext) -> None:
+    def __init__(self, session: AsyncSession, catalog: CatalogContext, sight: Sight) -> None:
         self.session = session
         self.catalog = catalog
+        self.sight = sight
         self.skills = SkillService(session, catalog)
 
     async def find(self, slug: str, owner: str | None) -> Skill:
@@ -87,16 +89,18 @@ class ClawHubReads:
         owner = owner.strip().lstrip("@").lower() if owner else None
         if not _NAME.fullmatch(slug) or (owner is not None and not _NAME.fullmatch(owner)):
             raise not_found(slug, owner)
+        # Only skills the caller may see: a hidden one neither matches nor makes a
+        # slug ambiguous (`skreg_catalog.visibility`).
         query = select(Skill).where(
-            Skill.name == slug, Skill.deleted_at.is_(None), HAS_PUBLIC_VERSION
+            Skill.name == slug,
+            Skill.deleted_at.is_(None),
+            HAS_PUBLIC_VERSION,
+            visible_to(self.sight.shape),
         )
         if owner is not None:
             query = query.where(Skill.namespace == owner)
-        found = list(
-            (await self.session.execute(query.order_by(Skill.namespace).limit(MAX_AMBIGUOUS)))
-            .scalars()
-            .all()
-        )
+        ordered = query.order_by(Skill.namespace).limit(MAX_AMBIGUOUS)
+        found = list((await self.session.execute(ordered, self.sight.params())).scalars().all())
         if not found:
             raise not_found(slug, owner)
         if len(found) > 1:

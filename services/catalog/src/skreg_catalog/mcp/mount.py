@@ -31,6 +31,8 @@ from skreg_common.principal import resolve_principal
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.mcp.reads import REQUEST_SIGHT
+from skreg_catalog.visibility import sight_of
 
 if TYPE_CHECKING:
     from skreg_catalog.mcp.server import SkillsMcp
@@ -95,7 +97,12 @@ def mcp_endpoint(endpoint: McpEndpoint) -> ASGIRouteHandler:
         if scope.get("method") != "POST":
             raise MethodNotAllowedException(headers={"Allow": "POST"})
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive, send)
-        await resolve_principal(connection)  # raises Unauthorized for a bad credential
-        await endpoint.handle(scope, receive, send)
+        principal = await resolve_principal(connection)  # Unauthorized for a bad credential
+        sight = sight_of(principal, require_sign_in=endpoint.catalog.settings.require_sign_in)
+        token = REQUEST_SIGHT.set(sight)
+        try:
+            await endpoint.handle(scope, receive, send)
+        finally:
+            REQUEST_SIGHT.reset(token)
 
     return serve_mcp

@@ -8,6 +8,7 @@ still readable; and any visibility rule added to those paths applies here too.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from skreg_common.runtime import Runtime
@@ -18,6 +19,11 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.service import SearchQuery, search_skills
 from skreg_catalog.skills.hot import locate_cached, read_detail
 from skreg_catalog.skills.service import Located, SkillService
+from skreg_catalog.visibility import NOBODY, Sight, check_visible
+
+# The sight of the MCP request being answered, set by the endpoint before the MCP
+# server runs (its tasks inherit it). Nobody's by default: fails closed.
+REQUEST_SIGHT: ContextVar[Sight] = ContextVar("mcp_request_sight", default=NOBODY)
 
 
 @dataclass(frozen=True)
@@ -29,20 +35,28 @@ class CatalogReads:
 
     async def search(self, query: SearchQuery) -> SearchPage:
         """One page of search results (`GET /api/v1/skills`)."""
-        key = ("search", query.q, query.tag, query.namespace, query.sort, query.cursor, query.limit)
+        sight = REQUEST_SIGHT.get()
+        key = ("search", sight.cache_key, query.q, query.tag, query.namespace, query.sort,
+               query.cursor, query.limit)  # fmt: skip
         return await self.catalog.reads.get_or_load(
-            key, lambda: search_skills(self.runtime.quick, query, self.catalog.semantic)
+            key, lambda: search_skills(self.runtime.quick, query, sight, self.catalog.semantic)
         )
 
     async def detail(self, namespace: str, name: str) -> SkillDetail:
         """The skill with its latest version (`GET /api/v1/skills/{ns}/{name}`)."""
+        await self._visible(namespace, name)
         return await self.catalog.reads.get_or_load(
             ("skill", namespace, name), lambda: read_detail(self.runtime.quick, namespace, name)
         )
 
     async def locate(self, namespace: str, name: str, version: str) -> Located:
         """Where a version's bytes are (`latest` allowed), as downloads find it."""
+        await self._visible(namespace, name)
         return await locate_cached(self.catalog, self.runtime.quick, namespace, name, version)
+
+    async def _visible(self, namespace: str, name: str) -> None:
+        sight = REQUEST_SIGHT.get()
+        await check_visible(self.catalog, self.runtime.quick, sight, namespace, name)
 
     async def bundle(self, found: Located) -> Bundle:
         """The parsed bundle of a located version (kept in the catalog's bundle cache)."""

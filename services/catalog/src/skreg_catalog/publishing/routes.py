@@ -10,10 +10,10 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
-from skreg_common.errors import BadRequest
+from skreg_common.errors import BadRequest, Invalid
 from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Principal, requires_scope, requires_service
-from skreg_proto.catalog import PublishResponse
+from skreg_proto.catalog import PublishResponse, Visibility
 from skreg_proto.codec import from_json
 from skreg_proto.internal import (
     SERVICE_DEPRECATE_PATH,
@@ -23,7 +23,7 @@ from skreg_proto.internal import (
     ServicePublishRequest,
     ServicePublishResult,
 )
-from skreg_proto.problems import FormatError
+from skreg_proto.problems import FieldProblem, FormatError
 from skreg_proto.skillmd import ParseMode
 
 from skreg_catalog.context import CatalogContext
@@ -35,6 +35,7 @@ from skreg_catalog.publishing.validate import CheckedSkill, check_skill
 from skreg_catalog.rendering.stored import render_for_storage
 from skreg_catalog.review.gate import scanned
 from skreg_catalog.review.policy import finding_problems
+from skreg_catalog.visibility import VISIBILITIES
 from skreg_catalog.writer import CatalogWriter
 
 # Checking a bundle is CPU work; past this size it moves off the event loop.
@@ -75,8 +76,13 @@ async def create_skill_version(
     dry_run: FromQuery[bool] = False,
     version: FromQuery[str | None] = None,
     namespace: FromQuery[str | None] = None,
+    visibility: FromQuery[Visibility | None] = None,
 ) -> Response[PublishResponse]:
-    """Publish a bundle (`application/gzip` body, or the multipart field `bundle`)."""
+    """Publish a bundle (`application/gzip` body, or the multipart field `bundle`).
+
+    `visibility` (query or multipart field: public, internal, private) sets who may see
+    the skill; without it a new skill takes its namespace's default.
+    """
     runtime = request.app.state.runtime
     await spend_publish(catalog.settings, catalog.publish_rate(runtime), principal)
     upload = await read_upload(request, catalog.limits.max_compressed_bytes)
@@ -89,11 +95,19 @@ async def create_skill_version(
         version_required=True,
     )
     checked = await scanned(catalog, checked, imported=False)
+    chosen = upload.fields.get("visibility") or visibility
+    if chosen is not None and chosen not in VISIBILITIES:
+        raise Invalid(
+            "unknown visibility",
+            errors=[FieldProblem("visibility", "one of " + ", ".join(VISIBILITIES))],
+        )
     if not dry_run:
         checked = await with_rendered_body(catalog, checked)
     # The bundle is checked and rendered; only now take the (SQLite) writer's turn.
     async with writer.transaction() as session:
-        result = await PublishService(session, catalog).publish(checked, principal, dry_run=dry_run)
+        result = await PublishService(session, catalog).publish(
+            checked, principal, dry_run=dry_run, visibility=chosen
+        )
     return Response(result, status_code=201 if result.created else 200)
 
 

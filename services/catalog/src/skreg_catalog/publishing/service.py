@@ -15,7 +15,7 @@ import msgspec
 import structlog
 from skreg_common.db import insert_for, utcnow
 from skreg_common.errors import Conflict, Forbidden
-from skreg_common.principal import Principal
+from skreg_common.principal import Principal, org_role_at_least
 from skreg_proto.catalog import PublishResponse
 from skreg_proto.internal import Provenance, TrustedPublisherProvenance
 from skreg_proto.problems import FieldProblem
@@ -69,9 +69,18 @@ class PublishService:
     # --- users -----------------------------------------------------------------
 
     async def publish(
-        self, checked: CheckedSkill, principal: Principal, *, dry_run: bool
+        self,
+        checked: CheckedSkill,
+        principal: Principal,
+        *,
+        dry_run: bool,
+        visibility: str | None = None,
     ) -> PublishResponse:
-        """Publish for a user: 201 new, 200 identical retry, 409 same version other content."""
+        """Publish for a user: 201 new, 200 identical retry, 409 same version other content.
+
+        `visibility` sets who may see the skill; without it a new skill takes its
+        namespace's default and an existing one keeps its own.
+        """
         assert checked.version is not None  # strict publishing always resolves a version
         if not principal.may_use_namespace(checked.namespace):
             raise Forbidden(
@@ -88,6 +97,10 @@ class PublishService:
             return await self._dry_run(checked, namespace, origin)
         assert namespace is not None
         skill, new_skill = await self._skill(namespace, checked.document.name)
+        if visibility is not None:
+            skill.visibility = visibility
+        elif new_skill:
+            skill.visibility = namespace.default_visibility
         if skill.deleted_at is not None:
             # The name stays reserved for its owners; publishing brings the skill back
             # with only new (or identical) versions: deleted ones never return changed.
@@ -113,6 +126,11 @@ class PublishService:
                 # Made by an import, which knows only the owner's id: learn the name.
                 namespace.owner_name = principal.username
             return namespace
+        if not principal.may_use_namespace(name):
+            raise Forbidden(f"this key is limited to other namespaces than '{name}'")
+        if org_role_at_least(principal.org_role(name), "publisher"):
+            # An organization's own namespace bears its name, made on its first publish.
+            return await self._ensure_namespace(name, None, None, org=name) if create else None
         if name != principal.username and not principal.is_admin:
             raise Forbidden(
                 f"you may create only your own namespace '{principal.username}', not '{name}'"
@@ -153,13 +171,15 @@ class PublishService:
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def _ensure_namespace(
-        self, name: str, owner_id: str | None, owner_name: str | None
+        self, name: str, owner_id: str | None, owner_name: str | None, org: str | None = None
     ) -> Namespace:
         """The namespace, created for its owner if new (racing creators both succeed)."""
         insert = insert_for(self.session)
         await self.session.execute(
             insert(Namespace)
-            .values(name=name, owner_id=owner_id, owner_name=owner_name, created_at=utcnow())
+            .values(
+                name=name, owner_id=owner_id, owner_name=owner_name, org=org, created_at=utcnow()
+            )
             .on_conflict_do_nothing(index_elements=[Namespace.name])
         )
         namespace = await self._find_namespace(name)

@@ -24,7 +24,7 @@ from skreg_catalog.settings import MULTIPART_OVERHEAD_BYTES
 GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/x-tar+gzip"})
 MULTIPART = "multipart/form-data"
 BUNDLE_FIELD = "bundle"
-TEXT_FIELDS = frozenset({"version", "namespace"})
+TEXT_FIELDS = frozenset({"version", "namespace", "visibility"})
 MAX_TEXT_FIELD = 256
 
 

@@ -20,6 +20,14 @@ terms the skill holds. So every term may match (any-term), skills holding all of
 them come first (all-terms preferred), and a common word ("write", "the") barely
 moves anything: its IDF is near zero, so it neither sinks a query nor decides one.
 
+Visibility (`skreg_catalog.visibility`): a caller who may not see everything reads
+each term's postings of the skills it may see only (the lists stay in weight order,
+so the threshold argument holds over them), its exact-name matches likewise, and
+its totals are counted over what it may see, never taken from the terms' counts of
+the whole catalogue. IDFs stay catalogue-wide (they order results, show nothing).
+When nothing indexed is hidden from the caller (a catalogue of public skills, for an
+anonymous one) it ranks as a caller who sees everything, at the same bounded cost.
+
 The seam for other rankers (semantic similarity, issue 19): `rank_lexical` returns
 ranked `Candidate`s with their lexical score and matched fields; `fuse` combines
 them with another ranked list of skill ids by reciprocal rank.
@@ -45,6 +53,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -59,6 +68,7 @@ from skreg_catalog.search.models import (
 from skreg_catalog.search.scoring import SQL_SCORING_LIMIT, scored_page, spec_params
 from skreg_catalog.search.terms import field_names, stem, words
 from skreg_catalog.skills.models import Skill, SkillTag
+from skreg_catalog.visibility import ALL, Shape, Sight, visible_to
 
 MAX_QUERY_TERMS = 8
 COMPLETIONS = 3
@@ -157,6 +167,30 @@ class Filters:
     tag: str | None = None
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """The caller's visibility as statement shape and bind parameters (None: sees all)."""
+
+    shape: Shape | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def of(cls, reader: QuickReader, sight: Sight) -> _Seen:
+        """Restricted only when something indexed is hidden from `sight`: in a catalogue
+        of public skills an anonymous caller ranks (and gets totals) as everyone does."""
+        if sight.everything and sight.namespaces is None:
+            return _SEES_ALL
+        if sight.public:
+            beyond = sight.namespaces is not None or not sight.internal
+            row = await reader.first(_NOT_PUBLIC if beyond else _PRIVATE, {})
+            if row is None:
+                return _SEES_ALL
+        return cls(sight.shape, sight.params())
+
+
+_SEES_ALL = _Seen()
+
+
 # --- statements (built once per dialect and shape) -----------------------------------------
 
 
@@ -183,6 +217,15 @@ def list_param(dialect: str, values: Iterable[Any]) -> Any:
     return values if dialect == "postgresql" else json.dumps(values)
 
 
+# Is any skill hidden from a caller who sees public (and internal) skills?
+_PRIVATE = columns_of(Skill.id).where(Skill.visibility == "private").limit(1)
+_NOT_PUBLIC = (
+    columns_of(Skill.id)
+    .where(or_(Skill.visibility == "internal", Skill.visibility == "private"))
+    .limit(1)
+)
+
+
 _VISIBLE = (
     select(func.coalesce(func.max(CatalogCounter.value), 0))
     .where(CatalogCounter.name == VISIBLE_SKILLS)
@@ -200,12 +243,6 @@ _COMPLETIONS = (
     .order_by(SearchTerm.documents.desc(), SearchTerm.term)
     .limit(COMPLETIONS)
 )
-_BEST_POSTINGS = (
-    columns_of(SearchPosting.skill_id, SearchPosting.weight, SearchPosting.fields)
-    .where(SearchPosting.term == bindparam("term", type_=String()))
-    .order_by(SearchPosting.weight.desc(), SearchPosting.skill_id)
-    .limit(bindparam("depth", type_=Integer()))
-)
 _EXACT_NAME = (
     Skill.name == bindparam("name", type_=String()),
     (bindparam("namespace", type_=String()) == "")
@@ -213,6 +250,40 @@ _EXACT_NAME = (
     Skill.deleted_at.is_(None),
     Skill.latest_version_id.is_not(None),
 )
+
+
+def _seen_only(statement: Select[Any], seen: Shape | None) -> Select[Any]:
+    """`statement` over postings, kept to the skills a caller of shape `seen` may see."""
+    if seen is None:
+        return statement
+    return statement.join(Skill, Skill.id == SearchPosting.skill_id).where(visible_to(seen))
+
+
+@lru_cache(maxsize=16)
+def _best_postings(seen: Shape | None) -> Select[Any]:
+    """A term's postings, best first, `depth` of them (of the skills the caller sees)."""
+    statement = columns_of(SearchPosting.skill_id, SearchPosting.weight, SearchPosting.fields)
+    return (
+        _seen_only(statement, seen)
+        .where(SearchPosting.term == bindparam("term", type_=String()))
+        .order_by(SearchPosting.weight.desc(), SearchPosting.skill_id)
+        .limit(bindparam("depth", type_=Integer()))
+    )
+
+
+@lru_cache(maxsize=16)
+def _exact(seen: Shape | None) -> Select[Any]:
+    statement = columns_of(Skill.id).where(*_EXACT_NAME)
+    return statement if seen is None else statement.where(visible_to(seen))
+
+
+@lru_cache(maxsize=16)
+def _seen_matches(dialect: str, seen: Shape) -> Select[Any]:
+    """How many skills the caller sees hold any of the terms (its exact total)."""
+    statement = columns_of(func.count(func.distinct(SearchPosting.skill_id)).label("total"))
+    return _seen_only(statement.select_from(SearchPosting), seen).where(
+        listed(dialect, SearchPosting.term, "terms", String())
+    )
 
 
 TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE = range(4)
@@ -250,17 +321,20 @@ def _candidate_postings(dialect: str) -> Select[Any]:
     )
 
 
-@lru_cache(maxsize=32)
-def _all_postings(dialect: str, namespace: bool, tag: bool) -> Select[Any]:
-    """Every posting of the query's terms, optionally within a namespace or tag (full scan)."""
+@lru_cache(maxsize=64)
+def _all_postings(dialect: str, namespace: bool, tag: bool, seen: Shape | None) -> Select[Any]:
+    """Every posting of the query's terms, optionally within a namespace or tag, of the
+    skills the caller sees (full scan)."""
     p = SearchPosting
     statement = columns_of(p.skill_id, p.term, p.weight, p.fields).where(
         listed(dialect, p.term, "terms", String())
     )
+    if namespace or seen is not None:
+        statement = statement.join(Skill, Skill.id == p.skill_id)
+    if seen is not None:
+        statement = statement.where(visible_to(seen))
     if namespace:
-        statement = statement.join(Skill, Skill.id == p.skill_id).where(
-            Skill.namespace == bindparam("namespace", type_=String())
-        )
+        statement = statement.where(Skill.namespace == bindparam("namespace", type_=String()))
     if tag:
         tagged = select(SkillTag.skill_id).where(SkillTag.tag == bindparam("tag", type_=String()))
         statement = statement.where(p.skill_id.in_(tagged.scalar_subquery()))
@@ -334,8 +408,10 @@ async def rank_lexical(
     after: Position | None = None,
     filters: Filters = Filters(),
     ranked_as: Position | None = None,
+    sight: Sight = ALL,
 ) -> Ranking:
-    """The best `size` candidates after `after` (and whether more follow: ask size+1).
+    """The best `size` candidates after `after` (and whether more follow: ask size+1),
+    of the skills `sight` may see.
 
     Later pages score with the IDFs and completions of page one (`after`'s); `ranked_as`
     does the same without skipping anything (a hybrid page re-ranks the lexical top)."""
@@ -367,10 +443,13 @@ async def rank_lexical(
     else:
         idfs = {term: idf(count, visible) for term, count in documents.items()}
     scorer = _Scorer(query, _without_common(idfs, documents, visible))
+    seen = await _Seen.of(reader, sight)
+    if seen.shape is not None:  # the look-up's exact name counts every skill: not here
+        exact_ids = await _exact_ids(reader, query, filters, seen)
     terms = [t for t in query.terms if t in scorer.idfs]
     unknown = any(not any(t in documents for t in group) for group in query.groups)
     ranking = await _rank_terms(
-        reader, terms, scorer, documents, visible, size, after, filters, exact_ids
+        reader, terms, scorer, documents, visible, size, after, filters, exact_ids, seen
     )
     ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
     return ranking
@@ -408,17 +487,19 @@ async def _rank_terms(
     after: Position | None,
     filters: Filters,
     exact_ids: set[int],
+    seen: _Seen = _SEES_ALL,
 ) -> Ranking:
     if not terms:  # an exact name's words are always indexed: nothing can match
         return Ranking([], 0, False)
     if filters.namespace or filters.tag:
         # Filtered: score the filtered matches in full (bounded by the filter, not the
         # catalogue; an unselective filter over a broad query is the slow case).
-        filtered = await _all_weights(reader, terms, filters)
+        filtered = await _all_weights(reader, terms, filters, seen)
         ranked = _rank(filtered, scorer, exact_ids, after)
         return Ranking(ranked[:size], _count(filtered, exact_ids), False)
     postings_in_all = sum(documents.get(t, 0) for t in terms)
-    if len(terms) > 1 and postings_in_all <= SQL_SCORING_LIMIT:
+    # The SQL scorer reads the whole catalogue's postings: only for who sees it all.
+    if seen.shape is None and len(terms) > 1 and postings_in_all <= SQL_SCORING_LIMIT:
         return await _scored_in_sql(reader, scorer, exact_ids, size, after)
     depth = FIRST_DEPTH
     if max((documents.get(t, 0) for t in terms), default=0) <= EXACT_TOTAL_LIMIT:
@@ -429,7 +510,9 @@ async def _rank_terms(
         last_id = 0
         weights: Weights = {skill_id: {} for skill_id in exact_ids}
         for term in terms:
-            rows = await reader.all(_BEST_POSTINGS, {"term": term, "depth": depth})
+            rows = await reader.all(
+                _best_postings(seen.shape), {**seen.params, "term": term, "depth": depth}
+            )
             for row in rows:
                 weights.setdefault(row["skill_id"], {})[term] = (row["weight"], row["fields"])
             last[term] = rows[-1]["weight"] if len(rows) == depth else None
@@ -457,6 +540,8 @@ async def _rank_terms(
         if certain:
             if exhausted:
                 total, approximate = _count(weights, exact_ids), False
+            elif seen.shape is not None:  # the terms' counts include what it may not see
+                total, approximate = await _seen_total(reader, terms, exact_ids, seen), False
             elif len(terms) == 1:  # every posting is a match
                 total, approximate = documents.get(terms[0], 0), False
             else:
@@ -466,9 +551,21 @@ async def _rank_terms(
         if depth >= MAX_DEPTH:
             break
         depth *= 4
-    weights = await _all_weights(reader, terms, filters)
+    weights = await _all_weights(reader, terms, filters, seen)
     ranked = _rank(weights, scorer, exact_ids, after)
     return Ranking(ranked[:size], _count(weights, exact_ids), False)
+
+
+async def _seen_total(
+    reader: QuickReader, terms: list[str], exact_ids: set[int], seen: _Seen
+) -> int:
+    """The matches a restricted caller sees (an exact name holds its words, so it is in)."""
+    assert seen.shape is not None
+    dialect = reader.dialect_name
+    row = await reader.first(
+        _seen_matches(dialect, seen.shape), {**seen.params, "terms": list_param(dialect, terms)}
+    )
+    return max(0 if row is None else int(row["total"]), len(exact_ids))
 
 
 async def _scored_in_sql(
@@ -517,14 +614,16 @@ async def _weights_of(reader: QuickReader, terms: list[str], ids: set[int]) -> W
     return _collect(rows, ids)
 
 
-async def _all_weights(reader: QuickReader, terms: list[str], filters: Filters) -> Weights:
+async def _all_weights(
+    reader: QuickReader, terms: list[str], filters: Filters, seen: _Seen = _SEES_ALL
+) -> Weights:
     dialect = reader.dialect_name
-    params: dict[str, Any] = {"terms": list_param(dialect, terms)}
+    params: dict[str, Any] = {**seen.params, "terms": list_param(dialect, terms)}
     if filters.namespace:
         params["namespace"] = filters.namespace
     if filters.tag:
         params["tag"] = filters.tag
-    statement = _all_postings(dialect, bool(filters.namespace), bool(filters.tag))
+    statement = _all_postings(dialect, bool(filters.namespace), bool(filters.tag), seen.shape)
     return _collect(await reader.all(statement, params), set())
 
 
@@ -533,6 +632,20 @@ def _collect(rows: Iterable[Mapping[str, Any]], ids: set[int]) -> Weights:
     for row in rows:
         weights.setdefault(row["skill_id"], {})[row["term"]] = (row["weight"], row["fields"])
     return weights
+
+
+async def _exact_ids(
+    reader: QuickReader, query: QueryTerms, filters: Filters, seen: _Seen = _SEES_ALL
+) -> set[int]:
+    namespace, _, name = query.name.rpartition("/")
+    if not name or (filters.namespace and namespace and namespace != filters.namespace):
+        return set()
+    # Filters apply through `weights`: only skills in them are ranked at all.
+    rows = await reader.all(
+        _exact(seen.shape),
+        {**seen.params, "name": name, "namespace": namespace or filters.namespace or ""},
+    )
+    return {int(row["id"]) for row in rows}
 
 
 def _rank(

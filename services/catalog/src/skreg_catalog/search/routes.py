@@ -12,6 +12,7 @@ from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.service import SearchQuery, SearchService, search_skills
+from skreg_catalog.visibility import sight_for
 
 
 @get("/api/v1/skills", summary="Search and browse skills", tags=["catalog"])
@@ -27,10 +28,11 @@ async def list_skills(
 ) -> SearchPage:
     """Full text over name, description, tags and body; exact name first; cursor paging."""
     query = SearchQuery(q=q, tag=tag, namespace=namespace, sort=sort, cursor=cursor, limit=limit)
+    sight = await sight_for(request, catalog)
     return await catalog.read_quick(
         request,
-        ("search", q, tag, namespace, sort, cursor, limit),
-        lambda quick: search_skills(quick, query, catalog.semantic),
+        ("search", sight.cache_key, q, tag, namespace, sort, cursor, limit),
+        lambda quick: search_skills(quick, query, sight, catalog.semantic),
     )
 
 
@@ -42,8 +44,11 @@ async def list_tags(
     limit: int | None = Parameter(default=None, ge=1, le=100),
 ) -> Page[TagCount]:
     """Tags of visible skills, most used first."""
+    sight = await sight_for(request, catalog)
     return await catalog.read(
-        request, ("tags", cursor, limit), lambda session: SearchService(session).tags(cursor, limit)
+        request,
+        ("tags", sight.cache_key, cursor, limit),
+        lambda session: SearchService(session, sight).tags(cursor, limit),
     )
 
 
@@ -52,7 +57,10 @@ async def get_stats(
     request: Request[Any, Any, Any], catalog: NamedDependency[CatalogContext]
 ) -> CatalogStats:
     """Totals and the most downloaded skills."""
-    return await catalog.read(request, ("stats",), lambda session: SearchService(session).stats())
+    sight = await sight_for(request, catalog)
+    return await catalog.read(
+        request, ("stats", sight.cache_key), lambda session: SearchService(session, sight).stats()
+    )
 
 
 HANDLERS = [list_skills, list_tags, get_stats]

@@ -10,6 +10,7 @@ from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import CatalogStats, SearchHit, SearchPage, SearchSort, TagCount
 from skreg_proto.pagination import Page, clamp_limit, encode_cursor
 from sqlalchemy import (
+    and_,
     func,
     select,
 )
@@ -37,7 +38,8 @@ from skreg_catalog.search.suggest import SUGGEST_BELOW, suggest
 from skreg_catalog.semantic.hybrid import hybrid_page
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
-from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, SkillTag, Version
+from skreg_catalog.skills.models import PUBLIC_VERSION, Skill, SkillTag, Version
+from skreg_catalog.visibility import ALL, Sight, visible_to
 
 TOP_SKILLS = 10
 
@@ -55,9 +57,13 @@ class SearchQuery:
 
 
 async def search_skills(
-    reader: QuickReader, query: SearchQuery, semantic: SemanticSearch | None = None
+    reader: QuickReader,
+    query: SearchQuery,
+    sight: Sight,
+    semantic: SemanticSearch | None = None,
 ) -> SearchPage:
-    """One page of results and the total number of matches.
+    """One page of results and the total number of matches, of what `sight` may see
+    (`skreg_catalog.visibility`: pages, totals and suggestions alike).
 
     The hottest uncached read after skill pages: every statement goes through the quick
     reader (no session; see `skreg_common.quickread`). Text by relevance ranks over the
@@ -74,10 +80,11 @@ async def search_skills(
     size = clamp_limit(query.limit)
     tag = query.tag.strip().lower() if query.tag else None
     if terms is not None and sort == "relevance":
-        return await _relevance_page(reader, terms, query, size, tag, semantic)
+        return await _relevance_page(reader, terms, query, size, tag, sight, semantic)
     keys = SORTS[sort]
     dialect = reader.dialect_name
-    params: dict[str, Any] = {}
+    restricted = None if sight == ALL else sight.shape
+    params: dict[str, Any] = {} if restricted is None else sight.params()
     if terms is not None:
         completions = await complete(reader, terms)
         params["terms"] = list_param(dialect, terms.with_completions(completions).terms)
@@ -89,7 +96,7 @@ async def search_skills(
         values = decode_keys(query.cursor, sort, keys)
         params.update({f"k{i}": value for i, value in enumerate(values)})
     shape = (dialect, sort, terms is not None, bool(tag), bool(query.namespace),
-             query.cursor is not None, size)  # fmt: skip
+             query.cursor is not None, size, restricted)  # fmt: skip
     page_query, count_query = statements(shape)
     rows = await reader.all(page_query, params)
     if not rows and query.cursor is None:
@@ -112,28 +119,43 @@ async def _relevance_page(
     query: SearchQuery,
     size: int,
     tag: str | None,
+    sight: Sight,
     semantic: SemanticSearch | None,
 ) -> SearchPage:
     filters = Filters(namespace=query.namespace or None, tag=tag)
     hybrid = None
     if semantic is not None:
         hybrid = await hybrid_page(
-            reader, semantic, terms, query.q, size=size, cursor=query.cursor, filters=filters
+            reader,
+            semantic,
+            terms,
+            query.q,
+            size=size,
+            cursor=query.cursor,
+            filters=filters,
+            sight=sight,
         )
     if hybrid is not None:
         page, unknown_words = hybrid
     else:
-        page, unknown_words = await _lexical_page(reader, terms, query.cursor, size, filters)
+        page, unknown_words = await _lexical_page(reader, terms, query.cursor, size, filters, sight)
     if query.cursor is None and (unknown_words or (page.total or 0) < SUGGEST_BELOW):
-        page.suggestions = await suggest(reader, query.q)
+        page.suggestions = await suggest(reader, query.q, sight)
     return page
 
 
 async def _lexical_page(
-    reader: QuickReader, terms: QueryTerms, cursor: str | None, size: int, filters: Filters
+    reader: QuickReader,
+    terms: QueryTerms,
+    cursor: str | None,
+    size: int,
+    filters: Filters,
+    sight: Sight,
 ) -> tuple[SearchPage, bool]:
     after = decode_position(cursor) if cursor is not None else None
-    ranking = await rank_lexical(reader, terms, size=size + 1, after=after, filters=filters)
+    ranking = await rank_lexical(
+        reader, terms, size=size + 1, after=after, filters=filters, sight=sight
+    )
     candidates = ranking.candidates
     next_cursor = None
     if len(candidates) > size:
@@ -153,8 +175,14 @@ async def _lexical_page(
 class SearchService:
     """Tags and stats over visible skills (not deleted, with an installable version)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, sight: Sight) -> None:
         self.session = session
+        self.sight = sight
+        self.params = sight.params()
+
+    def _seen(self) -> Any:
+        """Visible skills this caller may see (the one rule's SQL form)."""
+        return and_(visible(), visible_to(self.sight.shape))
 
     async def tags(self, cursor: str | None, limit: int | None) -> Page[TagCount]:
         """Tags of visible skills with counts, most used first."""
@@ -162,19 +190,21 @@ class SearchService:
         grouped = (
             select(SkillTag.tag, count)
             .join(Skill, Skill.id == SkillTag.skill_id)
-            .where(visible())
+            .where(self._seen())
             .group_by(SkillTag.tag)
         ).subquery()
         keys = (SortKey("count", True), SortKey("tag", False, str))
         columns = [grouped.c.count, grouped.c.tag]
         page = select(grouped).order_by(grouped.c.count.desc(), grouped.c.tag.asc())
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = dict(self.params)
         if cursor is not None:
             page = page.where(after(columns, keys))
-            params = {f"k{i}": v for i, v in enumerate(decode_keys(cursor, "tags", keys))}
+            params |= {f"k{i}": v for i, v in enumerate(decode_keys(cursor, "tags", keys))}
         size = clamp_limit(limit)
         rows = (await self.session.execute(page.limit(size + 1), params)).all()
-        total = (await self.session.execute(select(func.count()).select_from(grouped))).scalar_one()
+        total = (
+            await self.session.execute(select(func.count()).select_from(grouped), self.params)
+        ).scalar_one()
         next_cursor = None
         if len(rows) > size:
             rows = rows[:size]
@@ -187,22 +217,30 @@ class SearchService:
 
     async def stats(self) -> CatalogStats:
         """Totals and the most downloaded skills."""
-        totals = select(func.count(), func.coalesce(func.sum(Skill.downloads), 0)).where(visible())
-        skills, downloads = (await self.session.execute(totals)).one()
+        seen, params = self._seen(), self.params
+        totals = select(func.count(), func.coalesce(func.sum(Skill.downloads), 0)).where(seen)
+        skills, downloads = (await self.session.execute(totals, params)).one()
         versions = (
             await self.session.execute(
                 select(func.count(Version.id))
                 .join(Skill, Skill.id == Version.skill_id)
-                .where(visible(), Version.deleted_at.is_(None), PUBLIC_VERSION)
+                .where(seen, Version.deleted_at.is_(None), PUBLIC_VERSION),
+                params,
             )
         ).scalar_one()
-        namespaces = (await self.session.execute(select(func.count(Namespace.id)))).scalar_one()
+        # Namespaces with something this caller may see (an empty or hidden one is not counted).
+        namespaces = (
+            await self.session.execute(
+                select(func.count(func.distinct(Skill.namespace_id))).where(seen), params
+            )
+        ).scalar_one()
         top = (
             await self.session.execute(
                 select(Skill)
-                .where(visible())
+                .where(seen)
                 .order_by(Skill.downloads.desc(), Skill.id.desc())
-                .limit(TOP_SKILLS)
+                .limit(TOP_SKILLS),
+                params,
             )
         ).scalars()
         return CatalogStats(

@@ -41,6 +41,8 @@ from sqlalchemy.sql.expression import ColumnElement
 from skreg_catalog.search.lexical import columns_of, list_param, listed
 from skreg_catalog.search.models import VISIBLE_SKILLS, CatalogCounter, SearchPosting
 from skreg_catalog.skills.models import Skill, SkillTag
+from skreg_catalog.visibility import Shape as SightShape
+from skreg_catalog.visibility import visible_to
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ def after(columns: Sequence[Any], keys: Sequence[SortKey]) -> Any:
     return or_(*clauses)
 
 
-# What a search statement's shape depends on; its values are bind parameters.
-Shape = tuple[str, str, bool, bool, bool, bool, int]
+# What a search statement's shape depends on; its values are bind parameters. The last
+# part is the caller's `visibility.Shape`, None for a caller who sees everything.
+Shape = tuple[str, str, bool, bool, bool, bool, int, SightShape | None]
 _LISTED = (
     Skill.id, Skill.namespace, Skill.name, Skill.description, Skill.latest_version, Skill.tags,
     Skill.downloads, Skill.updated_at, Skill.deprecated,
@@ -116,13 +119,15 @@ def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     """The page and count statements for one shape, built once (building costs more than
     running them on SQLite). Text here is a filter (any word, bound as `terms`): sorted
     by downloads, date or name; relevance ranks elsewhere (`search.lexical`)."""
-    dialect, sort, text, tag, namespace, cursor, limit = shape
+    dialect, sort, text, tag, namespace, cursor, limit, sight = shape
     keys = SORTS[sort]
     zero = literal(0, Integer)
     base = select(*_LISTED, zero.label("exact"), zero.label("score"))
     base = base.where(visible())
     if text:
         base = base.where(Skill.id.in_(_matching(dialect)))
+    if sight is not None:
+        base = base.where(visible_to(sight))
     if namespace:
         base = base.where(Skill.namespace == bindparam("namespace", type_=String()))
     if tag:
@@ -135,7 +140,7 @@ def statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
     )
     if cursor:
         page = page.where(after(columns, keys))
-    return page.limit(limit + 1), count_statement(dialect, text, tag, namespace)
+    return page.limit(limit + 1), count_statement(dialect, text, tag, namespace, sight)
 
 
 def _matching(dialect: str) -> Any:
@@ -161,12 +166,27 @@ async def skill_rows(reader: QuickReader, ids: Sequence[int]) -> dict[int, dict[
     return {int(row["id"]): row for row in rows}
 
 
-def count_statement(dialect: str, text: bool, tag: bool, namespace: bool) -> Select[Any]:
+def count_statement(
+    dialect: str, text: bool, tag: bool, namespace: bool, sight: SightShape | None = None
+) -> Select[Any]:
     """How many rows the search has in all, touching as little as possible.
 
     Only visible skills have a search document and tags, so a text search counts
-    its matches alone; filters join the skills they need.
+    its matches alone; filters join the skills they need. A caller who does not see
+    everything counts only what it may see (the same predicate as its pages).
     """
+    if sight is not None:
+        count = select(func.count(Skill.id)).where(visible(), visible_to(sight))
+        if text:
+            count = count.where(Skill.id.in_(_matching(dialect)))
+        if namespace:
+            count = count.where(Skill.namespace == bindparam("namespace", type_=String()))
+        if tag:
+            tagged = select(SkillTag.skill_id).where(
+                SkillTag.tag == bindparam("tag", type_=String())
+            )
+            count = count.where(Skill.id.in_(tagged))
+        return count
     if text:
         count = select(func.count(Skill.id)).where(visible(), Skill.id.in_(_matching(dialect)))
     elif tag:

@@ -5,6 +5,11 @@ SQLite and PostgreSQL, so no `pg_trgm` is needed): for each query word no skill
 holds, the words sharing most of its trigrams, ranked by Jaccard similarity and then
 by how many skills hold them. Bounded: at most `MAX_WORDS` words are looked up, each
 reading the postings of its own trigrams only.
+
+The word tables hold every indexed skill's words. For a caller who may not see
+everything (`skreg_catalog.visibility`) a word counts as known, and may be
+suggested, only when a skill it may see holds it: a suggestion never spells out a
+hidden skill's name or tags.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from skreg_common.quickread import QuickReader
 from sqlalchemy import Select, String, func
 
 from skreg_catalog.search.lexical import columns_of, list_param, listed
-from skreg_catalog.search.models import SearchTerm, SearchWord, SearchWordGram
+from skreg_catalog.search.models import SearchPosting, SearchTerm, SearchWord, SearchWordGram
 from skreg_catalog.search.terms import stem, trigrams, words
+from skreg_catalog.skills.models import Skill
+from skreg_catalog.visibility import ALL, Shape, Sight, visible_to
 
 SUGGEST_BELOW = 3
 """A first page with fewer matches than this gets suggestions."""
@@ -46,23 +53,48 @@ def _known_terms(dialect: str) -> Select[Any]:
     )
 
 
-async def suggest(reader: QuickReader, query: str) -> list[str]:
-    """The query with its unknown words replaced by the closest known ones (at most one
-    suggestion per close word of the first unknown word; empty when nothing is close)."""
+@lru_cache(maxsize=16)
+def _seen_terms(dialect: str, seen: Shape) -> Select[Any]:
+    """Which of the terms bound as `terms` a skill the caller sees holds."""
+    return (
+        columns_of(SearchPosting.term)
+        .join(Skill, Skill.id == SearchPosting.skill_id)
+        .where(listed(dialect, SearchPosting.term, "terms", String()), visible_to(seen))
+        .distinct()
+    )
+
+
+async def _known(reader: QuickReader, terms: set[str], sight: Sight) -> set[str]:
+    """The `terms` a skill the caller may see holds."""
+    if not terms:
+        return set()
     dialect = reader.dialect_name
+    params: dict[str, Any] = {"terms": list_param(dialect, sorted(terms))}
+    if sight == ALL:
+        rows = await reader.all(_known_terms(dialect), params)
+    else:
+        rows = await reader.all(_seen_terms(dialect, sight.shape), {**sight.params(), **params})
+    return {row["term"] for row in rows}
+
+
+async def suggest(reader: QuickReader, query: str, sight: Sight = ALL) -> list[str]:
+    """The query with its unknown words replaced by the closest known ones (at most one
+    suggestion per close word of the first unknown word; empty when nothing is close).
+    Known means held by a skill `sight` may see."""
     typed = words(query)[:8]
     if not typed:
         return []
-    rows = await reader.all(
-        _known_terms(dialect), {"terms": list_param(dialect, sorted({stem(w) for w in typed}))}
-    )
-    known = {row["term"] for row in rows}
+    known = await _known(reader, {stem(w) for w in typed}, sight)
     unknown = [w for w in typed if stem(w) not in known and len(w) >= 3][:MAX_WORDS]
     if not unknown:
         return []
     replacements: dict[str, list[str]] = {}
     for word in unknown:
-        replacements[word] = await _closest(reader, word)
+        close = await _closest(reader, word)
+        if sight != ALL and close:
+            seen = await _known(reader, {stem(c) for c in close}, sight)
+            close = [c for c in close if stem(c) in seen]
+        replacements[word] = close
     if not any(replacements.values()):
         return []
     first = next(w for w in unknown if replacements[w])

@@ -39,6 +39,7 @@ from skreg_catalog.search.statements import skill_rows, visible
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.skills.convert import SUMMARY_FIELDS
 from skreg_catalog.skills.models import Skill, SkillTag
+from skreg_catalog.visibility import Shape, Sight, visible_to
 
 LEXICAL_CANDIDATES = 100
 SCALE = 1_000_000_000  # fused scores go into cursors: integers, never floats
@@ -48,9 +49,12 @@ _REST = "hybrid-rest"
 
 
 @lru_cache(maxsize=16)
-def _shown(dialect: str, namespace: bool, tag: bool) -> Select[Any]:
-    """Which of the semantic candidates bound as `ids` may be shown for this query."""
+def _shown(dialect: str, namespace: bool, tag: bool, seen: Shape | None) -> Select[Any]:
+    """Which of the semantic candidates bound as `ids` may be shown for this query (to a
+    caller of shape `seen`; None: one who sees everything)."""
     statement = columns_of(Skill.id).where(listed(dialect, Skill.id, "ids", Integer()), visible())
+    if seen is not None:
+        statement = statement.where(visible_to(seen))
     if namespace:
         statement = statement.where(Skill.namespace == bindparam("namespace", type_=String()))
     if tag:
@@ -60,7 +64,7 @@ def _shown(dialect: str, namespace: bool, tag: bool) -> Select[Any]:
 
 
 async def _semantic_ids(
-    reader: QuickReader, nearest: list[tuple[int, float]], filters: Filters
+    reader: QuickReader, nearest: list[tuple[int, float]], filters: Filters, sight: Sight
 ) -> list[int]:
     """The nearest skills that may be shown, closest first."""
     if not nearest:
@@ -71,7 +75,10 @@ async def _semantic_ids(
         params["namespace"] = filters.namespace
     if filters.tag:
         params["tag"] = filters.tag
-    statement = _shown(dialect, bool(filters.namespace), bool(filters.tag))
+    seen = None if sight.everything and sight.namespaces is None else sight.shape
+    if seen is not None:
+        params.update(sight.params())
+    statement = _shown(dialect, bool(filters.namespace), bool(filters.tag), seen)
     allowed = {int(row["id"]) for row in await reader.all(statement, params)}
     return [skill_id for skill_id, _ in nearest if skill_id in allowed]
 
@@ -85,6 +92,7 @@ async def hybrid_page(
     size: int,
     cursor: str | None,
     filters: Filters,
+    sight: Sight,
 ) -> tuple[SearchPage, bool] | None:
     """One page of the fused ranking and whether a query word is unknown (a typo?).
 
@@ -98,11 +106,16 @@ async def hybrid_page(
         return None
     position = decode_position(cursor, tag) if cursor is not None and tag else None
     ranking = await rank_lexical(
-        reader, terms, size=LEXICAL_CANDIDATES + 1, filters=filters, ranked_as=position
+        reader,
+        terms,
+        size=LEXICAL_CANDIDATES + 1,
+        filters=filters,
+        ranked_as=position,
+        sight=sight,
     )
     window = ranking.candidates[:LEXICAL_CANDIDATES]
     more_lexical = len(ranking.candidates) > LEXICAL_CANDIDATES
-    close = await _semantic_ids(reader, nearest, filters)
+    close = await _semantic_ids(reader, nearest, filters, sight)
     lexical = {c.skill_id: c for c in window}
     fused = [
         Candidate(skill_id, lexical[skill_id].exact if skill_id in lexical else 0,
@@ -128,7 +141,12 @@ async def hybrid_page(
         start = position if tag == _REST else _position(window[-1], ranking)
         wanted = size - len(picked)
         rest = await rank_lexical(
-            reader, terms, size=wanted + 1 + len(semantic_ids), after=start, filters=filters
+            reader,
+            terms,
+            size=wanted + 1 + len(semantic_ids),
+            after=start,
+            filters=filters,
+            sight=sight,
         )
         tail = [c for c in rest.candidates if c.skill_id not in semantic_ids]
         more = len(tail) > wanted or len(rest.candidates) == wanted + 1 + len(semantic_ids)

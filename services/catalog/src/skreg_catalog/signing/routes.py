@@ -43,7 +43,8 @@ async def get_attestation(
     """
     runtime = request.app.state.runtime
     # A withheld version's attestation is served to those who may see the version.
-    found, private = await located_for(request, catalog, namespace, name, version)
+    # A skill the caller may not see is 404 here too (`skreg_catalog.visibility`).
+    found, withheld, shared = await located_for(request, catalog, namespace, name, version)
 
     async def load() -> bytes:
         async with catalog.reading(runtime) as session:
@@ -55,10 +56,10 @@ async def get_attestation(
 
     body = await catalog.reads.get_or_load(("attestation", found.version_id), load)
     etag = "a-" + hashlib.blake2b(body, digest_size=16).hexdigest()
-    headers, unchanged = cached_by_etag(request, version, etag)
+    headers, unchanged = cached_by_etag(request, version, etag, shared=shared)
     if unchanged is not None:
         return cast("Response[DsseEnvelope]", unchanged)
-    if private:
+    if withheld:
         headers["Cache-Control"] = PRIVATE_CACHING
     content = cast(DsseEnvelope, body)  # already JSON; the annotation documents the schema
     return Response(content, media_type=MediaType.JSON, headers=headers)

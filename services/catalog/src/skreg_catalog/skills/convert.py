@@ -111,4 +111,6 @@ def to_detail(
         deprecated_reason=skill.deprecated_reason,
         versions_count=versions_count,
         latest=to_version(skill, latest) if latest else None,
+        visibility=skill.visibility,  # type: ignore[arg-type]
+        org=namespace.org,
     )

@@ -51,6 +51,7 @@ _SKILL_KEYS = (
     "updated_at",
     "deprecated",
     "deprecated_reason",
+    "visibility",
 )
 _VERSION_KEYS = tuple(
     column.key for column in Version.__table__.columns if column.key not in ("body", "skill_id")
@@ -67,6 +68,7 @@ def _detail(where: ColumnElement[bool]) -> Select[Any]:
             *_labelled(Skill, _SKILL_KEYS, "s_"),
             Namespace.owner_id.label("n_owner_id"),
             Namespace.owner_name.label("n_owner_name"),
+            Namespace.org.label("n_org"),
             *_labelled(_LATEST, _VERSION_KEYS, "v_"),
             select(func.count(Version.id))
             .where(Version.skill_id == Skill.id, Version.deleted_at.is_(None), PUBLIC_VERSION)
@@ -99,7 +101,10 @@ async def read_detail(
         raise NotFound(f"no skill {namespace}/{name}")
     skill = cast(Skill, SimpleNamespace(**_part(row, _SKILL_KEYS, "s_")))
     owner = cast(
-        Namespace, SimpleNamespace(owner_id=row["n_owner_id"], owner_name=row["n_owner_name"])
+        Namespace,
+        SimpleNamespace(
+            owner_id=row["n_owner_id"], owner_name=row["n_owner_name"], org=row["n_org"]
+        ),
     )
     latest = None
     if row["v_id"] is not None:

@@ -32,13 +32,22 @@ class Namespace(Base):
 
     __tablename__ = "catalog_namespaces"
     # The storage quota sums the versions of every namespace one user owns.
-    __table_args__ = (Index("ix_catalog_namespaces_owner_id", "owner_id"),)
+    __table_args__ = (
+        Index("ix_catalog_namespaces_owner_id", "owner_id"),
+        Index("ix_catalog_namespaces_org", "org"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     # The auth service's user id; None for namespaces an import created without an owner.
     owner_id: Mapped[str | None] = mapped_column(String(64))
     owner_name: Mapped[str | None] = mapped_column(String(64))
+    # The organization (auth's name for it) owning the namespace; None: a user's namespace.
+    org: Mapped[str | None] = mapped_column(String(64))
+    # What a skill published here without saying is: public, internal or private.
+    default_visibility: Mapped[str] = mapped_column(
+        String(16), default="public", server_default="public"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -54,6 +63,8 @@ class Skill(Base):
         Index("ix_catalog_skills_name_id", "name", "id"),
         Index("ix_catalog_skills_namespace_name", "namespace", "name"),
         Index("ix_catalog_skills_source_id", "source_id"),
+        # Whether any skill is not public (search skips the visibility join if none).
+        Index("ix_catalog_skills_visibility", "visibility"),
         # Counting visible skills (browse totals) reads this small index, not the rows.
         Index(
             "ix_catalog_skills_visible",
@@ -81,6 +92,8 @@ class Skill(Base):
     deprecated_reason: Mapped[str | None] = mapped_column(String(500))
     # The importer source that last published this skill (None: published by hand).
     source_id: Mapped[str | None] = mapped_column(String(64))
+    # public, internal or private: who may see it (`skreg_catalog.visibility`).
+    visibility: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
 
 
 class SkillTag(Base):

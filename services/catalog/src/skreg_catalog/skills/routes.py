@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from litestar import MediaType, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
@@ -33,6 +33,7 @@ from skreg_catalog.review.visibility import PRIVATE_CACHING
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
+from skreg_catalog.visibility import require_visible, shared_caching
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -86,8 +87,10 @@ async def get_skill(
 ) -> SkillDetail:
     """The skill, its latest version, tags, owners, downloads and provenance.
 
-    A skill with only withheld versions is 404, except to its namespace's managers.
+    A skill the caller may not see is 404 (`skreg_catalog.visibility`); so is one with
+    only withheld versions, except to its namespace's managers.
     """
+    await require_visible(request, catalog, namespace, name)
     try:
         return await catalog.read_quick(
             request, ("skill", namespace, name), lambda quick: read_detail(quick, namespace, name)
@@ -104,6 +107,7 @@ async def get_skill(
     tags=["catalog"],
 )
 async def delete_skill(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     catalog: NamedDependency[CatalogContext],
@@ -111,6 +115,7 @@ async def delete_skill(
     principal: NamedDependency[Principal],
 ) -> None:
     """Hide the skill everywhere; its name and versions stay reserved."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         await SkillService(session, catalog).delete_skill(namespace, name, principal)
 
@@ -128,6 +133,7 @@ async def list_versions(
 
     Withheld versions are listed only to the namespace's managers and admins.
     """
+    await require_visible(request, catalog, namespace, name)
     if await may_list_withheld(request, catalog, namespace):
         async with catalog.reading(request.app.state.runtime) as session:
             return await SkillService(session, catalog).list_versions(
@@ -167,6 +173,7 @@ async def resolve_version(
     term names one of the same major.minor.patch); an exact version may be yanked.
     404 problem+json when nothing matches, 400 for a malformed spec.
     """
+    await require_visible(request, catalog, namespace, name)
     return await catalog.read(
         request,
         ("resolve", namespace, name, spec),
@@ -202,6 +209,7 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
+    gate = await require_visible(request, catalog, namespace, name)
     try:
         encoded = await catalog.read_quick(
             request,
@@ -212,12 +220,22 @@ async def get_version(
     except NotFound as missing:
         detail = await withheld_detail(request, catalog, namespace, name, version, missing)
         return Response(detail, headers={"Cache-Control": PRIVATE_CACHING})
-    headers, unchanged = cached_by_etag(request, version, encoded.etag, SETTLING)
+    headers, unchanged = cached_by_etag(
+        request, version, encoded.etag, SETTLING, shared=shared_caching(gate, catalog)
+    )
     if unchanged is not None:
         return cast("Response[VersionDetail]", unchanged)
     # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
     content = cast(VersionDetail, encoded.body)
     return Response(content, media_type=MediaType.JSON, headers=headers)
+
+
+class Placed(NamedTuple):
+    """A version's bytes (`located_for`) and how its responses may be cached."""
+
+    found: Located
+    withheld: bool
+    shared: bool
 
 
 async def located_for(
@@ -226,16 +244,23 @@ async def located_for(
     namespace: str,
     name: str,
     version: str,
-) -> tuple[Located, bool]:
-    """Where the version is, and whether it is withheld (shown privately, never cached)."""
+) -> Placed:
+    """Where the version is; whether it is withheld (shown privately, never cached) and
+    whether shared caches may keep it (only skills everyone may see).
+
+    NotFound for a skill the caller may not see (`skreg_catalog.visibility`) comes
+    first, so a hidden skill's withheld version is as absent as its public ones.
+    """
+    gate = await require_visible(request, catalog, namespace, name)
+    shared = shared_caching(gate, catalog)
     try:
         found = await locate_cached(
             catalog, request.app.state.runtime.quick, namespace, name, version
         )
-        return found, False
+        return Placed(found, withheld=False, shared=shared)
     except NotFound as missing:
         found = await withheld_located(request, catalog, namespace, name, version, missing)
-        return found, True
+        return Placed(found, withheld=True, shared=False)
 
 
 @get(
@@ -256,9 +281,9 @@ async def download_version(
     The hot path touches no database: where the version is, its bytes and who was
     counted today are all kept in memory; a session opens only for what is missing.
     """
-    found, private = await located_for(request, catalog, namespace, name, version)
-    headers, unchanged = cached_by_etag(request, version, found.digest)
-    if private:
+    found, withheld, shared = await located_for(request, catalog, namespace, name, version)
+    headers, unchanged = cached_by_etag(request, version, found.digest, shared=shared)
+    if withheld:
         headers["Cache-Control"] = PRIVATE_CACHING
     if unchanged is not None:
         unchanged.headers.update(headers)
@@ -266,7 +291,7 @@ async def download_version(
     visit = download_visit(request, catalog)
     data = catalog.blobs.peek(found.digest)
     # A withheld version's own managers downloading it is not a download to count.
-    seen = private or visit.known(found.version_id)
+    seen = withheld or visit.known(found.version_id)
     if data is None or not seen:
         async with catalog.reading(request.app.state.runtime) as session:
             if data is None:
@@ -294,13 +319,13 @@ async def get_file(
     catalog: NamedDependency[CatalogContext],
 ) -> Response[bytes]:
     """The file's bytes, as plain text when it is UTF-8, never as something a browser runs."""
-    found, private = await located_for(request, catalog, namespace, name, version)
+    found, withheld, shared = await located_for(request, catalog, namespace, name, version)
     relative = path.lstrip("/")
     sha256 = found.files.get(relative)
     if sha256 is None:
         raise NotFound(f"no file {relative!r} in {namespace}/{name}@{found.version}")
-    caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}")
-    if private:
+    caching, unchanged = cached_by_etag(request, version, f"sha256:{sha256}", shared=shared)
+    if withheld:
         caching["Cache-Control"] = PRIVATE_CACHING
     if unchanged is not None:
         unchanged.headers.update(caching)
@@ -334,6 +359,7 @@ async def get_file(
     tags=["catalog"],
 )
 async def yank_version(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     version: FromPath[str],
@@ -343,6 +369,7 @@ async def yank_version(
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Hide the version from `latest` and search; it stays downloadable by exact version."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         return await SkillService(session, catalog).set_yanked(
             namespace, name, version, principal, data.reason
@@ -357,6 +384,7 @@ async def yank_version(
     tags=["catalog"],
 )
 async def unyank_version(
+    request: Request[Any, Any, Any],
     namespace: FromPath[str],
     name: FromPath[str],
     version: FromPath[str],
@@ -365,6 +393,7 @@ async def unyank_version(
     principal: NamedDependency[Principal],
 ) -> SkillVersion:
     """Make a yanked version resolvable again."""
+    await require_visible(request, catalog, namespace, name)
     async with writer.transaction() as session:
         return await SkillService(session, catalog).set_yanked(
             namespace, name, version, principal, None

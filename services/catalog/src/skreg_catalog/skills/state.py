@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from skreg_common.db import insert_for
-from skreg_common.principal import Principal
+from skreg_common.principal import Principal, org_role_at_least
 from skreg_proto.semver import Version as SemVer
 from skreg_proto.semver import latest, parse_version
 from sqlalchemy import delete, select
@@ -49,14 +49,30 @@ def newest_first(versions: Sequence[Version]) -> list[Version]:
 
 
 def can_manage(namespace: Namespace, principal: Principal) -> bool:
-    """Owners manage their namespace; admins manage every namespace."""
+    """Who publishes, yanks and deletes in a namespace: its owning user, or an owner, admin
+    or publisher of its organization; admins everywhere. A key limited to namespaces
+    (`acme/*`) manages nothing outside them, whoever holds it."""
+    if not principal.may_use_namespace(namespace.name):
+        return False
     if principal.is_admin:
         return True
-    return (
-        principal.kind == "user"
-        and namespace.owner_id is not None
-        and namespace.owner_id == principal.id
-    )
+    if principal.kind != "user":
+        return False
+    if namespace.org is not None:
+        return org_role_at_least(principal.org_role(namespace.org), "publisher")
+    return namespace.owner_id is not None and namespace.owner_id == principal.id
+
+
+def can_configure(namespace: Namespace, principal: Principal) -> bool:
+    """Who changes a namespace's settings: its owning user, the organization's owners and
+    admins, registry admins (within a key's namespace limit)."""
+    if not principal.may_use_namespace(namespace.name):
+        return False
+    if principal.is_admin:
+        return True
+    if namespace.org is not None:
+        return org_role_at_least(principal.org_role(namespace.org), "admin")
+    return principal.kind == "user" and namespace.owner_id == principal.id
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:

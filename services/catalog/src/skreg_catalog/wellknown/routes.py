@@ -22,6 +22,13 @@ from skreg_catalog.downloads.visits import download_visit
 from skreg_catalog.etags import REVALIDATE, cached_by_etag, etag_matches
 from skreg_catalog.skills.hot import locate_cached
 from skreg_catalog.skills.service import Located, SkillService
+from skreg_catalog.visibility import (
+    EVERYONE,
+    NOBODY,
+    require_visible,
+    shared_caching,
+    sight_for,
+)
 from skreg_catalog.wellknown.archive import Archive
 from skreg_catalog.wellknown.service import DiscoveryIndex, IndexDocument, IndexService
 
@@ -34,13 +41,21 @@ ZIP = ".zip"
 async def _index(
     request: Request[Any, Any, Any], catalog: CatalogContext, namespace: str | None
 ) -> Response[DiscoveryIndex]:
+    sight = await sight_for(request, catalog)
+
     async def load(session: Any) -> IndexDocument:
-        return await IndexService(session, catalog.archives).build(namespace)
+        return await IndexService(session, catalog.archives).build(namespace, sight)
 
     document = await catalog.read(
-        request, ("wellknown-index", namespace), load, weigh=lambda doc: len(doc.body)
+        request,
+        ("wellknown-index", sight.cache_key, namespace),
+        load,
+        weigh=lambda doc: len(doc.body),
     )
-    headers = {"ETag": document.etag, "Cache-Control": REVALIDATE}
+    # What anonymous callers see may sit in shared caches; anyone else's index may not.
+    shared = sight in (EVERYONE, NOBODY)
+    policy = REVALIDATE if shared else REVALIDATE.replace("public", "private")
+    headers = {"ETag": document.etag, "Cache-Control": policy}
     if etag_matches(request.headers.get("if-none-match"), document.etag):
         return cast("Response[DiscoveryIndex]", Response(b"", status_code=304, headers=headers))
     # Already JSON: Litestar sends bytes as they are; the annotation documents the schema.
@@ -96,9 +111,12 @@ async def get_archive(
     if not archive.endswith(ZIP) or not version:
         raise NotFound(f"no archive {archive!r}: archives are named <version>.zip")
     runtime = request.app.state.runtime
+    gate = await require_visible(request, catalog, namespace, name)
     found = await locate_cached(catalog, runtime.quick, namespace, name, version)
     packed = await _archive_of(request, catalog, found)
-    headers, unchanged = cached_by_etag(request, version, packed.digest)
+    headers, unchanged = cached_by_etag(
+        request, version, packed.digest, shared=shared_caching(gate, catalog)
+    )
     if unchanged is not None:
         return unchanged
     headers["Content-Disposition"] = f'attachment; filename="{name}-{found.version}.zip"'

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.blobs.models import Blob
 from skreg_catalog.skills.models import Namespace, Skill, Version
 from skreg_catalog.skills.service import STORED_LIMITS
+from skreg_catalog.visibility import Sight, visible_to
 from skreg_catalog.wellknown.archive import ArchiveCache
 
 log = structlog.get_logger(__name__)
@@ -99,9 +100,10 @@ class IndexService:
         self.session = session
         self.archives = archives
 
-    async def build(self, namespace: str | None) -> IndexDocument:
-        """The index of one namespace, or of the whole registry (`namespace` None)."""
-        query = _LATEST
+    async def build(self, namespace: str | None, sight: Sight) -> IndexDocument:
+        """The index of one namespace, or of the whole registry (`namespace` None), of the
+        skills `sight` may see."""
+        query = _LATEST.where(visible_to(sight.shape))
         if namespace is not None:
             found = await self.session.scalar(
                 select(Namespace.id).where(Namespace.name == namespace)
@@ -109,7 +111,7 @@ class IndexService:
             if found is None:
                 raise NotFound(f"no namespace {namespace}")
             query = query.where(Skill.namespace == namespace)
-        rows = list((await self.session.execute(query)).all())
+        rows = list((await self.session.execute(query, sight.params())).all())
         if len(rows) > MAX_INDEX_SKILLS:
             log.warning("wellknown.index_truncated", namespace=namespace, kept=MAX_INDEX_SKILLS)
         names = _entry_names(rows, scoped=namespace is not None)

@@ -43,7 +43,13 @@ class Introspector(Protocol):
 def principal_from_introspection(answer: IntrospectResponse) -> Principal:
     """The principal of an active API key."""
     return user_principal(
-        answer.user_id, answer.username, answer.roles, answer.scopes, key_id=answer.key_id
+        answer.user_id,
+        answer.username,
+        answer.roles,
+        answer.scopes,
+        key_id=answer.key_id,
+        orgs=answer.orgs,
+        namespaces=answer.namespaces,
     )
 
 

@@ -14,7 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.utils import base64url_decode
 
 from skreg_common.errors import Unauthorized
-from skreg_common.principal import ALL_SCOPES, SERVICE_ROLE, Principal, TrustedPublisher
+from skreg_common.principal import (
+    ALL_SCOPES,
+    MAX_MEMBERSHIPS,
+    ORG_ROLES,
+    SERVICE_ROLE,
+    Principal,
+    TrustedPublisher,
+)
 
 ISSUER = "skreg-auth"
 USER_AUDIENCE = "skreg"
@@ -76,6 +83,8 @@ class AccessClaims(msgspec.Struct, frozen=True):
     # Trusted-publishing tokens: the only namespaces they may publish to, and the CI job.
     ns: list[str] | None = None
     tp: TrustedPublisherClaim | None = None
+    # Organization memberships: organization name -> role.
+    orgs: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 _AUDIENCES = frozenset({USER_AUDIENCE, SERVICE_AUDIENCE})
@@ -181,11 +190,14 @@ def user_principal(
     *,
     session_id: str | None = None,
     key_id: str | None = None,
+    orgs: Mapping[str, str] | None = None,
+    namespaces: Iterable[str] | None = None,
 ) -> Principal:
     """A user's principal, keeping only the roles and scopes a user credential may carry.
 
     A user credential can never carry the service role, whatever it says.
     """
+    memberships = sorted((org, role) for org, role in (orgs or {}).items() if role in ORG_ROLES)
     return Principal(
         kind="user",
         id=user_id,
@@ -194,6 +206,8 @@ def user_principal(
         scopes=tuple(s for s in scopes if s in ALL_SCOPES),
         session_id=session_id,
         key_id=key_id,
+        orgs=tuple(memberships[:MAX_MEMBERSHIPS]),
+        namespaces=None if namespaces is None else tuple(namespaces),
     )
 
 
@@ -206,7 +220,12 @@ def principal_from_claims(claims: AccessClaims) -> Principal:
             raise Unauthorized("invalid token")
         return Principal(kind="service", id=claims.sub, username=claims.name, roles=(SERVICE_ROLE,))
     principal = user_principal(
-        claims.sub, claims.name, claims.roles, claims.scopes, session_id=claims.sid
+        claims.sub,
+        claims.name,
+        claims.roles,
+        claims.scopes,
+        session_id=claims.sid,
+        orgs=claims.orgs,
     )
     if claims.ns is None and claims.tp is None:
         return principal

@@ -34,6 +34,7 @@ from skreg_catalog.downloads.visits import download_visit
 from skreg_catalog.etags import IMMUTABLE, REVALIDATE
 from skreg_catalog.skills.models import Version
 from skreg_catalog.skills.routes import FILE_HEADERS
+from skreg_catalog.visibility import Sight
 
 Text = Parameter(default=None, max_length=256)
 # ClawHub's `?ownerHandle=` is our namespace.
@@ -50,15 +51,16 @@ async def get_discovery(request: Request[Any, Any, Any]) -> Response[WellKnown]:
 async def search_skills(
     request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     q: str = Parameter(default="", max_length=listing.MAX_QUERY),
     limit: int | None = Parameter(default=None, ge=1, le=1000),
     mode: str | None = Text,
 ) -> SearchResponse:
     """Full-text search (`clawhub search`)."""
     runtime: Runtime = request.app.state.runtime
-    # The API's ranking (hybrid when semantic search is on).
+    # The API's ranking (hybrid when semantic search is on), of what the caller may see.
     return await listing.search(
-        runtime.quick, q, limit, exact=mode == "exact", semantic=catalog.semantic
+        runtime.quick, q, limit, exact=mode == "exact", sight=sight, semantic=catalog.semantic
     )
 
 
@@ -66,6 +68,7 @@ async def search_skills(
 async def list_skills(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
+    sight: NamedDependency[Sight],
     prefix: str | None = Text,
     sort: str | None = Text,
     cursor: str | None = Parameter(default=None, max_length=2048),
@@ -74,7 +77,7 @@ async def list_skills(
     """`clawhub explore` (newest first, or most downloaded) and `clawhub search --prefix`."""
     runtime: Runtime = request.app.state.runtime
     return await listing.explore(
-        db_session, runtime.quick, prefix=prefix, sort=sort, cursor=cursor, limit=limit
+        db_session, runtime.quick, sight, prefix=prefix, sort=sort, cursor=cursor, limit=limit
     )
 
 
@@ -83,10 +86,11 @@ async def get_skill(
     slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     owner_handle: OwnerHandle = None,
 ) -> SkillResponse:
     """The skill, its latest version and its owner (`inspect`, `install`, `update`)."""
-    return await ClawHubReads(db_session, catalog).skill(slug, owner_handle)
+    return await ClawHubReads(db_session, catalog, sight).skill(slug, owner_handle)
 
 
 @get(SKILL + "/moderation")
@@ -101,10 +105,11 @@ async def get_install(
     slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     owner_handle: OwnerHandle = None,
 ) -> Response[InstallArchive | InstallRefused]:
     """The archive to install for the latest version (410 with a reason when none is)."""
-    reads = ClawHubReads(db_session, catalog)
+    reads = ClawHubReads(db_session, catalog, sight)
     skill = await reads.find(slug, owner_handle)
     if skill.latest_version is None:
         message = f"{skill.namespace}/{skill.name} has no installable version (all yanked)"
@@ -122,13 +127,16 @@ async def list_versions(
     slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     owner_handle: OwnerHandle = None,
     cursor: str | None = Parameter(default=None, max_length=2048),
     limit: int | None = Parameter(default=None, ge=1, le=1000),
 ) -> VersionList:
     """Versions, newest first (`inspect --versions`)."""
     capped = None if limit is None else min(limit, 100)
-    return await ClawHubReads(db_session, catalog).versions(slug, owner_handle, cursor, capped)
+    return await ClawHubReads(db_session, catalog, sight).versions(
+        slug, owner_handle, cursor, capped
+    )
 
 
 @get(SKILL + "/versions/{version:str}")
@@ -137,10 +145,13 @@ async def get_version(
     version: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     owner_handle: OwnerHandle = None,
 ) -> VersionResponse:
     """One version and its files (`inspect --files`, `install --version`)."""
-    return await ClawHubReads(db_session, catalog).version_detail(slug, owner_handle, version)
+    return await ClawHubReads(db_session, catalog, sight).version_detail(
+        slug, owner_handle, version
+    )
 
 
 @get(SKILL + "/file", media_type=MediaType.TEXT)
@@ -148,13 +159,14 @@ async def get_file(
     slug: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     path: str = Parameter(max_length=4096),
     owner_handle: OwnerHandle = None,
     version: str | None = Text,
     tag: str | None = Text,
 ) -> Response[bytes]:
     """One file's bytes (`inspect --file`), never as something a browser would run."""
-    reads = ClawHubReads(db_session, catalog)
+    reads = ClawHubReads(db_session, catalog, sight)
     skill, found = await reads.version(slug, owner_handle, version, tag)
     bundle = await reads.bundle(found)
     content = bundle.files.get(path.lstrip("/"))
@@ -186,13 +198,14 @@ async def download_zip(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     slug: str = Parameter(max_length=256),
     owner_handle: OwnerHandle = None,
     version: str | None = Text,
     tag: str | None = Text,
 ) -> Response[bytes]:
     """The version's files as a ZIP (`install`, `update`); the same files, the same bytes."""
-    reads = ClawHubReads(db_session, catalog)
+    reads = ClawHubReads(db_session, catalog, sight)
     skill, found = await reads.version(slug, owner_handle, version, tag)
     data = await reads.zip_bytes(found)
     exact = version is not None
@@ -209,12 +222,13 @@ async def download_zip(
 async def resolve_fingerprint(
     db_session: NamedDependency[AsyncSession],
     catalog: NamedDependency[CatalogContext],
+    sight: NamedDependency[Sight],
     hash_: Annotated[str, QueryParameter(name="hash", max_length=128)],
     slug: str = Parameter(max_length=256),
     owner_handle: OwnerHandle = None,
 ) -> ResolveResponse:
     """Which version the CLI's local files are, by their fingerprint (`update`, `publish`)."""
-    return await ClawHubReads(db_session, catalog).resolve(slug, owner_handle, hash_)
+    return await ClawHubReads(db_session, catalog, sight).resolve(slug, owner_handle, hash_)
 
 
 HANDLERS = [

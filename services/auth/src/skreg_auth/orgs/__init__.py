@@ -1,0 +1,1 @@
+"""Organizations and their members: who owns a namespace together, and with which role."""

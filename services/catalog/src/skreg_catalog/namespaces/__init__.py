@@ -1,0 +1,1 @@
+"""Namespace settings (owning organization, default visibility) and a skill's visibility."""
