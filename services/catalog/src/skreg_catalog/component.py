@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from typing import Any
 
+import structlog
 from litestar import Request, Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
@@ -17,6 +20,7 @@ from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
+from skreg_catalog.scanning import warm_up
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
@@ -24,6 +28,8 @@ from skreg_catalog.signing.service import ensure_registered
 from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 from skreg_catalog.writer import CatalogWriter
+
+log = structlog.get_logger(__name__)
 
 
 def component(settings: CatalogSettings, context: CatalogContext | None = None) -> ServiceComponent:
@@ -85,14 +91,40 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         await catalog.bodies.stop()
         catalog.renderer.close()
 
+    warming: list[asyncio.Task[None]] = []
+
+    async def start_warming_scanner(_runtime: Runtime) -> None:
+        # Compiling the rules costs about a second: paid here, in the background, not by
+        # the first publish. Start-up does not wait; a failure is logged and the first
+        # scan then loads the rules itself (or fails as ScanFailed, never as clean).
+        warming.append(asyncio.create_task(_warm_scanner()))
+
+    async def stop_warming_scanner(_runtime: Runtime) -> None:
+        for task in warming:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     mcp = McpEndpoint(catalog)
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[start_broadcast, freeze_heap, start_refreshing, start_signing],
-        on_shutdown=[stop_rendering, stop_broadcast],
+        on_startup=[
+            start_broadcast,
+            freeze_heap,
+            start_refreshing,
+            start_signing,
+            start_warming_scanner,
+        ],
+        on_shutdown=[stop_rendering, stop_broadcast, stop_warming_scanner],
         lifespans=[mcp.running],
     )
+
+
+async def _warm_scanner() -> None:
+    try:
+        await asyncio.to_thread(warm_up)
+    except Exception:
+        log.exception("scanner.warm_up_failed")
 
 
 async def freeze_heap(_runtime: Runtime) -> None:
