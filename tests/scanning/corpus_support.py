@@ -47,6 +47,14 @@ def load_corpus() -> list[Sample]:
     return samples
 
 
+def as_skill(sample: str) -> dict[str, object]:
+    """Malicious `sample` as `skill_bundle` keywords (`body`: its SKILL.md without the
+    front matter, `files`: the rest), to publish it under any name in other tests."""
+    files = _files(CORPUS / "malicious" / sample)
+    body = files.pop("SKILL.md").decode("utf-8").split("---\n", 2)[2]  # drop its front matter
+    return {"body": body, "files": files}
+
+
 def flagged_families(report_findings: tuple[object, ...]) -> set[str]:
     """Families of the findings that count towards a verdict (medium or worse)."""
     return {f.family for f in report_findings if f.severity != "low"}  # type: ignore[attr-defined]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from typing import Any
 
+import structlog
 from litestar import Request, Router
 from litestar.di import Provide
 from skreg_common.app import ServiceComponent
@@ -18,6 +21,7 @@ from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
 from skreg_catalog.namespaces.routes import HANDLERS as NAMESPACE_HANDLERS
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
+from skreg_catalog.scanning import warm_up
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
@@ -26,6 +30,8 @@ from skreg_catalog.skills.routes import HANDLERS as SKILL_HANDLERS
 from skreg_catalog.visibility import Sight, sight_for
 from skreg_catalog.wellknown.routes import HANDLERS as WELLKNOWN_HANDLERS
 from skreg_catalog.writer import CatalogWriter
+
+log = structlog.get_logger(__name__)
 
 
 def component(settings: CatalogSettings, context: CatalogContext | None = None) -> ServiceComponent:
@@ -98,14 +104,40 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         await catalog.semantic.stop()
         catalog.renderer.close()
 
+    warming: list[asyncio.Task[None]] = []
+
+    async def start_warming_scanner(_runtime: Runtime) -> None:
+        # Compiling the rules costs about a second: paid here, in the background, not by
+        # the first publish. Start-up does not wait; a failure is logged and the first
+        # scan then loads the rules itself (or fails as ScanFailed, never as clean).
+        warming.append(asyncio.create_task(_warm_scanner()))
+
+    async def stop_warming_scanner(_runtime: Runtime) -> None:
+        for task in warming:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     mcp = McpEndpoint(catalog)
     return ServiceComponent(
         name="catalog",
         route_handlers=[router, mcp_endpoint(mcp)],
-        on_startup=[start_broadcast, freeze_heap, start_refreshing, start_signing],
-        on_shutdown=[stop_rendering, stop_broadcast],
+        on_startup=[
+            start_broadcast,
+            freeze_heap,
+            start_refreshing,
+            start_signing,
+            start_warming_scanner,
+        ],
+        on_shutdown=[stop_rendering, stop_broadcast, stop_warming_scanner],
         lifespans=[mcp.running],
     )
+
+
+async def _warm_scanner() -> None:
+    try:
+        await asyncio.to_thread(warm_up)
+    except Exception:
+        log.exception("scanner.warm_up_failed")
 
 
 async def freeze_heap(_runtime: Runtime) -> None:

@@ -36,7 +36,8 @@ async def scanned(
     if policy == "off":
         return dataclasses.replace(checked, trust=decide(policy, None))
     try:
-        report = await scan_bundle(checked.bundle.files)
+        # The operator's budgets (SCAN_* settings), not the scanner's defaults.
+        report = await scan_bundle(checked.bundle.files, limits=catalog.settings.scan_limits)
     except ScanFailed as exc:
         log.warning("scan.failed", digest=checked.bundle.digest, error=str(exc))
         if not imported:

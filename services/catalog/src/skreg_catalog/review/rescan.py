@@ -43,7 +43,13 @@ from skreg_catalog.review.policy import (
     SCAN_FAILED,
     stored_scan,
 )
-from skreg_catalog.scanning import RULES_VERSION, ScanFailed, ScanReport, scan_bundle
+from skreg_catalog.scanning import (
+    RULES_VERSION,
+    ScanFailed,
+    ScanLimits,
+    ScanReport,
+    scan_bundle,
+)
 from skreg_catalog.skills.models import Skill, Version
 from skreg_catalog.skills.service import SkillService
 from skreg_catalog.skills.state import refresh_skill
@@ -164,7 +170,10 @@ async def _walk(catalog: CatalogContext, runtime: Runtime, job_id: int) -> None:
         last = ids[-1]
 
         reports = await asyncio.gather(
-            *(_scan_one(limit, bundles[digest].files) for _, digest in rows)
+            *(
+                _scan_one(limit, bundles[digest].files, catalog.settings.scan_limits)
+                for _, digest in rows
+            )
         )
         ids_in_order = [row[0] for row in rows]
         await _store(catalog, runtime, job_id, list(zip(ids_in_order, reports, strict=True)))
@@ -177,10 +186,12 @@ async def _walk(catalog: CatalogContext, runtime: Runtime, job_id: int) -> None:
     log.info("rescan.finished", job=job_id)
 
 
-async def _scan_one(limit: asyncio.Semaphore, files: dict[str, bytes]) -> ScanReport | None:
+async def _scan_one(
+    limit: asyncio.Semaphore, files: dict[str, bytes], budgets: ScanLimits
+) -> ScanReport | None:
     async with limit:
         try:
-            return await scan_bundle(files)
+            return await scan_bundle(files, limits=budgets)
         except ScanFailed:
             return None
 

@@ -5,7 +5,7 @@
 data in `rules/` (docs/scanning.md says how to add one); `ScanLimits` bounds a scan.
 """
 
-from skreg_catalog.scanning.engine import RULES_VERSION, scan_bundle, scan_files
+from skreg_catalog.scanning.engine import RULES_VERSION, scan_bundle, scan_files, warm_up
 from skreg_catalog.scanning.limits import ScanLimits
 from skreg_catalog.scanning.report import (
     Finding,
@@ -27,4 +27,5 @@ __all__ = [
     "scan_bundle",
     "scan_files",
     "verdict_of",
+    "warm_up",
 ]

@@ -23,6 +23,9 @@ from skreg_catalog.scanning.ruleset import FastPattern, RuleMeta, Ruleset, ascii
 from skreg_catalog.scanning.text import FileText, excerpt
 
 MAX_FINDINGS_PER_RULE = 20  # per file: a report stays readable and bounded
+# Matches of one pattern looked at per file. Many matches on one line are deduplicated
+# by line, so without this a line of repeated trigger words costs work per match.
+MAX_MATCHES_PER_PATTERN = 500
 
 
 class Reporter:
@@ -88,7 +91,9 @@ def line_rules(text: FileText, report: Reporter) -> None:
     for rule in report.ruleset.line_rules:
         if rule.scope != "all" and rule.scope != text.kind:
             continue
-        for match in rule.pattern.finditer(text.lowered):
+        for count, match in enumerate(rule.pattern.finditer(text.lowered)):
+            if count >= MAX_MATCHES_PER_PATTERN:
+                break
             line = text.line_of(match.start())
             if rule.unless is not None and rule.unless.search(text.lowered_line(line)):
                 continue
@@ -208,10 +213,12 @@ def _short_selector_run(source: str, at: int) -> bool:
 # ------------------------------------------------------------------ URLs
 
 _URL = FastPattern(r"\b(?:https?|ftp|wss?)://([^\s/\"'<>()\[\]{}`\\|]{1,255})")
-_FETCH_IP = FastPattern(
-    r"\b(?:curl|wget|nc|ncat|invoke-webrequest|iwr|irm|scp)\b[^\n]{0,200}?"
-    r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])"
-)
+# A fetch command up to 200 characters before a bare IPv4 address on the same line.
+# Searched from each address backwards (not from each command forwards: a line of
+# repeated "curl" would cost 200 steps per word).
+_BARE_IP = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
+_FETCH_WORD = FastPattern(r"\b(?:curl|wget|nc|ncat|invoke-webrequest|iwr|irm|scp)\b")
+_FETCH_REACH = 200
 _QUOTED_IP = re.compile(r"[\"'](\d{1,3}(?:\.\d{1,3}){3})[\"']")
 _PRIVATE = tuple(
     ipaddress.ip_network(n)
@@ -285,13 +292,21 @@ def urls(text: FileText, report: Reporter) -> None:
         if rule:
             line = text.line_of(match.start())
             report.add(rule, line, text.line(line), offset=match.start())
-    for match in _FETCH_IP.finditer(source):
-        _report_ip(text, report, match.group(1), match.start(1))
+    for count, match in enumerate(_BARE_IP.finditer(source)):
+        if count >= MAX_MATCHES_PER_PATTERN:
+            break
+        at = match.start(1)
+        line_start = source.rfind("\n", max(0, at - _FETCH_REACH - 20), at) + 1
+        reach = max(line_start, at - _FETCH_REACH - 20)
+        if _FETCH_WORD.search(source, reach, at):
+            _report_ip(text, report, match.group(1), at)
     if not text.is_doc:
         # A quoted address in code is only a destination when the line connects to it
         # (tests and configs quote addresses all the time).
         network = _credential_patterns(report.ruleset)[3]
-        for match in _QUOTED_IP.finditer(source):
+        for count, match in enumerate(_QUOTED_IP.finditer(source)):
+            if count >= MAX_MATCHES_PER_PATTERN:
+                break
             line = text.line_of(match.start(1))
             if network.search(text.lowered_line(line)) or _CONNECT.search(text.lowered_line(line)):
                 _report_ip(text, report, match.group(1), match.start(1))
@@ -341,7 +356,18 @@ def credentials(text: FileText, report: Reporter) -> None:
     """
     secret_stores, tool_credentials, env_dump, network = _credential_patterns(report.ruleset)
     source = text.lowered
-    network_match = network.search(source)
+    # Searched only when a credential shows up: the network expressions carry a
+    # 200-character window per command word, the costliest search in this check.
+    network_searched = False
+    network_match: re.Match[str] | None = None
+
+    def network_in_file() -> bool:
+        nonlocal network_searched, network_match
+        if not network_searched:
+            network_match = network.search(source)
+            network_searched = True
+        return network_match is not None
+
     for tier, pattern in (("secret", secret_stores), ("tool", tool_credentials)):
         first_access: int | None = None
         for count, match in enumerate(pattern.finditer(source)):
@@ -357,16 +383,16 @@ def credentials(text: FileText, report: Reporter) -> None:
         if first_access is None:
             continue
         line = text.line_of(first_access)
-        if tier == "secret" and network_match:
+        if tier == "secret" and network_in_file():
             report.add("cred.read-and-send", line, text.line(line), offset=first_access)
         elif tier == "secret" and not text.is_doc:
             report.add("cred.read", line, text.line(line), offset=first_access)
-        elif tier == "tool" and network_match:
+        elif tier == "tool" and network_in_file():
             report.add(
                 "cred.tool-credentials-and-network", line, text.line(line), offset=first_access
             )
     dump = env_dump.search(source)
-    if dump and network_match:
+    if dump and network_in_file():
         line = text.line_of(dump.start())
         report.add("cred.env-dump-and-send", line, text.line(line), offset=dump.start())
 
@@ -506,7 +532,9 @@ def secrets(text: FileText, report: Reporter) -> None:
     source = text.text
     placeholders = report.ruleset.secret_placeholders
     for secret_type, pattern in _secret_detectors(report.ruleset.secret_plugins):
-        for match in _secret_matches(source, secret_type, pattern):
+        for count, match in enumerate(_secret_matches(source, secret_type, pattern)):
+            if count >= MAX_MATCHES_PER_PATTERN or report.full("secret.committed"):
+                break
             value = match.group(match.lastindex or 0) if match.lastindex else match.group(0)
             if placeholders.search(value):
                 continue

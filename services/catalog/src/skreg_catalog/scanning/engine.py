@@ -182,6 +182,15 @@ def scan_files(files: Mapping[str, bytes], *, limits: ScanLimits | None = None) 
     return ScanReport(verdict=verdict_of(found), rules_version=ruleset.version, findings=found)
 
 
+def warm_up() -> None:
+    """Compile the rules, import detect-secrets and run every check once.
+
+    About a second on a first scan; the catalog calls this at start-up (in a worker
+    thread) so that the first publish does not pay it.
+    """
+    scan_files({"SKILL.md": b"# warm-up\n\nRun `scripts/run.sh`.\n", "scripts/run.sh": b"echo\n"})
+
+
 async def scan_bundle(
     files: Mapping[str, bytes], *, limits: ScanLimits | None = None
 ) -> ScanReport:

@@ -74,9 +74,11 @@ class FileText:
         end = self.line_starts[number] - 1 if number < len(self.line_starts) else len(self.text)
         return start, end
 
-    def line(self, number: int) -> str:
+    def line(self, number: int, limit: int = 4096) -> str:
+        """Line `number`, at most `limit` characters of it: checks call this once per
+        match, and one minified or hostile line can be megabytes long."""
         start, end = self.span(number)
-        return self.text[start:end]
+        return self.text[start : min(end, start + limit)]
 
     def lowered_line(self, number: int, limit: int = 4096) -> str:
         start, end = self.span(number)
