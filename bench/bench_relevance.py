@@ -25,6 +25,7 @@ from bench_catalog import SkillSpec, load_via_sql, migrate  # bench/bench_catalo
 from skreg_catalog.search.service import SearchQuery, search_skills
 from skreg_catalog.semantic.embedder import embed_pending
 from skreg_catalog.semantic.service import SemanticSearch
+from skreg_catalog.visibility import ALL
 from skreg_common.db import create_engine
 from skreg_common.quickread import QuickReader
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -81,7 +82,9 @@ async def run(verbose: bool) -> None:
             await semantic.nearest(reader, case["query"])  # the query's vector, cached
             for mode, side in (("lexical", None), ("hybrid", semantic)):
                 t0 = time.perf_counter()
-                page = await search_skills(reader, SearchQuery(q=case["query"], limit=TOP), side)
+                page = await search_skills(
+                    reader, SearchQuery(q=case["query"], limit=TOP), ALL, side
+                )
                 spent[mode] += time.perf_counter() - t0
                 names = [item.name for item in page.items]
                 rank = next((i for i, n in enumerate(names) if n in case["relevant"]), None)

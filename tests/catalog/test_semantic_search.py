@@ -24,6 +24,7 @@ from skreg_catalog.semantic.model import MODEL_ID, SentenceEncoder, shared_encod
 from skreg_catalog.semantic.models import SkillEmbedding
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.visibility import ALL
 from skreg_common.db import create_engine
 from skreg_common.quickread import QuickReader
 from sqlalchemy import select
@@ -123,7 +124,7 @@ async def test_task_descriptions_find_skills_lexical_search_misses(
         try:
             reader = QuickReader(engine, busy_timeout_ms=1000)
             for query in [*cases, "pdf", "pdf-tools"]:
-                lexical = await search_skills(reader, SearchQuery(q=query))
+                lexical = await search_skills(reader, SearchQuery(q=query), ALL)
                 page = await _search(client, q=query)
                 assert _names(page) == [item.name for item in lexical.items], query
                 assert page["total"] == lexical.total
@@ -172,7 +173,7 @@ async def test_paging_continues_past_the_fused_window_in_lexical_order(
         engine = create_engine(hybrid_settings.database_url)
         try:
             reader = QuickReader(engine, busy_timeout_ms=1000)
-            lexical = await search_skills(reader, SearchQuery(q="merge"))
+            lexical = await search_skills(reader, SearchQuery(q="merge"), ALL)
         finally:
             await engine.dispose()
         for size in (1, 2, 3, 4, 100):

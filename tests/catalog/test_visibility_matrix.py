@@ -96,7 +96,9 @@ async def suggested(client: httpx.AsyncClient, headers: Headers, visibility: str
     """A misspelt marker: "did you mean" may name only words of skills the caller sees."""
     params = {"q": marker(visibility).replace("word", "wrd")}
     body = (await client.get("/api/v1/skills", params=params, headers=headers)).json()
-    assert body["total"] == len(body["items"]) == 0, body
+    # Hybrid search may still place skills close in meaning (the "search" surface checks
+    # which ones); the misspelt word itself is unknown, so suggestions are offered.
+    assert body["total"] == len(body["items"]), body
     return any(marker(visibility) in s for s in body.get("suggestions", []))
 
 
