@@ -13,6 +13,9 @@ export UV_LINK_MODE ?= copy
 # Seconds of fuzzing: `make fuzz` runs FUZZ_SECONDS, `make test` (CI) a short FUZZ_TEST_SECONDS.
 FUZZ_SECONDS ?= 300
 FUZZ_TEST_SECONDS ?= 60
+# Test processes for `make test` (pytest-xdist): one per core of the 2-core CI machine;
+# `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 # CI fuzzes with a fixed seed so a red run is one that can be replayed; `make fuzz` explores anew.
 FUZZ_TEST_SEED ?= 20261202
 
@@ -61,7 +64,7 @@ browser: ## Install Debian's headless Chromium for the browser tests when missin
 
 test: lint typecheck browser ## Lint, type-check, the whole suite on SQLite and PostgreSQL with Redis, a short fuzz
 	$(RUN) python -m tests.fuzz --seconds $(FUZZ_TEST_SECONDS) --seed $(FUZZ_TEST_SEED)
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 test-fast: install ## The suite on SQLite without Redis, PostgreSQL or Chromium (needs Python and git only)
 	SKREG_TEST_BACKENDS=sqlite $(RUN) pytest -x -q -m "not redis and not postgresql and not chromium"

@@ -32,7 +32,25 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 PG_ADMIN_DSN = os.environ.get("SKREG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("SKREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def redis_url_for_worker(base_db: int) -> str:
+    """A Redis URL whose database index belongs to this pytest-xdist worker alone.
+
+    Tests flush their database, so two workers must never share one: worker `gwN`
+    takes `base_db - 2N` (the suite uses two bases, 13 and 12, so they interleave:
+    gw0 13/12, gw1 11/10, ... up to six workers). `SKREG_TEST_REDIS_URL` names the
+    server; its database index is replaced by the worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    db = base_db - 2 * index
+    if db < 1:
+        raise RuntimeError(f"too many test workers for Redis databases ({worker})")
+    server = os.environ.get("SKREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13").rsplit("/", 1)[0]
+    return f"{server}/{db}"
+
+
+REDIS_URL = redis_url_for_worker(13)
 ALL_MIGRATIONS = installed_migrations()
 BACKENDS = [b for b in os.environ.get("SKREG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
@@ -64,11 +82,26 @@ def _needs(item: pytest.Item) -> set[str]:
     return needs
 
 
+# Directories whose session-scoped servers (a registry, the UI with Chromium, Traefik)
+# cost seconds to start: under pytest-xdist (`--dist loadgroup`) each runs whole on one
+# worker, so the server starts once, not once per worker.
+SESSION_SERVER_DIRECTORIES = frozenset({"cli", "clients", "e2e", "ui"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the services it needs (`make test-fast` deselects them)."""
+    """Mark each test with the services it needs (`make test-fast` deselects them),
+    and keep the tests sharing a session server on one xdist worker."""
+    tests_root = Path(__file__).parent
     for item in items:
         for service in sorted(_needs(item)):
             item.add_marker(service)
+        top = (
+            item.path.relative_to(tests_root).parts[0]
+            if item.path.is_relative_to(tests_root)
+            else ""
+        )
+        if top in SESSION_SERVER_DIRECTORIES:
+            item.add_marker(pytest.mark.xdist_group(top))
 
 
 def _asyncpg_to_sqlalchemy(dsn: str) -> str:

@@ -20,12 +20,12 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, redis_url_for_worker
 from tests.importer.gitrepos import GIT_ENV, Repo, skill_md, wait_for_port
 from tests.support.processes import Process, free_port, start, start_python_module, wait_http
 from tests.support.traefik import Edge, start_traefik
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_url_for_worker(12)
 ADMIN_PASSWORD = "e2e-admin-password-long-enough"
 SECRET_KEY = "e2e-secret-key-0123456789abcdefghijklmnop"
 SERVICE_SECRET = "e2e-service-secret-0123456789abcdefghijkl"
