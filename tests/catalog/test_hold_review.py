@@ -303,6 +303,13 @@ async def test_rescan_reports_changes_and_flags_without_breaking_installs(catalo
         assert second["changes"] == []  # nothing changed since
         listed = (await client.get(f"{REVIEW}/rescans", headers=auth("admin"))).json()
         assert [j["id"] for j in listed] == [second["id"], job["id"]]
+        # Ids a database cannot hold are a 400, not a driver overflow (found by the fuzzer).
+        for hostile in ("116570191916293100142592", "0", "-1", "2147483648"):
+            got = await client.get(f"{REVIEW}/rescans/{hostile}", headers=auth("admin"))
+            assert got.status_code == 400, (hostile, got.text)
+            assert got.headers["content-type"].startswith("application/problem+json")
+        missing = await client.get(f"{REVIEW}/rescans/2147483647", headers=auth("admin"))
+        assert missing.status_code == 404
 
 
 # A real sample of the corpus (an SSH-key stealer script): the real scanner decides.

@@ -197,8 +197,9 @@ async def list_rescans(
 @get(RESCANS + "/{job_id:int}", guards=[requires_admin()], summary="A rescan job", tags=["review"])
 async def get_rescan(
     request: Request[Any, Any, Any],
-    job_id: FromPath[int],
     catalog: NamedDependency[CatalogContext],
+    # Bounded by the column (INTEGER): a larger id overflows the driver instead of missing.
+    job_id: int = Parameter(ge=1, le=2**31 - 1),
 ) -> RescanJobShape:
     """Progress (`done` of `total`) and the verdict changes so far."""
     async with catalog.reading(request.app.state.runtime) as session:
