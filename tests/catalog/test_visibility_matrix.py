@@ -475,3 +475,35 @@ async def test_a_held_version_of_a_private_skill_is_seen_by_its_managers_only(
         assert latest.status_code == (200 if skill_seen else 404), caller
         if skill_seen:  # latest stays the public 1.0.0, for managers too
             assert latest.json()["version"] == VERSION
+
+
+async def test_namespace_rights_answer_by_the_rules_the_writes_apply(
+    registry: AsyncTestClient[Litestar],
+) -> None:
+    """`GET /api/v1/namespaces/{ns}/rights`, which the web UI shows its controls by:
+    publishers manage (yank, delete, visibility), owners and admins also configure."""
+    callers = await _seed(registry)
+    want = {
+        "other": (False, False),
+        "reader": (False, False),
+        "publisher": (True, False),
+        "org_admin": (True, True),
+        "admin": (True, True),
+        "limited_key": (False, False),  # limited to pete/*
+    }
+    for caller, (manage, configure) in want.items():
+        response = await registry.get(f"/api/v1/namespaces/{ORG}/rights", headers=callers[caller])
+        assert response.status_code == 200, (caller, response.text)
+        body = response.json()
+        assert (body["manage"], body["configure"]) == (manage, configure), caller
+    # A namespace that does not exist answers like one the caller may do nothing in.
+    absent = await registry.get("/api/v1/namespaces/nowhere/rights", headers=callers["admin"])
+    assert absent.json() == {"namespace": "nowhere", "manage": False, "configure": False}
+    assert (await registry.get(f"/api/v1/namespaces/{ORG}/rights")).status_code == 401
+    # What the rights say is what the write does: the reader's PATCH is refused.
+    patch = await registry.patch(
+        f"/api/v1/skills/{ORG}/{skill_name('public')}",
+        json={"visibility": "private"},
+        headers=callers["reader"],
+    )
+    assert patch.status_code == 403, patch.text
