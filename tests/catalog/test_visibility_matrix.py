@@ -250,7 +250,8 @@ async def _web_listed(client: httpx.AsyncClient, path: str, visibility: str) -> 
     page = response.text
     if path.startswith("/search"):  # the count shown is the count of cards: no leak
         shown = COUNT.search(page)
-        assert shown is not None and int(shown.group(1)) == len(CARD.findall(page)), path
+        assert shown is not None, path
+        assert int(shown.group(1)) == len(CARD.findall(page)), path
     return _links_to(page, visibility)
 
 
@@ -499,6 +500,11 @@ async def test_namespace_rights_answer_by_the_rules_the_writes_apply(
     # A namespace that does not exist answers like one the caller may do nothing in.
     absent = await registry.get("/api/v1/namespaces/nowhere/rights", headers=callers["admin"])
     assert absent.json() == {"namespace": "nowhere", "manage": False, "configure": False}
+    for hostile in ("a%00b", "x" * 300, "%C3%A9", "%2e%2e"):
+        odd = await registry.get(f"/api/v1/namespaces/{hostile}/rights", headers=callers["admin"])
+        assert odd.status_code in (200, 400, 404), (hostile, odd.status_code, odd.text)
+        if odd.status_code == 200:
+            assert (odd.json()["manage"], odd.json()["configure"]) == (False, False), hostile
     assert (await registry.get(f"/api/v1/namespaces/{ORG}/rights")).status_code == 401
     # What the rights say is what the write does: the reader's PATCH is refused.
     patch = await registry.patch(

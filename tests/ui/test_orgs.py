@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from skreg_proto.bundle import pack_files
 
 from tests.ui.conftest import ADMIN_PASSWORD, ADMIN_USER, Server, screenshot, sign_in
@@ -42,7 +42,7 @@ def _publish(server: Server, token: str, namespace: str, name: str, marker: str)
 
 
 @pytest.fixture
-def new_tab(browser: Browser, ui_server: Server) -> Iterator[object]:
+def new_tab(browser: Browser, ui_server: Server) -> Iterator[Callable[[], Page]]:
     """Fresh browser profiles on demand (one per person), closed afterwards."""
     opened: list[BrowserContext] = []
 
@@ -57,12 +57,12 @@ def new_tab(browser: Browser, ui_server: Server) -> Iterator[object]:
         ctx.close()
 
 
-def _member_row(page: Page, username: str):  # type: ignore[no-untyped-def]
+def _member_row(page: Page, username: str) -> Locator:
     return page.locator(f'[data-testid="member-row"][data-member="{username}"]')
 
 
 def test_owner_manages_members_and_a_publisher_makes_a_skill_private(
-    page: Page, new_tab: object, ui_server: Server
+    page: Page, new_tab: Callable[[], Page], ui_server: Server
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     owner, pete, rita, carl, bob = (f"{p}{suffix}" for p in ("owen", "pete", "rita", "carl", "bob"))
@@ -120,7 +120,7 @@ def test_owner_manages_members_and_a_publisher_makes_a_skill_private(
     _publish(ui_server, ui_server.api_token(pete, PASSWORD), org, name, marker)
 
     # The publisher sees the controls of the organization's skill: yank, delete, visibility.
-    publisher = new_tab()  # type: ignore[operator]
+    publisher = new_tab()
     sign_in(publisher, pete, PASSWORD)
     publisher.goto(f"/skills/{org}/{name}")
     expect(publisher.get_by_role("button", name="Yank")).to_be_visible()
@@ -133,10 +133,11 @@ def test_owner_manages_members_and_a_publisher_makes_a_skill_private(
     expect(publisher.get_by_test_id("visibility-badge")).to_have_text("private")
 
     # A reader sees the private skill but none of the controls.
-    reader = new_tab()  # type: ignore[operator]
+    reader = new_tab()
     sign_in(reader, rita, PASSWORD)
     response = reader.goto(f"/skills/{org}/{name}")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     expect(reader.get_by_test_id("visibility")).to_have_text("private")
     expect(reader.get_by_role("button", name="Save visibility")).to_have_count(0)
     expect(reader.get_by_role("button", name="Yank")).to_have_count(0)
@@ -146,20 +147,22 @@ def test_owner_manages_members_and_a_publisher_makes_a_skill_private(
     expect(reader.get_by_role("link", name=f"{org}/{name}")).to_have_count(1)
 
     # An anonymous visitor: the skill page is a 404, the search pages do not list it.
-    visitor = new_tab()  # type: ignore[operator]
+    visitor = new_tab()
     response = visitor.goto(f"/skills/{org}/{name}")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     for query in (f"q={marker}", f"namespace={org}"):
         visitor.goto(f"/search?{query}")
         expect(visitor.locator(".skill-card")).to_have_count(0)
         expect(visitor.get_by_text(name)).to_have_count(0)
 
     # A signed-in outsider: the organization's page and the skill's are 404, like absent ones.
-    outsider = new_tab()  # type: ignore[operator]
+    outsider = new_tab()
     sign_in(outsider, bob, PASSWORD)
     for path in (f"/orgs/{org}", f"/skills/{org}/{name}", f"/orgs/none{suffix}"):
         response = outsider.goto(path)
-        assert response is not None and response.status == 404, path
+        assert response is not None
+        assert response.status == 404, path
         expect(outsider.get_by_role("heading", name="Not found")).to_be_visible()
     outsider.goto("/orgs")
     expect(outsider.get_by_test_id("org-row")).to_have_count(0)
@@ -169,7 +172,8 @@ def test_owner_manages_members_and_a_publisher_makes_a_skill_private(
     publisher.get_by_role("button", name="Save visibility").click()
     expect(publisher.get_by_text(f"{org}/{name} is now public.")).to_be_visible()
     response = visitor.goto(f"/skills/{org}/{name}")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
 
 
 def test_a_member_whose_role_changed_stays_signed_in(ui_server: Server) -> None:
