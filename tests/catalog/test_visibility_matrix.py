@@ -5,6 +5,10 @@ seeded through the public API: organization `acme` with an owner, an admin, a
 publisher and a reader; an outsider; the registry admin; and the publisher's API key
 limited to another namespace (`pete/*`). `acme` holds one skill per visibility.
 
+The web UI's pages (skill, search, namespace, home) are surfaces too, walked with a
+browser session per caller signed in through the login form (an API key cannot sign in
+to the web UI, so the limited key has no web cells).
+
 The table of expectations is generated (`expected`), each surface answers "does
 this caller see this skill?" by its own means (listed, counted, 200 or 404), and
 the test collects every cell that disagrees, so a failure names them all at once.
@@ -15,7 +19,9 @@ exist (same status, same title, same detail with the name swapped).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -27,6 +33,7 @@ from skreg_gateway.settings import GatewaySettings
 
 from tests.support.factories import (
     AUTH,
+    PASSWORD,
     bearer,
     create_api_key,
     publish_bundle,
@@ -218,6 +225,89 @@ SURFACES: dict[str, Surface] = {
 }
 
 
+# --- the web UI: the same question, asked of the pages a browser gets ---------------------
+
+WEB_CALLERS = tuple(c for c in CALLERS if c != "limited_key")
+WEB_LOGINS = {
+    "other": "bob",
+    "reader": "rita",
+    "publisher": "pete",
+    "org_admin": "olga",
+    "admin": "admin",
+}
+HTML = {"accept": "text/html"}
+CARD = re.compile(r'class="card skill-card"')
+COUNT = re.compile(r'data-testid="result-count">\s*(\d+) skills?')
+
+
+def _links_to(page: str, visibility: str) -> bool:
+    return f'href="/skills/{ORG}/{skill_name(visibility)}"' in page
+
+
+async def _web_listed(client: httpx.AsyncClient, path: str, visibility: str) -> bool:
+    response = await client.get(path, headers=HTML)
+    assert response.status_code == 200, (path, response.status_code)
+    page = response.text
+    if path.startswith("/search"):  # the count shown is the count of cards: no leak
+        shown = COUNT.search(page)
+        assert shown is not None, path
+        assert int(shown.group(1)) == len(CARD.findall(page)), path
+    return _links_to(page, visibility)
+
+
+async def web_skill_page(client: httpx.AsyncClient, visibility: str) -> bool:
+    response = await client.get(f"/skills/{ORG}/{skill_name(visibility)}", headers=HTML)
+    assert response.status_code in (200, 404), response.status_code
+    assert "text/html" in response.headers["content-type"]
+    return response.status_code == 200
+
+
+async def web_search_page(client: httpx.AsyncClient, visibility: str) -> bool:
+    return await _web_listed(client, f"/search?q={marker(visibility)}", visibility)
+
+
+async def web_namespace_page(client: httpx.AsyncClient, visibility: str) -> bool:
+    return await _web_listed(client, f"/search?namespace={ORG}", visibility)
+
+
+async def web_tag_page(client: httpx.AsyncClient, visibility: str) -> bool:
+    return await _web_listed(client, f"/search?tag={marker(visibility)}", visibility)
+
+
+async def web_home_page(client: httpx.AsyncClient, visibility: str) -> bool:
+    return await _web_listed(client, "/", visibility)
+
+
+WebSurface = Callable[[httpx.AsyncClient, str], Awaitable[bool]]
+WEB_SURFACES: dict[str, WebSurface] = {
+    "web-skill": web_skill_page,
+    "web-search": web_search_page,
+    "web-namespace": web_namespace_page,
+    "web-tag": web_tag_page,
+    "web-home": web_home_page,
+}
+
+
+@asynccontextmanager
+async def _browser(client: AsyncTestClient[Litestar], caller: str) -> AsyncIterator[None]:
+    """The test client's cookie jar as `caller`'s browser, signed in through the login form
+    (the app runs on the client's own event loop, so it is the one client that may call it)."""
+    client.cookies.clear()
+    try:
+        username = WEB_LOGINS.get(caller)
+        if username is not None:
+            form = (await client.get("/login", headers=HTML)).text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert token is not None
+            password = ADMIN_PASSWORD if caller == "admin" else PASSWORD
+            data = {"csrf_token": token.group(1), "username": username, "password": password}
+            signed = await client.post("/login", data=data, headers=HTML, follow_redirects=False)
+            assert signed.status_code == 303, signed.text
+        yield
+    finally:
+        client.cookies.clear()
+
+
 @pytest.fixture
 async def registry(
     database_url: str, monkeypatch: pytest.MonkeyPatch
@@ -289,6 +379,18 @@ async def test_every_surface_shows_each_caller_exactly_what_it_may_see(
                 if got != want:
                     wrong.append(f"{visibility} / {caller} / {surface}: saw={got}, want={want}")
     assert cells == len(VISIBILITIES) * len(CALLERS) * len(SURFACES)
+    for caller in WEB_CALLERS:
+        async with _browser(registry, caller):
+            for visibility in VISIBILITIES:
+                want = expected(visibility, caller)
+                for surface, sees_page in WEB_SURFACES.items():
+                    cells += 1
+                    got = await sees_page(registry, visibility)
+                    if got != want:
+                        wrong.append(f"{visibility} / {caller} / {surface}: saw={got}, want={want}")
+    assert cells == len(VISIBILITIES) * (
+        len(CALLERS) * len(SURFACES) + len(WEB_CALLERS) * len(WEB_SURFACES)
+    )
     assert not wrong, "\n".join(wrong)
 
 
@@ -374,3 +476,40 @@ async def test_a_held_version_of_a_private_skill_is_seen_by_its_managers_only(
         assert latest.status_code == (200 if skill_seen else 404), caller
         if skill_seen:  # latest stays the public 1.0.0, for managers too
             assert latest.json()["version"] == VERSION
+
+
+async def test_namespace_rights_answer_by_the_rules_the_writes_apply(
+    registry: AsyncTestClient[Litestar],
+) -> None:
+    """`GET /api/v1/namespaces/{ns}/rights`, which the web UI shows its controls by:
+    publishers manage (yank, delete, visibility), owners and admins also configure."""
+    callers = await _seed(registry)
+    want = {
+        "other": (False, False),
+        "reader": (False, False),
+        "publisher": (True, False),
+        "org_admin": (True, True),
+        "admin": (True, True),
+        "limited_key": (False, False),  # limited to pete/*
+    }
+    for caller, (manage, configure) in want.items():
+        response = await registry.get(f"/api/v1/namespaces/{ORG}/rights", headers=callers[caller])
+        assert response.status_code == 200, (caller, response.text)
+        body = response.json()
+        assert (body["manage"], body["configure"]) == (manage, configure), caller
+    # A namespace that does not exist answers like one the caller may do nothing in.
+    absent = await registry.get("/api/v1/namespaces/nowhere/rights", headers=callers["admin"])
+    assert absent.json() == {"namespace": "nowhere", "manage": False, "configure": False}
+    for hostile in ("a%00b", "x" * 300, "%C3%A9", "%2e%2e"):
+        odd = await registry.get(f"/api/v1/namespaces/{hostile}/rights", headers=callers["admin"])
+        assert odd.status_code in (200, 400, 404), (hostile, odd.status_code, odd.text)
+        if odd.status_code == 200:
+            assert (odd.json()["manage"], odd.json()["configure"]) == (False, False), hostile
+    assert (await registry.get(f"/api/v1/namespaces/{ORG}/rights")).status_code == 401
+    # What the rights say is what the write does: the reader's PATCH is refused.
+    patch = await registry.patch(
+        f"/api/v1/skills/{ORG}/{skill_name('public')}",
+        json={"visibility": "private"},
+        headers=callers["reader"],
+    )
+    assert patch.status_code == 403, patch.text

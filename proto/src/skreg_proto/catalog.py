@@ -147,6 +147,18 @@ class NamespaceOut(msgspec.Struct):
     default_visibility: Visibility
 
 
+class NamespaceRights(msgspec.Struct):
+    """`GET /api/v1/namespaces/{namespace}/rights`: what the caller may do there.
+
+    `manage`: publish, yank, delete and change a skill's visibility; `configure`: change
+    the namespace's settings. Both false for a namespace that does not exist.
+    """
+
+    namespace: str
+    manage: bool
+    configure: bool
+
+
 class NamespaceUpdate(msgspec.Struct):
     """`PATCH /api/v1/namespaces/{namespace}`: the default visibility of new skills, and
     (registry admins only) the organization that owns the namespace."""

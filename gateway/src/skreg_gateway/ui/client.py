@@ -7,7 +7,7 @@ the all-in-one process, or one client per owning service (`AUTH_URL`, `CATALOG_U
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -106,15 +106,30 @@ def _problem(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, problem.title, detail, list(problem.errors), retry_after)
 
 
+# Given the refused access token, a newer one (None: the session cannot be renewed).
+Renew = Callable[[str], Awaitable[str | None]]
+
+
 class Api:
-    """Public API calls on behalf of one browser request (its token, its client address)."""
+    """Public API calls on behalf of one browser request (its token, its client address).
+
+    `renew` is asked for a new access token when the API refuses the current one (401):
+    an organization membership change revokes the member's access tokens (their claims
+    carry the memberships) while the session's refresh token stays good, so the call is
+    retried once with fresh tokens instead of signing the person out.
+    """
 
     def __init__(
-        self, router: ApiRouter, token: str | None = None, client_ip: str | None = None
+        self,
+        router: ApiRouter,
+        token: str | None = None,
+        client_ip: str | None = None,
+        renew: Renew | None = None,
     ) -> None:
         self._router = router
         self.token = token
         self._client_ip = client_ip
+        self._renew = renew
 
     def _headers(self) -> dict[str, str]:
         headers = {"accept": "application/json"}
@@ -137,6 +152,23 @@ class Api:
         body: Any = None,
     ) -> httpx.Response:
         """Send one call; raises ApiError for error statuses and unreachable services."""
+        response = await self._send_once(method, path, params, body)
+        refused = self.token
+        if response.status_code == 401 and refused and self._renew is not None:
+            renewed = await self._renew(refused)
+            if renewed and renewed != refused:
+                self.token = renewed
+                response = await self._send_once(method, path, params, body)
+        if response.status_code >= 400:
+            error = _problem(response)
+            if response.status_code >= 500:
+                log.warning("ui.api_failed", path=path, status=response.status_code)
+            raise error
+        return response
+
+    async def _send_once(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
+    ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         content = None if body is None else msgspec.json.encode(body)
         headers = self._headers()
@@ -150,11 +182,6 @@ class Api:
         except httpx.HTTPError as exc:
             log.warning("ui.api_unreachable", path=path, error_type=type(exc).__name__)
             raise ApiError(0, "Service unavailable") from exc
-        if response.status_code >= 400:
-            error = _problem(response)
-            if response.status_code >= 500:
-                log.warning("ui.api_failed", path=path, status=response.status_code)
-            raise error
         return response
 
     async def call(

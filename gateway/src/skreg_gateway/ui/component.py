@@ -29,6 +29,7 @@ from skreg_gateway.ui.client import ApiRouter
 from skreg_gateway.ui.context import STATE_KEY, UiState, provide_ui
 from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
 from skreg_gateway.ui.guards import csrf_protect
+from skreg_gateway.ui.orgs.routes import HANDLERS as ORG_HANDLERS
 from skreg_gateway.ui.refresh import RefreshCoordinator
 from skreg_gateway.ui.rendering import STATIC_DIR, create_templates
 from skreg_gateway.ui.session import UiSessionBackend, derive_session_key, session_config
@@ -90,7 +91,13 @@ def ui_component(
     )
     pages = Router(
         path="/",
-        route_handlers=[*BROWSE_HANDLERS, *ACCOUNT_HANDLERS, *SSO_HANDLERS, admin_router()],
+        route_handlers=[
+            *BROWSE_HANDLERS,
+            *ACCOUNT_HANDLERS,
+            *SSO_HANDLERS,
+            *ORG_HANDLERS,
+            admin_router(),
+        ],
         dependencies={"ui": Provide(provide_ui)},
         middleware=[DefineMiddleware(SessionMiddleware, backend=state.sessions)],
         guards=[csrf_protect],

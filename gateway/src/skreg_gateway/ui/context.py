@@ -104,7 +104,9 @@ class UiContext:
         # Outside the UI's routes no middleware writes the cookie: such a page (an unknown
         # address) leaves one-time messages for the next page instead of losing them.
         self.writable = "session" in request.scope
-        self.api = Api(state.router, self.session.access_token, client_ip(request))
+        self.api = Api(
+            state.router, self.session.access_token, client_ip(request), renew=self._renew
+        )
 
     @property
     def user(self) -> SessionUser | None:
@@ -148,19 +150,8 @@ class UiContext:
             return
         if session.access_expires_at - time.time() > REFRESH_MARGIN_S:
             return
-        router = self.state.router
-
-        async def call(token: str) -> TokenResponse:
-            api = Api(router, None, client_ip(self.request))
-            return await api.call(
-                "POST",
-                "/api/v1/auth/refresh",
-                TokenResponse,
-                body=RefreshRequest(refresh_token=token),
-            )
-
         try:
-            tokens = await self.state.refresher.refresh(session.refresh_token, call)
+            tokens = await self.state.refresher.refresh(session.refresh_token, self._refresh)
         except ApiError as exc:
             if exc.status in (400, 401, 403):
                 log.info("ui.session_expired", user=session.user.username if session.user else None)
@@ -169,6 +160,33 @@ class UiContext:
                 return
             raise
         self.sign_in(tokens)
+
+    async def _refresh(self, refresh_token: str) -> TokenResponse:
+        api = Api(self.state.router, None, client_ip(self.request))
+        return await api.call(
+            "POST",
+            "/api/v1/auth/refresh",
+            TokenResponse,
+            body=RefreshRequest(refresh_token=refresh_token),
+        )
+
+    async def _renew(self, refused: str) -> str | None:
+        """Fresh tokens after the API refused `refused` before it expired: a membership
+        change revoked it (`skreg_gateway.ui.client.Api`); None signs the person out."""
+        session = self.session
+        if not session.signed_in or session.refresh_token is None:
+            return None
+        if session.access_token and session.access_token != refused:
+            return session.access_token  # a sibling call of this page renewed already
+        try:
+            tokens = await self.state.refresher.refresh(session.refresh_token, self._refresh)
+        except ApiError as exc:
+            if exc.status in (400, 401, 403):
+                return None
+            raise
+        log.info("ui.session_renewed", user=session.user.username if session.user else None)
+        self.sign_in(tokens)
+        return tokens.access_token
 
     def template_globals(self, partial: bool = False) -> dict[str, Any]:
         """What every template may use: the user, the CSRF token, one-time messages.

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
-from skreg_proto.catalog import SkillVersion, YankRequest
+from skreg_proto.catalog import SkillDetail, SkillUpdate, SkillVersion, YankRequest
 from skreg_proto.trust import DisputeRequest, ReviewItem
 
 from skreg_gateway.ui.browse import service
@@ -59,7 +59,7 @@ async def skill_page(
     ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
 ) -> Response[Any]:
     """A skill with its latest version."""
-    view = await service.load_skill(ui.api, namespace, name, None)
+    view = await service.load_skill(ui.api, namespace, name, None, ui.user is not None)
     return await _render_skill(ui, view)
 
 
@@ -71,7 +71,7 @@ async def version_page(
     version: FromPath[str],
 ) -> Response[Any]:
     """A skill showing one particular version."""
-    view = await service.load_skill(ui.api, namespace, name, version)
+    view = await service.load_skill(ui.api, namespace, name, version, ui.user is not None)
     return await _render_skill(ui, view)
 
 
@@ -84,7 +84,8 @@ async def _render_skill(ui: UiContext, view: service.SkillView) -> Response[Any]
         shown=shown,
         tree=service.file_tree(shown.files) if shown else [],
         body_html=await skill_body(ui.state.renderer, shown) if shown else "",
-        can_manage=view.can_manage(ui.user),
+        can_manage=view.can_manage,
+        visibilities=service.VISIBILITIES,
         skill_url=skill_url(view.detail.namespace, view.detail.name),
         api_url=service.skill_path(view.detail.namespace, view.detail.name),
     )
@@ -192,6 +193,26 @@ async def dispute_finding(
     return await _manage(ui, back, "Dispute sent to the registry's admins.", call)
 
 
+@post("/skills/{namespace:str}/{name:str}/visibility", guards=[signed_in], include_in_schema=False)
+async def change_visibility(
+    ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
+) -> Response[Any]:
+    """Make the skill public, internal or private (`PATCH` on the skill, its managers only).
+
+    Made private by someone who may still see it, the page shows it again; the API
+    answers 404 to anyone else exactly as for a missing skill.
+    """
+    form = await ui.request.form()
+    wanted = str(form.get("visibility") or "")
+    back = skill_url(namespace, name)
+    if wanted not in service.VISIBILITIES:
+        ui.flash(f"Choose one of: {', '.join(service.VISIBILITIES)}.", "error")
+        return ui.redirect(back)
+    body = SkillUpdate(visibility=wanted)  # type: ignore[arg-type]  # checked just above
+    call = ui.api.call("PATCH", service.skill_path(namespace, name), SkillDetail, body=body)
+    return await _manage(ui, back, f"{namespace}/{name} is now {wanted}.", call)
+
+
 @post("/skills/{namespace:str}/{name:str}/delete", guards=[signed_in], include_in_schema=False)
 async def delete_skill(
     ui: NamedDependency[UiContext], namespace: FromPath[str], name: FromPath[str]
@@ -219,5 +240,6 @@ HANDLERS = [
     yank_version,
     unyank_version,
     dispute_finding,
+    change_visibility,
     delete_skill,
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import msgspec
 from skreg_catalog.rendering import RenderPool
 from skreg_proto.catalog import (
     CatalogStats,
+    NamespaceRights,
     SearchPage,
     SearchSort,
     SkillDetail,
@@ -17,6 +18,7 @@ from skreg_proto.catalog import (
     SkillVersion,
     TagCount,
     VersionDetail,
+    Visibility,
 )
 from skreg_proto.digest import FileEntry
 from skreg_proto.pagination import Page
@@ -24,11 +26,11 @@ from skreg_proto.pagination import Page
 from skreg_gateway.ui.browse.documents import FilePreview, new_preview, preview_text
 from skreg_gateway.ui.client import Api, ApiError, decode, file_path, items_of, seg
 from skreg_gateway.ui.rendering import search_terms
-from skreg_gateway.ui.session import SessionUser
 
 T = TypeVar("T")
 
 SORTS: tuple[SearchSort, ...] = ("relevance", "downloads", "updated", "name")
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 PREVIEW_LIMIT = 256 * 1024
 MAX_QUERY = 200
 MAX_FILTER = 64
@@ -207,38 +209,51 @@ class SkillView:
     detail: SkillDetail
     version: VersionDetail | None
     versions: list[SkillVersion]
+    # What the visitor may do here, as the catalog's own rule answers it (nothing when
+    # signed out): `manage` shows yank, delete and the visibility editor.
+    rights: NamespaceRights
 
-    def can_manage(self, user: SessionUser | None) -> bool:
-        """Owners and admins see the yank/delete controls (the API checks again)."""
-        if user is None:
-            return False
-        return (
-            user.is_admin
-            or user.username in self.detail.owners
-            or (user.username == self.detail.namespace)
-        )
+    @property
+    def can_manage(self) -> bool:
+        """Whether to show the controls (the API checks again on every change)."""
+        return self.rights.manage
 
 
-async def load_skill(api: Api, namespace: str, name: str, version: str | None) -> SkillView:
-    """The skill, the version to show (latest by default) and the versions list, at once."""
+async def namespace_rights(api: Api, namespace: str, signed_in: bool) -> NamespaceRights:
+    """What the caller may do in `namespace`: `GET /api/v1/namespaces/{ns}/rights`, which
+    applies the very functions the writes do (publishers of an organization manage its
+    skills, readers do not); a visitor who is not signed in may do nothing."""
+    if not signed_in:
+        return NamespaceRights(namespace=namespace, manage=False, configure=False)
+    return await api.get(f"/api/v1/namespaces/{seg(namespace)}/rights", NamespaceRights)
+
+
+async def load_skill(
+    api: Api, namespace: str, name: str, version: str | None, signed_in: bool = False
+) -> SkillView:
+    """The skill, the version to show (latest by default), the versions list and the
+    visitor's rights, at once."""
     base = skill_path(namespace, name)
     wanted = version or "latest"
-    detail, shown, versions = await asyncio.gather(
+    detail, shown, versions, rights = await asyncio.gather(
         api.get(base, SkillDetail),
         api.get(f"{base}/versions/{seg(wanted)}", VersionDetail),
         get_page(api, f"{base}/versions", SkillVersion, {"limit": 100}),
+        namespace_rights(api, namespace, signed_in),
         return_exceptions=True,
     )
     if isinstance(detail, BaseException):
         raise detail
     if isinstance(versions, BaseException):
         raise versions
+    if isinstance(rights, BaseException):
+        raise rights
     if isinstance(shown, BaseException):
         if not (isinstance(shown, ApiError) and shown.status == 404 and version is None):
             raise shown
         # No latest (every version yanked): the page still lists the versions.
-        return SkillView(detail=detail, version=None, versions=versions.items)
-    return SkillView(detail=detail, version=shown, versions=versions.items)
+        return SkillView(detail=detail, version=None, versions=versions.items, rights=rights)
+    return SkillView(detail=detail, version=shown, versions=versions.items, rights=rights)
 
 
 async def load_file(

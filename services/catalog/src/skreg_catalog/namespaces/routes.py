@@ -8,7 +8,13 @@ from litestar import Request, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from skreg_common.principal import Principal, requires_user
-from skreg_proto.catalog import NamespaceOut, NamespaceUpdate, SkillDetail, SkillUpdate
+from skreg_proto.catalog import (
+    NamespaceOut,
+    NamespaceRights,
+    NamespaceUpdate,
+    SkillDetail,
+    SkillUpdate,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.context import CatalogContext
@@ -29,6 +35,22 @@ async def get_namespace(
 ) -> NamespaceOut:
     """Owner, organization and default visibility (404 unless you manage it)."""
     return await NamespaceService(db_session).read(namespace, principal)
+
+
+@get(
+    f"{NAMESPACE}/rights",
+    guards=[requires_user()],
+    summary="What you may do in a namespace",
+    tags=["catalog"],
+)
+async def namespace_rights(
+    namespace: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+) -> NamespaceRights:
+    """Whether you may manage its skills (publish, yank, delete, visibility) and change its
+    settings; both false for a namespace that does not exist, so nothing is revealed."""
+    return await NamespaceService(db_session).rights(namespace, principal)
 
 
 @patch(
@@ -70,4 +92,4 @@ async def change_skill(
     return await read_detail(request.app.state.runtime.quick, namespace, name)
 
 
-HANDLERS = [get_namespace, change_namespace, change_skill]
+HANDLERS = [get_namespace, namespace_rights, change_namespace, change_skill]

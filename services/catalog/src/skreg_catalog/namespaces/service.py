@@ -7,7 +7,7 @@ import re
 import structlog
 from skreg_common.errors import Forbidden, Invalid, NotFound
 from skreg_common.principal import Principal
-from skreg_proto.catalog import NamespaceOut, NamespaceUpdate
+from skreg_proto.catalog import NamespaceOut, NamespaceRights, NamespaceUpdate
 from skreg_proto.problems import FieldProblem
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,18 @@ class NamespaceService:
     async def read(self, name: str, principal: Principal) -> NamespaceOut:
         """Settings of a namespace the caller configures."""
         return to_namespace(await self._namespace(name, principal, lock=False))
+
+    async def rights(self, name: str, principal: Principal) -> NamespaceRights:
+        """What the caller may do in a namespace, by the very rules the writes apply
+        (`can_manage`, `can_configure`): the web UI shows its controls by this answer."""
+        found = await self.session.scalar(select(Namespace).where(Namespace.name == name))
+        if found is None:
+            return NamespaceRights(namespace=name, manage=False, configure=False)
+        return NamespaceRights(
+            namespace=name,
+            manage=can_manage(found, principal),
+            configure=can_configure(found, principal),
+        )
 
     async def change(self, name: str, data: NamespaceUpdate, principal: Principal) -> NamespaceOut:
         """Set the default visibility; registry admins may also hand it to an organization.

@@ -1,0 +1,1 @@
+"""Organization pages: my organizations, and one organization's members and skills."""
