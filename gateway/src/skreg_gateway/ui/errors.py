@@ -125,7 +125,9 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 
 def _outage(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return error_page(request, exc.status)  # 503 (database away) or 507 (disk full)
+    page = error_page(request, exc.status)  # 503 (database away) or 507 (disk full)
+    page.headers.update(exc.headers)  # Retry-After with a 503
+    return page
 
 
 UI_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

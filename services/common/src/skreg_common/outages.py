@@ -54,6 +54,9 @@ _CONNECTION_ERRNOS = frozenset(
     }
 )
 
+# PostgreSQL's disk_full: "could not extend file" (no space for a table or index).
+_PG_DISK_FULL = "53100"
+
 # PostgreSQL error classes that mean "the server, not the statement": 08 connection
 # exception, 57P01-57P03 admin/crash shutdown and "the database system is starting up",
 # 53300 too many connections.
@@ -78,6 +81,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _is_full(exc: BaseException) -> bool:
+    if getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
+        return True  # PostgreSQL could not extend a file
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
         if code is not None and code & 0xFF == SQLITE_FULL:
