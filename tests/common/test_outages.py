@@ -36,6 +36,11 @@ async def bug(db_session: AsyncSession) -> None:
     await db_session.execute(text("SELECT * FROM no_such_table_here"))
 
 
+@get("/timeout")
+async def peer_timeout() -> None:
+    raise TimeoutError("a render worker took too long")  # not the database
+
+
 @post("/fill")
 async def fill(db_session: AsyncSession) -> None:
     # SQLite's page limit: the same SQLITE_FULL ("database or disk is full") a full disk
@@ -47,7 +52,7 @@ async def fill(db_session: AsyncSession) -> None:
 
 
 def _app(runtime: Runtime) -> Any:
-    return build_app("outages", runtime, [], extra_handlers=[select_one, bug, fill])
+    return build_app("outages", runtime, [], extra_handlers=[select_one, bug, peer_timeout, fill])
 
 
 def _assert_unavailable(answer: Any) -> None:
@@ -102,6 +107,8 @@ async def test_a_bug_is_still_a_500_not_an_outage(runtime: Runtime) -> None:
         answer = await client.get("/bug")
         assert answer.status_code == 500, answer.text
         assert "no_such_table" not in answer.text
+        # A timeout that did not come from the database drivers is not a database outage.
+        assert (await client.get("/timeout")).status_code == 500
 
 
 @pytest.mark.parametrize("driver", ["inline", "aiosqlite"])

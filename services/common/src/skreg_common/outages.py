@@ -25,7 +25,6 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import asyncpg  # type: ignore[import-untyped]  # no stubs; only its base classes are used
 import structlog
 from litestar import Request, Response
 from sqlalchemy import exc as sa_exc
@@ -102,9 +101,27 @@ def _is_unreachable(exc: BaseException) -> bool:
         return True
     if type(exc).__name__ == "ConnectionDoesNotExistError":
         return True  # asyncpg: the server went away mid-statement
-    if isinstance(exc, ConnectionError | TimeoutError):
-        return True  # refused, reset, or asyncpg's connect timeout
-    return isinstance(exc, OSError) and exc.errno in _CONNECTION_ERRNOS
+    # Refused, reset, or asyncpg's connect timeout: these arrive unwrapped, so only those
+    # that rose through the database drivers count (a peer's or a render's timeout is
+    # not the database being away).
+    if isinstance(exc, ConnectionError | TimeoutError) or (
+        isinstance(exc, OSError) and exc.errno in _CONNECTION_ERRNOS
+    ):
+        return _raised_in_database_driver(exc)
+    return False
+
+
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.", "skreg_common.sqlite_inline")
+
+
+def _raised_in_database_driver(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def outage_of(exc: BaseException) -> DomainError | None:
@@ -127,14 +144,13 @@ def is_outage(exc: BaseException) -> bool:
     return outage is not None and outage.status == 503
 
 
-# The classes database and disk failures arrive as (each outage's chain starts with one).
+# The classes database and disk failures arrive as (each outage's chain starts with one):
+# SQLAlchemy wraps asyncpg's own errors (a refused connection stays an OSError).
 OUTAGE_CLASSES: tuple[type[Exception], ...] = (
     sa_exc.DBAPIError,
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
     sqlite3.Error,
-    asyncpg.PostgresError,  # the few that reach us unwrapped (while connecting)
-    asyncpg.InterfaceError,
     OSError,  # ConnectionError, TimeoutError, ENOSPC from a blob write
 )
 
