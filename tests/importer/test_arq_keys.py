@@ -82,3 +82,43 @@ async def test_discard_removes_every_key_arq_keeps_for_a_job_a_dead_worker_held(
                 await running
         await worker.close()
         await dispatcher.close()
+
+
+async def test_a_finished_job_id_is_refused_until_discarded(redis_client: Redis) -> None:
+    """A job that ended without ending its run (it failed while the database was away)
+    leaves its result under the job id, and arq refuses that id again: upkeep's
+    re-enqueue only works after `discard` removed the result too."""
+    queue = f"skreg:test:{uuid.uuid4().hex[:12]}"
+    job_id = f"import:{uuid.uuid4().hex}"
+
+    async def import_run(_ctx: dict[str, Any], _payload: bytes) -> None:
+        raise RuntimeError("the database went away")
+
+    dispatcher = ArqDispatcher(await arq_pool(REDIS_URL, queue), queue, owns_pool=True)
+    worker = Worker(
+        functions=[func(import_run, name=JOB_FUNCTION)],
+        redis_settings=RedisSettings.from_dsn(REDIS_URL),
+        queue_name=queue,
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+        handle_signals=False,
+        poll_delay=0.05,
+        burst=True,
+        keep_result=3600,
+    )
+    try:
+        assert await dispatcher.enqueue("run-1", job_id)
+        await asyncio.wait_for(worker.main(), timeout=30)  # burst: runs the job, then returns
+        job = Job(job_id, redis_client, _queue_name=queue, _deserializer=job_deserializer)
+        assert await job.status() == JobStatus.complete
+        assert not await dispatcher.is_pending(job_id)
+        assert not await dispatcher.enqueue("run-1", job_id)  # refused: the result is kept
+
+        await dispatcher.discard(job_id)
+
+        assert await redis_client.keys(f"*{job_id}*") == []
+        assert await dispatcher.enqueue("run-1", job_id, defer_seconds=3600)
+        assert await dispatcher.is_pending(job_id)
+    finally:
+        await worker.close()
+        await dispatcher.close()

@@ -10,7 +10,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
-from skreg_common.errors import BrowserErrorPage, request_id_of
+from skreg_common.errors import BrowserErrorPage, DomainError, request_id_of
+from skreg_common.outages import outage_handlers
 
 from skreg_gateway.ui.client import ApiError
 from skreg_gateway.ui.context import UiContext, UiState, context_for, safe_local_path, state_of
@@ -30,6 +31,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
     500: ("Something went wrong", "Something went wrong on our side. Please try again later."),
     502: ("Something went wrong", "A service gave an answer we could not read."),
     503: ("Service unavailable", "A part of the registry is not reachable right now."),
+    507: ("Storage full", "The registry's storage is full; nothing was saved."),
 }
 
 
@@ -122,7 +124,14 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         )
 
 
+def _outage(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    page = error_page(request, exc.status)  # 503 (database away) or 507 (disk full)
+    page.headers.update(exc.headers)  # Retry-After with a 503
+    return page
+
+
 UI_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    **outage_handlers(_outage, _unexpected),
     SignInRequired: _sign_in,
     CsrfRejected: _csrf,
     AdminOnly: _admin_only,

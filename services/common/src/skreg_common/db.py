@@ -157,6 +157,8 @@ def create_engine(
     url: str,
     *,
     pool_size: int = 10,
+    connect_timeout: float = 5.0,
+    pool_timeout: float = 10.0,
     echo: bool = False,
     sqlite_driver: SqliteDriver = "inline",
 ) -> AsyncEngine:
@@ -180,9 +182,13 @@ def create_engine(
             )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # pre-ping replaces connections a PostgreSQL restart killed; the timeouts keep a
+    # request from hanging while it is away (it gets a 503: skreg_common.outages).
     return create_async_engine(
         url,
         echo=echo,
+        connect_args={"timeout": connect_timeout},
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,

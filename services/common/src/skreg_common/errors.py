@@ -12,6 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from skreg_proto.codec import to_json
 from skreg_proto.problems import FieldProblem, FormatError, ProblemDetails
 
+from skreg_common.outages import outage_handlers
+
 PROBLEM_JSON = "application/problem+json"
 
 Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
@@ -116,6 +118,33 @@ class Unavailable(DomainError):
     """A dependency (database, Redis, a peer service) is not reachable right now."""
 
     status, title = 503, "Service unavailable"
+
+
+# How long a client should wait before retrying while the database is away: a
+# PostgreSQL restart takes a few seconds, and the pool reconnects on the next request.
+DATABASE_RETRY_AFTER_S = 5
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached right now; the request did nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database is not reachable right now; nothing was changed, try again shortly",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+
+
+class StorageFull(DomainError):
+    """The disk holding the database (or the blobs) is full; nothing was stored."""
+
+    status, title = 507, "Insufficient storage"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the registry's storage is full; nothing was stored. "
+            "An operator must free or add disk space."
+        )
 
 
 def problem_response(
@@ -253,8 +282,10 @@ def exception_handlers(
     """The one translation table (advanced-alchemy style), with an optional browser page.
 
     Order does not matter: Litestar picks the most specific class in the exception's MRO.
+    Database outages and a full disk get their own answers (503, 507: skreg_common.outages).
     """
     return {
+        **outage_handlers(_domain, _unexpected),
         DomainError: _domain,
         FormatError: _format,
         ValidationException: _validation,

@@ -31,6 +31,8 @@ class Runtime:
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout,
+            pool_timeout=settings.db_pool_timeout,
             sqlite_driver=settings.sqlite_driver,
         )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None

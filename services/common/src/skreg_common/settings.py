@@ -44,6 +44,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 10
+    # PostgreSQL outages answer fast (skreg_common.outages): seconds to open a connection,
+    # and seconds a request waits for a pooled one, before it gets a 503.
+    db_connect_timeout: float = 5.0
+    db_pool_timeout: float = 10.0
     # Upgrade the schema at start-up. None: only on SQLite (the embedded default);
     # production runs migrations as an explicit step (`make migrate`, the compose job).
     auto_migrate: bool | None = None

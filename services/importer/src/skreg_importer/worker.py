@@ -12,10 +12,11 @@ import sys
 from typing import Any
 
 import structlog
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 from skreg_common.logging import configure_logging
+from skreg_common.outages import is_outage
 from skreg_common.runtime import Runtime
 from skreg_common.settings import SettingsError, load_settings
 
@@ -41,10 +42,31 @@ log = structlog.get_logger(__name__)
 ARQ_MAX_TRIES = 50
 
 
+# While the database is away, a job tries again after this many seconds times its try
+# number, at most OUTAGE_RETRY_MAX_S: a restart is over in seconds, a longer outage
+# must not spin.
+OUTAGE_RETRY_S = 2
+OUTAGE_RETRY_MAX_S = 15
+
+
 async def import_run(ctx: dict[str, Any], payload: bytes) -> None:
-    """The arq job: decode the msgpack payload and run the import."""
+    """The arq job: decode the msgpack payload and run the import.
+
+    A database outage (the run could not be claimed, or its outcome not written) is
+    not the run's failure: the job is retried once the database may be back. Failing
+    it instead left the run `queued` with a finished job of the same id in arq, which
+    nothing would run again.
+    """
     runner: ImportRunner = ctx["runner"]
-    await runner.execute(decode_job(payload).run_id)
+    run_id = decode_job(payload).run_id
+    try:
+        await runner.execute(run_id)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        delay = min(OUTAGE_RETRY_S * int(ctx.get("job_try", 1)), OUTAGE_RETRY_MAX_S)
+        log.warning("import.database_unavailable", run_id=run_id, retry_in=delay)
+        raise Retry(defer=delay) from exc
 
 
 async def upkeep(ctx: dict[str, Any]) -> None:

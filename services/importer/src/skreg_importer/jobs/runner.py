@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from skreg_common.db import utcnow
+from skreg_common.outages import is_outage
 from skreg_common.peers import PeerError
 from skreg_proto.bundle import BundleLimits
 from skreg_proto.codec import from_msgpack
@@ -129,6 +130,8 @@ class ImportRunner:
         except JobFailed as exc:
             await self._failed(claimed, exc)
         except Exception as exc:  # a bug must fail the run, never leave it running
+            if is_outage(exc):
+                raise  # the database is away, not the run broken: the job is retried
             log.exception("import.crashed")
             await self._failed(
                 claimed, JobFailed(f"internal error ({type(exc).__name__})", transient=False)

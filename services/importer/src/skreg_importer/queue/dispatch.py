@@ -13,7 +13,12 @@ from typing import Any, Protocol
 
 import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.jobs import Job, JobStatus
 from skreg_proto.codec import from_msgpack, to_msgpack
 from skreg_proto.importer import ImportJob
@@ -57,7 +62,8 @@ class Dispatcher(Protocol):
         ...
 
     async def discard(self, job_id: str) -> None:
-        """Forget a job whose worker died, so a fresh one can take over its run."""
+        """Forget a job whose worker died (or that finished without finishing its run),
+        so the same or a fresh job can take over its run."""
         ...
 
     async def close(self) -> None:
@@ -104,8 +110,12 @@ class ArqDispatcher:
         # tests/importer/test_arq_keys.py checks it against the real arq and Redis.
         async with self.pool.pipeline(transaction=True) as pipe:
             pipe.zrem(self.queue_name, job_id)
+            # The result too: arq refuses to enqueue a job id whose result it still keeps.
             pipe.delete(
-                job_key_prefix + job_id, in_progress_key_prefix + job_id, retry_key_prefix + job_id
+                job_key_prefix + job_id,
+                in_progress_key_prefix + job_id,
+                retry_key_prefix + job_id,
+                result_key_prefix + job_id,
             )
             await pipe.execute()
 

@@ -101,6 +101,9 @@ async def recover_runs(
     for run_id, job_id in await _stranded_queued(sessions, older_than, now):
         if await dispatcher.is_pending(job_id):
             continue
+        # Its job ended without ending the run (it failed while the database was away):
+        # arq keeps that job's result under the same id and would refuse it again.
+        await dispatcher.discard(job_id)
         await dispatcher.enqueue(run_id, job_id)
         log.info("import.requeued", run_id=run_id, reason="queued but not in the queue")
         recovered += 1

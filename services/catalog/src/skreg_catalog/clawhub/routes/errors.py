@@ -13,6 +13,7 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from skreg_common.errors import DomainError
+from skreg_common.outages import outage_handlers
 from skreg_proto.codec import to_json
 from skreg_proto.problems import FormatError
 
@@ -59,6 +60,8 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 
 ERROR_HANDLERS: dict[type[Exception] | int, Any] = {
+    # A database outage or a full disk: 503 / 507 as text, not the catch-all 500.
+    **outage_handlers(_domain, _unexpected),
     DomainError: _domain,
     FormatError: _format,
     ValidationException: _validation,
