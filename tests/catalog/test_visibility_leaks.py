@@ -1,6 +1,6 @@
 """No surface reveals a private skill, nor that a namespace holds one.
 
-tests/catalog/test_visibility_matrix.py walks every surface × caller; these are the
+tests/catalog/test_visibility_matrix.py walks every surface by caller; these are the
 oracles an earlier attempt found beside it: the per-namespace discovery index of a
 namespace with only private skills, the refusal to publish into someone else's
 namespace, and semantic candidates merged into hybrid search results and totals.
