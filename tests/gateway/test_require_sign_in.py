@@ -56,8 +56,12 @@ async def _call(
 def _refused(response: httpx.Response, *, problem: bool = True) -> None:
     assert response.status_code == 401, (response.request.url, response.text)
     assert response.headers["www-authenticate"] == "Bearer"
+    kind = response.headers["content-type"]
     if problem:
-        assert response.headers["content-type"] == "application/problem+json"
+        assert kind == "application/problem+json"
+    else:  # ClawHub: the plain text its CLI prints (docs/clawhub.md)
+        assert kind.startswith("text/plain"), kind
+        assert "requires sign-in" in response.text
 
 
 @pytest.fixture
