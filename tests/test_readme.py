@@ -79,6 +79,15 @@ COVERED_ELSEWHERE = {
     "skreg org create acme": (
         "tests/cli/test_orgs.py runs each of these commands against a served registry"
     ),
+    "skreg source add https://git.example.com/acme/skills.git --namespace acme "
+    "--visibility private": (
+        "tests/cli/test_sources.py::test_a_private_source_imports_private_skills runs it "
+        "with a local repository"
+    ),
+    "curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8000/api/v1/skills": (
+        "tests/cli/test_require_sign_in.py runs the block against a registry with "
+        "REQUIRE_SIGN_IN=true"
+    ),
     "npx clawhub --registry http://127.0.0.1:8000/clawhub search hello": (
         "tests/clients/test_clawhub_cli.py runs it with the real clawhub CLI"
     ),

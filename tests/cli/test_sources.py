@@ -143,3 +143,24 @@ def test_path_filters_and_version_policy_reach_the_registry(as_admin: str, tmp_p
     assert created["exclude"] == ["skills/broken/**"]
     unknown = run(*args, "--version-policy", "no-such-policy")
     assert unknown.exit_code in (ExitCode.USAGE, ExitCode.REJECTED)
+
+
+def test_a_private_source_imports_private_skills(
+    as_admin: str, registry: RegistryServer, tmp_path: Path
+) -> None:
+    """The README's `skreg source add … --visibility private`, with a local repository."""
+    repo, namespace = _repository(tmp_path), unique("ns")
+    added = run("source", "add", f"file://{repo}", "--namespace", namespace,
+                "--visibility", "private")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "(private)" in added.stdout
+    source_id = added.stdout.split("Added source ", 1)[1].split(":", 1)[0]
+    synced = run("source", "sync", source_id, "--wait")
+    assert synced.exit_code == 0, synced.output
+    path = f"/api/v1/skills/{namespace}/good"
+    with httpx.Client(base_url=registry.url, timeout=30) as http:
+        assert http.get(path).status_code == 404  # anonymous: as if absent
+        seen = http.get(path, headers={"X-API-Key": as_admin})
+        assert seen.json()["visibility"] == "private"
+    wrong = run("source", "add", f"file://{repo}", "--namespace", namespace, "--visibility", "x")
+    assert wrong.exit_code == ExitCode.USAGE

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 import yaml
 from skreg_auth.settings import AuthSettings
-from skreg_common.settings import DEV_SECRET_KEY, DEV_SERVICE_SECRET, load_settings
+from skreg_common.settings import (
+    DEV_SECRET_KEY,
+    DEV_SERVICE_SECRET,
+    ServiceSettings,
+    load_settings,
+)
 from skreg_gateway.devcert import write_self_signed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,6 +136,17 @@ def test_prod_passes_the_identity_provider_settings_to_auth(prod: dict[str, Any]
     assert not settings.registration_is_open
     assert "https://gitlab.com" in settings.trusted_issuers
     assert "SSO_ISSUER" not in prod["gateway"]["environment"]  # only auth talks to the IdP
+
+
+def test_prod_requires_sign_in_in_every_service_when_asked() -> None:
+    """REQUIRE_SIGN_IN is off unless set, and then every service (and the UI) reads it."""
+    for value, expected in (({}, False), ({"REQUIRE_SIGN_IN": "true"}, True)):
+        result = _compose("prod", {**PROD_ENV, **value}, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        services = yaml.safe_load(result.stdout)["services"]
+        for name in APPS:  # the setting every service reads (skreg_common.signin)
+            env = {k: str(v) for k, v in services[name]["environment"].items()}
+            assert load_settings(ServiceSettings, env).require_sign_in is expected, name
 
 
 def test_prod_backs_up_on_a_schedule_into_a_volume(prod: dict[str, Any]) -> None:

@@ -101,6 +101,7 @@ class SourceView(msgspec.Struct, kw_only=True):
     include: list[str] = msgspec.field(default_factory=list)
     exclude: list[str] = msgspec.field(default_factory=list)
     version_policy: str | None = None
+    visibility: str | None = None
     last_commit: str | None = None
     last_synced_at: str | None = None
     last_run_id: str | None = None

@@ -26,6 +26,8 @@ Outcome = Literal[
 # - `generate_on_conflict`: the same, but such content gets a generated version instead;
 # - `generated`: tags and declared versions are ignored; every new content is generated.
 VersionPolicy = Literal["declared", "generate_on_conflict", "generated"]
+# Who may see the skills an import creates (None: the namespace's default visibility).
+SourceVisibility = Literal["public", "internal", "private"]
 
 MIN_INTERVAL = 60
 MAX_INTERVAL = 30 * 24 * 3600
@@ -66,6 +68,7 @@ class SourceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     include: PathGlobs = msgspec.field(default_factory=list)
     exclude: PathGlobs = msgspec.field(default_factory=list)
     version_policy: VersionPolicy = "declared"
+    visibility: SourceVisibility | None = None
 
 
 class SourceUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,6 +85,7 @@ class SourceUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     include: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
     exclude: PathGlobs | msgspec.UnsetType | None = msgspec.UNSET
     version_policy: VersionPolicy | msgspec.UnsetType = msgspec.UNSET
+    visibility: SourceVisibility | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Source(msgspec.Struct, kw_only=True):
@@ -107,6 +111,7 @@ class Source(msgspec.Struct, kw_only=True):
     exclude: list[str] = msgspec.field(default_factory=list)
     version_policy: VersionPolicy = "declared"
     last_run_counts: dict[str, int] = msgspec.field(default_factory=dict)
+    visibility: SourceVisibility | None = None
 
 
 class ImportCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -120,6 +125,7 @@ class ImportCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     include: PathGlobs = msgspec.field(default_factory=list)
     exclude: PathGlobs = msgspec.field(default_factory=list)
     version_policy: VersionPolicy = "declared"
+    visibility: SourceVisibility | None = None
 
 
 class ImportResult(msgspec.Struct, kw_only=True):

@@ -100,6 +100,8 @@ class ServicePublishRequest(msgspec.Struct):
     previous import. Same digest as latest → `unchanged`, nothing written.
     `version_policy` is the source's (`declared`, `generate_on_conflict`, `generated`;
     a plain string, so an unknown value from a newer importer reads as `declared`).
+    `visibility` is what a skill the import creates gets (None: the namespace's
+    default); skills that exist keep theirs.
     """
 
     namespace: str
@@ -109,6 +111,7 @@ class ServicePublishRequest(msgspec.Struct):
     warnings: list[FieldProblem] = msgspec.field(default_factory=list)
     owner: str | None = None
     version_policy: str = "declared"
+    visibility: Literal["public", "internal", "private"] | None = None
 
 
 class ServicePublishResult(msgspec.Struct):

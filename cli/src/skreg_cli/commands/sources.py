@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, get_args
 
 import click
-from skreg_proto.importer import VersionPolicy
+from skreg_proto.importer import SourceVisibility, VersionPolicy
 
 from skreg_cli.client import ApiClient, decode, path_of
 from skreg_cli.commands.common import json_option
@@ -105,6 +105,11 @@ def source() -> None:
     help="How versions are taken: tags, then declared, a conflict on changed content "
     "(declared, the default); generated over a conflict; always generated.",
 )
+@click.option(
+    "--visibility",
+    type=click.Choice(get_args(SourceVisibility)),
+    help="Who may see the skills this source creates (default: the namespace's default).",
+)
 @click.option("--interval", type=int, help="Seconds between scheduled syncs.")
 @json_option
 @pass_app
@@ -117,6 +122,7 @@ def add(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     version_policy: str | None,
+    visibility: str | None,
     interval: int | None,
 ) -> None:
     """Add a Git source (URL: https://, ssh://, git@host:path; file:// where allowed)."""
@@ -128,13 +134,15 @@ def add(
         "include": list(include),
         "exclude": list(exclude),
         "version_policy": version_policy,
+        "visibility": visibility,
     }
     body.update({name: value for name, value in optional.items() if value not in (None, [])})
     client = app.admin_client()
     created = decode(_call(client, "POST", "sources", json=body), SourceView)
     app.output.json(to_builtins(created))
+    seen_by = f" ({created.visibility})" if created.visibility else ""
     app.output.result(
-        f"Added source {created.id}: {created.url} -> namespace {created.namespace} "
+        f"Added source {created.id}: {created.url} -> namespace {created.namespace}{seen_by} "
         f"on {client.base_url}"
     )
     app.output.note(f"sync it: skreg source sync {created.id} --wait")

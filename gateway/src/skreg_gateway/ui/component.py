@@ -28,7 +28,7 @@ from skreg_gateway.ui.browse.routes import HANDLERS as BROWSE_HANDLERS
 from skreg_gateway.ui.client import ApiRouter
 from skreg_gateway.ui.context import STATE_KEY, UiState, provide_ui
 from skreg_gateway.ui.errors import UI_EXCEPTION_HANDLERS, browser_error_page
-from skreg_gateway.ui.guards import csrf_protect
+from skreg_gateway.ui.guards import csrf_protect, sign_in_wall
 from skreg_gateway.ui.orgs.routes import HANDLERS as ORG_HANDLERS
 from skreg_gateway.ui.refresh import RefreshCoordinator
 from skreg_gateway.ui.rendering import STATIC_DIR, create_templates
@@ -100,7 +100,7 @@ def ui_component(
         ],
         dependencies={"ui": Provide(provide_ui)},
         middleware=[DefineMiddleware(SessionMiddleware, backend=state.sessions)],
-        guards=[csrf_protect],
+        guards=[sign_in_wall, csrf_protect],
         exception_handlers=UI_EXCEPTION_HANDLERS,
         opt={STATE_KEY: state, "skip_principal": True},
         include_in_schema=False,

@@ -56,6 +56,20 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise SignInRequired(next_path(connection))
 
 
+# Pages that answer anonymous browsers even under REQUIRE_SIGN_IN: the ways to sign in.
+SIGN_IN_PAGES = frozenset({"/login", "/login/sso", "/login/sso/callback", "/register", "/logout"})
+
+
+async def sign_in_wall(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of every page: under REQUIRE_SIGN_IN, anonymous browsers go to sign in first
+    (the API answers them 401: skreg_common.signin)."""
+    state = state_of(connection)
+    if not state.settings.require_sign_in or connection.url.path in SIGN_IN_PAGES:
+        return
+    if not load_session(connection, state).signed_in:
+        raise SignInRequired(next_path(connection))
+
+
 async def admins_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: an admin; anonymous users are sent to sign in, others get the 403 page.
 

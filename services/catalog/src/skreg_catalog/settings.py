@@ -93,9 +93,6 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
             problems.append("SIGNING_KEY_FILE (or SIGNING_KEY) is not set")
         return problems
 
-    # Every read needs a signed-in caller: even public skills are hidden from anonymous ones.
-    require_sign_in: bool = False
-
     @property
     def render_limits(self) -> RenderLimits:
         """How SKILL.md bodies and files are rendered."""

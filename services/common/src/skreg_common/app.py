@@ -24,6 +24,7 @@ from skreg_common.logging import request_id_middleware
 from skreg_common.openapi import document_problems
 from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
 from skreg_common.runtime import Runtime
+from skreg_common.signin import sign_in_guard
 
 Hook = Callable[[Runtime], Awaitable[None]]
 
@@ -116,7 +117,10 @@ def build_app(
             request_id_middleware,
             prometheus.middleware,
         ],
-        guards=[internal_route_guard(runtime.settings, over_network=internal_over_network)],
+        guards=[
+            internal_route_guard(runtime.settings, over_network=internal_over_network),
+            sign_in_guard(runtime.settings.require_sign_in),
+        ],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]

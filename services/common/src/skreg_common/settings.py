@@ -70,6 +70,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     # pool and guard). Above 1 it needs PostgreSQL and Redis: the state processes share
     # (caches, throttles, revocations, the queue) lives there (docs/operations.md).
     web_concurrency: int = 1
+    # Every request needs a signed-in caller (skreg_common.signin): API, well-known, MCP
+    # and ClawHub answer 401, web pages send to sign-in; health and sign-in stay open.
+    require_sign_in: bool = False
 
     @property
     def is_dev(self) -> bool:

@@ -48,6 +48,10 @@ class ImportPublisher(PublishService):
         if namespace is None:
             namespace = await self._ensure_namespace(request.namespace, request.owner, None)
         skill, new_skill = await self._skill(namespace, name)
+        if new_skill:
+            # The source's visibility, else the namespace's default: an import into a
+            # private namespace must never create a public skill.
+            skill.visibility = request.visibility or namespace.default_visibility
         digest = checked.bundle.digest
         result = ServicePublishResult(
             outcome="unchanged", namespace=namespace.name, name=name, digest=digest

@@ -59,6 +59,15 @@ class Origin:
     warnings: tuple[FieldProblem, ...] = ()
 
 
+def _not_yours(name: str, principal: Principal) -> Forbidden:
+    """The one refusal for a namespace the caller may not publish to, whether it exists
+    (perhaps holding private skills) or not: the answer is no existence oracle."""
+    return Forbidden(
+        f"you may publish only to your own namespace '{principal.username}' and your "
+        f"organizations' namespaces, not to '{name}'"
+    )
+
+
 class PublishService:
     """Writes new versions; the bundle was checked before the transaction opened."""
 
@@ -121,7 +130,7 @@ class PublishService:
         namespace = await self._find_namespace(name)
         if namespace is not None:
             if not can_manage(namespace, principal):
-                raise Forbidden(f"the namespace '{name}' belongs to someone else")
+                raise _not_yours(name, principal)
             if namespace.owner_name is None and namespace.owner_id == principal.id:
                 # Made by an import, which knows only the owner's id: learn the name.
                 namespace.owner_name = principal.username
@@ -132,9 +141,7 @@ class PublishService:
             # An organization's own namespace bears its name, made on its first publish.
             return await self._ensure_namespace(name, None, None, org=name) if create else None
         if name != principal.username and not principal.is_admin:
-            raise Forbidden(
-                f"you may create only your own namespace '{principal.username}', not '{name}'"
-            )
+            raise _not_yours(name, principal)
         if not create:
             return None
         return await self._ensure_namespace(name, principal.id, principal.username)

@@ -35,7 +35,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.blobs.models import Blob
-from skreg_catalog.skills.models import Namespace, Skill, Version
+from skreg_catalog.skills.models import Skill, Version
 from skreg_catalog.skills.service import STORED_LIMITS
 from skreg_catalog.visibility import Sight, visible_to
 from skreg_catalog.wellknown.archive import ArchiveCache
@@ -105,10 +105,19 @@ class IndexService:
         skills `sight` may see."""
         query = _LATEST.where(visible_to(sight.shape))
         if namespace is not None:
-            found = await self.session.scalar(
-                select(Namespace.id).where(Namespace.name == namespace)
+            # A namespace holding nothing the caller may see (only private skills, or
+            # none left) answers exactly as a missing one: no existence oracle.
+            seen = await self.session.scalar(
+                select(Skill.id)
+                .where(
+                    Skill.namespace == namespace,
+                    Skill.deleted_at.is_(None),
+                    visible_to(sight.shape),
+                )
+                .limit(1),
+                sight.params(),
             )
-            if found is None:
+            if seen is None:
                 raise NotFound(f"no namespace {namespace}")
             query = query.where(Skill.namespace == namespace)
         rows = list((await self.session.execute(query, sight.params())).all())

@@ -78,6 +78,7 @@ async def _publish_one(
         warnings=list(skill.warnings),
         owner=claimed.owner,
         version_policy=claimed.version_policy,
+        visibility=claimed.visibility,  # type: ignore[arg-type]
     )
     try:
         result = await publisher.publish(request)

@@ -49,6 +49,7 @@ class ClaimedRun:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     version_policy: str = "declared"
+    visibility: str | None = None  # of the skills it creates (None: the namespace's default)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class RunStore:
                 include=tuple(run.include or ()),
                 exclude=tuple(run.exclude or ()),
                 version_policy=run.version_policy,
+                visibility=run.visibility,
             )
 
     async def renew_lease(self, run_id: str) -> bool:

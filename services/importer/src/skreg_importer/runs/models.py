@@ -47,6 +47,7 @@ class ImportRun(Base):
     include: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
     version_policy: Mapped[str] = mapped_column(String(32), default=DEFAULT_VERSION_POLICY)
+    visibility: Mapped[str | None] = mapped_column(String(16))  # the source's, when queued
     owner: Mapped[str | None] = mapped_column(String(64))
     credentials_enc: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=QUEUED)

@@ -46,4 +46,5 @@ def to_source(source: Source, last_run: LastRun | None = None) -> SourceOut:
         include=list(source.include or ()),
         exclude=list(source.exclude or ()),
         version_policy=source.version_policy,  # type: ignore[arg-type]
+        visibility=source.visibility,  # type: ignore[arg-type]
     )

@@ -48,5 +48,7 @@ class Source(Base):
     include: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
     version_policy: Mapped[str] = mapped_column(String(32), default=DEFAULT_VERSION_POLICY)
+    # What skills this source creates are visible to; None: the namespace's default.
+    visibility: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

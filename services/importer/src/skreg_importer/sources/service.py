@@ -98,6 +98,7 @@ class SourceService:
             include=where.include,
             exclude=where.exclude,
             version_policy=data.version_policy,
+            visibility=data.visibility,
             interval_seconds=data.interval,
             enabled=data.enabled,
             webhook_secret_enc=self._seal_webhook(data.webhook_secret),
@@ -175,6 +176,8 @@ class SourceService:
         if patch.version_policy is not msgspec.UNSET:
             moved |= patch.version_policy != source.version_policy
             source.version_policy = patch.version_policy
+        if patch.visibility is not msgspec.UNSET:
+            source.visibility = patch.visibility  # new skills only: no fresh clone needed
         if patch.credentials is not msgspec.UNSET:
             if repo is None:  # the stored URL passed these checks when it was saved
                 repo = parse_repo_url(source.url, allow_local=True)
