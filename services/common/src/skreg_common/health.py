@@ -1,4 +1,4 @@
-"""`/health` (alive), `/ready` (database reachable; Redis reported) and `/metrics` for any service."""
+"""`/health` (alive), `/ready` (database up; Redis reported) and `/metrics` for any service."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ different budgets. Redis shares the counts between replicas; the in-memory one
 serves the single embedded process. Both satisfy one contract, tested against each.
 
 While Redis is unreachable the Redis throttle counts in this process instead: each
-replica then enforces the limit on its own (at most replicas × limit in total), which
+replica then enforces the limit on its own (at most replicas times the limit in total), which
 is looser but never "unlimited", and a sign-in never fails only because Redis is down.
 Auth throttles sign-ins and registrations with it; the catalog, publishes.
 """
