@@ -47,6 +47,11 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+# Methods that change nothing: a request Traefik could not get an answer for (the replica
+# died, or refused the connection) is sent again, to another replica. Never a write: a
+# publish the dead replica may have committed must be retried by the client, who knows.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY = {"attempts": 2, "initialInterval": "50ms"}
 ROUTES_FILE = Path("deploy/traefik/dynamic/routes.yml")
 INTEGER_TEMPLATES = {"RATE_LIMIT_IP_DEPTH": "0"}
 
@@ -70,6 +75,8 @@ def _router(route: PublicRoute, priority: int) -> dict[str, Any]:
         "body-limit",
         "security-headers",
     ]
+    if route.methods and set(route.methods) <= IDEMPOTENT_METHODS:
+        middlewares.append("retry-idempotent")
     return {
         "rule": _rule(route),
         "entryPoints": ["websecure"],
@@ -106,8 +113,9 @@ def dynamic_config() -> dict[str, Any]:
         name: {
             "loadBalancer": {
                 "servers": [{"url": _env(f"{name.upper()}_UPSTREAM", url)}],
-                # /ready, not /health: a replica that cannot reach PostgreSQL or Redis
-                # leaves the rotation while the others keep serving (replicas: compose).
+                # /ready, not /health: a replica that cannot reach PostgreSQL leaves the
+                # rotation while the others keep serving (replicas: compose). Redis down
+                # is "degraded" and stays: every replica shares that one Redis.
                 "healthCheck": {"path": "/ready", "interval": "5s", "timeout": "3s"},
                 "passHostHeader": True,
             }
@@ -118,6 +126,7 @@ def dynamic_config() -> dict[str, Any]:
     middlewares["inflight-per-ip"] = {
         "inFlightReq": {"amount": MAX_IN_FLIGHT_PER_IP, "sourceCriterion": _per_client_ip()}
     }
+    middlewares["retry-idempotent"] = {"retry": RETRY}
     middlewares["body-limit"] = {"buffering": {"maxRequestBodyBytes": MAX_REQUEST_BODY_BYTES}}
     middlewares["deny-all"] = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
     middlewares["security-headers"] = {
