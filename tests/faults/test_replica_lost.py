@@ -1,21 +1,20 @@
 """A catalog replica SIGKILLed behind real Traefik while clients keep reading.
 
 Two catalog processes (one auth) on PostgreSQL + Redis, Traefik in front with both as
-servers of the catalog service and a 1 s health check on `/ready` (production: 5 s).
-Several clients read detail pages and downloads over HTTPS in a loop; one replica is
-killed outright. Traffic must move to the other one: failures only for requests that
-were in flight at the kill (at most one per client), none once the health check has had
-its interval to notice, and every read afterwards answered. The routes Traefik runs are
-the committed ones, `retry-idempotent` included: a GET whose replica died is resent
-to the other replica when its connection is refused. Traefik never resends a request
-the dead replica had already received (its headers were written), so those in flight
-fail with 502: at most one per client.
+servers of the catalog service: the committed routes, with the health check on `/ready`
+at 1 s instead of 5 s. Several clients read detail pages and downloads over HTTPS in a
+loop; one replica is killed outright. Requests Traefik sends to the dead replica fail
+(502) until its health check drops it; after that window, interval plus timeout at
+most, every read is answered by the survivor. Counts are printed.
+
+Traefik's `retry` middleware (attempts 2, also with `status: [502]`) was tried on the
+read routes and resent none of these requests (RetryAttempts 0 in the access log of
+three runs, Traefik 3.7.15), so it is not in the committed config.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -36,10 +35,11 @@ from tests.support.traefik import Edge, multi_server_routes, start_traefik
 
 SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 HEALTH_INTERVAL_S = 1
-HEALTH_TIMEOUT_S = 3  # the committed config's timeout: a dead server fails its check faster
+HEALTH_TIMEOUT_S = 3  # as committed
+WINDOW_S = HEALTH_INTERVAL_S + HEALTH_TIMEOUT_S  # failures allowed only this soon after the kill
 CLIENTS = 8
 BEFORE_KILL_S = 2.0
-AFTER_KILL_S = 4.0
+AFTER_KILL_S = WINDOW_S + 2.0
 
 
 @dataclass
@@ -153,20 +153,16 @@ def test_killing_a_replica_moves_traffic_to_the_other(cluster: Cluster) -> None:
         await asyncio.gather(*readers)
 
     asyncio.run(scenario())
-    # Requests Traefik sent to the dead replica before its health check noticed: refused
-    # connections, resent to the survivor by `retry-idempotent` (the client never knew).
-    access = (cluster.edge.process.log_path.parent / "access.log").read_text().splitlines()
-    resent = sum(1 for line in access if json.loads(line).get("RetryAttempts", 0) > 0)
-    late = [f for f in failures if f[0] > HEALTH_INTERVAL_S + HEALTH_TIMEOUT_S]
+    late = [f for f in failures if f[0] > WINDOW_S]
+    last = max((f[0] for f in failures), default=0.0)
     print(
         f"\nreads before the kill: {answered['before']}, after: {answered['after']}, "
-        f"failed (in flight at the kill): {len(failures)}, resent by Traefik: {resent}, "
-        f"last failure {max((f[0] for f in failures), default=0):.2f} s after the kill"
+        f"failed: {len(failures)}, the last {last:.2f} s after the kill"
     )
-    assert answered["before"] > 0 and answered["after"] > 0
+    assert answered["before"] > 0
+    assert answered["after"] > 0
     assert not [f for f in failures if f[0] < 0], "errors before the kill"
-    assert len(failures) <= CLIENTS, "more failures than requests in flight"
-    assert not late, f"still failing after the health check's interval: {late}"
+    assert not late, f"still failing {WINDOW_S} s after the kill: {late}"
     # The survivor serves on its own.
     alive = httpx.get(f"{cluster.catalogs[1]}/ready", timeout=5)
     assert alive.status_code == 200

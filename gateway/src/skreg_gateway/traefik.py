@@ -47,11 +47,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-# Methods that change nothing: a request Traefik could not get an answer for (the replica
-# died, or refused the connection) is sent again, to another replica. Never a write: a
-# publish the dead replica may have committed must be retried by the client, who knows.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRY = {"attempts": 2, "initialInterval": "50ms"}
 ROUTES_FILE = Path("deploy/traefik/dynamic/routes.yml")
 INTEGER_TEMPLATES = {"RATE_LIMIT_IP_DEPTH": "0"}
 
@@ -75,8 +70,6 @@ def _router(route: PublicRoute, priority: int) -> dict[str, Any]:
         "body-limit",
         "security-headers",
     ]
-    if route.methods and set(route.methods) <= IDEMPOTENT_METHODS:
-        middlewares.append("retry-idempotent")
     return {
         "rule": _rule(route),
         "entryPoints": ["websecure"],
@@ -126,7 +119,6 @@ def dynamic_config() -> dict[str, Any]:
     middlewares["inflight-per-ip"] = {
         "inFlightReq": {"amount": MAX_IN_FLIGHT_PER_IP, "sourceCriterion": _per_client_ip()}
     }
-    middlewares["retry-idempotent"] = {"retry": RETRY}
     middlewares["body-limit"] = {"buffering": {"maxRequestBodyBytes": MAX_REQUEST_BODY_BYTES}}
     middlewares["deny-all"] = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
     middlewares["security-headers"] = {
