@@ -255,6 +255,9 @@ def test_redis_outage_keeps_serving_and_imports_catch_up(deployment: Deployment)
                 await asyncio.sleep(0.1)
             assert run.json()["state"] == "succeeded", f"{run.json()}\n{d.logs()}"
             caught_up = time.monotonic() - back_at
+            # The worker lost Redis and waited for it instead of exiting.
+            assert "worker.redis_lost" in d.processes["worker"].log()
+            assert d.processes["worker"].popen.poll() is None
             imported = await catalog.get("/api/v1/skills/outage/outage-alpha")
             assert imported.status_code == 200, imported.text
             for base in (d.auth, d.catalog, d.importer):
