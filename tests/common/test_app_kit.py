@@ -87,14 +87,27 @@ async def test_the_schema_describes_health_and_ready_as_sent(runtime: Runtime) -
     assert "/metrics" not in paths  # Prometheus text for scrapers, not an API operation
 
 
-async def test_ready_reports_an_unreachable_redis(tmp_path) -> None:
+async def test_ready_reports_an_unreachable_redis_as_degraded(tmp_path) -> None:
+    """Redis down keeps the replica in Traefik (200, "degraded"); the database down does not."""
     settings = ServiceSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", redis_url="redis://127.0.0.1:1/0"
     )
     async with AsyncTestClient(_app(Runtime.open(settings))) as client:
         ready = await client.get("/ready")
-    assert ready.status_code == 503
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["redis"].startswith("failed")
+
+    missing = tmp_path / "no-such-dir" / "r.db"  # SQLite cannot open it: the database is down
+    settings = ServiceSettings(
+        database_url=f"sqlite+aiosqlite:///{missing}", redis_url="redis://127.0.0.1:1/0"
+    )
+    async with AsyncTestClient(_app(Runtime.open(settings))) as client:
+        ready = await client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "unavailable"
+    assert ready.json()["checks"]["database"].startswith("failed")
     assert ready.headers["content-type"].startswith("application/problem+json")
 
 

@@ -26,3 +26,22 @@ async def test_redis_budget_is_shared_between_replicas_and_expires(redis_client:
     assert 3500 < (await two.reserve("k", 2)).retry_after <= 3600  # the other replica spent it
     assert 3500 < await redis_client.ttl("test:th:k") <= 3600  # never a key without expiry
     assert isinstance(throttle(None, prefix="x", window=1), MemoryThrottle)
+
+
+async def test_without_redis_the_budget_is_counted_in_this_process() -> None:
+    """Redis down must never mean "unlimited" (a sign-in throttle that lets every guess by)."""
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    budget = throttle(unreachable, prefix="test:down:", window=3600)
+    try:
+        assert (await budget.reserve("k", 2)).granted
+        assert (await budget.reserve("k", 2)).granted
+        refused = await budget.reserve("k", 2)
+        assert not refused.granted
+        assert 3500 < refused.retry_after <= 3600
+        assert (await budget.peek("k", 2)).count == 2
+        await budget.release("k")  # a success gives its attempt back, in memory too
+        assert (await budget.reserve("k", 2)).granted
+        await budget.reset("k")
+        assert (await budget.peek("k", 2)).count == 0
+    finally:
+        await unreachable.aclose()

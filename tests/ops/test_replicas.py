@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,7 +33,7 @@ from tests.support.factories import (
     skill_bundle,
 )
 from tests.support.processes import Process, free_port, start_python_module, wait_http
-from tests.support.traefik import DYNAMIC_DIR, Edge, start_traefik
+from tests.support.traefik import Edge, multi_server_routes, start_traefik
 
 SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 STALENESS_BOUND_S = 1.0
@@ -49,21 +47,6 @@ class Cluster:
     auths: list[str]
     edge: Edge
     admin_token: str
-
-
-def _two_server_routes(source: Path, target: Path, servers: dict[str, list[str]]) -> None:
-    """The committed dynamic config with several servers per service and a 1 s health check.
-
-    Edited as text: the file holds Go templates that are not YAML until Traefik renders them.
-    """
-    target.mkdir()
-    for path in source.iterdir():
-        text = re.sub(r"interval: \d+s", "interval: 1s", path.read_text())
-        for name, urls in servers.items():
-            line = next(x for x in text.splitlines() if f"{name.upper()}_UPSTREAM" in x)
-            indent = line[: len(line) - len(line.lstrip())]
-            text = text.replace(line, "\n".join(f"{indent}- url: '{url}'" for url in urls))
-        (target / path.name).write_text(text)
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +96,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             processes.append(start_python_module(f"catalog-{index}", "skreg_catalog", env, workdir))
         for process, base in zip(processes[2:], catalogs, strict=True):
             wait_http(process, f"{base}/ready", timeout=60)
-        routes = workdir / "routes"
-        _two_server_routes(DYNAMIC_DIR, routes, {"auth": auths, "catalog": catalogs})
+        routes = multi_server_routes(workdir / "routes", {"auth": auths, "catalog": catalogs})
         (workdir / "edge").mkdir()
         # Gateway and importer are not under test: any loopback answer to /health will do
         # (their default upstreams are compose host names, never looked up here).

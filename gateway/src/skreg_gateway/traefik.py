@@ -106,8 +106,9 @@ def dynamic_config() -> dict[str, Any]:
         name: {
             "loadBalancer": {
                 "servers": [{"url": _env(f"{name.upper()}_UPSTREAM", url)}],
-                # /ready, not /health: a replica that cannot reach PostgreSQL or Redis
-                # leaves the rotation while the others keep serving (replicas: compose).
+                # /ready, not /health: a replica that cannot reach PostgreSQL leaves the
+                # rotation while the others keep serving (replicas: compose). Redis down
+                # is "degraded" and stays: every replica shares that one Redis.
                 "healthCheck": {"path": "/ready", "interval": "5s", "timeout": "3s"},
                 "passHostHeader": True,
             }

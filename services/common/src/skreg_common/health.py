@@ -1,4 +1,4 @@
-"""`/health` (alive), `/ready` (database and Redis reachable) and `/metrics` for any service."""
+"""`/health` (alive), `/ready` (database up; Redis reported) and `/metrics` for any service."""
 
 from __future__ import annotations
 
@@ -45,14 +45,22 @@ async def _ping_database(runtime: Runtime) -> None:
 
 @get("/ready")
 async def ready(request: Request[Any, Any, Any]) -> Response[HealthStatus]:
-    """Ready: the database (and Redis, when configured) answer within a short timeout."""
+    """Ready: the database answers within a short timeout; Redis is checked and reported.
+
+    Redis down is "degraded", still 200: every replica shares the same Redis, so taking
+    them all out of Traefik would turn a partial outage (throttles count per process,
+    imports wait in the database) into a total one. The database down is 503.
+    """
     runtime: Runtime = request.app.state.runtime
     probes = [_check("database", _ping_database(runtime))]
     if runtime.redis is not None:
         probes.append(_check("redis", runtime.redis.ping()))
     checks = dict(await asyncio.gather(*probes))
-    ok = all(v == "ok" for v in checks.values())
-    body = HealthStatus(status="ok" if ok else "unavailable", checks=checks)
+    ok = checks["database"] == "ok"
+    status = (
+        "unavailable" if not ok else "ok" if all(v == "ok" for v in checks.values()) else "degraded"
+    )
+    body = HealthStatus(status=status, checks=checks)
     # The struct itself (not its bytes), so the OpenAPI document describes the body sent.
     return Response(
         content=body,

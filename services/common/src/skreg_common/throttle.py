@@ -10,6 +10,10 @@ reservations the key is refused until the window closes, and the caller gets
 `Retry-After`. The limit is given per call, so one throttle serves keys with
 different budgets. Redis shares the counts between replicas; the in-memory one
 serves the single embedded process. Both satisfy one contract, tested against each.
+
+While Redis is unreachable the Redis throttle counts in this process instead: each
+replica then enforces the limit on its own (at most replicas times the limit in total), which
+is looser but never "unlimited", and a sign-in never fails only because Redis is down.
 Auth throttles sign-ins and registrations with it; the catalog, publishes.
 """
 
@@ -22,10 +26,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
+import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from skreg_common.errors import Unavailable
+log = structlog.get_logger(__name__)
 
 MAX_MEMORY_KEYS = 100_000
 
@@ -152,19 +157,36 @@ return 0
 
 
 class RedisThrottle:
-    """The shared counter: Lua scripts over a key that expires when its window closes."""
+    """The shared counter: Lua scripts over a key that expires when its window closes.
+
+    Falls back to a `MemoryThrottle` of its own for as long as Redis fails (see above).
+    """
 
     def __init__(self, redis: Redis, *, prefix: str, window: int) -> None:
         self._redis, self._prefix, self._window = redis, prefix, window
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
+        self.fallback = MemoryThrottle(window=window)
+        self._degraded = False
+
+    def _down(self, exc: RedisError) -> MemoryThrottle:
+        if not self._degraded:  # one warning per outage, not one per attempt
+            log.warning("throttle.redis_unavailable", prefix=self._prefix, error=repr(exc))
+            self._degraded = True
+        return self.fallback
+
+    def _up(self) -> None:
+        if self._degraded:
+            log.info("throttle.redis_back", prefix=self._prefix)
+            self._degraded = False
 
     async def reserve(self, key: str, limit: int) -> Slot:
         """Refuse at the limit, else INCR (the first one sets the expiry) — one atomic step."""
         try:
             count, wait = await self._reserve(keys=[self._prefix + key], args=[limit, self._window])
         except RedisError as exc:
-            raise Unavailable("throttling is unavailable") from exc
+            return await self._down(exc).reserve(key, limit)
+        self._up()
         return Slot(int(count), int(wait))
 
     async def release(self, key: str) -> None:
@@ -172,26 +194,27 @@ class RedisThrottle:
         try:
             await self._release(keys=[self._prefix + key])
         except RedisError as exc:
-            raise Unavailable("throttling is unavailable") from exc
+            await self._down(exc).release(key)
 
     async def peek(self, key: str, limit: int) -> Slot:
-        """GET and TTL of the key."""
+        """GET and TTL of the key (or the in-process count while Redis is down)."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._prefix + key)
                 pipe.ttl(self._prefix + key)
                 count, ttl = await pipe.execute()
         except RedisError as exc:
-            raise Unavailable("throttling is unavailable") from exc
+            return await self._down(exc).peek(key, limit)
         value = int(count) if count is not None else 0
         return Slot(value, max(1, int(ttl)) if value >= limit else 0)
 
     async def reset(self, key: str) -> None:
-        """Delete the key."""
+        """Delete the key (in Redis and in the fallback)."""
+        await self.fallback.reset(key)
         try:
             await self._redis.delete(self._prefix + key)
         except RedisError as exc:
-            raise Unavailable("throttling is unavailable") from exc
+            self._down(exc)
 
 
 def throttle(redis: Redis | None, *, prefix: str, window: int) -> Throttle:

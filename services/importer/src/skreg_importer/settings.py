@@ -25,6 +25,9 @@ class ImporterSettings(ServiceSettings, frozen=True, kw_only=True):
     importer_retry_backoff: float = 5.0
     importer_retry_backoff_max: float = 300.0
     importer_run_lease_seconds: float = 30.0
+    # A run still queued this long after its last change, yet missing from the queue (its
+    # enqueue failed while Redis was down), is enqueued again by upkeep.
+    importer_queued_grace_seconds: float = 60.0
     importer_publish_concurrency: int = 8
     importer_queue_name: str = "skreg:importer:queue"
     importer_job_timeout: float = 1800.0

@@ -2,12 +2,15 @@
 
 Any number of these may run against one Redis: the clone cap (GIT_MAX_CONCURRENT) is
 held in Redis, run leases in the database. At start-up and on a cron every 30 s a
-worker requeues runs whose worker died and, with SYNC_ENABLED, starts due syncs.
+worker requeues runs whose worker died or whose enqueue failed (Redis was down) and,
+with SYNC_ENABLED, starts due syncs; SYNC_CHECK_SECONDS below 30 runs it more often.
+A worker that loses Redis waits and starts over instead of exiting.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import Any
 
@@ -15,6 +18,7 @@ import structlog
 from arq import Retry, cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 from skreg_common.logging import configure_logging
 from skreg_common.outages import is_outage
 from skreg_common.runtime import Runtime
@@ -40,6 +44,8 @@ log = structlog.get_logger(__name__)
 # arq retries a job whose worker was stopped; our own attempt counter (in the run
 # row) decides when a run gives up, so arq's limit only guards against loops.
 ARQ_MAX_TRIES = 50
+# Wait before a worker that lost Redis starts over (arq itself retries connecting 5 times).
+REDIS_RETRY_S = 1.0
 
 
 # While the database is away, a job tries again after this many seconds times its try
@@ -120,6 +126,12 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await runtime.close()
 
 
+def upkeep_seconds(settings: ImporterSettings) -> set[int]:
+    """The seconds of each minute at which upkeep runs: every SYNC_CHECK_SECONDS (1-30)."""
+    step = min(30, max(1, int(settings.sync_check_seconds)))
+    return set(range(0, 60, step))
+
+
 def worker_settings(settings: ImporterSettings, *, burst: bool = False) -> dict[str, Any]:
     """The arq `WorkerSettings` for these settings (keyword arguments of `arq.Worker`)."""
     if not settings.redis_url:
@@ -133,7 +145,9 @@ def worker_settings(settings: ImporterSettings, *, burst: bool = False) -> dict[
                 timeout=settings.importer_job_timeout,
             )
         ],
-        "cron_jobs": [cron(upkeep, second={0, 30}, run_at_startup=False, timeout=120)],
+        "cron_jobs": [
+            cron(upkeep, second=upkeep_seconds(settings), run_at_startup=False, timeout=120)
+        ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.importer_queue_name,
         "job_serializer": job_serializer,
@@ -167,7 +181,22 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"skreg-importer-worker: {exc}\n")
         raise SystemExit(2) from exc
     configure_logging(settings.log_level, settings.log_json)
-    worker.run()
+    while True:
+        try:
+            worker.run()
+            return
+        except (RedisError, OSError) as exc:
+            # arq stops at the first failed poll. Redis going away is an outage to wait
+            # out, not a reason to exit: the runs requested meanwhile wait in the database
+            # and the next start-up's upkeep enqueues them.
+            if args.burst:
+                raise
+            log.warning("worker.redis_lost", error=repr(exc), retry_in=REDIS_RETRY_S)
+        loop = asyncio.get_event_loop()
+        # arq's close failed before its on_shutdown: close the database pool here.
+        loop.run_until_complete(shutdown(worker.ctx))
+        loop.run_until_complete(asyncio.sleep(REDIS_RETRY_S))
+        worker = build_worker(settings, burst=args.burst)
 
 
 if __name__ == "__main__":

@@ -79,9 +79,16 @@ async def recover_runs(
     dispatcher: Dispatcher,
     settings: ImporterSettings,
     *,
-    queued_grace_seconds: float = 60.0,
+    queued_grace_seconds: float | None = None,
 ) -> int:
-    """Requeue runs whose lease expired and enqueue queued runs missing from the queue."""
+    """Requeue runs whose lease expired and enqueue queued runs missing from the queue.
+
+    A queued run counts as missing once `queued_grace_seconds` (default
+    `IMPORTER_QUEUED_GRACE_SECONDS`) passed since its last change without a pending job:
+    its enqueue failed (Redis was down) or Redis lost the queue.
+    """
+    if queued_grace_seconds is None:
+        queued_grace_seconds = settings.importer_queued_grace_seconds
     now = utcnow()
     recovered = 0
     for run_id, old_job, attempts in await _expired_running(sessions, now):
