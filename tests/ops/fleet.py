@@ -36,13 +36,21 @@ class Fleet:
 
     def start(self, name: str, module: str, **extra: str) -> str:
         """Start `python -m module` on a free port; its base URL once `/ready` answers."""
-        port = free_port()
-        env = {**self.env, "PORT": str(port), **extra}
-        process = start_python_module(name, module, env, self.workdir)
-        self.processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        wait_http(process, f"{base}/ready", timeout=60)
-        return base
+        return self.start_all([(name, module, extra)])[0]
+
+    def start_all(self, services: list[tuple[str, str, dict[str, str]]]) -> list[str]:
+        """Start every (name, module, extra settings) at once, then wait for each: the
+        imports of several processes overlap instead of adding up. Their base URLs."""
+        started = []
+        for name, module, extra in services:
+            port = int(extra.get("PORT") or free_port())  # a port chosen ahead, or any
+            env = {**self.env, **extra, "PORT": str(port)}
+            process = start_python_module(name, module, env, self.workdir)
+            self.processes.append(process)
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, base in started:
+            wait_http(process, f"{base}/ready", timeout=90)
+        return [base for _, base in started]
 
     def spawn(self, name: str, module: str, **extra: str) -> Process:
         """Start `python -m module` without a port (a worker)."""

@@ -19,6 +19,7 @@ import asyncio
 import hmac
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -26,6 +27,7 @@ import pytest
 
 from tests.ops.fleet import Fleet, fleet
 from tests.support.factories import AUTH, publish_bundle, register_user, sign_in, skill_bundle
+from tests.support.processes import free_port
 
 ADMIN_KEY = "sr_sharedstateadmin_" + "k" * 43
 LIMIT = 3  # every throttle under test allows this many, combined over both processes
@@ -33,27 +35,44 @@ SOURCES = "/api/v1/sources"
 IMPORTS = "/api/v1/imports"
 
 
+@dataclass
+class Replicas:
+    fleet: Fleet
+    auths: list[str]
+    catalogs: list[str]
+    importers: list[str]
+
+
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], list[str]]]:
-    """Two auth and two catalog processes; each catalog asks its own auth."""
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    """Two processes of each HTTP service, started at once; each catalog asks its own
+    auth. Imports point at a closed loopback port and fail at once."""
     settings = {
         "REGISTRATION_OPEN": "true",
         "REGISTRATION_MAX_PER_ADDRESS": str(LIMIT),
         "LOGIN_MAX_FAILURES": str(LIMIT),
         "PUBLISH_RATE_LIMIT": str(LIMIT),
+        "ADMIN_API_KEY": ADMIN_KEY,
+        "IMPORTER_ALLOW_LOCAL": "true",
+        "IMPORTER_MAX_ATTEMPTS": "1",
+        "IMPORTER_QUEUE_NAME": "skreg:shared-state",
     }
-    with fleet(tmp_path_factory.mktemp("shared-web"), "skreg_shared_web", **settings) as running:
-        auths = [running.start(f"auth-{n}", "skreg_auth") for n in range(2)]
-        catalogs = [
-            running.start(f"catalog-{n}", "skreg_catalog", AUTH_URL=auths[n]) for n in range(2)
-        ]
-        yield auths, catalogs
+    workdir = tmp_path_factory.mktemp("shared-state")
+    with fleet(workdir, "skreg_shared", **settings) as running:
+        ports = [free_port(), free_port()]
+        auths = [f"http://127.0.0.1:{port}" for port in ports]
+        bases = running.start_all(
+            [(f"auth-{n}", "skreg_auth", {"PORT": str(ports[n])}) for n in range(2)]
+            + [(f"catalog-{n}", "skreg_catalog", {"AUTH_URL": auths[n]}) for n in range(2)]
+            + [(f"importer-{n}", "skreg_importer", {"AUTH_URL": auths[n]}) for n in range(2)]
+        )
+        assert bases[:2] == auths
+        running.env.update(AUTH_URL=auths[0], CATALOG_URL=bases[2])  # for the workers
+        yield Replicas(running, auths, bases[2:4], bases[4:6])
 
 
-def test_throttles_hold_across_two_auth_and_two_catalog_processes(
-    web: tuple[list[str], list[str]],
-) -> None:
-    auths, catalogs = web
+def test_throttles_hold_across_two_auth_and_two_catalog_processes(replicas: Replicas) -> None:
+    auths, catalogs = replicas.auths, replicas.catalogs
 
     async def scenario() -> None:
         async with (
@@ -116,24 +135,6 @@ def test_throttles_hold_across_two_auth_and_two_catalog_processes(
 # --- the importer -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def importers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fleet, list[str]]]:
-    """Auth (for the admin key), two importer API processes and, in the scheduling test,
-    two importer workers; imports point at a closed loopback port and fail at once."""
-    settings = {
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "IMPORTER_ALLOW_LOCAL": "true",
-        "IMPORTER_MAX_ATTEMPTS": "1",
-        "IMPORTER_QUEUE_NAME": "skreg:shared-state",
-    }
-    workdir = tmp_path_factory.mktemp("shared-importer")
-    with fleet(workdir, "skreg_shared_importer", **settings) as running:
-        auth = running.start("auth", "skreg_auth")
-        running.env.update(AUTH_URL=auth, CATALOG_URL=auth)  # the catalog is never reached
-        bases = [running.start(f"importer-{n}", "skreg_importer") for n in range(2)]
-        yield running, bases
-
-
 def _signed(secret: str, body: bytes) -> dict[str, str]:
     return {
         "x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, "sha256").hexdigest(),
@@ -157,10 +158,8 @@ async def _runs(client: httpx.AsyncClient, source_id: str) -> list[dict[str, obj
     return list(answer.json()["items"])
 
 
-def test_a_webhook_delivery_sent_to_two_importers_is_acted_on_once(
-    importers: tuple[Fleet, list[str]],
-) -> None:
-    _, bases = importers
+def test_a_webhook_delivery_sent_to_two_importers_is_acted_on_once(replicas: Replicas) -> None:
+    bases = replicas.importers
 
     async def scenario() -> None:
         async with (
@@ -184,10 +183,8 @@ def test_a_webhook_delivery_sent_to_two_importers_is_acted_on_once(
     asyncio.run(scenario())
 
 
-def test_two_importer_workers_start_one_scheduled_sync_per_interval(
-    importers: tuple[Fleet, list[str]],
-) -> None:
-    running, bases = importers
+def test_two_importer_workers_start_one_scheduled_sync_per_interval(replicas: Replicas) -> None:
+    running, bases = replicas.fleet, replicas.importers
     intervals = 3
 
     async def due_again(source_id: str) -> None:
@@ -228,7 +225,7 @@ def test_two_importer_workers_start_one_scheduled_sync_per_interval(
                         break
                     assert asyncio.get_running_loop().time() < deadline, runs
                     await asyncio.sleep(0.2)
-                await asyncio.sleep(3)  # three more ticks of each worker: nothing new
+                await asyncio.sleep(2)  # two more ticks of each worker: nothing new
             return await _runs(client, source)
 
     runs = asyncio.run(scenario())
