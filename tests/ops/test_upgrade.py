@@ -112,21 +112,16 @@ def old_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OldRelease
     processes: list[Process] = []
     try:
         auth = f"http://127.0.0.1:{free_port()}"
-        processes.append(
-            start(
-                "old-auth",
-                [sys.executable, "-m", "skreg_auth"],
-                {**old_env, "PORT": auth.rsplit(":", 1)[1]},
-                workdir,
-            )
-        )
-        wait_http(processes[0], f"{auth}/ready", timeout=60)
         catalog = f"http://127.0.0.1:{free_port()}"
-        catalog_env = {**old_env, "PORT": catalog.rsplit(":", 1)[1], "AUTH_URL": auth}
-        processes.append(
-            start("old-catalog", [sys.executable, "-m", "skreg_catalog"], catalog_env, workdir)
-        )
-        wait_http(processes[1], f"{catalog}/ready", timeout=60)
+        # Both started at once, then waited on: their imports overlap.
+        for name, module, base, extra in (
+            ("old-auth", "skreg_auth", auth, {}),
+            ("old-catalog", "skreg_catalog", catalog, {"AUTH_URL": auth}),
+        ):
+            env = {**old_env, "PORT": base.rsplit(":", 1)[1], **extra}
+            processes.append(start(name, [sys.executable, "-m", module], env, workdir))
+        for process, base in zip(processes, (auth, catalog), strict=True):
+            wait_http(process, f"{base}/ready", timeout=90)
         for process in processes:  # really the previous release's code
             assert str(workdir / "previous") in Path(
                 f"/proc/{process.popen.pid}/environ"
