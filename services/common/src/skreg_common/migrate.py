@@ -24,7 +24,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from skreg_common.db import create_engine
-from skreg_common.logging import configure_logging
 from skreg_common.migrations import (
     MigrationSpec,
     alembic_config,
@@ -117,8 +116,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     # The same refusals as a service's start-up, before anything touches the database.
     settings = load_or_exit(ServiceSettings)
-    # A migration waiting for a lock says so (migration.lock_busy), as a service would log.
-    configure_logging(settings.log_level, settings.log_json)
     specs = installed_migrations()
 
     async def run() -> None:
