@@ -2,24 +2,44 @@
 
 Migrations always run on a connection we hand to Alembic (`config.attributes`),
 so the same code runs inside the embedded app's event loop and from the command line.
+
+On PostgreSQL a migration waits at most LOCK_TIMEOUT for a table lock, then rolls back
+and tries again after a backoff. Without this, an ALTER TABLE waiting behind one long
+read holds its place in the lock queue, and every read that arrives after it queues
+behind the ALTER: the previous release, still serving during an upgrade, would stall.
+With a short timeout the migration steps aside instead (see docs/operations.md and
+tests/ops/test_upgrade.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from skreg_common.app import ServiceComponent
 from skreg_common.runtime import Runtime
 from skreg_common.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+# How long one migration statement may wait for a lock on PostgreSQL before it gives way.
+LOCK_TIMEOUT = "250ms"
+# Then retried after 0.1, 0.2, 0.4 … s (at most 2 s apart): about a minute in all.
+LOCK_ATTEMPTS = 40
+LOCK_BACKOFF_S = 0.1
+LOCK_BACKOFF_MAX_S = 2.0
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)
@@ -72,13 +92,42 @@ def _run_downgrade(conn: Connection, spec: MigrationSpec, revision: str) -> None
     command.downgrade(alembic_config(spec, conn), revision)
 
 
+def _lock_not_available(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+async def _migrate_one(
+    engine: AsyncEngine,
+    run: Callable[[Connection, MigrationSpec, str], None],
+    spec: MigrationSpec,
+    revision: str,
+) -> None:
+    """One service's migration in one transaction; on PostgreSQL with a short lock wait,
+    the whole transaction retried with backoff when a lock was not granted in time."""
+    postgres = engine.dialect.name == "postgresql"
+    delay = LOCK_BACKOFF_S
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            async with engine.begin() as conn:
+                if postgres:
+                    # SET LOCAL: only this transaction; a pooled connection keeps no trace.
+                    await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                await conn.run_sync(run, spec, revision)
+            return
+        except DBAPIError as exc:
+            if not postgres or not _lock_not_available(exc) or attempt == LOCK_ATTEMPTS:
+                raise
+            log.info("migration.lock_busy", service=spec.service, attempt=attempt, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LOCK_BACKOFF_MAX_S)
+
+
 async def upgrade(
     engine: AsyncEngine, specs: Sequence[MigrationSpec], revision: str = "head"
 ) -> None:
     """Upgrade each service's history, in the given order (one transaction per service)."""
     for spec in specs:
-        async with engine.begin() as conn:
-            await conn.run_sync(_run_upgrade, spec, revision)
+        await _migrate_one(engine, _run_upgrade, spec, revision)
 
 
 async def downgrade(
@@ -86,8 +135,7 @@ async def downgrade(
 ) -> None:
     """Downgrade in reverse order, so dependents go first."""
     for spec in reversed(specs):
-        async with engine.begin() as conn:
-            await conn.run_sync(_run_downgrade, spec, revision)
+        await _migrate_one(engine, _run_downgrade, spec, revision)
 
 
 async def current_revisions(

@@ -1,10 +1,11 @@
 """`python -m skreg_importer.worker [--burst]`: an arq worker executing import jobs.
 
 Any number of these may run against one Redis: the clone cap (GIT_MAX_CONCURRENT) is
-held in Redis, run leases in the database. At start-up and on a cron every 30 s a
-worker requeues runs whose worker died or whose enqueue failed (Redis was down) and,
-with SYNC_ENABLED, starts due syncs; SYNC_CHECK_SECONDS below 30 runs it more often.
-A worker that loses Redis waits and starts over instead of exiting.
+held in Redis, run leases in the database. At start-up and on a cron every
+SYNC_CHECK_SECONDS a worker requeues runs whose worker died or whose enqueue failed
+(Redis was down) and, with SYNC_ENABLED, starts due syncs (each source claimed by one
+worker per interval, see queue.upkeep). A worker that loses Redis waits and starts
+over instead of exiting.
 """
 
 from __future__ import annotations
@@ -126,16 +127,21 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await runtime.close()
 
 
-def upkeep_seconds(settings: ImporterSettings) -> set[int]:
-    """The seconds of each minute at which upkeep runs: every SYNC_CHECK_SECONDS (1-30)."""
-    step = min(30, max(1, int(settings.sync_check_seconds)))
-    return set(range(0, 60, step))
+def upkeep_ticks(every_seconds: float) -> tuple[set[int], set[int] | None]:
+    """arq cron (second, minute) sets that fire about every `every_seconds` (whole
+    seconds, at least 1): under a minute, those seconds of every minute (a last, shorter
+    gap when 60 is not a multiple); from a minute on, whole minutes at second 0."""
+    step = max(1, round(every_seconds))
+    if step < 60:
+        return set(range(0, 60, step)), None
+    return {0}, set(range(0, 60, step // 60))
 
 
 def worker_settings(settings: ImporterSettings, *, burst: bool = False) -> dict[str, Any]:
     """The arq `WorkerSettings` for these settings (keyword arguments of `arq.Worker`)."""
     if not settings.redis_url:
         raise SettingsError("the importer worker needs REDIS_URL")
+    seconds, minutes = upkeep_ticks(settings.sync_check_seconds)
     return {
         "functions": [
             func(
@@ -145,9 +151,7 @@ def worker_settings(settings: ImporterSettings, *, burst: bool = False) -> dict[
                 timeout=settings.importer_job_timeout,
             )
         ],
-        "cron_jobs": [
-            cron(upkeep, second=upkeep_seconds(settings), run_at_startup=False, timeout=120)
-        ],
+        "cron_jobs": [cron(upkeep, second=seconds, minute=minutes, timeout=120)],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.importer_queue_name,
         "job_serializer": job_serializer,

@@ -117,13 +117,10 @@ async def recover_runs(
     return recovered
 
 
-async def schedule_due(
-    sessions: Sessions, requests: RunRequests, now: dt.datetime | None = None
-) -> list[str]:
-    """Start a sync for every enabled source whose next sync time has come."""
-    now = now or utcnow()
+async def due_sources(sessions: Sessions, now: dt.datetime) -> list[str]:
+    """Ids of the enabled sources whose next sync time has come (not yet claimed)."""
     async with unit_of_work(sessions) as session:
-        due = list(
+        return list(
             (
                 await session.execute(
                     select(Source.id).where(
@@ -133,25 +130,60 @@ async def schedule_due(
                 )
             ).scalars()
         )
+
+
+async def claim_source(
+    sessions: Sessions, source_id: str, settings: ImporterSettings, now: dt.datetime
+) -> bool:
+    """Move a due source's next sync one interval on, if it is still due; True if this
+    caller did it.
+
+    Two upkeeps (two processes) may both list a source as due. Without this claim the
+    second would call `sync_source` after the first's run had already finished and start
+    a second sync in the same interval. The conditional UPDATE re-checks `next_sync_at`,
+    so exactly one of them wins each interval.
+    """
+    async with unit_of_work(sessions) as session:
+        source = await session.get(Source, source_id)
+        if source is None:
+            return False
+        interval = dt.timedelta(seconds=source.interval_seconds or settings.sync_interval)
+        claimed = await session.execute(
+            update(Source)
+            .where(
+                Source.id == source_id,
+                Source.enabled.is_(True),
+                or_(Source.next_sync_at.is_(None), Source.next_sync_at <= now),
+            )
+            .values(next_sync_at=now + interval)
+        )
+        return rows_affected(claimed) == 1
+
+
+async def start_claimed(
+    sessions: Sessions, requests: RunRequests, due: list[str], now: dt.datetime
+) -> list[str]:
+    """Claim each due source and start its sync; returns the runs started."""
     started = []
     for source_id in due:
+        if not await claim_source(sessions, source_id, requests.settings, now):
+            continue  # another upkeep claimed it this interval
+        # A sync still active (a long import) is left alone: the claim already moved the
+        # next try one interval later, not to every tick.
         run, created = await requests.sync_source(source_id, trigger="schedule")
         if created:
             started.append(run.id)
-        else:
-            await _push_back(sessions, source_id, requests.settings, now)
     if started:
         log.info("import.scheduled", runs=len(started))
     return started
 
 
-async def _push_back(
-    sessions: Sessions, source_id: str, settings: ImporterSettings, now: dt.datetime
-) -> None:
-    # A sync was already active: try again one interval later, not on every tick.
-    async with unit_of_work(sessions) as session:
-        source = await session.get(Source, source_id)
-        if source is not None:
-            source.next_sync_at = now + dt.timedelta(
-                seconds=source.interval_seconds or settings.sync_interval
-            )
+async def schedule_due(
+    sessions: Sessions, requests: RunRequests, now: dt.datetime | None = None
+) -> list[str]:
+    """Start a sync for every enabled source whose next sync time has come.
+
+    Safe in several processes at once: each source is claimed by one of them per interval.
+    """
+    now = now or utcnow()
+    return await start_claimed(sessions, requests, await due_sources(sessions, now), now)
