@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate migration purge backup restore bench images traefik-config clean
+.PHONY: help uv install browser run test test-fast fuzz lint typecheck fmt migrate migration purge backup restore bench bench-load images traefik-config clean
 
 # Seconds of fuzzing: `make fuzz` runs FUZZ_SECONDS, `make test` (CI) a short FUZZ_TEST_SECONDS.
 FUZZ_SECONDS ?= 300
@@ -72,8 +72,15 @@ test-fast: install ## The suite on SQLite without Redis, PostgreSQL or Chromium 
 fuzz: install ## Fuzz every OpenAPI operation of a throwaway registry on loopback for FUZZ_SECONDS (300)
 	$(RUN) python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 
-bench: install ## Run the benchmarks under bench/ and print their figures
-	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+bench: install ## Run the benchmarks under bench/ and print their figures (bench-load apart)
+	@for b in bench/bench_*.py; do [ $$b = bench/bench_load_edge.py ] && continue; echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+# `make bench-load`: the split deployment under load through Traefik, then a soak of SOAK_SECONDS.
+SOAK_SECONDS ?= 600
+
+bench-load: install ## Load + soak the split deployment over HTTPS via Traefik (REDIS_URL=redis://127.0.0.1:…)
+	@test -n "$(REDIS_URL)" || { echo 'usage: make bench-load REDIS_URL=redis://127.0.0.1:6379/13 [SOAK_SECONDS=600]' >&2; exit 2; }
+	$(RUN) python bench/bench_load_edge.py --redis-url "$(REDIS_URL)" --soak-seconds "$(SOAK_SECONDS)"
 
 images: ## Build the multi-arch image (linux/amd64 + linux/arm64) with docker buildx bake
 	docker buildx bake -f docker-bake.hcl

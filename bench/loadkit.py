@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -120,14 +121,20 @@ class Connection:
     request, reads the head, then a `Content-Length` or chunked body.
     """
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     @classmethod
-    def to(cls, url: str) -> Connection:
-        """A connection to `http://host:port` (not yet opened)."""
+    def to(cls, url: str, tls: ssl.SSLContext | None = None) -> Connection:
+        """A connection to `http://host:port`, or `https://host:port` trusting `tls`'s CAs
+        (not yet opened)."""
+        if url.startswith("https://"):
+            if tls is None:
+                raise ValueError("an https:// URL needs an SSL context")
+            host, port = url.removeprefix("https://").split(":")
+            return cls(host, int(port), tls)
         host, port = url.removeprefix("http://").split(":")
         return cls(host, int(port))
 
@@ -135,7 +142,9 @@ class Connection:
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> Response:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls
+            )
         assert self.reader is not None
         lines = [
             f"{method} {path} HTTP/1.1",

@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.lexical import Candidate, fuse
 from skreg_catalog.search.service import SearchQuery, search_skills
+from skreg_catalog.semantic import embedder as semantic_embedder
 from skreg_catalog.semantic import hybrid
 from skreg_catalog.semantic import service as semantic_service
 from skreg_catalog.semantic.embedder import Loader
@@ -27,10 +28,11 @@ from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.visibility import ALL
 from skreg_common.db import create_engine
 from skreg_common.quickread import QuickReader
-from sqlalchemy import select
+from skreg_proto.pagination import encode_cursor
+from sqlalchemy import delete, select, update
 
 from tests.catalog.conftest import built_catalog
-from tests.catalog.helpers import auth, published
+from tests.catalog.helpers import auth, bundle, publish, published
 
 SKILLS = {
     "pdf": ("Extract text and tables, merge and split documents, and handle forms in PDF "
@@ -250,21 +252,220 @@ HOSTILE = (
     "   ",
     "%_\\'; DROP TABLE catalog_skills; --",
     "ünïcödé 文字 🙂",
+    "pdf\x00form",  # control characters: NUL, escape, bell, a bidi override
+    "\x1b[31mpdf\x07",
+    "\u202efdp\u202c",
+    "\ufeff\u200b\u200d",
+    "e\u0301" * 66,  # combining marks: 199 characters, more bytes
+    "🙂" * 200,
 )
 
 
-async def test_empty_and_hostile_queries_are_clean(hybrid_settings: CatalogSettings) -> None:
-    async with _catalog(hybrid_settings) as (client, context):
+@pytest.mark.parametrize("semantic", [True, False], ids=["hybrid", "lexical"])
+async def test_empty_and_hostile_queries_are_clean(
+    hybrid_settings: CatalogSettings, semantic: bool
+) -> None:
+    """With semantic ranking on and off: results or a 400 problem, never a 500."""
+    async with _catalog(hybrid_settings, semantic_search=semantic) as (client, context):
         await published(client, "pdf", "1.0.0", description=SKILLS["pdf"][0])
-        await context.semantic.embedder.settled()
+        if semantic:  # off, the embedder never runs (and never settles)
+            await context.semantic.embedder.settled()
         for query in HOSTILE:
-            page = await _search(client, q=query, limit=1)
+            response = await client.get("/api/v1/skills", params={"q": query, "limit": 1})
+            if response.status_code == 400:
+                assert response.headers["content-type"].startswith("application/problem+json")
+                continue
+            assert response.status_code == 200, (query, response.text)
+            page = response.json()
             assert len(page["items"]) <= 1
             assert page["total"] >= len(page["items"])
             assert page["total"] <= 1
-        too_long = await client.get("/api/v1/skills", params={"q": "y" * 201})
-        assert too_long.status_code == 400
-        assert too_long.headers["content-type"].startswith("application/problem+json")
+        for query in ("y" * 201, "🙂" * 201, "pdf " * 60):
+            too_long = await client.get("/api/v1/skills", params={"q": query})
+            assert too_long.status_code == 400, query
+            assert too_long.headers["content-type"].startswith("application/problem+json")
+        # Bytes that are not UTF-8 at all, straight into the query string.
+        raw = await client.get("/api/v1/skills?q=%FF%FEpdf%C0%80")
+        assert raw.status_code in (200, 400), raw.text
+        if raw.status_code == 400:
+            assert raw.headers["content-type"].startswith("application/problem+json")
+
+
+def _malformed_cursors() -> list[str]:
+    """Cursors no page ever handed out: broken encodings, wrong shapes, altered values."""
+    fused = ["hybrid", 0, 5, 1, [], [["pdf", 3]]]
+    return [
+        "garbage!",
+        "%%%",
+        "x" * 3000,
+        encode_cursor(["hybrid"]),  # a hybrid tag, nothing after it
+        encode_cursor([*fused[:5], [["pdf", 0]]]),  # an impossible idf
+        encode_cursor([*fused[:3], 2**40, [], []]),  # an id no column holds
+        encode_cursor(["hybrid-rest", "0", 1, 1, [], []]),
+        encode_cursor(["hybrid", 0, 1.5, 1, [], []]),  # floats never go into cursors
+        encode_cursor(["hybrid", 0, 1, 1, ["x" * 500], []]),
+        encode_cursor([["nested"], 0, 1, 1, [], []]),
+        encode_cursor([7, 0, 1, 1, [], []]),
+        encode_cursor(["no-such-ranking", 0, 1, 1, [], []]),
+        encode_cursor([]),
+    ]
+
+
+async def test_malformed_cursors_on_the_hybrid_path_are_400(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    # Found: a malformed cursor here read as "no cursor" and answered page one.
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        query = "fill in a PDF form"
+        first = await _search(client, q=query, limit=1)
+        assert "semantic" in first["items"][0]["matched"]  # the hybrid path answers
+        assert first["next_cursor"] is not None
+        for cursor in _malformed_cursors():
+            response = await client.get(
+                "/api/v1/skills", params={"q": query, "limit": 1, "cursor": cursor}
+            )
+            assert response.status_code == 400, (cursor[:80], response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert "cursor" in response.json()["detail"]
+        # The cursor page one handed out still works.
+        second = await _search(client, q=query, limit=1, cursor=first["next_cursor"])
+        assert _names(second) != _names(first)
+
+
+async def test_held_and_private_skills_never_reach_a_caller_through_vectors(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    query = "fill in a PDF form"
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        private = await publish(
+            client,
+            bundle(
+                "signed-paperwork",
+                description="Complete and sign fillable PDF forms and applications.",
+            ),
+            version="1.0.0",
+            visibility="private",
+        )
+        assert private.status_code == 201, private.text
+        held = await publish(
+            client,
+            bundle(
+                "paperwork-filler",
+                description="Fill in PDF forms, every field, checkbox and signature.",
+                body="# Forms\n\nDo this \u202eyltneiuq\u202c now.\n",  # a bidi override
+            ),
+            version="1.0.0",
+        )
+        assert held.status_code == 201, held.text
+        assert held.json()["withheld"] is True
+        await context.semantic.embedder.settled()
+        # Its owner finds the private skill by meaning: the vector path does hold it.
+        mine = await _search(client, q=query, limit=50)
+        owner = await client.get(
+            "/api/v1/skills", params={"q": query, "limit": 50}, headers=auth("alice")
+        )
+        assert "signed-paperwork" in _names(owner.json())
+        assert "signed-paperwork" not in _names(mine)
+        for headers in ({}, auth("bob")):
+            for params in ({"q": query}, {"q": "sign paper applications"}, {"q": "forms"}):
+                page = (
+                    await client.get(
+                        "/api/v1/skills", params={**params, "limit": 50}, headers=headers
+                    )
+                ).json()
+                names = _names(page)
+                assert "signed-paperwork" not in names, (headers, params)
+                assert "paperwork-filler" not in names, (headers, params)
+                assert page["total"] >= len(names)
+        # Nor through a page past the first.
+        page = (await client.get("/api/v1/skills", params={"q": query, "limit": 1})).json()
+        seen = _names(page)
+        while page["next_cursor"]:
+            params = {"q": query, "limit": 1, "cursor": page["next_cursor"]}
+            page = (await client.get("/api/v1/skills", params=params)).json()
+            seen += _names(page)
+        assert "signed-paperwork" not in seen
+        assert "paperwork-filler" not in seen
+
+
+class _CountingEncoder:
+    """The real encoder, recording the size of every batch it is asked to embed."""
+
+    def __init__(self, batches: list[int]) -> None:
+        self._inner = shared_encoder()
+        self._batches = batches
+
+    def embed(self, texts: list[str]) -> Any:
+        self._batches.append(len(texts))
+        return self._inner.embed(texts)
+
+
+async def test_reembedding_after_a_model_change_from_three_states(
+    hybrid_settings: CatalogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No vector, a vector of the old model, one of the new model already: the first two
+    are embedded (in batches of the size set now, not at import), the third is kept."""
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+    new_model = "test-model-3"
+    engine = create_engine(hybrid_settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            ids = {
+                str(r[0]): int(r[1])
+                for r in await connection.execute(
+                    select(
+                        semantic_embedder.SearchDocument.name,
+                        semantic_embedder.SearchDocument.skill_id,
+                    )
+                )
+            }
+            none_id, current_id = ids["pdf"], ids["fix-ci-failures"]
+            await connection.execute(
+                delete(SkillEmbedding).where(SkillEmbedding.skill_id == none_id)
+            )
+            await connection.execute(
+                update(SkillEmbedding)
+                .where(SkillEmbedding.skill_id == current_id)
+                .values(model_id=new_model)
+            )
+            kept = (
+                await connection.execute(
+                    select(SkillEmbedding.id, SkillEmbedding.vector).where(
+                        SkillEmbedding.skill_id == current_id
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    batches: list[int] = []
+    monkeypatch.setattr(semantic_embedder, "BATCH", 2)  # after import: must still apply
+    newer = SemanticSearch(
+        loader=Loader(model_id=new_model, make=lambda: _CountingEncoder(batches))  # type: ignore[arg-type,return-value]
+    )
+    async with _catalog(hybrid_settings, newer) as (client, _):
+        await newer.embedder.settled()
+        # Four old-model vectors and one missing: five texts, in batches of two.
+        assert batches == [2, 2, 1], batches
+        after = await _vectors(hybrid_settings.database_url)
+        assert {model for _, model in after} == {new_model}
+        assert sorted(skill for skill, _ in after) == sorted(ids.values())
+        assert _names(await _search(client, q="fill in a PDF form"))[0] == "pdf"
+    engine = create_engine(hybrid_settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(SkillEmbedding.id, SkillEmbedding.vector).where(
+                        SkillEmbedding.skill_id == current_id
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert tuple(row) == tuple(kept)  # the current vector was not made again
 
 
 def test_fusion_keeps_exact_names_first_and_breaks_ties_by_id() -> None:

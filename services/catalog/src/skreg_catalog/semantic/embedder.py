@@ -27,7 +27,7 @@ from skreg_catalog.skills.models import Skill
 
 log = structlog.get_logger(__name__)
 
-BATCH = 16
+BATCH = 16  # read at each query (not baked into the statement), so it can be changed
 
 _PENDING = (
     select(
@@ -52,7 +52,7 @@ _PENDING = (
         or_(SkillEmbedding.id.is_(None), SkillEmbedding.version_id != Skill.latest_version_id),
     )
     .order_by(SearchDocument.skill_id)
-    .limit(BATCH)
+    .limit(bindparam("batch", type_=Integer()))
 )
 
 
@@ -136,7 +136,7 @@ async def embed_pending(load: Loader, reading: Sessions, writing: Sessions) -> i
     last_id, stored, model_id = 0, 0, load.model_id
     while True:
         async with reading() as session:
-            params = {"model_id": model_id, "last_id": last_id}
+            params = {"model_id": model_id, "last_id": last_id, "batch": BATCH}
             rows = (await session.execute(_PENDING, params)).all()
         if not rows:
             break

@@ -99,12 +99,14 @@ async def hybrid_page(
     None when the semantic side has nothing to add (off, or nothing embedded yet) and
     the cursor is not a hybrid one: rank lexically then."""
     tag = cursor_tag(cursor) if cursor is not None else None
-    if tag not in (None, _FUSED, _REST):
-        return None  # a lexical cursor (semantic turned on between pages): stay lexical
+    if cursor is not None and tag not in (_FUSED, _REST):
+        # A lexical cursor (semantic turned on between pages): stay lexical. A malformed
+        # one (no tag) goes there too, whose decoding answers 400; here it read as page 1.
+        return None
     nearest = await semantic.nearest(reader, text)
     if not nearest and tag is None:
         return None
-    position = decode_position(cursor, tag) if cursor is not None and tag else None
+    position = decode_position(cursor, tag) if cursor is not None and tag is not None else None
     ranking = await rank_lexical(
         reader,
         terms,
