@@ -42,7 +42,6 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from loadkit import Connection, Response, StealMeter  # noqa: E402
 
-from tests.ops.test_replicas import _two_server_routes  # noqa: E402
 from tests.support.factories import (  # noqa: E402
     bearer,
     create_api_key,
@@ -51,7 +50,7 @@ from tests.support.factories import (  # noqa: E402
     skill_bundle,
 )
 from tests.support.processes import Process, free_port, start_python_module, wait_http  # noqa: E402
-from tests.support.traefik import DYNAMIC_DIR, Edge, start_traefik  # noqa: E402
+from tests.support.traefik import Edge, multi_server_routes, start_traefik  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SEED_SKILLS = 60
@@ -238,8 +237,7 @@ def start_deployment(
         )
     for i, base in enumerate(catalogs):
         wait_http(processes[f"catalog-{i}"], f"{base}/ready", timeout=120)
-    routes = workdir / "routes"
-    _two_server_routes(DYNAMIC_DIR, routes, {"auth": auths, "catalog": catalogs})
+    routes = multi_server_routes(workdir / "routes", {"auth": auths, "catalog": catalogs})
     (workdir / "edge").mkdir()
     stand_ins = {"gateway": catalogs[0], "importer": catalogs[1]}
     edge = start_traefik(workdir / "edge", stand_ins, dynamic_source=routes)
