@@ -71,7 +71,7 @@ def auth_server(database_url: str, redis_url: str) -> Iterator[str]:
         [sys.executable, "-m", "skreg_auth"], env=env, cwd=ROOT, stderr=subprocess.PIPE
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # start-up on a loaded 2-core machine took over 30 s
     while True:
         try:
             if httpx.get(f"{url}/ready", timeout=1).status_code == 200:

@@ -95,7 +95,7 @@ def start_python_module(
 
 
 def wait_http(
-    process: Process, url: str, *, timeout: float = 30, verify: bool | str | ssl.SSLContext = True
+    process: Process, url: str, *, timeout: float = 90, verify: bool | str | ssl.SSLContext = True
 ) -> None:
     """Poll `url` until it answers below 500; fail with the process log otherwise."""
     if isinstance(verify, str):
