@@ -1,6 +1,7 @@
 """Two catalog and two auth processes on PostgreSQL + Redis behind real Traefik.
 
-Every write goes through one replica; the other is read in a loop until it shows the
+Every write (publish, yank, unyank, visibility change, delete, key revocation, user
+disable) goes through one replica; the other is read in a loop until it shows the
 write, and the time that took is its staleness. Each read on the other replica is
 warmed first (its read cache holds the old answer), so only the invalidation over
 Redis (skreg_catalog.broadcast, skreg_common.revocation) can make it fresh early.
@@ -204,6 +205,32 @@ def test_a_write_through_one_replica_shows_on_the_other_within_a_second(
 
                 # And through the edge, which spreads requests over both replicas.
                 assert (await edge.get(path)).status_code == 200
+
+            # Visibility change through catalog 0: an anonymous reader of catalog 1 loses the
+            # skill when it turns private and finds it again when it turns public.
+            skill = "/api/v1/skills/replica-owner/steady"
+            for visibility, status in (("private", 404), ("public", 200)):
+                assert (await reader.get(skill)).status_code != status  # warm
+                changed = await writer.patch(
+                    skill, json={"visibility": visibility}, headers=headers
+                )
+                assert changed.status_code == 200, changed.text
+
+                async def seen_as(status: int = status) -> bool:
+                    return (await reader.get(skill)).status_code == status
+
+                seen.setdefault(f"visibility {visibility}", []).append(await _staleness(seen_as))
+
+            # Delete through catalog 0: gone from catalog 1 (detail and its latest version).
+            assert (await reader.get(f"{skill}/versions/latest")).status_code == 200  # warm
+            deleted = await writer.delete(skill, headers=headers)
+            assert deleted.status_code == 204, deleted.text
+            assert (await writer.get(skill)).status_code == 404
+
+            async def deleted_on_reader() -> bool:
+                return (await reader.get(f"{skill}/versions/latest")).status_code == 404
+
+            seen.setdefault("delete", []).append(await _staleness(deleted_on_reader))
 
             # User disable through auth 0: the user's access token stops working on catalog 1.
             tokens = await sign_in(auth_writer, "replica-owner", user.password)
