@@ -3,7 +3,9 @@
 For each catalogue size (generated skills loaded with direct SQL, term index included,
 as `bench_catalog.py --scaling` does), the catalog runs with the read cache OFF and
 every workload is measured in interleaved rounds with `/health` (median round; the
-ratio is to the same process's `/health` in the same rounds), with CPU steal:
+ratio is to the same process's `/health` in the same rounds), with CPU steal and the
+server's CPU time per request (from /proc: it moves far less than req/s when something
+else loads the machine):
 
 - search, distinct queries: 1 to 3 words drawn from a realistic term list (domains,
   actions, and the common words every body holds), each request a new query;
@@ -18,6 +20,8 @@ within 2x of selective; version with body >= 60 % of /health.
     uv run python bench/bench_search.py [--sizes 1000,10000] [--duration 2] [--rounds 3]
 
 100k skills take about two minutes to build here (`--sizes 1000,10000,100000`).
+bench_search_split.py prints the same workloads on PostgreSQL + Redis with one auth and one
+catalog process behind Traefik, through the edge and directly at the catalog.
 """
 
 from __future__ import annotations
