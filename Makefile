@@ -72,8 +72,15 @@ test-fast: install ## The suite on SQLite without Redis, PostgreSQL or Chromium 
 fuzz: install ## Fuzz every OpenAPI operation of a throwaway registry on loopback for FUZZ_SECONDS (300)
 	$(RUN) python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 
-bench: install ## Run the benchmarks under bench/ and print their figures (bench-load apart)
-	@for b in bench/bench_*.py; do [ $$b = bench/bench_load_edge.py ] && continue; echo "== $$b"; $(RUN) python $$b || exit 1; done
+bench: install ## Run the benchmarks under bench/ and print their figures (bench-load apart; REDIS_URL=… adds the split search one)
+	@for b in bench/bench_*.py; do \
+		case $$b in \
+		bench/bench_load_edge.py) continue ;; \
+		bench/bench_search_split.py) \
+			if [ -z "$(REDIS_URL)" ]; then echo "== $$b: not run, it needs REDIS_URL=redis://127.0.0.1:…"; continue; fi; \
+			echo "== $$b"; $(RUN) python $$b --redis-url "$(REDIS_URL)" || exit 1; continue ;; \
+		esac; \
+		echo "== $$b"; $(RUN) python $$b || exit 1; done
 
 # `make bench-load`: the split deployment under load through Traefik, then a soak of SOAK_SECONDS.
 SOAK_SECONDS ?= 600

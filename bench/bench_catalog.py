@@ -331,8 +331,22 @@ async def migrate(database: Path) -> None:
         await engine.dispose()
 
 
-def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
-    """Insert skills the way publishing would leave them, thousands per transaction."""
+Rows = list[tuple[object, ...]]
+"""One table's rows, values in the order of its `columns`."""
+
+
+def catalog_rows(skills: list[SkillSpec], now: object) -> list[tuple[str, tuple[str, ...], Rows]]:
+    """Every row publishing `skills` would leave, as (table, columns, rows) in insert order.
+
+    The same rows for SQLite and PostgreSQL: JSON columns as JSON text, booleans as
+    bools; `now` is the timestamp value the backend's driver takes. The term index is
+    the writer's own analysis (`skreg_catalog.search.index`), so searches see what a
+    publish would have written.
+    """
+    from collections import Counter
+
+    from skreg_catalog.search.index import gram_rows, posting_rows
+    from skreg_catalog.search.terms import vocabulary
     from skreg_proto.bundle import read_bundle
 
     sample = skill_bundle(skills[0])
@@ -343,119 +357,89 @@ def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
             for f in parsed.manifest
         ]
     )
-    now = "2026-01-01 00:00:00.000000"
+    namespaces = sorted({s.namespace for s in skills})
+    ns_id = {ns: i + 1 for i, ns in enumerate(namespaces)}
+    rng = random.Random(SEED + 2)
+    numbered = list(enumerate(skills, start=1))
+    postings: Rows = []
+    terms: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for i, s in numbered:
+        fields = {"namespace": s.namespace, "name": s.name, "tags": " ".join(s.tags),
+                  "description": s.description, "body": s.body}  # fmt: skip
+        found = posting_rows(i, fields)
+        terms.update(row["term"] for row in found)
+        words.update(vocabulary(s.name, fields["tags"]))
+        postings.extend((r["term"], r["skill_id"], r["weight"], r["fields"]) for r in found)
+    return [
+        ("catalog_blobs", ("digest", "data", "size", "created_at"),
+         [(parsed.digest, sample, len(sample), now)]),
+        ("catalog_namespaces", ("id", "name", "owner_id", "owner_name", "created_at"),
+         [(ns_id[ns], ns, f"u-{ns}", ns, now) for ns in namespaces]),
+        ("catalog_skills",
+         ("id", "namespace_id", "namespace", "name", "description", "tags", "latest_version",
+          "latest_version_id", "downloads", "created_at", "updated_at", "deprecated"),
+         [(i, ns_id[s.namespace], s.namespace, s.name, s.description, json.dumps(list(s.tags)),
+           "1.0.0", i, rng.randint(0, 5000), now, now, False) for i, s in numbered]),
+        ("catalog_versions",
+         ("id", "skill_id", "version", "digest", "prerelease", "description", "tags",
+          "manifest", "frontmatter", "body", "size", "compressed_size", "published_at",
+          "warnings", "yanked", "downloads"),
+         [(i, i, "1.0.0", parsed.digest, False, s.description, json.dumps(list(s.tags)),
+           manifest, json.dumps({"name": s.name, "description": s.description}), s.body,
+           parsed.total_size, len(sample), now, "[]", False, 0) for i, s in numbered]),
+        ("catalog_skill_tags", ("skill_id", "tag"),
+         [(i, tag) for i, s in numbered for tag in dict.fromkeys(s.tags)]),
+        ("catalog_search_documents",
+         ("skill_id", "namespace", "name", "tags", "description", "body"),
+         [(i, s.namespace, s.name, " ".join(s.tags), s.description, s.body)
+          for i, s in numbered]),
+        ("catalog_search_postings", ("term", "skill_id", "weight", "fields"), postings),
+        ("catalog_search_terms", ("term", "documents"), list(terms.items())),
+        ("catalog_search_words", ("word", "documents"), list(words.items())),
+        ("catalog_search_word_grams", ("gram", "word"),
+         [(r["gram"], r["word"]) for r in gram_rows(words)]),
+        ("catalog_counters", ("name", "value"), [("visible_skills", len(skills))]),
+    ]  # fmt: skip
+
+
+def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
+    """Insert skills the way publishing would leave them, thousands per transaction."""
     conn = sqlite3.connect(database)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
-    with conn:
-        conn.execute(
-            "INSERT INTO catalog_blobs(digest, data, size, created_at) VALUES (?, ?, ?, ?)",
-            (parsed.digest, sample, len(sample), now),
+    for table, columns, rows in catalog_rows(skills, "2026-01-01 00:00:00.000000"):
+        insert = (
+            f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         )
-        namespaces = sorted({s.namespace for s in skills})
-        conn.executemany(
-            "INSERT INTO catalog_namespaces(id, name, owner_id, owner_name, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(i + 1, ns, f"u-{ns}", ns, now) for i, ns in enumerate(namespaces)],
-        )
-    ns_id = {ns: i + 1 for i, ns in enumerate(namespaces)}
-    rng = random.Random(SEED + 2)
-    for start in range(0, len(skills), 5000):
-        chunk = list(enumerate(skills[start : start + 5000], start=start + 1))
-        with conn:
-            conn.executemany(
-                "INSERT INTO catalog_skills(id, namespace_id, namespace, name, description, tags,"
-                " latest_version, latest_version_id, downloads, created_at, updated_at,"
-                " deprecated) VALUES (?, ?, ?, ?, ?, ?, '1.0.0', ?, ?, ?, ?, 0)",
-                [
-                    (
-                        i,
-                        ns_id[s.namespace],
-                        s.namespace,
-                        s.name,
-                        s.description,
-                        json.dumps(list(s.tags)),
-                        i,
-                        rng.randint(0, 5000),
-                        now,
-                        now,
-                    )
-                    for i, s in chunk
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO catalog_versions(id, skill_id, version, digest, prerelease,"
-                " description, tags, manifest, frontmatter, body, size, compressed_size,"
-                " published_at, warnings, yanked, downloads) VALUES"
-                " (?, ?, '1.0.0', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 0, 0)",
-                [
-                    (
-                        i,
-                        i,
-                        parsed.digest,
-                        s.description,
-                        json.dumps(list(s.tags)),
-                        manifest,
-                        json.dumps({"name": s.name, "description": s.description}),
-                        s.body,
-                        parsed.total_size,
-                        len(sample),
-                        now,
-                    )
-                    for i, s in chunk
-                ],
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO catalog_skill_tags(skill_id, tag) VALUES (?, ?)",
-                [(i, tag) for i, s in chunk for tag in s.tags],
-            )
-            conn.executemany(
-                "INSERT INTO catalog_search_documents(skill_id, namespace, name, tags,"
-                " description, body) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (i, s.namespace, s.name, " ".join(s.tags), s.description, s.body)
-                    for i, s in chunk
-                ],
-            )
-    index_via_sql(conn, skills)
-    with conn:
-        conn.execute(
-            "INSERT INTO catalog_counters(name, value) VALUES ('visible_skills', ?)", (len(skills),)
-        )
+        for start in range(0, len(rows), 5000):
+            with conn:
+                conn.executemany(insert, rows[start : start + 5000])
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
 
-def index_via_sql(conn: sqlite3.Connection, skills: list[SkillSpec]) -> None:
-    """The term index publishing would write (`skreg_catalog.search.index`), in bulk."""
-    from collections import Counter
+async def load_via_postgres(dsn: str, skills: list[SkillSpec]) -> None:
+    """`load_via_sql` for a migrated PostgreSQL database (`dsn`: a plain postgresql:// URL),
+    with COPY; then the id sequences move past the ids given here, as inserts would."""
+    import datetime as dt
 
-    from skreg_catalog.search.index import gram_rows, posting_rows
-    from skreg_catalog.search.terms import vocabulary
+    import asyncpg
 
-    terms: Counter[str] = Counter()
-    words: Counter[str] = Counter()
-    for start in range(0, len(skills), 5000):
-        rows = []
-        for i, s in enumerate(skills[start : start + 5000], start=start + 1):
-            fields = {"namespace": s.namespace, "name": s.name, "tags": " ".join(s.tags),
-                      "description": s.description, "body": s.body}  # fmt: skip
-            found = posting_rows(i, fields)
-            terms.update(row["term"] for row in found)
-            words.update(vocabulary(s.name, fields["tags"]))
-            rows.extend(found)
-        with conn:
-            conn.executemany(
-                "INSERT INTO catalog_search_postings(term, skill_id, weight, fields)"
-                " VALUES (:term, :skill_id, :weight, :fields)",
-                rows,
-            )
-    with conn:
-        conn.executemany("INSERT INTO catalog_search_terms VALUES (?, ?)", terms.items())
-        conn.executemany("INSERT INTO catalog_search_words VALUES (?, ?)", words.items())
-        conn.executemany(
-            "INSERT INTO catalog_search_word_grams VALUES (:gram, :word)", gram_rows(words)
-        )
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            for table, columns, rows in catalog_rows(
+                skills, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            ):
+                await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+            for table in ("catalog_namespaces", "catalog_skills", "catalog_versions"):
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
 
 # --- the runs -----------------------------------------------------------------------------

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # reuse the test harness: processes and Traefik
 
 import httpx  # noqa: E402
-from loadkit import StealMeter  # noqa: E402  (bench/loadkit.py, beside this script)
+from loadkit import StealMeter, process_cpu_seconds  # noqa: E402  (bench/loadkit.py)
 from skreg_proto.bundle import pack_files  # noqa: E402
 
 import tests.support.traefik as traefik_support  # noqa: E402
@@ -135,15 +135,6 @@ async def publish_all(base_url: str, count: int) -> list[str]:
 
 
 # --- measuring ----------------------------------------------------------------------------
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 CpuProbe = Callable[[], dict[str, float]]

@@ -50,7 +50,12 @@ from tests.support.factories import (  # noqa: E402
     skill_bundle,
 )
 from tests.support.processes import Process, free_port, start_python_module, wait_http  # noqa: E402
-from tests.support.traefik import Edge, multi_server_routes, start_traefik  # noqa: E402
+from tests.support.traefik import (  # noqa: E402
+    DYNAMIC_DIR,
+    Edge,
+    multi_server_routes,
+    start_traefik,
+)
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SEED_SKILLS = 60
@@ -202,12 +207,9 @@ async def drop_database(name: str) -> None:
         await conn.close()
 
 
-def start_deployment(
-    workdir: Path, database_url: str, redis_url: str, processes: dict[str, Process]
-) -> Edge:
-    """Migrate, then two auth and two catalog processes and Traefik (into `processes`, by
-    name, as they start, so the caller stops whatever started)."""
-    common = {
+def deployment_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The settings every auth and catalog process of the bench deployment shares."""
+    return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "HOST": "127.0.0.1",
@@ -219,30 +221,50 @@ def start_deployment(
         "SECRET_KEY": "k" * 40,
         "SERVICE_SECRET": "s" * 40,
         "SEMANTIC_SEARCH": "false",  # its model's memory is bench_semantic's figure
+        **extra,
     }
+
+
+def migrate_database(env: dict[str, str]) -> None:
+    """Every service's migrations, as the deployment's migrate step runs them."""
     subprocess.run([sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-                   env={**os.environ, **common}, check=True, timeout=300,
+                   env={**os.environ, **env}, check=True, timeout=300,
                    capture_output=True)  # fmt: skip
-    auths = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-    catalogs = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+
+
+def start_deployment(
+    workdir: Path,
+    env: dict[str, str],
+    processes: dict[str, Process],
+    *,
+    replicas: int = 2,
+    routes_source: Path | None = None,
+) -> tuple[Edge, dict[str, list[str]]]:
+    """`replicas` auth and catalog processes each on a migrated database, and Traefik
+    (into `processes`, by name, as they start, so the caller stops whatever started).
+    `routes_source`: the dynamic config to spread over the servers (default: committed).
+    Returns the edge and the services' URLs by name ("auth", "catalog": lists)."""
+    auths = [f"http://127.0.0.1:{free_port()}" for _ in range(replicas)]
+    catalogs = [f"http://127.0.0.1:{free_port()}" for _ in range(replicas)]
     for i, base in enumerate(auths):
-        env = {**common, "PORT": base.rsplit(":", 1)[1]}
-        processes[f"auth-{i}"] = start_python_module(f"auth-{i}", "skreg_auth", env, workdir)
+        own = {**env, "PORT": base.rsplit(":", 1)[1]}
+        processes[f"auth-{i}"] = start_python_module(f"auth-{i}", "skreg_auth", own, workdir)
     for i, base in enumerate(auths):
         wait_http(processes[f"auth-{i}"], f"{base}/ready", timeout=120)
     for i, base in enumerate(catalogs):
-        env = {**common, "PORT": base.rsplit(":", 1)[1], "AUTH_URL": auths[i]}
+        own = {**env, "PORT": base.rsplit(":", 1)[1], "AUTH_URL": auths[i]}
         processes[f"catalog-{i}"] = start_python_module(
-            f"catalog-{i}", "skreg_catalog", env, workdir
+            f"catalog-{i}", "skreg_catalog", own, workdir
         )
     for i, base in enumerate(catalogs):
         wait_http(processes[f"catalog-{i}"], f"{base}/ready", timeout=120)
-    routes = multi_server_routes(workdir / "routes", {"auth": auths, "catalog": catalogs})
+    servers = {"auth": auths, "catalog": catalogs}
+    routes = multi_server_routes(workdir / "routes", servers, source=routes_source or DYNAMIC_DIR)
     (workdir / "edge").mkdir()
-    stand_ins = {"gateway": catalogs[0], "importer": catalogs[1]}
+    stand_ins = {"gateway": catalogs[0], "importer": catalogs[-1]}
     edge = start_traefik(workdir / "edge", stand_ins, dynamic_source=routes)
     processes["traefik"] = edge.process
-    return edge
+    return edge, servers
 
 
 async def seed(edge: Edge) -> tuple[str, str]:
@@ -265,7 +287,9 @@ async def main_run(args: argparse.Namespace, workdir: Path) -> None:
     name, url = await create_database()
     processes: dict[str, Process] = {}
     try:
-        edge = start_deployment(workdir, url, args.redis_url, processes)
+        env = deployment_env(url, args.redis_url)
+        migrate_database(env)
+        edge, _ = start_deployment(workdir, env, processes)
         namespace, api_key = await seed(edge)
         deployment = Deployment(edge, processes, api_key, namespace)
         ops, seconds, steal = await drive(

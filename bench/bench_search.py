@@ -3,7 +3,9 @@
 For each catalogue size (generated skills loaded with direct SQL, term index included,
 as `bench_catalog.py --scaling` does), the catalog runs with the read cache OFF and
 every workload is measured in interleaved rounds with `/health` (median round; the
-ratio is to the same process's `/health` in the same rounds), with CPU steal:
+ratio is to the same process's `/health` in the same rounds), with CPU steal and the
+server's CPU time per request (from /proc: it moves far less than req/s when something
+else loads the machine):
 
 - search, distinct queries: 1 to 3 words drawn from a realistic term list (domains,
   actions, and the common words every body holds), each request a new query;
@@ -18,6 +20,8 @@ within 2x of selective; version with body >= 60 % of /health.
     uv run python bench/bench_search.py [--sizes 1000,10000] [--duration 2] [--rounds 3]
 
 100k skills take about two minutes to build here (`--sizes 1000,10000,100000`).
+bench_search_split.py prints the same workloads on PostgreSQL + Redis with one auth and one
+catalog process behind Traefik, through the edge and directly at the catalog.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import asyncio
 import os
 import random
 import sqlite3
+import ssl
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,13 +45,22 @@ from bench_catalog import (
     ACTIONS,
     DOMAINS,
     WORDS,
+    SkillSpec,
     catalog_server,
     generate_skills,
     load_via_sql,
     merged,
     migrate,
 )
-from loadkit import Connection, Response, Result, measure
+from loadkit import (
+    CONCURRENCY,
+    Call,
+    Connection,
+    Response,
+    Result,
+    measure,
+    process_cpu_seconds,
+)
 
 HEALTH = "health"
 
@@ -68,19 +83,19 @@ def _queries(count: int, seed: int) -> list[str]:
     return queries
 
 
-async def run_size(size: int, duration: float, rounds: int, workdir: Path) -> dict[str, Result]:
-    database = workdir / f"search-{size}.db"
-    await migrate(database)
-    specs = generate_skills(size, body_words=120)
-    started = time.perf_counter()
-    load_via_sql(database, specs)
-    print(f"{size} skills loaded in {time.perf_counter() - started:.1f} s (direct SQL)")
-    queries = _queries(4000, seed=size)
+Workloads = Callable[[int], list[tuple[str, Call]]]
+"""The workloads of one round (its argument shifts the rotations so rounds differ)."""
+
+
+def workloads(specs: list[SkillSpec], seed: int) -> Workloads:
+    """`/health` and the issue-20 workloads over `specs`, for interleaved rounds."""
+    size = len(specs)
+    queries = _queries(4000, seed=seed)
     names = [specs[i].name for i in range(0, size, max(1, size // 64))]
-    picks = random.Random(size + 1)
+    picks = random.Random(seed + 1)
     rotation = [specs[picks.randrange(size)] for _ in range(min(size, 20_000))]
 
-    def distinct(offset: int):
+    def distinct(offset: int) -> Call:
         def call(c: Connection, n: int) -> Awaitable[Response]:
             query = queries[(n + offset) % len(queries)].replace(" ", "+")
             return c.request("GET", f"/api/v1/skills?q={query}")
@@ -93,7 +108,7 @@ async def run_size(size: int, duration: float, rounds: int, workdir: Path) -> di
     def broad(c: Connection, n: int) -> Awaitable[Response]:
         return c.request("GET", "/api/v1/skills?q=agent")  # in every generated body
 
-    def version(offset: int):
+    def version(offset: int) -> Call:
         def call(c: Connection, n: int) -> Awaitable[Response]:
             s = rotation[(n + offset) % len(rotation)]
             which = "latest" if n % 2 else "1.0.0"
@@ -101,31 +116,107 @@ async def run_size(size: int, duration: float, rounds: int, workdir: Path) -> di
 
         return call
 
-    results: dict[str, list[Result]] = {}
+    def cases(index: int) -> list[tuple[str, Call]]:
+        offset = index * 997
+        return [
+            (HEALTH, lambda c, n: c.request("GET", "/health")),
+            ("search distinct", distinct(offset)),
+            ("search selective", by_name),
+            ("search broad", broad),
+            ("version+body", version(offset)),
+        ]
+
+    return cases
+
+
+@dataclass
+class Target:
+    """Where a round's workloads go, and whose CPU time is counted per request."""
+
+    prefix: str  # "" or e.g. "edge " before each workload's label
+    url: str
+    pids: dict[str, int]  # process name -> pid
+    tls: ssl.SSLContext | None = None
+
+
+@dataclass
+class Figures:
+    """Per workload label: the merged rounds, and CPU seconds per process per request."""
+
+    results: dict[str, Result] = field(default_factory=dict)
+    cpu_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+async def interleaved(
+    targets: list[Target], cases: Workloads, *, rounds: int, duration: float, size: int
+) -> dict[str, Figures]:
+    """Every target's workloads, round after round; per target prefix, the figures.
+
+    Each measurement reads the servers' CPU time before and after (/proc), so the CPU a
+    request costs is printed beside req/s: it moves far less than req/s when other work
+    shares the machine. Warm-up requests (one per connection) count in both.
+    """
+    runs: dict[str, dict[str, list[Result]]] = {t.prefix: {} for t in targets}
+    cpu: dict[str, dict[str, dict[str, float]]] = {t.prefix: {} for t in targets}
+    served: dict[str, dict[str, int]] = {t.prefix: {} for t in targets}
+    for index in range(rounds):
+        for target in targets:
+            for label, call in cases(index):
+                before = {n: process_cpu_seconds(pid) for n, pid in target.pids.items()}
+                result = await measure(
+                    target.url, f"{target.prefix}{label} @ {size}", call,
+                    duration=duration, ok=(200,), tls=target.tls,
+                )  # fmt: skip
+                spent = cpu[target.prefix].setdefault(label, {})
+                for name, pid in target.pids.items():
+                    spent[name] = spent.get(name, 0.0) + process_cpu_seconds(pid) - before[name]
+                count = served[target.prefix]
+                count[label] = count.get(label, 0) + result.requests + CONCURRENCY
+                runs[target.prefix].setdefault(label, []).append(result)
+    figures = {}
+    for prefix, per_label in runs.items():
+        figures[prefix] = Figures(
+            {label: merged(f"{prefix}{label} @ {size}", r) for label, r in per_label.items()},
+            {
+                label: {n: s * 1000 / served[prefix][label] for n, s in spent.items()}
+                for label, spent in cpu[prefix].items()
+            },
+        )
+    return figures
+
+
+async def run_size(size: int, duration: float, rounds: int, workdir: Path) -> Figures:
+    database = workdir / f"search-{size}.db"
+    await migrate(database)
+    specs = generate_skills(size, body_words=120)
+    started = time.perf_counter()
+    load_via_sql(database, specs)
+    print(f"{size} skills loaded in {time.perf_counter() - started:.1f} s (direct SQL)")
     with catalog_server(database, cache_ttl=0) as server:
-        await _rendered(database, size)
-        for index in range(rounds):
-            offset = index * 997
-            cases = [
-                (HEALTH, lambda c, n: c.request("GET", "/health")),
-                ("search distinct", distinct(offset)),
-                ("search selective", by_name),
-                ("search broad", broad),
-                ("version+body", version(offset)),
-            ]
-            for label, call in cases:
-                result = await measure(server.url, label, call, duration=duration, ok=(200,))
-                results.setdefault(label, []).append(result)
-    return {label: merged(f"{label} @ {size}", runs) for label, runs in results.items()}
+        await _rendered(lambda: _sqlite_count(database), size)
+        assert server.process is not None
+        target = Target("", server.url, {"catalog": server.process.pid})
+        figures = await interleaved(
+            [target], workloads(specs, size), rounds=rounds, duration=duration, size=size
+        )
+    return figures[""]
 
 
-async def _rendered(database: Path, size: int) -> None:
+def _sqlite_count(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        (done,) = conn.execute("SELECT count(*) FROM catalog_rendered_bodies").fetchone()
+    return int(done)
+
+
+async def _rendered(rendered: Callable[[], int | Awaitable[int]], size: int) -> None:
     """Wait for the catalog's start-up pass to render the SQL-loaded bodies (issue 20:
-    stored at publish; loaded without it here), so it does not run during the rounds."""
+    stored at publish; loaded without it here), so it does not run during the rounds.
+    `rendered()` counts the stored renderings (a coroutine on PostgreSQL)."""
     started = time.perf_counter()
     while time.perf_counter() - started < 600:
-        with sqlite3.connect(database) as conn:
-            (done,) = conn.execute("SELECT count(*) FROM catalog_rendered_bodies").fetchone()
+        done = rendered()
+        if not isinstance(done, int):
+            done = await done
         if done >= size:
             print(
                 f"   bodies rendered by the start-up pass in {time.perf_counter() - started:.0f} s"
@@ -134,14 +225,20 @@ async def _rendered(database: Path, size: int) -> None:
         await asyncio.sleep(0.5)
 
 
-def report(size: int, figures: dict[str, Result]) -> None:
-    health = figures[HEALTH].rate or 1.0
-    print(f"-- {size} skills, read cache off, {len(figures)} workloads in interleaved rounds")
-    for label, result in figures.items():
+def report(title: str, figures: Figures, *, targets: bool = True) -> None:
+    """Each workload's line with its ratio to /health and CPU per request; then, if
+    `targets`, the issue-20 targets beside the figures."""
+    results = figures.results
+    health = results[HEALTH].rate or 1.0
+    print(f"-- {title}, read cache off, {len(results)} workloads in interleaved rounds")
+    for label, result in results.items():
         ratio = "" if label == HEALTH else f"   {result.rate / health:6.1%} of /health"
-        print(result.line() + ratio)
-    distinct, version = figures["search distinct"], figures["version+body"]
-    broad, selective = figures["search broad"], figures["search selective"]
+        cpu = ", ".join(f"{n} {ms:.2f}" for n, ms in figures.cpu_ms.get(label, {}).items())
+        print(result.line(name_width=30) + ratio + (f"   cpu ms/req: {cpu}" if cpu else ""))
+    if not targets:
+        return
+    distinct, version = results["search distinct"], results["version+body"]
+    broad, selective = results["search broad"], results["search selective"]
     print(
         f"   targets: distinct search {distinct.rate / health:.0%} of /health (>= 20 %), "
         f"p99 {distinct.pct(0.99):.1f} ms (<= 50 ms at 10k); broad/selective cost "
@@ -163,8 +260,9 @@ def main() -> None:
     per_size: dict[int, dict[str, Result]] = {}
     with tempfile.TemporaryDirectory(prefix="skreg-bench-search-") as tmp:
         for size in sizes:
-            per_size[size] = asyncio.run(run_size(size, args.duration, args.rounds, Path(tmp)))
-            report(size, per_size[size])
+            figures = asyncio.run(run_size(size, args.duration, args.rounds, Path(tmp)))
+            per_size[size] = figures.results
+            report(f"{size} skills", figures)
     if len(sizes) > 1:
         small, large = per_size[sizes[0]], per_size[sizes[-1]]
 

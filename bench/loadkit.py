@@ -10,6 +10,8 @@
 - `measure_rate(...)`: open loop, N connections sharing a fixed arrival rate.
 - `Result`: what a measurement saw: latencies, errors, wall time; throughput and
   percentiles.
+- `process_cpu_seconds(pid)`: a server's user + system CPU time so far, for CPU per
+  request (steadier than req/s on a machine others are using).
 
 Not a benchmark itself (the Makefile runs `bench/bench_*.py`); the scripts import it as
 a sibling module, which works because Python puts a script's own folder on `sys.path`.
@@ -27,6 +29,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Self
 
 import httpx
@@ -192,6 +195,15 @@ def _cpu_times() -> list[int] | None:
         return None
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class StealMeter:
     """How much CPU time a virtual machine's host took from it since this was made.
 
@@ -253,13 +265,15 @@ def _failed(status: int, ok: tuple[int, ...] | None) -> bool:
     return status >= 400 if ok is None else status not in ok
 
 
-async def _open(url: str, concurrency: int, warm: Call) -> list[Connection]:
+async def _open(
+    url: str, concurrency: int, warm: Call, tls: ssl.SSLContext | None = None
+) -> list[Connection]:
     """`concurrency` connections, each opened and warmed by one `warm(connection, 0)`.
 
     One at a time, so warm-up requests never race each other (a warm-up publish of the
     same bundle twice at once could conflict); none of this is timed.
     """
-    connections = [Connection.to(url) for _ in range(concurrency)]
+    connections = [Connection.to(url, tls) for _ in range(concurrency)]
     for connection in connections:
         await warm(connection, 0)
     return connections
@@ -275,14 +289,16 @@ async def measure(
     max_requests: int | None = None,
     ok: tuple[int, ...] | None = None,
     warm: Call | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Result:
     """Closed loop: `concurrency` connections, each sending its next request on the answer.
 
     Runs for `duration` seconds, or until `max_requests` have been sent. A status not in
     `ok` (default: any status of 400 or more) counts as an error. Every connection is
-    opened and warmed first with one untimed `warm` request (default: `call`).
+    opened and warmed first with one untimed `warm` request (default: `call`). An
+    `https://` URL needs `tls`, a context trusting the server's CA.
     """
-    connections = await _open(url, concurrency, warm or call)
+    connections = await _open(url, concurrency, warm or call, tls)
     limit = math.inf if max_requests is None else max_requests
     latencies: list[float] = []
     errors = 0
