@@ -38,6 +38,10 @@ HEALTH_INTERVAL_S = 1
 HEALTH_TIMEOUT_S = 3  # as committed
 WINDOW_S = HEALTH_INTERVAL_S + HEALTH_TIMEOUT_S  # failures allowed only this soon after the kill
 CLIENTS = 8
+# Each reader at most 5 requests/s (40/s in all, half of them downloads): under the
+# committed per-IP limits (downloads 50/s), so a 429 is never mistaken for the fault.
+# Unpaced, an idle machine ran past the download limit and the test saw 429s.
+READER_INTERVAL_S = 0.2
 BEFORE_KILL_S = 2.0
 AFTER_KILL_S = WINDOW_S + 2.0
 
@@ -129,8 +133,11 @@ def test_killing_a_replica_moves_traffic_to_the_other(cluster: Cluster) -> None:
             base_url=cluster.edge.base_url, verify=cluster.edge.ssl_context(), timeout=10
         ) as client:
             n = index
+            next_at = time.monotonic()
             while time.monotonic() < stop_at:
                 n += 1
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += READER_INTERVAL_S
                 phase = "after" if killed_at else "before"
                 try:
                     answer = await client.get(paths[n % 2])
