@@ -35,7 +35,7 @@ from tests.support.traefik import Edge, multi_server_routes, start_traefik
 
 SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 HEALTH_INTERVAL_S = 1
-HEALTH_TIMEOUT_S = 3  # as committed
+HEALTH_TIMEOUT_S = 2  # as committed
 WINDOW_S = HEALTH_INTERVAL_S + HEALTH_TIMEOUT_S  # failures allowed only this soon after the kill
 CLIENTS = 8
 # Each reader at most 5 requests/s (40/s in all, half of them downloads): under the

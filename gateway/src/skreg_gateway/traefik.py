@@ -109,7 +109,7 @@ def dynamic_config() -> dict[str, Any]:
                 # /ready, not /health: a replica that cannot reach PostgreSQL leaves the
                 # rotation while the others keep serving (replicas: compose). Redis down
                 # is "degraded" and stays: every replica shares that one Redis.
-                "healthCheck": {"path": "/ready", "interval": "5s", "timeout": "3s"},
+                "healthCheck": {"path": "/ready", "interval": "2s", "timeout": "2s"},
                 "passHostHeader": True,
             }
         }
