@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +25,15 @@ from skreg_proto.bundle import read_bundle
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.factories import new_user, publish_bundle, skill_bundle
-from tests.support.processes import Process, free_port, start_python_module, wait_http
+from tests.support.processes import (
+    Process,
+    free_port,
+    migrate,
+    shared_env,
+    start_python_module,
+    wait_http,
+)
 
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 PUBLISHES = 16
 AT_ONCE = 4
 KILL_AFTER = 4  # publishes answered by A before it is killed
@@ -49,27 +53,8 @@ class Catalogs:
 def catalogs(tmp_path: Path) -> Iterator[Catalogs]:
     dsn = asyncio.run(create_pg_database("skreg_faults"))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    common = {
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "PUBLISH_RATE_LIMIT": "0",
-        "REGISTRATION_OPEN": "true",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        **SECRETS,
-    }
-    migrate = subprocess.run(
-        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-        env={**os.environ, **common},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    common = shared_env(url, REDIS_URL, PUBLISH_RATE_LIMIT="0", REGISTRATION_OPEN="true")
+    migrate(common)
     ports = [free_port() for _ in range(3)]
     auth_url, a_url, b_url = (f"http://127.0.0.1:{p}" for p in ports)
     processes: list[Process] = []

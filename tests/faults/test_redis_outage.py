@@ -12,10 +12,7 @@ after IMPORTER_QUEUED_GRACE_SECONDS and it succeeds. Figures are printed.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,9 +25,16 @@ from redis import Redis as SyncRedis
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.importer.gitrepos import Repo
 from tests.support.factories import AUTH, bearer, new_user, publish_bundle, skill_bundle
-from tests.support.processes import Process, free_port, start, start_python_module, wait_http
+from tests.support.processes import (
+    Process,
+    free_port,
+    migrate,
+    shared_env,
+    start,
+    start_python_module,
+    wait_http,
+)
 
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 ADMIN_PASSWORD = "admin-password-for-redis-outage"
 LOGIN_MAX_FAILURES = 3
 UPKEEP_SECONDS = 1  # the worker's upkeep cron (SYNC_CHECK_SECONDS)
@@ -93,38 +97,24 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     ports = {name: free_port() for name in ("auth", "catalog", "importer")}
     bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    common = {
-        "ENVIRONMENT": "dev",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis.url,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "RELOAD": "false",
-        "AUTH_URL": bases["auth"],
-        "CATALOG_URL": bases["catalog"],
-        "IMPORTER_URL": bases["importer"],
-        "PUBLISH_RATE_LIMIT": "0",
-        "REGISTRATION_OPEN": "true",
-        "ADMIN_USERNAME": "admin",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        "IMPORTER_ALLOW_LOCAL": "true",
-        "SYNC_CHECK_SECONDS": str(UPKEEP_SECONDS),
-        "IMPORTER_QUEUED_GRACE_SECONDS": str(GRACE_SECONDS),
-        **SECRETS,
-    }
-    migrate = subprocess.run(
-        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-        env={**os.environ, **common},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    common = shared_env(
+        url,
+        redis.url,
+        ENVIRONMENT="dev",
+        RELOAD="false",
+        AUTH_URL=bases["auth"],
+        CATALOG_URL=bases["catalog"],
+        IMPORTER_URL=bases["importer"],
+        PUBLISH_RATE_LIMIT="0",
+        REGISTRATION_OPEN="true",
+        ADMIN_USERNAME="admin",
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        LOGIN_MAX_FAILURES=str(LOGIN_MAX_FAILURES),
+        IMPORTER_ALLOW_LOCAL="true",
+        SYNC_CHECK_SECONDS=str(UPKEEP_SECONDS),
+        IMPORTER_QUEUED_GRACE_SECONDS=str(GRACE_SECONDS),
     )
-    assert migrate.returncode == 0, migrate.stderr
+    migrate(common)
     repo = Repo(tmp_path / "skills.git")
     repo.skill("skills/outage-alpha", description="Imported once Redis came back.")
     repo.commit("one skill")

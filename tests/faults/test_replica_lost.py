@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,10 +28,16 @@ from redis import Redis as SyncRedis
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.factories import new_user, publish_bundle, skill_bundle
-from tests.support.processes import Process, free_port, start_python_module, wait_http
+from tests.support.processes import (
+    Process,
+    free_port,
+    migrate,
+    shared_env,
+    start_python_module,
+    wait_http,
+)
 from tests.support.traefik import Edge, multi_server_routes, start_traefik
 
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 HEALTH_INTERVAL_S = 1
 HEALTH_TIMEOUT_S = 2  # as committed
 WINDOW_S = HEALTH_INTERVAL_S + HEALTH_TIMEOUT_S  # failures allowed only this soon after the kill
@@ -57,27 +61,8 @@ class Cluster:
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     dsn = asyncio.run(create_pg_database("skreg_replica_lost"))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    common = {
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "PUBLISH_RATE_LIMIT": "0",
-        "REGISTRATION_OPEN": "true",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        **SECRETS,
-    }
-    migrate = subprocess.run(
-        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-        env={**os.environ, **common},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    common = shared_env(url, REDIS_URL, PUBLISH_RATE_LIMIT="0", REGISTRATION_OPEN="true")
+    migrate(common)
     ports = [free_port() for _ in range(3)]
     auth_url, *catalogs = (f"http://127.0.0.1:{p}" for p in ports)
     processes: list[Process] = []

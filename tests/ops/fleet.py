@@ -9,9 +9,6 @@ database flushed when the `fleet` context ends.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +17,14 @@ from pathlib import Path
 from redis import Redis as SyncRedis
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
-from tests.support.processes import Process, free_port, start_python_module, wait_http
-
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
+from tests.support.processes import (
+    Process,
+    free_port,
+    migrate,
+    shared_env,
+    start_python_module,
+    wait_http,
+)
 
 
 @dataclass
@@ -62,31 +64,15 @@ class Fleet:
 @contextmanager
 def fleet(workdir: Path, prefix: str, **settings: str) -> Iterator[Fleet]:
     """A migrated PostgreSQL database named after `prefix`, Redis, and the settings every
-    process gets (`settings` on top of the defaults below)."""
+    process gets (`settings` on top of `shared_env`'s)."""
     dsn = asyncio.run(create_pg_database(prefix))
-    env = {
-        "DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        **SECRETS,
-        **settings,
-    }
+    env = shared_env(
+        dsn.replace("postgresql://", "postgresql+asyncpg://", 1), REDIS_URL, **settings
+    )
     opened = Fleet(workdir, dsn, env)
     _flush_redis()  # counters an earlier test left (same client address) would count here
     try:
-        migrate = subprocess.run(
-            [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert migrate.returncode == 0, migrate.stderr
+        migrate(env)
         yield opened
     finally:
         for process in reversed(opened.processes):

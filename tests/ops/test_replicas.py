@@ -12,9 +12,6 @@ printed and must stay under one second.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -33,10 +30,16 @@ from tests.support.factories import (
     sign_in,
     skill_bundle,
 )
-from tests.support.processes import Process, free_port, start_python_module, wait_http
+from tests.support.processes import (
+    Process,
+    free_port,
+    migrate,
+    shared_env,
+    start_python_module,
+    wait_http,
+)
 from tests.support.traefik import Edge, multi_server_routes, start_traefik
 
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 STALENESS_BOUND_S = 1.0
 POLL_TIMEOUT_S = 5.0
 ROUNDS = 5
@@ -55,31 +58,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir = tmp_path_factory.mktemp("replicas")
     dsn = asyncio.run(create_pg_database("skreg_replicas"))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    common = {
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "PUBLISH_RATE_LIMIT": "0",
+    common = shared_env(
+        url,
+        REDIS_URL,
+        PUBLISH_RATE_LIMIT="0",
         # Far above the bound: only the invalidation over Redis can make a replica fresh
         # in time, not the cache's expiry.
-        "READ_CACHE_TTL": "30",
-        "REGISTRATION_OPEN": "true",
-        "ADMIN_PASSWORD": "admin-password-for-replicas",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        **SECRETS,
-    }
-    migrate = subprocess.run(
-        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
-        env={**os.environ, **common},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        READ_CACHE_TTL="30",
+        REGISTRATION_OPEN="true",
+        ADMIN_PASSWORD="admin-password-for-replicas",
     )
-    assert migrate.returncode == 0, migrate.stderr
+    migrate(common)
     auth_ports = [free_port(), free_port()]
     catalog_ports = [free_port(), free_port()]
     auths = [f"http://127.0.0.1:{p}" for p in auth_ports]

@@ -33,13 +33,12 @@ from redis import Redis as SyncRedis
 
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.factories import new_user, publish_skill
-from tests.support.processes import Process, free_port, start, wait_http
+from tests.support.processes import Process, free_port, shared_env, start, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 # The organizations merge (c424040) is the latest to add migrations; its parent is the
 # release before it.
 PREVIOUS_RELEASE = "18a9ad2"
-SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
 READ_TIMEOUT_S = 2.0
 LONG_READ_S = 3.0
 READERS = 4
@@ -92,19 +91,13 @@ def old_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OldRelease
     sources = _checkout_previous(workdir / "previous")
     dsn = asyncio.run(create_pg_database("skreg_upgrade"))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    common = {
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "PUBLISH_RATE_LIMIT": "0",
-        "READ_CACHE_TTL": "0",  # every read goes to the database, as a cold replica's would
-        "REGISTRATION_OPEN": "true",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        **SECRETS,
-    }
+    common = shared_env(
+        url,
+        REDIS_URL,
+        PUBLISH_RATE_LIMIT="0",
+        READ_CACHE_TTL="0",  # every read goes to the database, as a cold replica's would
+        REGISTRATION_OPEN="true",
+    )
     # The old source first: its packages shadow this release's editable installs.
     old_env = {**common, "PYTHONPATH": os.pathsep.join(sources)}
     migrated = _migrate(old_env, "upgrade")

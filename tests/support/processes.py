@@ -52,6 +52,41 @@ class Process:
             self.popen.wait(10)
 
 
+SHARED_SECRETS = {"SECRET_KEY": "k" * 40, "SERVICE_SECRET": "s" * 40}
+"""Secrets of production length that every process of one multi-process test shares."""
+
+
+def shared_env(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The settings every process of a multi-process test gets: one database (migrated
+    once beforehand by `migrate`, not by each process), one Redis, cheap argon2 and JSON
+    logs; `settings` added on top."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "HOST": "127.0.0.1",
+        "AUTO_MIGRATE": "false",
+        "LOG_JSON": "true",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "8192",
+        **SHARED_SECRETS,
+        **settings,
+    }
+
+
+def migrate(env: Mapping[str, str], timeout: float = 180) -> None:
+    """Upgrade the database `env` names to every service's head, as a deployment's
+    migrate step does (`python -m skreg_common.migrate upgrade`)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "skreg_common.migrate", "upgrade"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def make_run_env(workdir: Path, port: int, **extra: str) -> dict[str, str]:
     """The all-in-one process as `make run` starts it (SQLite, in-process queue, the dev
     default secrets whatever the test's own environment says), on 127.0.0.1:`port`."""
