@@ -49,7 +49,13 @@ from tests.support.factories import (  # noqa: E402
     publish_bundle,
     skill_bundle,
 )
-from tests.support.processes import Process, free_port, start_python_module, wait_http  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    Process,
+    free_port,
+    shared_env,
+    start_python_module,
+    wait_http,
+)
 from tests.support.traefik import (  # noqa: E402
     DYNAMIC_DIR,
     Edge,
@@ -209,20 +215,15 @@ async def drop_database(name: str) -> None:
 
 def deployment_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The settings every auth and catalog process of the bench deployment shares."""
-    return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "HOST": "127.0.0.1",
-        "AUTO_MIGRATE": "false",
-        "LOG_JSON": "true",
-        "LOG_LEVEL": "WARNING",
-        "PUBLISH_RATE_LIMIT": "0",
-        "REGISTRATION_OPEN": "true",
-        "SECRET_KEY": "k" * 40,
-        "SERVICE_SECRET": "s" * 40,
-        "SEMANTIC_SEARCH": "false",  # its model's memory is bench_semantic's figure
+    return shared_env(
+        database_url,
+        redis_url,
+        LOG_LEVEL="WARNING",
+        PUBLISH_RATE_LIMIT="0",
+        REGISTRATION_OPEN="true",
+        SEMANTIC_SEARCH="false",  # its model's memory is bench_semantic's figure
         **extra,
-    }
+    )
 
 
 def migrate_database(env: dict[str, str]) -> None:
