@@ -38,7 +38,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # reuse the test harness: processes and Traefik
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from loadkit import Connection, Response, StealMeter  # noqa: E402
 
@@ -49,6 +48,7 @@ from tests.support.factories import (  # noqa: E402
     publish_bundle,
     skill_bundle,
 )
+from tests.support.pgdatabases import create_pg_database, drop_pg_database, sqlalchemy_url  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     Process,
     free_port,
@@ -195,22 +195,13 @@ def rss_kib(pid: int) -> int:
 
 
 async def create_database() -> tuple[str, str]:
-    name = f"skreg_bench_load_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return name, f"{base}/{name}"
+    """A new empty database: (its asyncpg DSN, its SQLAlchemy URL)."""
+    dsn = await create_pg_database(PG_ADMIN, "skreg_bench_load")
+    return dsn, sqlalchemy_url(dsn)
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+async def drop_database(dsn: str) -> None:
+    await drop_pg_database(PG_ADMIN, dsn)
 
 
 def deployment_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -285,7 +276,7 @@ async def seed(edge: Edge) -> tuple[str, str]:
 
 
 async def main_run(args: argparse.Namespace, workdir: Path) -> None:
-    name, url = await create_database()
+    dsn, url = await create_database()
     processes: dict[str, Process] = {}
     try:
         env = deployment_env(url, args.redis_url)
@@ -315,7 +306,7 @@ async def main_run(args: argparse.Namespace, workdir: Path) -> None:
     finally:
         for process in reversed(list(processes.values())):
             process.stop()
-        await drop_database(name)
+        await drop_database(dsn)
 
 
 def main() -> None:

@@ -29,19 +29,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Awaitable
 from pathlib import Path
 
-import asyncpg
-from bench_catalog import (  # the catalog benchmark's skills, bundles and test-token server
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # reuse the test harness's throwaway databases
+
+from bench_catalog import (  # noqa: E402 - the catalog benchmark's skills, bundles and test-token server
     SEED,
     SkillSpec,
     generate_skills,
     load_via_api,
     skill_md,
 )
-from loadkit import Connection, Response, Result, ServerProcess, free_port, measure
+from loadkit import Connection, Response, Result, ServerProcess, free_port, measure  # noqa: E402
+
+from tests.support.pgdatabases import create_pg_database, drop_pg_database, sqlalchemy_url  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 HEADERS = {"Content-Type": "application/gzip", "Authorization": "Bearer bench-bench"}
@@ -104,32 +107,19 @@ def bundles(count: int, skills: int = 8) -> list[bytes]:
 
 
 async def create_database() -> tuple[str, str]:
-    """A new empty database: (its name, its SQLAlchemy URL), migrated."""
+    """A new empty database: (its asyncpg DSN, its SQLAlchemy URL), migrated."""
     from skreg_catalog.schema import MIGRATIONS
     from skreg_common.db import create_engine
     from skreg_common.migrations import upgrade
 
-    name = f"skreg_bench_publish_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    dsn = await create_pg_database(PG_ADMIN, "skreg_bench_publish")
+    url = sqlalchemy_url(dsn)
     engine = create_engine(url)
     try:
         await upgrade(engine, [MIGRATIONS])
     finally:
         await engine.dispose()
-    return name, url
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    return dsn, url
 
 
 class Publisher:
@@ -218,11 +208,11 @@ def hottest(raw: Path, top: int = 18) -> None:
 
 
 async def main_run(duration: float, with_profile: bool, workdir: Path) -> None:
-    name, url = await create_database()
+    dsn, url = await create_database()
     try:
         made = bundles(int(400 * duration))
         publisher = Publisher(made)
-        print(f"50 KB bundles: {len(made[0])} bytes compressed; database {name}")
+        print(f"50 KB bundles: {len(made[0])} bytes compressed; database {dsn}")
         cores = sorted(os.sched_getaffinity(0))
         with catalog(url, cores[0]) as one:
             spy = None
@@ -263,7 +253,7 @@ async def main_run(duration: float, with_profile: bool, workdir: Path) -> None:
                 print(f"  where the time goes ({what}):")
                 hottest(workdir / raw)
     finally:
-        await drop_database(name)
+        await drop_pg_database(PG_ADMIN, dsn)
 
 
 def main() -> None:

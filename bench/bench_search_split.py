@@ -55,8 +55,7 @@ EDGE, DIRECT = "edge ", "direct "
 
 async def run_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Figures]:
     """Load `size` skills, start the deployment, measure; the figures by path prefix."""
-    name, url = await create_database()
-    dsn = f"{bench_load_edge.PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    dsn, url = await create_database()
     processes: dict[str, Process] = {}
     try:
         env = deployment_env(url, args.redis_url, READ_CACHE_TTL="0", WEB_CONCURRENCY="1")
@@ -89,7 +88,7 @@ async def run_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[s
     finally:
         for process in reversed(list(processes.values())):
             process.stop()
-        await drop_database(name)
+        await drop_database(dsn)
 
 
 def edge_cost(size: int, figures: dict[str, Figures]) -> None:

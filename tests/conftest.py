@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,6 +29,8 @@ from skreg_common.runtime import Runtime
 from skreg_common.settings import ServiceSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support import pgdatabases
 
 PG_ADMIN_DSN = os.environ.get("SKREG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -105,33 +106,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _asyncpg_to_sqlalchemy(dsn: str) -> str:
-    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    return pgdatabases.sqlalchemy_url(dsn)
 
 
 async def create_pg_database(prefix: str = "skreg_test") -> str:
     """Create an empty PostgreSQL database; returns its asyncpg DSN."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        return await pgdatabases.create_pg_database(PG_ADMIN_DSN, prefix)
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(
             f"PostgreSQL is required for the tests and unreachable at {PG_ADMIN_DSN}: {exc}"
         )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def drop_pg_database(dsn: str) -> None:
     """Drop a database made by `create_pg_database`, whoever is still connected."""
-    name = dsn.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await pgdatabases.drop_pg_database(PG_ADMIN_DSN, dsn)
 
 
 @pytest.fixture(scope="session")
