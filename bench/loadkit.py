@@ -124,29 +124,37 @@ class Connection:
     request, reads the head, then a `Content-Length` or chunked body.
     """
 
-    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, tls: ssl.SSLContext | None = None, source: str | None = None
+    ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.source = source  # a local address to connect from (any of 127.0.0.0/8 on Linux)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     @classmethod
-    def to(cls, url: str, tls: ssl.SSLContext | None = None) -> Connection:
-        """A connection to `http://host:port`, or `https://host:port` trusting `tls`'s CAs
-        (not yet opened)."""
+    def to(
+        cls, url: str, tls: ssl.SSLContext | None = None, source: str | None = None
+    ) -> Connection:
+        """A connection to `http://host:port`, or `https://host:port` trusting `tls`'s CAs,
+        from the local address `source` if given (not yet opened)."""
         if url.startswith("https://"):
             if tls is None:
                 raise ValueError("an https:// URL needs an SSL context")
             host, port = url.removeprefix("https://").split(":")
-            return cls(host, int(port), tls)
+            return cls(host, int(port), tls, source)
         host, port = url.removeprefix("http://").split(":")
-        return cls(host, int(port))
+        return cls(host, int(port), source=source)
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> Response:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(
-                self.host, self.port, ssl=self.tls
+                self.host,
+                self.port,
+                ssl=self.tls,
+                local_addr=(self.source, 0) if self.source else None,
             )
         assert self.reader is not None
         lines = [
