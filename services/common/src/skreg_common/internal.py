@@ -26,6 +26,7 @@ from skreg_proto.internal import INTERNAL_PREFIX
 from skreg_common.errors import NotFound
 from skreg_common.forwarded import is_in_process, parse_ip, socket_peer
 from skreg_common.settings import ServiceSettings
+from skreg_common.signin import AsyncGuard
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 
@@ -77,7 +78,7 @@ def is_internal_path(path: str) -> bool:
     return path == INTERNAL_PREFIX or path.startswith(INTERNAL_PREFIX + "/")
 
 
-def internal_route_guard(settings: ServiceSettings, *, over_network: bool) -> Any:
+def internal_route_guard(settings: ServiceSettings, *, over_network: bool) -> AsyncGuard:
     """App-wide guard: internal routes answer 404 to callers they are not for.
 
     `over_network=False` (the all-in-one process): only in-process calls. Otherwise any

@@ -17,11 +17,11 @@ route this guard let through shows an anonymous caller nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Guard
 
 from skreg_common.errors import Unauthorized
 from skreg_common.principal import resolve_principal
@@ -55,13 +55,17 @@ def is_open(path: str) -> bool:
     return path in OPEN_PATHS or OPEN_PATTERN.match(path) is not None
 
 
-def sign_in_guard(required: bool) -> Guard:
-    """The app-level guard: a no-op unless `required` (the `REQUIRE_SIGN_IN` setting)."""
+AsyncGuard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def sign_in_guard() -> AsyncGuard:
+    """The sign-in requirement (installed by `skreg_common.app.app_guard` only when
+    `REQUIRE_SIGN_IN` is on)."""
 
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
-        if not required or handler.opt.get("skip_principal") or is_open(connection.url.path):
+        if handler.opt.get("skip_principal") or is_open(connection.url.path):
             return
         # An invalid credential raises Unauthorized itself; none at all is anonymous.
         if not (await resolve_principal(connection)).is_authenticated:
