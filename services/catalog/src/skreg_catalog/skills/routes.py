@@ -33,7 +33,7 @@ from skreg_catalog.review.visibility import PRIVATE_CACHING
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
-from skreg_catalog.visibility import require_visible, shared_caching
+from skreg_catalog.visibility import Gate, require_visible, shared_caching, sight_for
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -183,17 +183,25 @@ async def resolve_version(
 
 @dataclass(frozen=True)
 class EncodedDetail:
-    """A version's document as sent, and its ETag (a hash of those bytes)."""
+    """A version read as sent: the skill's gate row (None: no skill with a visible
+    version of that name), the document's bytes and ETag (a hash of those bytes), or
+    the NotFound message when there is no document."""
 
+    gate: Gate | None
     body: bytes
     etag: str
+    missing: str | None
 
 
 async def _encoded_detail(
     reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
 ) -> EncodedDetail:
-    body = to_json(await read_version(reader, catalog, namespace, name, version))
-    return EncodedDetail(body, "v-" + hashlib.blake2b(body, digest_size=16).hexdigest())
+    read = await read_version(reader, catalog, namespace, name, version)
+    if read.detail is None:
+        return EncodedDetail(read.gate, b"", "", read.missing)
+    body = to_json(read.detail)
+    etag = "v-" + hashlib.blake2b(body, digest_size=16).hexdigest()
+    return EncodedDetail(read.gate, body, etag, None)
 
 
 @get(VERSION, summary="One version", tags=["catalog"])
@@ -209,15 +217,22 @@ async def get_version(
     The body's HTML was stored at publish. `ETag` hashes the document (it changes with
     the yank state and downloads); 304 on match; `latest` is always revalidated.
     """
-    gate = await require_visible(request, catalog, namespace, name)
-    try:
-        encoded = await catalog.read_quick(
-            request,
-            ("version", namespace, name, version),
-            lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
-            weigh=lambda detail: len(detail.body) + 256,
-        )
-    except NotFound as missing:
+    # One select reads the version and the skill's gate row; the caller's sight is
+    # applied to the gate before anything else (a hidden skill is a missing one).
+    encoded = await catalog.read_quick(
+        request,
+        ("version", namespace, name, version),
+        lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
+        weigh=lambda detail: len(detail.body) + 256,
+    )
+    gate = encoded.gate
+    if gate is None:
+        # No skill with a visible version: hidden, missing, or with withheld ones only.
+        gate = await require_visible(request, catalog, namespace, name)
+    elif not (await sight_for(request, catalog)).allows(gate):
+        raise NotFound(f"no skill {namespace}/{name}")
+    if encoded.missing is not None:
+        missing = NotFound(encoded.missing)
         detail = await withheld_detail(request, catalog, namespace, name, version, missing)
         return Response(detail, headers={"Cache-Control": PRIVATE_CACHING})
     headers, unchanged = cached_by_etag(
