@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-BODY_CHARS = 400  # the body's opening (title, "when to use"); the model reads 128 tokens
+BODY_CHARS = 400  # the body's opening (title, "when to use"), as far as MAX_TOKENS reaches
 _SPACE = re.compile(r"\s+")
 _MARKUP = re.compile(r"[#*`>|_\[\]()]+")
 
