@@ -335,13 +335,22 @@ Rows = list[tuple[object, ...]]
 """One table's rows, values in the order of its `columns`."""
 
 
-def catalog_rows(skills: list[SkillSpec], now: object) -> list[tuple[str, tuple[str, ...], Rows]]:
+def catalog_rows(
+    skills: list[SkillSpec], now: object, *, vectors: bool = True
+) -> list[tuple[str, tuple[str, ...], Rows]]:
     """Every row publishing `skills` would leave, as (table, columns, rows) in insert order.
 
     The same rows for SQLite and PostgreSQL: JSON columns as JSON text, booleans as
     bools; `now` is the timestamp value the backend's driver takes. The term index is
     the writer's own analysis (`skreg_catalog.search.index`), so searches see what a
     publish would have written.
+
+    `vectors`: each skill also gets a stored embedding — a random unit vector under the
+    current model id — so a server started on these rows has nothing left to embed.
+    Without them its background pass embeds every skill while the benchmark measures
+    (at 10k skills several minutes of one core, in a profile 44 % of the server's CPU).
+    The nearest-neighbour cost does not depend on what the vectors mean; only the
+    relevance benchmark needs real ones (it embeds them itself).
     """
     from collections import Counter
 
@@ -400,15 +409,29 @@ def catalog_rows(skills: list[SkillSpec], now: object) -> list[tuple[str, tuple[
         ("catalog_search_word_grams", ("gram", "word"),
          [(r["gram"], r["word"]) for r in gram_rows(words)]),
         ("catalog_counters", ("name", "value"), [("visible_skills", len(skills))]),
+        ("catalog_skill_embeddings", ("skill_id", "model_id", "version_id", "vector"),
+         random_vector_rows(len(skills)) if vectors else []),
     ]  # fmt: skip
 
 
-def load_via_sql(database: Path, skills: list[SkillSpec]) -> None:
-    """Insert skills the way publishing would leave them, thousands per transaction."""
+def random_vector_rows(count: int) -> Rows:
+    """(skill_id, model_id, version_id, vector) for skills 1..count: seeded random unit
+    vectors under the current model id, as the embedder stores them."""
+    import numpy as np
+    from skreg_catalog.semantic.model import DIMENSIONS, MODEL_ID
+
+    vectors = np.random.default_rng(SEED + 3).standard_normal((count, DIMENSIONS))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype("<f4")
+    return [(i, MODEL_ID, i, vectors[i - 1].tobytes()) for i in range(1, count + 1)]
+
+
+def load_via_sql(database: Path, skills: list[SkillSpec], *, vectors: bool = True) -> None:
+    """Insert skills the way publishing would leave them, thousands per transaction
+    (`vectors`: see `catalog_rows`)."""
     conn = sqlite3.connect(database)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
-    for table, columns, rows in catalog_rows(skills, "2026-01-01 00:00:00.000000"):
+    for table, columns, rows in catalog_rows(skills, "2026-01-01 00:00:00.000000", vectors=vectors):
         insert = (
             f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         )
@@ -433,7 +456,8 @@ async def load_via_postgres(dsn: str, skills: list[SkillSpec]) -> None:
                 skills, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
             ):
                 await conn.copy_records_to_table(table, records=rows, columns=list(columns))
-            for table in ("catalog_namespaces", "catalog_skills", "catalog_versions"):
+            for table in ("catalog_namespaces", "catalog_skills", "catalog_versions",
+                          "catalog_skill_embeddings"):  # fmt: skip
                 await conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
                 )

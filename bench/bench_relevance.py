@@ -57,7 +57,7 @@ async def run(verbose: bool) -> None:
         database = Path(workdir) / "relevance.db"
         await migrate(database)
         skills = catalogue()
-        load_via_sql(database, skills)
+        load_via_sql(database, skills, vectors=False)  # embedded for real below
         engine = create_engine(f"sqlite+aiosqlite:///{database}")
         sessions = async_sessionmaker(engine, expire_on_commit=False)
 

@@ -19,6 +19,12 @@ within 2x of selective; version with body >= 60 % of /health.
 
     uv run python bench/bench_search.py [--sizes 1000,10000] [--duration 2] [--rounds 3]
 
+Semantic ranking is on as in a default install: every new query is embedded (~8 ms of
+CPU on a worker thread; repeated queries hit a per-process cache). SEMANTIC_SEARCH=false
+in the environment measures lexical ranking alone. Stored skill vectors are written
+with the catalogue (bench_catalog.catalog_rows), so no background embedding runs while
+it measures.
+
 100k skills take about two minutes to build here (`--sizes 1000,10000,100000`).
 bench_search_split.py prints the same workloads on PostgreSQL + Redis with one auth and one
 catalog process behind Traefik, through the edge and directly at the catalog.
@@ -256,7 +262,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(f"search benchmark: {os.cpu_count()} CPUs, SQLite, one process, read cache off")
+    semantic = os.environ.get("SEMANTIC_SEARCH", "true")
+    print(f"search benchmark: {os.cpu_count()} CPUs, SQLite, one process, read cache off, "
+          f"SEMANTIC_SEARCH={semantic} (false: lexical ranking only)")  # fmt: skip
     per_size: dict[int, dict[str, Result]] = {}
     with tempfile.TemporaryDirectory(prefix="skreg-bench-search-") as tmp:
         for size in sizes:

@@ -5,9 +5,10 @@
 2. Memory: RSS of a fresh process before and after loading the model and embedding.
 3. Load (32 connections, one uvicorn process, SQLite, read cache off): hybrid search with
    task-style queries, next to the same server's `/health`, at each catalogue size. The
-   catalogues are generated (bench_catalog.generate_skills) and filled by SQL; their
-   vectors are random unit vectors written by SQL (the nearest-neighbour cost does not
-   depend on what the vectors mean, and embedding 100k skills would take hours here),
+   catalogues are generated (bench_catalog.generate_skills) and filled by SQL, their
+   vectors too: random unit vectors (bench_catalog.catalog_rows; the nearest-neighbour
+   cost does not depend on what the vectors mean, and embedding 100k skills would take
+   hours here),
    so the server has nothing left to embed and measures search alone. Query vectors are
    cached per process (LRU), as repeated queries are in production.
 
@@ -20,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,7 +28,6 @@ import time
 from collections.abc import Awaitable
 from pathlib import Path
 
-import numpy as np
 from bench_catalog import catalog_server, generate_skills, load_via_sql, migrate
 from loadkit import CONCURRENCY, Connection, Response, measure
 
@@ -86,24 +85,6 @@ def rss_figures() -> None:
     )
 
 
-def add_random_vectors(database: Path, count: int) -> None:
-    from skreg_catalog.semantic.model import DIMENSIONS, MODEL_ID
-
-    rng = np.random.default_rng(7)
-    conn = sqlite3.connect(database)
-    with conn:
-        for start in range(0, count, 5000):
-            ids = range(start + 1, min(count, start + 5000) + 1)
-            vectors = rng.standard_normal((len(ids), DIMENSIONS)).astype("<f4")
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            conn.executemany(
-                "INSERT INTO catalog_skill_embeddings(skill_id, model_id, version_id, vector)"
-                " VALUES (?, ?, ?, ?)",
-                [(i, MODEL_ID, i, v.tobytes()) for i, v in zip(ids, vectors, strict=True)],
-            )
-    conn.close()
-
-
 async def load_figures(sizes: list[int], duration: float, workdir: Path) -> None:
     cases = json.loads((HERE / "queries.json").read_text())
     queries = [case["query"].replace(" ", "+") for case in cases]
@@ -119,7 +100,6 @@ async def load_figures(sizes: list[int], duration: float, workdir: Path) -> None
         database = workdir / f"semantic-{size}.db"
         await migrate(database)
         load_via_sql(database, generate_skills(size, body_words=120))
-        add_random_vectors(database, size)
         with catalog_server(database, cache_ttl=0) as server:
             # Warm: the model loads on the first query, every query vector is cached.
             await measure(server.url, "warm", hybrid, duration=60, max_requests=len(queries))
