@@ -191,6 +191,11 @@ class _Seen:
 _SEES_ALL = _Seen()
 
 
+async def sees_all(reader: QuickReader, sight: Sight) -> bool:
+    """Whether nothing indexed is hidden from `sight` (then it ranks as everyone does)."""
+    return (await _Seen.of(reader, sight)).shape is None
+
+
 # --- statements (built once per dialect and shape) -----------------------------------------
 
 
