@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 from skreg_catalog.review.policy import decide
 from skreg_catalog.review.rescan import next_state
 from skreg_catalog.scanning import Finding, ScanReport
+from skreg_catalog.scanning import pool as scan_pool
 from skreg_catalog.scanning.ruleset import load_ruleset
 from skreg_proto.codec import from_json, to_json
 from skreg_proto.internal import (
@@ -382,12 +384,28 @@ async def _service_publish(
 
 async def test_start_up_loads_the_rules_before_the_first_publish(catalog_settings) -> None:
     load_ruleset.cache_clear()  # as in a new process
-    async with running_catalog(catalog_settings) as client:
+    on_a_thread = msgspec.structs.replace(catalog_settings, scan_workers=0)
+    async with running_catalog(on_a_thread) as client:
         for _ in range(400):  # warmed in a worker thread, without any request
             if load_ruleset.cache_info().currsize:
                 break
             await asyncio.sleep(0.025)
         assert load_ruleset.cache_info().currsize == 1
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_start_up_starts_the_scan_workers_before_the_first_publish(
+    catalog_settings,
+) -> None:
+    scan_pool._shutdown()  # as in a new process: no pool yet
+    async with running_catalog(catalog_settings) as client:
+        assert catalog_settings.scan_workers == 1  # the default
+        workers = scan_pool._pools[1]._processes  # started by start-up, without a request
+        for _ in range(400):
+            if workers:
+                break
+            await asyncio.sleep(0.025)
+        assert len(workers) == 1
         assert (await client.get("/health")).status_code == 200
 
 
@@ -397,6 +415,7 @@ async def test_a_failed_warm_up_neither_blocks_start_up_nor_publishes_unscanned(
     def broken() -> None:
         raise RuntimeError("rules unreadable")
 
+    catalog_settings = msgspec.structs.replace(catalog_settings, scan_workers=0)
     monkeypatch.setattr("skreg_catalog.component.warm_up", broken)
     load_ruleset.cache_clear()
     async with running_catalog(catalog_settings) as client:

@@ -22,6 +22,7 @@ from skreg_catalog.namespaces.routes import HANDLERS as NAMESPACE_HANDLERS
 from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.scanning import warm_up
+from skreg_catalog.scanning.pool import start_workers
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
@@ -110,7 +111,10 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
         # Compiling the rules costs about a second: paid here, in the background, not by
         # the first publish. Start-up does not wait; a failure is logged and the first
         # scan then loads the rules itself (or fails as ScanFailed, never as clean).
-        warming.append(asyncio.create_task(_warm_scanner()))
+        if catalog.settings.scan_workers > 0:
+            start_workers(catalog.settings.scan_workers)  # each compiles them as it starts
+        else:
+            warming.append(asyncio.create_task(_warm_scanner()))
 
     async def stop_warming_scanner(_runtime: Runtime) -> None:
         for task in warming:

@@ -57,8 +57,12 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # refuses malicious and holds suspicious for an admin's review; `warn` publishes
     # with the findings shown; `off` does not scan.
     scan_policy: Literal["hold", "warn", "off"] = "hold"
-    # Versions a rescan job scans at once (each scan runs in a worker thread).
+    # Versions a rescan job scans at once.
     rescan_concurrency: int = 2
+    # Processes that scan bundles, shared by the server process (skreg_catalog.scanning
+    # .pool): a scan is Python CPU work, and on a thread it shares the GIL with the
+    # server's requests. 0: scan on a worker thread (no extra process).
+    scan_workers: int = 1
     # Scanning each version before it becomes resolvable (skreg_catalog.scanning): a
     # scan over its time or byte budget fails (the version is not published as clean).
     scan_time_budget_seconds: float = 10.0

@@ -11,7 +11,6 @@ past the cap a text is shown preformatted (cheap, linear) rather than queued.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +20,7 @@ from typing import Protocol
 import structlog
 
 from skreg_catalog.memory import SizedLRU
+from skreg_catalog.processes import worker_processes
 from skreg_catalog.rendering.markdown import (
     DEFAULT_MAX_SOURCE_BYTES,
     Rendered,
@@ -180,12 +180,8 @@ class RenderPool:
 
     def _process_pool(self) -> Executor:
         if self._processes is None:
-            # spawn: forking a process that runs an event loop and threads is unsafe.
-            self._processes = ProcessPoolExecutor(
-                max_workers=self.limits.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm,
-                max_tasks_per_child=TASKS_PER_PROCESS,
+            self._processes = worker_processes(
+                self.limits.workers, initializer=_warm, tasks_per_child=TASKS_PER_PROCESS
             )
         return self._processes
 

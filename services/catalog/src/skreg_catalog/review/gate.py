@@ -14,7 +14,8 @@ from skreg_common.errors import Invalid, Unavailable
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.validate import CheckedSkill
 from skreg_catalog.review.policy import decide, finding_problems, scan_failed_outcome
-from skreg_catalog.scanning import ScanFailed, scan_bundle
+from skreg_catalog.scanning import ScanFailed
+from skreg_catalog.scanning.pool import scan_in_worker
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +38,11 @@ async def scanned(
         return dataclasses.replace(checked, trust=decide(policy, None))
     try:
         # The operator's budgets (SCAN_* settings), not the scanner's defaults.
-        report = await scan_bundle(checked.bundle.files, limits=catalog.settings.scan_limits)
+        report = await scan_in_worker(
+            checked.bundle.files,
+            limits=catalog.settings.scan_limits,
+            workers=catalog.settings.scan_workers,
+        )
     except ScanFailed as exc:
         log.warning("scan.failed", digest=checked.bundle.digest, error=str(exc))
         if not imported:

@@ -2,8 +2,8 @@
 
 One job at a time (a second is refused with 409 while one runs; a job that made no
 progress for `STALE`, its process gone, is marked failed and no longer blocks). The job walks
-versions by id in batches, scans each batch with bounded concurrency (every scan runs
-in a worker thread, `scan_bundle`), and writes the batch's results and its progress
+versions by id in batches, scans each batch with bounded concurrency (in the scan
+worker processes, `scanning.pool`), and writes the batch's results and its progress
 in one short writer transaction, so progress is visible while it runs.
 
 What a changed verdict does to a version that is already public (policy `hold`):
@@ -43,13 +43,9 @@ from skreg_catalog.review.policy import (
     SCAN_FAILED,
     stored_scan,
 )
-from skreg_catalog.scanning import (
-    RULES_VERSION,
-    ScanFailed,
-    ScanLimits,
-    ScanReport,
-    scan_bundle,
-)
+from skreg_catalog.scanning import RULES_VERSION, ScanFailed, ScanReport
+from skreg_catalog.scanning.pool import scan_in_worker
+from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.models import Skill, Version
 from skreg_catalog.skills.service import SkillService
 from skreg_catalog.skills.state import refresh_skill
@@ -170,10 +166,7 @@ async def _walk(catalog: CatalogContext, runtime: Runtime, job_id: int) -> None:
         last = ids[-1]
 
         reports = await asyncio.gather(
-            *(
-                _scan_one(limit, bundles[digest].files, catalog.settings.scan_limits)
-                for _, digest in rows
-            )
+            *(_scan_one(limit, bundles[digest].files, catalog.settings) for _, digest in rows)
         )
         ids_in_order = [row[0] for row in rows]
         await _store(catalog, runtime, job_id, list(zip(ids_in_order, reports, strict=True)))
@@ -187,11 +180,13 @@ async def _walk(catalog: CatalogContext, runtime: Runtime, job_id: int) -> None:
 
 
 async def _scan_one(
-    limit: asyncio.Semaphore, files: dict[str, bytes], budgets: ScanLimits
+    limit: asyncio.Semaphore, files: dict[str, bytes], settings: CatalogSettings
 ) -> ScanReport | None:
     async with limit:
         try:
-            return await scan_bundle(files, limits=budgets)
+            return await scan_in_worker(
+                files, limits=settings.scan_limits, workers=settings.scan_workers
+            )
         except ScanFailed:
             return None
 
