@@ -476,3 +476,53 @@ def test_fusion_keeps_exact_names_first_and_breaks_ties_by_id() -> None:
     tied = fuse([Candidate(4, 0, 2, ()), Candidate(2, 0, 1, ())], [2, 4])  # equal scores
     assert [skill_id for skill_id, _ in tied] == [2, 4]
     assert tied[0][1] == tied[1][1]
+
+
+async def _embedded_version(database_url: str, name: str) -> tuple[int, int]:
+    """(the version id `name`'s vector was made from, the skill's latest version id)."""
+    from skreg_catalog.skills.models import Skill
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(SkillEmbedding.version_id, Skill.latest_version_id)
+                    .join(Skill, Skill.id == SkillEmbedding.skill_id)
+                    .where(Skill.name == name)
+                )
+            ).one()
+            return int(row[0]), int(row[1])
+    finally:
+        await engine.dispose()
+
+
+async def test_passes_after_the_first_look_only_at_new_versions_and_full_ones_catch_yanks(
+    hybrid_settings: CatalogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every commit pokes a pass; reading the whole catalogue each time made a 100k
+    catalogue's start-up take minutes. New versions are embedded by the cheap pass; a
+    yank that moves `latest` back (no new version) waits for the next full pass."""
+    monkeypatch.setattr(semantic_embedder, "REORDER_MARGIN", 0)  # a small test catalogue
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        await published(client, "pdf", "2.0.0", description="Fill in and sign PDF forms.")
+        await context.semantic.embedder.settled()
+        made_from, latest = await _embedded_version(hybrid_settings.database_url, "pdf")
+        assert made_from == latest  # the new version, embedded by an incremental pass
+
+        yank = await client.post(
+            "/api/v1/skills/alice/pdf/versions/2.0.0/yank",
+            json={"reason": "broken"},
+            headers=auth("alice"),
+        )
+        assert yank.status_code == 200
+        await context.semantic.embedder.settled()
+        made_from, latest = await _embedded_version(hybrid_settings.database_url, "pdf")
+        assert made_from != latest  # the cheap pass does not look for this
+
+        monkeypatch.setattr(semantic_embedder, "FULL_PASS_SECONDS", 0.0)
+        await published(client, "later", "1.0.0")  # any commit pokes a pass: a full one
+        await context.semantic.embedder.settled()
+        made_from, latest = await _embedded_version(hybrid_settings.database_url, "pdf")
+        assert made_from == latest  # the full pass re-embedded 1.0.0
