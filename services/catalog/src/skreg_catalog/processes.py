@@ -15,17 +15,19 @@ from functools import partial
 PARENT_CHECK_SECONDS = 1.0
 
 
-def worker_processes(
-    workers: int, *, initializer: Callable[[], None], tasks_per_child: int
-) -> ProcessPoolExecutor:
-    """A pool of `workers` processes, each running `initializer` (picklable) first and
-    replaced after `tasks_per_child` tasks, which hands back what it accumulated."""
+def worker_processes(workers: int, *, initializer: Callable[[], None]) -> ProcessPoolExecutor:
+    """A pool of `workers` processes, each running `initializer` (picklable) first.
+
+    Workers are never retired after a number of tasks: on Python 3.11-3.13,
+    `max_tasks_per_child` deadlocks a pool with queued work once a worker retires
+    (CPython gh-115634, fixed in later releases). It hung the test suite: a scan pool
+    retiring its worker after 500 scans left a publish waiting for ever.
+    """
     return ProcessPoolExecutor(
         max_workers=workers,
         # spawn: forking a process that runs an event loop and threads is unsafe.
         mp_context=multiprocessing.get_context("spawn"),
         initializer=partial(_start_worker, initializer),
-        max_tasks_per_child=tasks_per_child,
     )
 
 

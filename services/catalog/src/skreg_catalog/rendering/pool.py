@@ -36,8 +36,6 @@ log = structlog.get_logger(__name__)
 INLINE_BYTES = 16 * 1024
 PENDING_PER_WORKER = 4  # large texts waiting per worker process
 SMALL_PENDING = 16  # small texts rendering or waiting for the two threads
-# A worker process is replaced after this many renders, which hands its memory back.
-TASKS_PER_PROCESS = 200
 
 
 class RenderUnavailable(Exception):
@@ -180,9 +178,7 @@ class RenderPool:
 
     def _process_pool(self) -> Executor:
         if self._processes is None:
-            self._processes = worker_processes(
-                self.limits.workers, initializer=_warm, tasks_per_child=TASKS_PER_PROCESS
-            )
+            self._processes = worker_processes(self.limits.workers, initializer=_warm)
         return self._processes
 
     def _reset_processes(self) -> None:

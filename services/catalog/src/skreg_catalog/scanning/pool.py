@@ -32,9 +32,6 @@ from skreg_catalog.scanning.report import ScanFailed, ScanReport
 
 log = structlog.get_logger(__name__)
 
-# A worker is replaced after this many scans, which hands back what it accumulated.
-SCANS_PER_PROCESS = 500
-
 _pools: dict[int, ProcessPoolExecutor] = {}
 _lock = threading.Lock()
 
@@ -44,7 +41,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         pool = _pools.get(workers)
         if pool is None:
             # Its workers compile the rules as they start.
-            pool = worker_processes(workers, initializer=warm_up, tasks_per_child=SCANS_PER_PROCESS)
+            pool = worker_processes(workers, initializer=warm_up)
             _pools[workers] = pool
         return pool
 
