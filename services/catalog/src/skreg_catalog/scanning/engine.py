@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 import msgspec
 import yara_x
@@ -192,12 +195,19 @@ def warm_up() -> None:
 
 
 async def scan_bundle(
-    files: Mapping[str, bytes], *, limits: ScanLimits | None = None
+    files: Mapping[str, bytes],
+    *,
+    limits: ScanLimits | None = None,
+    executor: Executor | None = None,
 ) -> ScanReport:
-    """Scan a checked bundle's files; raises `ScanFailed` if the scan cannot finish."""
+    """Scan a checked bundle's files off the event loop, in `executor` (default: a
+    worker thread); raises `ScanFailed` if the scan cannot finish."""
+    scan = partial(scan_files, dict(files), limits=limits)
     try:
-        return await asyncio.to_thread(scan_files, files, limits=limits)
+        return await asyncio.get_running_loop().run_in_executor(executor, scan)
     except ScanFailed:
         raise
+    except BrokenProcessPool as exc:  # a worker process died (killed, out of memory)
+        raise ScanFailed("the scan worker process was lost") from exc
     except Exception as exc:  # any engine failure must not read as "clean"
         raise ScanFailed(f"scanner error: {type(exc).__name__}: {exc}") from exc

@@ -15,18 +15,16 @@ new pool.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 
 import structlog
 
 from skreg_catalog.processes import worker_processes
-from skreg_catalog.scanning.engine import scan_bundle, scan_files, warm_up
+from skreg_catalog.scanning.engine import scan_bundle, warm_up
 from skreg_catalog.scanning.limits import ScanLimits
 from skreg_catalog.scanning.report import ScanFailed, ScanReport
 
@@ -72,17 +70,13 @@ async def scan_in_worker(
     if workers <= 0:
         return await scan_bundle(files, limits=limits)
     pool = _pool(workers)
-    loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(pool, partial(scan_files, dict(files), limits=limits))
-    except ScanFailed:
+        return await scan_bundle(files, limits=limits, executor=pool)
+    except ScanFailed as exc:
+        if isinstance(exc.__cause__, BrokenProcessPool):
+            log.warning("scan.worker_lost")
+            _discard(workers, pool)
         raise
-    except BrokenProcessPool as exc:
-        log.warning("scan.worker_lost")
-        _discard(workers, pool)
-        raise ScanFailed("the scan worker process was lost") from exc
-    except Exception as exc:  # any engine failure must not read as "clean"
-        raise ScanFailed(f"scanner error: {type(exc).__name__}: {exc}") from exc
 
 
 def start_workers(workers: int) -> None:

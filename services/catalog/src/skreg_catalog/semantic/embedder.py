@@ -129,21 +129,19 @@ class Embedder:
                 self._idle.set()
 
     async def _pass(self, load: Loader, reading: Sessions, writing: Sessions) -> None:
+        seen = self._seen_version
+        if time.monotonic() - self._full_at > FULL_PASS_SECONDS:
+            seen = None
         async with reading() as session:
             newest = int((await session.execute(_NEWEST_VERSION)).scalar_one())
-            among: list[int] | None = None
-            full = (
-                self._seen_version is None or time.monotonic() - self._full_at > FULL_PASS_SECONDS
-            )
-            if not full:
-                since = {"since": max(0, (self._seen_version or 0) - REORDER_MARGIN)}
-                changed = (await session.execute(_CHANGED_SINCE, since)).scalars().all()
-                among = sorted(set(changed))
-                full = len(among) > MAX_CHANGED
-        if full:
-            self._full_at = time.monotonic()
             among = None
-        if among != []:
+            if seen is not None:
+                since = {"since": max(0, seen - REORDER_MARGIN)}
+                among = sorted(set((await session.execute(_CHANGED_SINCE, since)).scalars()))
+        if among is None or len(among) > MAX_CHANGED:  # a full pass
+            self._full_at = time.monotonic()
+            await embed_pending(load, reading, writing)
+        elif among:
             await embed_pending(load, reading, writing, among=among)
         self._seen_version = newest
 
