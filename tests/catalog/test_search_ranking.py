@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from skreg_catalog.search import lexical
+from skreg_catalog.search import lexical, resident
 
 from tests.catalog.conftest import running_catalog
 from tests.catalog.helpers import auth, published
@@ -104,6 +104,9 @@ async def test_bounded_top_k_pages_like_full_scoring(
 
     query = {"q": "docker deploy service", "sort": sort}
     in_sql, sql_totals, _ = await pages(**query)  # scored and ranked by the database
+    monkeypatch.setattr(lexical, "RESIDENT_FROM", 0)  # scored over postings in memory
+    resident, resident_totals, _ = await pages(**query)
+    monkeypatch.setattr(lexical, "RESIDENT_FROM", 10**9)
     monkeypatch.setattr(lexical, "SQL_SCORING_LIMIT", 0)
     monkeypatch.setattr(lexical, "EXACT_TOTAL_LIMIT", 10**9)  # every list read whole
     full, full_totals, _ = await pages(**query)
@@ -111,9 +114,9 @@ async def test_bounded_top_k_pages_like_full_scoring(
     monkeypatch.setattr(lexical, "FIRST_DEPTH", 2)
     monkeypatch.setattr(lexical, "MAX_DEPTH", 8)
     bounded, bounded_totals, approximate = await pages(**query)
-    assert bounded == full == in_sql  # same rows, same order, no duplicates, no gaps
+    assert bounded == full == in_sql == resident  # same rows and order, no duplicates or gaps
     assert len(full) == len(set(full)) == 14
-    assert set(full_totals) == set(sql_totals) == {14}
+    assert set(full_totals) == set(sql_totals) == set(resident_totals) == {14}
     # Past the exact limit a total may be an estimate, and then says so.
     assert all(flag or total == 14 for total, flag in zip(bounded_totals, approximate, strict=True))
     if sort == "relevance":
@@ -145,3 +148,90 @@ async def test_a_write_is_seen_by_the_next_search_of_another_app(client, catalog
         assert "pdf-reader" not in _names(after)
         assert after["total"] == 0
         assert after["suggestions"] == []
+
+
+async def _ranked(client, q: str) -> list[tuple[str, list[str]]]:
+    """Every match of `q` in order (paging through), with why each matched."""
+    found, cursor = [], None
+    while True:
+        page = await _search(client, q=q, limit=4, **({"cursor": cursor} if cursor else {}))
+        found += [(item["name"], item["matched"]) for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            assert page["total"] == len(found)
+            return found
+
+
+async def _both_ways(client, monkeypatch: pytest.MonkeyPatch, q: str) -> list[str]:
+    """`q`'s ranking scored in memory, checked equal to the SQL scorer's."""
+    monkeypatch.setattr(lexical, "RESIDENT_FROM", 10**9)
+    in_sql = await _ranked(client, q)
+    monkeypatch.setattr(lexical, "RESIDENT_FROM", 0)
+    in_memory = await _ranked(client, q)
+    assert in_memory == in_sql
+    return [name for name, _ in in_memory]
+
+
+async def test_postings_in_memory_follow_every_write_of_another_app(
+    client, catalog_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another app keeps the terms' postings in memory; each publish, new version (new
+    weights for kept terms), yank and delete here shows in its next search, in the order
+    the SQL scorer gives."""
+    await _seed(client)
+    query = "pdf form extract text"
+    async with running_catalog(catalog_settings, read_cache_ttl=0) as other:
+        before = await _both_ways(other, monkeypatch, query)
+        assert before[0] == "pdf-form-filler"
+        held = resident.resident_for(other.app.state.runtime.quick)
+        assert all(term in held for term in ("pdf", "form", "extract", "text"))
+        await published(
+            client,
+            "pdf-tables",
+            "1.0.0",
+            description="Extract text and tables from PDF form files.",
+        )
+        first = await _both_ways(other, monkeypatch, query)
+        assert "pdf-tables" in first
+        # A new version holding fewer of the words, in a longer body: it moves down.
+        await published(client, "pdf-tables", "1.1.0", description="Tables.",
+                        body="# pdf-tables\n\n" + "Spreadsheets and more. " * 200)  # fmt: skip
+        moved = await _both_ways(other, monkeypatch, query)
+        assert moved.index("pdf-tables") > first.index("pdf-tables")
+        yank = await client.post(
+            "/api/v1/skills/alice/pdf-tables/versions/1.1.0/yank", json={"reason": "bad"},
+            headers=auth("alice"),
+        )  # fmt: skip
+        assert yank.status_code == 200  # latest goes back to 1.0.0
+        assert await _both_ways(other, monkeypatch, query) == first
+        deleted = await client.delete("/api/v1/skills/alice/pdf-tables", headers=auth("alice"))
+        assert deleted.status_code == 204
+        after = await _both_ways(other, monkeypatch, query)
+        assert "pdf-tables" not in after
+        assert after == before
+
+
+async def test_postings_in_memory_stay_within_their_capacity(
+    client, catalog_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _seed(client)
+    monkeypatch.setattr(lexical, "RESIDENT_FROM", 0)
+    async with running_catalog(
+        catalog_settings, read_cache_ttl=0, search_resident_postings=3
+    ) as other:
+        held = resident.resident_for(other.app.state.runtime.quick)
+        assert held.capacity == 3
+        # "pdf" (2 skills) and "form" (2) fit one at a time: the older term is dropped.
+        assert await _both_ways(other, monkeypatch, "pdf reader") == [
+            "pdf-reader",
+            "pdf-form-filler",
+        ]
+        assert held.size == 3  # "pdf" (2) and "reader" (1)
+        # Terms together larger than the capacity are scored in SQL, with the same result.
+        assert (await _both_ways(other, monkeypatch, "pdf form"))[0] == "pdf-form-filler"
+        assert held.size <= 3
+    async with running_catalog(
+        catalog_settings, read_cache_ttl=0, search_resident_postings=0
+    ) as off:
+        assert (await _both_ways(off, monkeypatch, "pdf form"))[0] == "pdf-form-filler"
+        assert resident.resident_for(off.app.state.runtime.quick).size == 0

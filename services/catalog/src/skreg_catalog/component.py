@@ -15,6 +15,7 @@ from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.broadcast import WriteBroadcast
+from skreg_catalog.search.resident import configure as configure_resident
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
@@ -81,6 +82,8 @@ def component(settings: CatalogSettings, context: CatalogContext | None = None) 
             await catalog.broadcast.stop()
 
     async def start_refreshing(runtime: Runtime) -> None:
+        # How many postings searches keep in memory (skreg_catalog.search.resident).
+        configure_resident(runtime.quick, catalog.settings.search_resident_postings)
         # Renders bodies stored by an older renderer (or never stored) in the background.
         catalog.bodies.start(
             lambda: catalog.reading(runtime), lambda: catalog.writer(runtime).transaction()

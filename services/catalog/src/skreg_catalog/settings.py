@@ -52,6 +52,10 @@ class CatalogSettings(ServiceSettings, frozen=True, kw_only=True):
     # (skreg_catalog.semantic; the model adds ~200 MB once loaded). false: lexical only,
     # the model is never loaded and no vectors are made.
     semantic_search: bool = True
+    # Multi-word searches score over term postings kept in memory, up to this many
+    # (17 bytes each; least recently queried terms go first; 0: score in SQL only).
+    # See skreg_catalog.search.resident.
+    search_resident_postings: int = 4_000_000
 
     # What a scan verdict does to a new version (skreg_catalog.review.policy): `hold`
     # refuses malicious and holds suspicious for an admin's review; `warn` publishes

@@ -4,11 +4,14 @@
 postings, the term counts (IDF) and the suggestion words commit or roll back with
 the publish, yank or delete that changed them: there is no separate index to warm,
 rebuild or keep consistent across replicas and restarts; every process reads the
-same committed rows on its next search.
+same committed rows on its next search. A term's `changed` token is replaced with
+its postings, so postings a process keeps in memory (`search.resident`) are checked
+against the committed state on every search.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -67,7 +70,7 @@ async def reindex(
         await session.execute(insert_for(session)(SearchPosting), rows)
     term_delta = Counter(dict.fromkeys(new_terms - old_terms, 1))
     term_delta.subtract(dict.fromkeys(old_terms - new_terms, 1))
-    await _count(session, SearchTerm, "term", term_delta)
+    await _count_terms(session, old_terms | new_terms, term_delta)
     old_words = vocabulary(old["name"], old["tags"]) if old is not None else set()
     new_words = vocabulary(new["name"], new["tags"]) if new is not None else set()
     word_delta = Counter(dict.fromkeys(new_words - old_words, 1))
@@ -79,6 +82,27 @@ async def reindex(
         await session.execute(
             insert(SearchWordGram).values(gram_rows(added)).on_conflict_do_nothing()
         )
+
+
+async def _count_terms(session: AsyncSession, touched: set[str], delta: Counter[str]) -> None:
+    """Adjust the terms' counts, and give every term whose postings this write touched
+    (a kept term's weight changes with the document's length) a new change token."""
+    if not touched:
+        return
+    token = secrets.randbits(62)
+    changes = [{"term": t, "documents": delta.get(t, 0), "changed": token} for t in sorted(touched)]
+    insert = insert_for(session)
+    statement = insert(SearchTerm).values(changes)
+    documents = SearchTerm.__table__.c.documents
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SearchTerm.term],
+            set_={
+                "documents": documents + statement.excluded.documents,
+                "changed": statement.excluded.changed,
+            },
+        )
+    )
 
 
 async def _count(session: AsyncSession, model: Any, key: str, delta: Counter[str]) -> None:

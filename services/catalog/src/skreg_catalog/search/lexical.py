@@ -28,6 +28,11 @@ the whole catalogue. IDFs stay catalogue-wide (they order results, show nothing)
 When nothing indexed is hidden from the caller (a catalogue of public skills, for an
 anonymous one) it ranks as a caller who sees everything, at the same bounded cost.
 
+A multi-word query of more than `RESIDENT_FROM` postings, for a caller who sees every
+skill, is scored instead over postings the process keeps in memory (`search.resident`,
+checked against each term's change token on every search): the same scores and
+order, at a cost that does not grow with the catalogue as the SQL scorer's does.
+
 The seam for other rankers (semantic similarity, issue 19): `rank_lexical` returns
 ranked `Candidate`s with their lexical score and matched fields; `fuse` combines
 them with another ranked list of skill ids by reciprocal rank.
@@ -44,6 +49,7 @@ from typing import Any, cast
 
 from skreg_common.quickread import QuickReader
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -65,6 +71,7 @@ from skreg_catalog.search.models import (
     SearchPosting,
     SearchTerm,
 )
+from skreg_catalog.search.resident import rank_resident, resident_for
 from skreg_catalog.search.scoring import SQL_SCORING_LIMIT, scored_page, spec_params
 from skreg_catalog.search.terms import field_names, stem, words
 from skreg_catalog.skills.models import Skill, SkillTag
@@ -79,6 +86,8 @@ EXACT_TOTAL_LIMIT = 256
 """Totals are exact when every query term is in at most this many skills, or the query
 is one term (its count is the total); past it, estimated from the terms' counts
 assuming they occur independently, and marked approximate (`Ranking.total_approximate`)."""
+RESIDENT_FROM = EXACT_TOTAL_LIMIT
+"""Multi-word queries with more postings than this are scored in memory (`search.resident`)."""
 IDF_SCALE = 1000
 COMMON_SHARE = 0.5
 COMMON_FROM = 64
@@ -239,7 +248,7 @@ _VISIBLE = (
 
 
 _COMPLETIONS = (
-    columns_of(SearchTerm.term, SearchTerm.documents)
+    columns_of(SearchTerm.term, SearchTerm.documents, SearchTerm.changed)
     .where(
         SearchTerm.term >= bindparam("low", type_=String()),
         SearchTerm.term < bindparam("high", type_=String()),
@@ -298,21 +307,27 @@ TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE = range(4)
 def _lookups(dialect: str) -> Select[Any]:
     """Everything a ranking needs before it reads postings, in one statement (four
     look-ups were four round trips, a fifth of an uncached search's statements): rows
-    of `kind` TERM_COUNT (a query term, its skill count), COMPLETION (a completion of
-    the last word, its count), EXACT_NAME (`documents` is the id of the skill the query
-    names exactly) and VISIBLE (`documents` is the number of visible skills)."""
+    of `kind` TERM_COUNT (a query term, its skill count and change token), COMPLETION
+    (a completion of the last word, its count and token), EXACT_NAME (`documents` is
+    the id of the skill the query names exactly) and VISIBLE (`documents` is the
+    number of visible skills)."""
     none = literal("", String()).label("term")
+    unchanged = literal(0, BigInteger()).label("changed")
 
     def kind(value: int) -> Any:
         return literal(value, Integer()).label("kind")
 
-    counted = columns_of(SearchTerm.term, SearchTerm.documents, kind(TERM_COUNT)).where(
-        listed(dialect, SearchTerm.term, "terms", String())
-    )
+    counted = columns_of(
+        SearchTerm.term, SearchTerm.documents, kind(TERM_COUNT), SearchTerm.changed
+    ).where(listed(dialect, SearchTerm.term, "terms", String()))
     completing = _COMPLETIONS.subquery()
-    completions = columns_of(completing.c.term, completing.c.documents, kind(COMPLETION))
-    exact = columns_of(none, Skill.id.label("documents"), kind(EXACT_NAME)).where(*_EXACT_NAME)
-    visible = columns_of(none, _VISIBLE.label("documents"), kind(VISIBLE))
+    completions = columns_of(
+        completing.c.term, completing.c.documents, kind(COMPLETION), completing.c.changed
+    )
+    exact = columns_of(none, Skill.id.label("documents"), kind(EXACT_NAME), unchanged).where(
+        *_EXACT_NAME
+    )
+    visible = columns_of(none, _VISIBLE.label("documents"), kind(VISIBLE), unchanged)
     return cast("Select[Any]", union_all(counted, completions, exact, visible))
 
 
@@ -424,6 +439,7 @@ async def rank_lexical(
     basis = after or ranked_as
     looked_up = await reader.all(_lookups(dialect), _lookup_params(dialect, query, basis, filters))
     documents: dict[str, int] = {}
+    tokens: dict[str, int] = {}
     found: list[tuple[int, str]] = []
     exact_ids: set[int] = set()
     visible = 0
@@ -431,8 +447,10 @@ async def rank_lexical(
         kind, count = row["kind"], int(row["documents"])
         if kind == TERM_COUNT and count > 0:
             documents[row["term"]] = count
+            tokens[row["term"]] = int(row["changed"])
         elif kind == COMPLETION:
             found.append((-count, row["term"]))
+            tokens[row["term"]] = int(row["changed"])
         elif kind == EXACT_NAME:
             exact_ids.add(count)
         elif kind == VISIBLE:
@@ -453,11 +471,29 @@ async def rank_lexical(
         exact_ids = await _exact_ids(reader, query, filters, seen)
     terms = [t for t in query.terms if t in scorer.idfs]
     unknown = any(not any(t in documents for t in group) for group in query.groups)
+    if (
+        seen.shape is None
+        and not (filters.namespace or filters.tag)
+        and _resident_pays(terms, documents)
+    ):
+        resident = resident_for(reader)
+        lists = await resident.lists(reader, {t: tokens.get(t) for t in terms}, documents)
+        if lists is not None:
+            ranking = rank_resident(lists, scorer, exact_ids, size, after)
+            ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
+            return ranking
     ranking = await _rank_terms(
         reader, terms, scorer, documents, visible, size, after, filters, exact_ids, seen
     )
     ranking.idfs, ranking.completions, ranking.unknown_words = idfs, completions, unknown
     return ranking
+
+
+def _resident_pays(terms: list[str], documents: Mapping[str, int]) -> bool:
+    """Whether to score in memory (`search.resident`): several terms with more than
+    `RESIDENT_FROM` postings in all. One term is read best-first from its index, which
+    stops at the page; a few postings cost SQL little and are not worth keeping."""
+    return len(terms) > 1 and sum(documents.get(t, 0) for t in terms) > RESIDENT_FROM
 
 
 def _lookup_params(

@@ -7,7 +7,7 @@ postings, term counts and suggestion words from it in the same transaction
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_catalog.database import Base
@@ -74,12 +74,18 @@ class SearchPosting(Base):
 
 
 class SearchTerm(Base):
-    """How many visible skills hold a term: its IDF at query time, and prefix completion."""
+    """How many visible skills hold a term: its IDF at query time, and prefix completion.
+
+    `changed` is a random token that every write of the term's postings replaces (in
+    the same transaction): a process that keeps a term's postings in memory
+    (`search.resident`) compares it on every search to know its copy is current.
+    """
 
     __tablename__ = "catalog_search_terms"
 
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     documents: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class SearchWord(Base):
