@@ -168,9 +168,12 @@ async def test_typos_and_prefixes(client) -> None:
     # Both backends complete an unfinished last word.
     assert _names(await _search(client, q="pdf extra"))[0] == "alice/pdf-extractor"
     # A misspelt word matches nothing, the others still do; the answer says what was meant.
-    typo = await _search(client, q="pdf-extractr")
+    typo = await _search(client, q="pdf-extarctor")
     assert "alice/pdf-extractor" in _names(typo)
     assert typo["suggestions"][0] == "pdf extractor"
+    # A last word cut short of its stem ("extractr": "extract" + "r") reads as unfinished.
+    unfinished = await _search(client, q="pdf-extractr")
+    assert _names(unfinished)[0] == "alice/pdf-extractor"
 
 
 @pytest.mark.parametrize(

@@ -235,3 +235,23 @@ async def test_postings_in_memory_stay_within_their_capacity(
     ) as off:
         assert (await _both_ways(off, monkeypatch, "pdf form"))[0] == "pdf-form-filler"
         assert resident.resident_for(off.app.state.runtime.quick).size == 0
+
+
+async def test_an_unfinished_word_finds_the_stem_it_is_typed_towards(client) -> None:
+    """ "optimi" is on its way to "optimize", indexed by its stem "optim": found as typed,
+    in every sort, with no "did you mean" (which costs most at scale)."""
+    await _seed(client)
+    await published(client, "query-tuner", "1.0.0", description="Optimize slow SQL queries.")
+    await published(client, "sql-linter", "1.0.0", description="Lint SQL files.")
+    for typed in ("optimi", "sql optimi", "summari"):
+        page = await _search(client, q=typed)
+        assert page["suggestions"] == []
+        if typed == "summari":
+            assert page["items"] == []  # nothing is summarised here: no false completion
+            continue
+        assert "query-tuner" in _names(page)[:2]
+    by_name = await _search(client, q="optimi", sort="name")
+    assert _names(by_name) == ["query-tuner"]
+    # A word indexed as typed is not widened to a shorter term ("filler" is no "fill").
+    await published(client, "fill-tool", "1.0.0", description="Fill things.")
+    assert "fill-tool" not in _names(await _search(client, q="filler"))

@@ -120,6 +120,16 @@ class QueryTerms:
     def terms(self) -> list[str]:
         return sorted({term for group in self.groups for term in group})
 
+    @property
+    def stem_prefixes(self) -> list[str]:
+        """Shorter forms of the last, perhaps unfinished, word that may be the stem of
+        the word being typed: "optimi" is on its way to "optimize", indexed as "optim",
+        which no prefix range from "optimi" reaches (nor does "summari" reach "summar")."""
+        word = self.last_word
+        if len(word) < 4 or not self.groups:
+            return []
+        return [word[:n] for n in range(max(3, len(word) - 3), len(word))]
+
     def with_completions(self, completions: Sequence[str]) -> QueryTerms:
         if not self.groups or not completions:
             return self
@@ -457,8 +467,13 @@ async def rank_lexical(
             visible = count
     if basis is not None:
         completions = basis.completions
-    else:  # most common first, as `complete` orders them
-        completions = tuple(t for _, t in sorted(found) if t not in query.groups[-1])
+    else:  # the stem being typed, then the most common, as `complete` orders them
+        stemmed = _typed_stem(query, documents)
+        completions = tuple(
+            dict.fromkeys(
+                t for t in (*stemmed, *(t for _, t in sorted(found))) if t not in query.groups[-1]
+            )
+        )
         documents.update((t, -negated) for negated, t in found)
     query = query.with_completions(completions)
     if basis is not None:
@@ -489,6 +504,19 @@ async def rank_lexical(
     return ranking
 
 
+def _typed_stem(query: QueryTerms, documents: dict[str, int]) -> tuple[str, ...]:
+    """The longest of the last word's `stem_prefixes` that is an indexed term, when the
+    word itself is not one (the others were looked up only to find it: they leave
+    `documents`)."""
+    typed = [t for t in query.stem_prefixes if t not in query.terms]
+    known = any(t in documents for t in query.groups[-1]) if query.groups else True
+    held = [] if known else [t for t in typed if t in documents]
+    for term in typed:
+        if term != (held[-1] if held else None):
+            documents.pop(term, None)
+    return (held[-1],) if held else ()
+
+
 def _resident_pays(terms: list[str], documents: Mapping[str, int]) -> bool:
     """Whether to score in memory (`search.resident`): several terms with more than
     `RESIDENT_FROM` postings in all. One term is read best-first from its index, which
@@ -506,6 +534,7 @@ def _lookup_params(
     low = high = ""
     if after is None and len(query.last_word) >= 2 and query.groups:
         low, high = query.last_word, query.last_word + "\U0010ffff"
+        terms = sorted({*terms, *query.stem_prefixes})
     namespace, _, name = query.name.rpartition("/")
     if filters.namespace and namespace and namespace != filters.namespace:
         name = ""
@@ -730,12 +759,30 @@ def _estimate(documents: Mapping[str, int], scorer: _Scorer, visible: int) -> in
 
 
 async def complete(reader: QuickReader, query: QueryTerms) -> tuple[str, ...]:
-    """The most common indexed terms the last word may be the start of."""
+    """The stem the last word may be on its way to, and the most common indexed terms it
+    may be the start of (as `rank_lexical` completes it)."""
     prefix = query.last_word
     if len(prefix) < 2 or not query.groups:
         return ()
     rows = await reader.all(_COMPLETIONS, {"low": prefix, "high": prefix + "\U0010ffff"})
-    return tuple(row["term"] for row in rows if row["term"] not in query.groups[-1])
+    stemmed: tuple[str, ...] = ()
+    if query.stem_prefixes:
+        dialect = reader.dialect_name
+        looked_up = [*query.stem_prefixes, *query.groups[-1]]
+        rows_held = await reader.all(held_terms(dialect), {"terms": list_param(dialect, looked_up)})
+        held = {row["term"] for row in rows_held}
+        if not held & set(query.groups[-1]):  # the word is not indexed as typed
+            stemmed = tuple(sorted(held, key=len)[-1:])
+    found = (*stemmed, *(row["term"] for row in rows))
+    return tuple(dict.fromkeys(t for t in found if t not in query.groups[-1]))
+
+
+@lru_cache(maxsize=4)
+def held_terms(dialect: str) -> Select[Any]:
+    """Which of the terms bound as `terms` some skill holds."""
+    return columns_of(SearchTerm.term).where(
+        listed(dialect, SearchTerm.term, "terms", String()), SearchTerm.documents > 0
+    )
 
 
 def fuse(

@@ -20,7 +20,7 @@ from typing import Any
 from skreg_common.quickread import QuickReader
 from sqlalchemy import Select, String, func, select
 
-from skreg_catalog.search.lexical import columns_of, list_param, listed, sees_all
+from skreg_catalog.search.lexical import columns_of, held_terms, list_param, listed, sees_all
 from skreg_catalog.search.models import SearchPosting, SearchTerm, SearchWord, SearchWordGram
 from skreg_catalog.search.terms import stem, trigrams, words
 from skreg_catalog.skills.models import Skill
@@ -43,13 +43,6 @@ def _close_words(dialect: str) -> Select[Any]:
         .group_by(SearchWordGram.word)
         .order_by(shared.desc(), SearchWordGram.word)
         .limit(CANDIDATES)
-    )
-
-
-@lru_cache(maxsize=4)
-def _known_terms(dialect: str) -> Select[Any]:
-    return columns_of(SearchTerm.term).where(
-        listed(dialect, SearchTerm.term, "terms", String()), SearchTerm.documents > 0
     )
 
 
@@ -79,7 +72,7 @@ async def _known(reader: QuickReader, terms: set[str], sight: Sight) -> set[str]
     dialect = reader.dialect_name
     params: dict[str, Any] = {"terms": list_param(dialect, sorted(terms))}
     if sight == ALL:
-        rows = await reader.all(_known_terms(dialect), params)
+        rows = await reader.all(held_terms(dialect), params)
     else:
         rows = await reader.all(_seen_terms(dialect, sight.shape), {**sight.params(), **params})
     return {row["term"] for row in rows}
