@@ -4,7 +4,13 @@ Trigram similarity over `catalog_search_word_grams` (the same tables and SQL on
 SQLite and PostgreSQL, so no `pg_trgm` is needed): for each query word no skill
 holds, the words sharing most of its trigrams, ranked by Jaccard similarity and then
 by how many skills hold them. Bounded: at most `MAX_WORDS` words are looked up, each
-reading the postings of its own trigrams only.
+reading at most `PER_GRAM` words of each of at most `MAX_GRAMS` of its trigrams.
+
+Why the per-gram bound: the words include every skill name, so at 100k skills a
+trigram such as "  o" or "opt" is in thousands of words, and grouping them all took
+20-70 ms per unknown word (bench_search, py-spy): a query of four made-up words cost
+a quarter of a second. Rare trigrams, which are what tell words apart, are read in
+full; a common one contributes its first `PER_GRAM` words.
 
 The word tables hold every indexed skill's words. For a caller who may not see
 everything (`skreg_catalog.visibility`) a word counts as known, and may be
@@ -18,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from skreg_common.quickread import QuickReader
-from sqlalchemy import Select, String, func, select
+from sqlalchemy import Select, String, bindparam, func, select, union_all
 
 from skreg_catalog.search.lexical import columns_of, held_terms, list_param, listed, sees_all
 from skreg_catalog.search.models import SearchPosting, SearchTerm, SearchWord, SearchWordGram
@@ -31,17 +37,29 @@ SUGGEST_BELOW = 3
 MAX_WORDS = 4
 MIN_SIMILARITY = 0.3
 CANDIDATES = 16
+PER_GRAM = 1000
+MAX_GRAMS = 24
 
 
-@lru_cache(maxsize=4)
-def _close_words(dialect: str) -> Select[Any]:
+@lru_cache(maxsize=MAX_GRAMS)
+def _close_words(grams: int) -> Select[Any]:
+    """The words sharing most of `grams` trigrams (bound as g0, g1, ...), reading at most
+    `PER_GRAM` words of each."""
+    parts = [
+        select(SearchWordGram.word)
+        .where(SearchWordGram.gram == bindparam(f"g{i}", type_=String()))
+        .limit(PER_GRAM)
+        .subquery()
+        for i in range(grams)
+    ]
+    read = union_all(*(select(part.c.word) for part in parts)).subquery()
     shared = func.count().label("shared")
     return (
-        columns_of(SearchWordGram.word, shared, func.max(SearchWord.documents).label("documents"))
-        .join(SearchWord, SearchWord.word == SearchWordGram.word)
-        .where(listed(dialect, SearchWordGram.gram, "grams", String()), SearchWord.documents > 0)
-        .group_by(SearchWordGram.word)
-        .order_by(shared.desc(), SearchWordGram.word)
+        columns_of(read.c.word, shared, func.max(SearchWord.documents).label("documents"))
+        .join(SearchWord, SearchWord.word == read.c.word)
+        .where(SearchWord.documents > 0)
+        .group_by(read.c.word)
+        .order_by(shared.desc(), read.c.word)
         .limit(CANDIDATES)
     )
 
@@ -111,8 +129,10 @@ async def suggest(reader: QuickReader, query: str, sight: Sight = ALL) -> list[s
 
 async def _closest(reader: QuickReader, word: str) -> list[str]:
     grams = trigrams(word)
-    dialect = reader.dialect_name
-    rows = await reader.all(_close_words(dialect), {"grams": list_param(dialect, sorted(grams))})
+    looked_up = sorted(grams)[:MAX_GRAMS]
+    rows = await reader.all(
+        _close_words(len(looked_up)), {f"g{i}": gram for i, gram in enumerate(looked_up)}
+    )
     scored = []
     for row in rows:
         candidate = str(row["word"])
