@@ -202,7 +202,17 @@ class _Seen:
         if sight.public:
             beyond = sight.namespaces is not None or not sight.internal
             row = await reader.first(_NOT_PUBLIC if beyond else _PRIVATE, {})
-            if row is None:
+            return cls.given(sight, private=row is not None, not_public=row is not None)
+        return cls(sight.shape, sight.params())
+
+    @classmethod
+    def given(cls, sight: Sight, *, private: bool, not_public: bool) -> _Seen:
+        """`of`, knowing whether any skill is private, and any is not public."""
+        if sight.everything and sight.namespaces is None:
+            return _SEES_ALL
+        if sight.public:
+            beyond = sight.namespaces is not None or not sight.internal
+            if not (not_public if beyond else private):
                 return _SEES_ALL
         return cls(sight.shape, sight.params())
 
@@ -310,7 +320,7 @@ def _seen_matches(dialect: str, seen: Shape) -> Select[Any]:
     )
 
 
-TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE = range(4)
+TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE, PRIVATE, NOT_PUBLIC = range(6)
 
 
 @lru_cache(maxsize=16)
@@ -319,8 +329,9 @@ def _lookups(dialect: str) -> Select[Any]:
     look-ups were four round trips, a fifth of an uncached search's statements): rows
     of `kind` TERM_COUNT (a query term, its skill count and change token), COMPLETION
     (a completion of the last word, its count and token), EXACT_NAME (`documents` is
-    the id of the skill the query names exactly) and VISIBLE (`documents` is the
-    number of visible skills)."""
+    the id of the skill the query names exactly), VISIBLE (`documents` is the number
+    of visible skills), PRIVATE and NOT_PUBLIC (there when some skill is private, or
+    not public: whether a caller ranks as everyone does, `_Seen.given`)."""
     none = literal("", String()).label("term")
     unchanged = literal(0, BigInteger()).label("changed")
 
@@ -338,7 +349,11 @@ def _lookups(dialect: str) -> Select[Any]:
         *_EXACT_NAME
     )
     visible = columns_of(none, _VISIBLE.label("documents"), kind(VISIBLE), unchanged)
-    return cast("Select[Any]", union_all(counted, completions, exact, visible))
+    hidden = []
+    for statement, flag in ((_PRIVATE, PRIVATE), (_NOT_PUBLIC, NOT_PUBLIC)):
+        found = statement.subquery()  # LIMIT 1: a member of a union takes it as a subquery
+        hidden.append(columns_of(none, found.c.id.label("documents"), kind(flag), unchanged))
+    return cast("Select[Any]", union_all(counted, completions, exact, visible, *hidden))
 
 
 @lru_cache(maxsize=16)
@@ -453,8 +468,10 @@ async def rank_lexical(
     found: list[tuple[int, str]] = []
     exact_ids: set[int] = set()
     visible = 0
+    kinds = set()
     for row in looked_up:
         kind, count = row["kind"], int(row["documents"])
+        kinds.add(kind)
         if kind == TERM_COUNT and count > 0:
             documents[row["term"]] = count
             tokens[row["term"]] = int(row["changed"])
@@ -481,7 +498,7 @@ async def rank_lexical(
     else:
         idfs = {term: idf(count, visible) for term, count in documents.items()}
     scorer = _Scorer(query, _without_common(idfs, documents, visible))
-    seen = await _Seen.of(reader, sight)
+    seen = _Seen.given(sight, private=PRIVATE in kinds, not_public=NOT_PUBLIC in kinds)
     if seen.shape is not None:  # the look-up's exact name counts every skill: not here
         exact_ids = await _exact_ids(reader, query, filters, seen)
     terms = [t for t in query.terms if t in scorer.idfs]
@@ -571,10 +588,16 @@ async def _rank_terms(
     # The SQL scorer reads the whole catalogue's postings: only for who sees it all.
     if seen.shape is None and len(terms) > 1 and postings_in_all <= SQL_SCORING_LIMIT:
         return await _scored_in_sql(reader, scorer, exact_ids, size, after)
-    depth = FIRST_DEPTH
-    if max((documents.get(t, 0) for t in terms), default=0) <= EXACT_TOTAL_LIMIT:
-        depth = EXACT_TOTAL_LIMIT  # small lists: read them whole, the total is exact
     single = all(len(group) <= 1 for group in scorer.groups)
+    depth = FIRST_DEPTH
+    if len(terms) == 1 and single:
+        # One term: its list is in score order (ties by id), so the page is certain after
+        # one row more than it holds, and the total is the term's count (or counted for
+        # a restricted caller) however deep the read. 64 rows made into candidates were
+        # a sixth of a one-word search's CPU at 10k skills (py-spy).
+        depth = size + 1
+    elif max((documents.get(t, 0) for t in terms), default=0) <= EXACT_TOTAL_LIMIT:
+        depth = EXACT_TOTAL_LIMIT  # small lists: read them whole, the total is exact
     while True:
         last: dict[str, int | None] = {}
         last_id = 0
