@@ -210,6 +210,12 @@ def rank_resident(
     held = np.zeros(count, np.int64)
     bits = np.zeros(count, np.int64)
     for group, group_idf in zip(scorer.groups, scorer.group_idf, strict=True):
+        if len(group) == 1:  # one term: a skill holds it at most once (ids are unique)
+            at = positions[group[0]]
+            base[at] += lists[group[0]].weights * scorer.idfs[group[0]]
+            held[at] += group_idf
+            bits[at] |= lists[group[0]].fields
+            continue
         best = np.zeros(count, np.int64)
         for term in group:
             at = positions[term]
@@ -218,15 +224,18 @@ def rank_resident(
         base += best
         held += np.where(best > 0, group_idf, 0)
     scores = base * (scorer.total_idf + held)
-    exact = np.isin(ids, exact_array)
-    keep = np.ones(count, bool)
-    if after is not None:
-        keep = (exact < after.exact) | (
-            (exact == after.exact)
-            & ((scores < after.score) | ((scores == after.score) & (ids > after.skill_id)))
-        )
-    chosen = _best(np.flatnonzero(keep & exact), scores, ids, size)
-    chosen += _best(np.flatnonzero(keep & ~exact), scores, ids, size - len(chosen))
+    exact = np.isin(ids, exact_array) if exact_ids else np.zeros(count, bool)
+    if after is None and not exact_ids:
+        chosen = _best(None, scores, ids, size)
+    else:
+        keep = np.ones(count, bool)
+        if after is not None:
+            keep = (exact < after.exact) | (
+                (exact == after.exact)
+                & ((scores < after.score) | ((scores == after.score) & (ids > after.skill_id)))
+            )
+        chosen = _best(np.flatnonzero(keep & exact), scores, ids, size)
+        chosen += _best(np.flatnonzero(keep & ~exact), scores, ids, size - len(chosen))
     candidates: list[Candidate] = [
         Candidate(int(ids[i]), int(exact[i]), int(scores[i]), tuple(field_names(int(bits[i]))))
         for i in chosen
@@ -235,13 +244,20 @@ def rank_resident(
 
 
 def _best(
-    where: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], ids: np.ndarray[Any, Any], n: int
+    where: np.ndarray[Any, Any] | None,
+    scores: np.ndarray[Any, Any],
+    ids: np.ndarray[Any, Any],
+    n: int,
 ) -> list[int]:
-    """The `n` best of positions `where` (ascending, so ascending ids): score descending,
-    then id ascending."""
+    """The `n` best of positions `where` (ascending, so ascending ids; None: all of them):
+    score descending, then id ascending."""
+    if where is None:
+        where = np.arange(len(scores))
+        picked = scores
+    else:
+        picked = scores[where]
     if n <= 0 or not len(where):
         return []
-    picked = scores[where]
     if len(where) > n:
         kth = np.partition(picked, len(where) - n)[len(where) - n]  # the n-th largest
         above = where[picked > kth]
