@@ -129,7 +129,11 @@ async def suggest(reader: QuickReader, query: str, sight: Sight = ALL) -> list[s
 
 async def _closest(reader: QuickReader, word: str) -> list[str]:
     grams = trigrams(word)
-    looked_up = sorted(grams)[:MAX_GRAMS]
+    # "  s" says only that a word starts with s: the most common trigram of all (a third
+    # of the rows read at 10k skills) and the least telling. Candidates come from the
+    # others; the similarity below counts every trigram.
+    telling = sorted(g for g in grams if not g.startswith("  ")) or sorted(grams)
+    looked_up = telling[:MAX_GRAMS]
     rows = await reader.all(
         _close_words(len(looked_up)), {f"g{i}": gram for i, gram in enumerate(looked_up)}
     )
@@ -138,8 +142,9 @@ async def _closest(reader: QuickReader, word: str) -> list[str]:
         candidate = str(row["word"])
         if candidate == word:
             continue
-        shared = int(row["shared"])
-        similarity = shared / (len(grams) + len(trigrams(candidate)) - shared)
+        theirs = trigrams(candidate)
+        shared = len(grams & theirs)
+        similarity = shared / (len(grams) + len(theirs) - shared)
         if similarity >= MIN_SIMILARITY:
             scored.append((-similarity, -int(row["documents"]), candidate))
     return [candidate for _, _, candidate in sorted(scored)]
