@@ -46,7 +46,16 @@ from bench_load_edge import (
     migrate_database,
     start_deployment,
 )
-from bench_search import HEALTH, Figures, Target, _rendered, interleaved, report, workloads
+from bench_search import (
+    HEALTH,
+    SETTLED,
+    Figures,
+    Target,
+    _rendered,
+    interleaved,
+    report,
+    workloads,
+)
 
 from tests.support.processes import Process
 
@@ -71,7 +80,7 @@ async def run_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[s
         async def rendered() -> int:
             conn = await asyncpg.connect(dsn)
             try:
-                return int(await conn.fetchval("SELECT count(*) FROM catalog_rendered_bodies"))
+                return int(await conn.fetchval(SETTLED))
             finally:
                 await conn.close()
 
