@@ -15,7 +15,6 @@ from skreg_common.hooks import refuse_nul
 from skreg_common.runtime import Runtime
 
 from skreg_catalog.broadcast import WriteBroadcast
-from skreg_catalog.search.resident import configure as configure_resident
 from skreg_catalog.clawhub.routes import DISCOVERY_HANDLERS, clawhub_router
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.mcp.mount import McpEndpoint, mcp_endpoint
@@ -24,6 +23,7 @@ from skreg_catalog.publishing.routes import HANDLERS as PUBLISH_HANDLERS
 from skreg_catalog.review.routes import HANDLERS as REVIEW_HANDLERS
 from skreg_catalog.scanning import warm_up
 from skreg_catalog.scanning.pool import start_workers
+from skreg_catalog.search.resident import configure as configure_resident
 from skreg_catalog.search.routes import HANDLERS as SEARCH_HANDLERS
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.signing.routes import HANDLERS as SIGNING_HANDLERS
