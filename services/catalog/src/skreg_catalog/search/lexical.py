@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
@@ -197,24 +197,30 @@ class _Seen:
     async def of(cls, reader: QuickReader, sight: Sight) -> _Seen:
         """Restricted only when something indexed is hidden from `sight`: in a catalogue
         of public skills an anonymous caller ranks (and gets totals) as everyone does."""
-        if sight.everything and sight.namespaces is None:
-            return _SEES_ALL
-        if sight.public:
-            beyond = sight.namespaces is not None or not sight.internal
-            row = await reader.first(_NOT_PUBLIC if beyond else _PRIVATE, {})
-            return cls.given(sight, private=row is not None, not_public=row is not None)
-        return cls(sight.shape, sight.params())
+        kind = _hiding_kind(sight)
+        if kind is None or await reader.first(_HIDING[kind], {}) is None:
+            return cls.given(sight, ())
+        return cls.given(sight, (kind,))
 
     @classmethod
-    def given(cls, sight: Sight, *, private: bool, not_public: bool) -> _Seen:
-        """`of`, knowing whether any skill is private, and any is not public."""
+    def given(cls, sight: Sight, existing: Container[int]) -> _Seen:
+        """`of`, knowing which kinds of skill (PRIVATE, NOT_PUBLIC) exist."""
         if sight.everything and sight.namespaces is None:
             return _SEES_ALL
-        if sight.public:
-            beyond = sight.namespaces is not None or not sight.internal
-            if not (not_public if beyond else private):
-                return _SEES_ALL
+        kind = _hiding_kind(sight)
+        if kind is not None and kind not in existing:
+            return _SEES_ALL
         return cls(sight.shape, sight.params())
+
+
+def _hiding_kind(sight: Sight) -> int | None:
+    """For a caller who sees public skills: PRIVATE or NOT_PUBLIC, the kind of skill that
+    would be hidden from it (None: a caller who sees everything, or only some namespaces'
+    skills whatever exists)."""
+    if not sight.public or (sight.everything and sight.namespaces is None):
+        return None
+    beyond = sight.namespaces is not None or not sight.internal
+    return NOT_PUBLIC if beyond else PRIVATE
 
 
 _SEES_ALL = _Seen()
@@ -321,6 +327,7 @@ def _seen_matches(dialect: str, seen: Shape) -> Select[Any]:
 
 
 TERM_COUNT, COMPLETION, EXACT_NAME, VISIBLE, PRIVATE, NOT_PUBLIC = range(6)
+_HIDING = {PRIVATE: _PRIVATE, NOT_PUBLIC: _NOT_PUBLIC}
 
 
 @lru_cache(maxsize=16)
@@ -350,7 +357,7 @@ def _lookups(dialect: str) -> Select[Any]:
     )
     visible = columns_of(none, _VISIBLE.label("documents"), kind(VISIBLE), unchanged)
     hidden = []
-    for statement, flag in ((_PRIVATE, PRIVATE), (_NOT_PUBLIC, NOT_PUBLIC)):
+    for flag, statement in _HIDING.items():
         found = statement.subquery()  # LIMIT 1: a member of a union takes it as a subquery
         hidden.append(columns_of(none, found.c.id.label("documents"), kind(flag), unchanged))
     return cast("Select[Any]", union_all(counted, completions, exact, visible, *hidden))
@@ -486,6 +493,9 @@ async def rank_lexical(
         completions = basis.completions
     else:  # the stem being typed, then the most common, as `complete` orders them
         stemmed = _typed_stem(query, documents)
+        for term in query.stem_prefixes:  # looked up only to find `stemmed`
+            if term not in stemmed and term not in query.terms:
+                documents.pop(term, None)
         completions = tuple(
             dict.fromkeys(
                 t for t in (*stemmed, *(t for _, t in sorted(found))) if t not in query.groups[-1]
@@ -498,7 +508,7 @@ async def rank_lexical(
     else:
         idfs = {term: idf(count, visible) for term, count in documents.items()}
     scorer = _Scorer(query, _without_common(idfs, documents, visible))
-    seen = _Seen.given(sight, private=PRIVATE in kinds, not_public=NOT_PUBLIC in kinds)
+    seen = _Seen.given(sight, kinds)
     if seen.shape is not None:  # the look-up's exact name counts every skill: not here
         exact_ids = await _exact_ids(reader, query, filters, seen)
     terms = [t for t in query.terms if t in scorer.idfs]
@@ -521,17 +531,13 @@ async def rank_lexical(
     return ranking
 
 
-def _typed_stem(query: QueryTerms, documents: dict[str, int]) -> tuple[str, ...]:
-    """The longest of the last word's `stem_prefixes` that is an indexed term, when the
-    word itself is not one (the others were looked up only to find it: they leave
-    `documents`)."""
-    typed = [t for t in query.stem_prefixes if t not in query.terms]
-    known = any(t in documents for t in query.groups[-1]) if query.groups else True
-    held = [] if known else [t for t in typed if t in documents]
-    for term in typed:
-        if term != (held[-1] if held else None):
-            documents.pop(term, None)
-    return (held[-1],) if held else ()
+def _typed_stem(query: QueryTerms, indexed: Container[str]) -> tuple[str, ...]:
+    """The longest of the last word's `stem_prefixes` that is `indexed`, when the word
+    itself is not."""
+    if not query.groups or any(t in indexed for t in query.groups[-1]):
+        return ()
+    held = [t for t in query.stem_prefixes if t in indexed and t not in query.terms]
+    return tuple(held[-1:])
 
 
 def _resident_pays(terms: list[str], documents: Mapping[str, int]) -> bool:
@@ -792,10 +798,8 @@ async def complete(reader: QuickReader, query: QueryTerms) -> tuple[str, ...]:
     if query.stem_prefixes:
         dialect = reader.dialect_name
         looked_up = [*query.stem_prefixes, *query.groups[-1]]
-        rows_held = await reader.all(held_terms(dialect), {"terms": list_param(dialect, looked_up)})
-        held = {row["term"] for row in rows_held}
-        if not held & set(query.groups[-1]):  # the word is not indexed as typed
-            stemmed = tuple(sorted(held, key=len)[-1:])
+        held = await reader.all(held_terms(dialect), {"terms": list_param(dialect, looked_up)})
+        stemmed = _typed_stem(query, {row["term"] for row in held})
     found = (*stemmed, *(row["term"] for row in rows))
     return tuple(dict.fromkeys(t for t in found if t not in query.groups[-1]))
 

@@ -116,6 +116,11 @@ class ResidentPostings:
     def __contains__(self, term: str) -> bool:
         return term in self._terms
 
+    def resize(self, capacity: int) -> None:
+        """Keep at most `capacity` postings from now on (0: none)."""
+        self.capacity = capacity
+        self._evict()
+
     async def lists(
         self,
         reader: QuickReader,
@@ -176,7 +181,10 @@ class ResidentPostings:
             self._size -= len(old)
         self._terms[term] = postings
         self._size += len(postings)
-        while self._size > self.capacity:
+        self._evict()
+
+    def _evict(self) -> None:
+        while self._terms and self._size > self.capacity:
             _, dropped = self._terms.popitem(last=False)
             self._size -= len(dropped)
 
@@ -202,11 +210,7 @@ def resident_for(reader: QuickReader) -> ResidentPostings:
 
 def configure(reader: QuickReader, capacity: int) -> None:
     """Set how many postings `reader`'s process keeps (0: none; every query in SQL)."""
-    resident = resident_for(reader)
-    resident.capacity = capacity
-    if capacity <= 0:
-        resident._terms.clear()
-        resident._size = 0
+    resident_for(reader).resize(capacity)
 
 
 def rank_resident(
