@@ -79,6 +79,18 @@ async def test_did_you_mean(client) -> None:
     assert (await _search(client, q="zzqx"))["suggestions"] == []  # nothing close
 
 
+async def test_did_you_mean_never_offers_a_word_no_skill_holds_any_more(client) -> None:
+    await _seed(client)
+    before = await _search(client, q="subagnets")
+    assert before["suggestions"][0] == "subagents"  # its close words are now remembered
+    owner = (await _search(client, q="subagents"))["items"][0]["namespace"]
+    deleted = await client.delete(f"/api/v1/skills/{owner}/subagents", headers=auth(owner))
+    assert deleted.status_code == 204
+    after = await _search(client, q="subagnets")
+    # "agents" (a tag) is still held; "subagents" only by the deleted skill.
+    assert not any("subagents" in s for s in after["suggestions"]), after
+
+
 @pytest.mark.parametrize("sort", ["relevance", "name"])
 async def test_bounded_top_k_pages_like_full_scoring(
     client, monkeypatch: pytest.MonkeyPatch, sort: str

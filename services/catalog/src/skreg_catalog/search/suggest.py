@@ -16,13 +16,23 @@ The word tables hold every indexed skill's words. For a caller who may not see
 everything (`skreg_catalog.visibility`) a word counts as known, and may be
 suggested, only when a skill it may see holds it: a suggestion never spells out a
 hidden skill's name or tags.
+
+Each process keeps the close words of the words it was asked about for
+`CLOSE_SECONDS` (`_remembered`): the trigram look-up was half of a hybrid search's
+CPU at 10k skills when a query found little (py-spy), and people and agents misspell
+the same words again and again. What is remembered is only where to look: every
+suggestion is checked against the terms skills hold now (`_known`), for every
+caller, so a word whose skills were deleted or hidden is never suggested; a word
+published meanwhile may wait up to `CLOSE_SECONDS` to be suggested.
 """
 
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 from typing import Any
 
+from cachetools import TTLCache
 from skreg_common.quickread import QuickReader
 from sqlalchemy import Select, String, bindparam, func, select, union_all
 
@@ -39,6 +49,8 @@ MIN_SIMILARITY = 0.3
 CANDIDATES = 16
 PER_GRAM = 1000
 MAX_GRAMS = 24
+CLOSE_WORDS_KEPT = 4096
+CLOSE_SECONDS = 30.0
 
 
 @lru_cache(maxsize=MAX_GRAMS)
@@ -109,13 +121,12 @@ async def suggest(reader: QuickReader, query: str, sight: Sight = ALL) -> list[s
     unknown = [w for w in typed if stem(w) not in known and len(w) >= 3][:MAX_WORDS]
     if not unknown:
         return []
-    replacements: dict[str, list[str]] = {}
-    for word in unknown:
-        close = await _closest(reader, word)
-        if sight != ALL and close:
-            seen = await _known(reader, {stem(c) for c in close}, sight)
-            close = [c for c in close if stem(c) in seen]
-        replacements[word] = close
+    replacements = {word: await _remembered(reader, word) for word in unknown}
+    # Only words a skill the caller sees holds now: the close words may be remembered
+    # from before a delete, and the word tables hold hidden skills' words too.
+    candidates = {stem(c) for close in replacements.values() for c in close}
+    held = await _known(reader, candidates, sight)
+    replacements = {w: [c for c in close if stem(c) in held] for w, close in replacements.items()}
     if not any(replacements.values()):
         return []
     first = next(w for w in unknown if replacements[w])
@@ -125,6 +136,22 @@ async def suggest(reader: QuickReader, query: str, sight: Sight = ALL) -> list[s
         chosen[first] = alternative
         suggestions.append(" ".join(chosen.get(w, w) for w in typed))
     return list(dict.fromkeys(suggestions))
+
+
+_CLOSE: weakref.WeakKeyDictionary[QuickReader, TTLCache[str, list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _remembered(reader: QuickReader, word: str) -> list[str]:
+    """`_closest`, kept per database and process for `CLOSE_SECONDS`."""
+    kept = _CLOSE.get(reader)
+    if kept is None:
+        kept = _CLOSE[reader] = TTLCache(CLOSE_WORDS_KEPT, CLOSE_SECONDS)
+    close = kept.get(word)
+    if close is None:
+        close = kept[word] = await _closest(reader, word)
+    return close
 
 
 async def _closest(reader: QuickReader, word: str) -> list[str]:
