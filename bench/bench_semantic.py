@@ -3,7 +3,13 @@
 1. Embedding: p50/p90 of embedding one fixture skill (bench/relevance/skills.json) as the
    background pass does after a publish, and per skill in batches of 16 (imports).
 2. Memory: RSS of a fresh process before and after loading the model and embedding.
-3. Load (32 connections, one uvicorn process, SQLite, read cache off): hybrid search with
+3. Nearest neighbours alone, at 10k and 100k vectors (`--graph-sizes`): the exact scan
+   against the HNSW graph used past `APPROXIMATE_FROM` (skreg_catalog.semantic.index):
+   build time on one thread, graph memory, p50 of a query each way, and recall@50 of
+   the graph against the exact scan. The vectors are unit vectors drawn around 500
+   random centres (as embeddings cluster by topic; uniformly random 384-d vectors are
+   the worst case for any graph and would understate recall), queries near them.
+4. Load (32 connections, one uvicorn process, SQLite, read cache off): hybrid search with
    task-style queries, next to the same server's `/health`, at each catalogue size. The
    catalogues are generated (bench_catalog.generate_skills) and filled by SQL, their
    vectors too: random unit vectors (bench_catalog.catalog_rows; the nearest-neighbour
@@ -12,7 +18,8 @@
    so the server has nothing left to embed and measures search alone. Query vectors are
    cached per process (LRU), as repeated queries are in production.
 
-    uv run python bench/bench_semantic.py [--sizes 1000,10000] [--duration S] [--embed-only]
+    uv run python bench/bench_semantic.py [--sizes 1000,10000] [--graph-sizes 10000,100000]
+        [--duration S] [--embed-only]
 """
 
 from __future__ import annotations
@@ -87,6 +94,50 @@ def rss_figures() -> None:
     )
 
 
+def graph_figures(sizes: list[int]) -> None:
+    import numpy as np
+    from skreg_catalog.semantic import index as semantic_index
+    from skreg_catalog.semantic.model import DIMENSIONS
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(20)
+    centres = rng.standard_normal((500, DIMENSIONS)).astype(np.float32)
+
+    def near(rows: int) -> np.ndarray:
+        points = centres[rng.integers(0, len(centres), rows)]
+        points += 0.8 * rng.standard_normal((rows, DIMENSIONS)).astype(np.float32)
+        return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    # One BLAS thread, as in the server once the model is loaded (model.py).
+    threadpool_limits(limits=1, user_api="blas")
+    print("nearest neighbours, exact scan vs graph (k=50, one core):")
+    for size in sizes:
+        index = semantic_index.VectorIndex("bench")
+        for skill_id, vector in enumerate(near(size)):
+            index._put(skill_id, vector.tobytes())
+        queries = near(200)
+        exact, exact_ms = [], []
+        for query in queries:
+            t0 = time.perf_counter()
+            exact.append({s for s, _ in index.nearest(query, 50, -1.0)})
+            exact_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        graph = semantic_index._graph_of(index._matrix, size)
+        built = time.perf_counter() - t0
+        index._graph, index._graph_size = graph, size
+        found, graph_ms = [], []
+        for query in queries:
+            t0 = time.perf_counter()
+            found.append({s for s, _ in index.nearest(query, 50, -1.0)})
+            graph_ms.append((time.perf_counter() - t0) * 1000)
+        recall = sum(len(e & f) for e, f in zip(exact, found, strict=True)) / (50 * len(queries))
+        print(
+            f"  {size:>7} vectors: exact p50 {sorted(exact_ms)[100]:.2f} ms, graph p50 "
+            f"{sorted(graph_ms)[100]:.2f} ms, recall@50 {recall:.3f}; graph built in "
+            f"{built:.1f} s, {graph.memory_usage / 1e6:.0f} MB"
+        )
+
+
 async def load_figures(sizes: list[int], duration: float, workdir: Path) -> None:
     cases = json.loads((HERE / "queries.json").read_text())
     queries = [case["query"].replace(" ", "+") for case in cases]
@@ -117,6 +168,7 @@ async def load_figures(sizes: list[int], duration: float, workdir: Path) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--graph-sizes", default="10000,100000")
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--embed-only", action="store_true", help="embedding figures only")
     args = parser.parse_args()
@@ -125,6 +177,7 @@ def main() -> None:
     if args.embed_only:
         return
     rss_figures()
+    graph_figures([int(s) for s in args.graph_sizes.split(",") if s])
     with tempfile.TemporaryDirectory(prefix="skreg-semantic-") as tmp:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         asyncio.run(load_figures(sizes, args.duration, Path(tmp)))

@@ -19,12 +19,14 @@ from skreg_catalog.search.lexical import Candidate, fuse
 from skreg_catalog.search.service import SearchQuery, search_skills
 from skreg_catalog.semantic import embedder as semantic_embedder
 from skreg_catalog.semantic import hybrid
+from skreg_catalog.semantic import index as semantic_index
 from skreg_catalog.semantic import service as semantic_service
 from skreg_catalog.semantic.embedder import Loader
 from skreg_catalog.semantic.model import MODEL_ID, SentenceEncoder, shared_encoder
 from skreg_catalog.semantic.models import SkillEmbedding
 from skreg_catalog.semantic.service import SemanticSearch
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.skills.models import Skill
 from skreg_catalog.visibility import ALL
 from skreg_common.db import create_engine
 from skreg_common.quickread import QuickReader
@@ -526,3 +528,62 @@ async def test_passes_after_the_first_look_only_at_new_versions_and_full_ones_ca
         await context.semantic.embedder.settled()
         made_from, latest = await _embedded_version(hybrid_settings.database_url, "pdf")
         assert made_from == latest  # the full pass re-embedded 1.0.0
+
+
+async def _skill_ids(database_url: str) -> dict[str, int]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(Skill.name, Skill.id))
+            return {str(name): int(skill_id) for name, skill_id in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_the_graph_finds_what_the_exact_scan_finds_and_follows_later_vectors(
+    hybrid_settings: CatalogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = (
+        "fill in a PDF form",
+        "fix the failing checks on my pull request",
+        "work on several tasks in parallel with subagents",
+        "design a landing page",
+    )
+    encoder = shared_encoder()
+
+    def closest(index: semantic_index.VectorIndex, text: str) -> list[tuple[int, float]]:
+        return index.nearest(encoder.embed([text])[0], 50, 0.0)
+
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        index = context.semantic.index
+        exact = {q: _names(await _search(client, q=q)) for q in queries}
+        exact_pairs = {q: closest(index, q) for q in queries}
+        assert not index.approximate
+        monkeypatch.setattr(semantic_index, "APPROXIMATE_FROM", 1)
+        monkeypatch.setattr(semantic_index, "REBUILD_SHARE", 1.0)  # keep the first graph
+        index.stale()
+        await _search(client, q=queries[0])  # the refresh starts building the graph
+        await index.settled()
+        assert index.approximate
+        for query in queries:  # the same pairs, similarities and pages as the exact scan
+            assert closest(index, query) == exact_pairs[query], query
+            assert _names(await _search(client, q=query)) == exact[query], query
+        # A skill embedded after the graph was built, and one whose vector changed since,
+        # are scored exactly beside the graph's proposals: with the graph proposing a
+        # single slot, they can only come from there.
+        charts_text = "Turn spreadsheet columns into bar and line charts."
+        await published(client, "spreadsheet-charts", "1.0.0", tags="data", description=charts_text)
+        audio_text = "Transcribe podcast audio recordings into text."
+        await published(client, "pdf-tools", "2.0.0", tags="audio", description=audio_text)
+        await context.semantic.embedder.settled()
+        index.stale()
+        await _search(client, q="charts")  # reads the new vectors; no rebuild (share 1.0)
+        await index.settled()
+        monkeypatch.setattr(semantic_index, "GRAPH_CANDIDATES", 1)
+        ids = await _skill_ids(hybrid_settings.database_url)
+        charts = closest(index, "make a chart from my spreadsheet")
+        assert charts[0][0] == ids["spreadsheet-charts"], charts
+        audio = closest(index, "transcribe a podcast recording")
+        assert audio[0][0] == ids["pdf-tools"], audio
+        assert index.approximate

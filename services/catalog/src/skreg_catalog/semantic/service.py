@@ -23,7 +23,7 @@ from skreg_catalog.semantic.model import Vectors
 CANDIDATES = 50
 MIN_SIMILARITY = 0.4
 QUERY_CACHE = 1024
-INLINE_LIMIT = 20_000  # vectors scanned on the event loop itself (a few ms at most)
+INLINE_LIMIT = 20_000  # vectors scanned exactly on the event loop itself (a few ms at most)
 
 
 class SemanticSearch:
@@ -57,8 +57,9 @@ class SemanticSearch:
             self.index.stale()
 
     async def stop(self) -> None:
-        """Stop the background embedder."""
+        """Stop the background embedder and any graph being built."""
         await self.embedder.stop()
+        await self.index.stop()
 
     async def nearest(self, reader: QuickReader, text: str) -> list[tuple[int, float]]:
         """(skill id, similarity) of the closest skills, best first; [] when off."""
@@ -72,7 +73,8 @@ class SemanticSearch:
             encoder = await self.loader()
             vector = (await asyncio.to_thread(encoder.embed, [text]))[0]
             self._queries[text] = vector
-        if len(self.index) < INLINE_LIMIT:
+        if self.index.approximate or len(self.index) < INLINE_LIMIT:
             return self.index.nearest(vector, CANDIDATES, MIN_SIMILARITY)
-        # ~4 ms per 10k vectors: past this, off the event loop (numpy releases the GIL).
+        # The exact scan, ~4 ms per 10k vectors, until the index has its graph: off the
+        # event loop (numpy releases the GIL).
         return await asyncio.to_thread(self.index.nearest, vector, CANDIDATES, MIN_SIMILARITY)
