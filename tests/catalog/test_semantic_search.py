@@ -530,6 +530,31 @@ async def test_passes_after_the_first_look_only_at_new_versions_and_full_ones_ca
         assert made_from == latest  # the full pass re-embedded 1.0.0
 
 
+async def test_a_full_pass_reads_the_catalogue_a_window_of_ids_at_a_time(
+    hybrid_settings: CatalogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows of two ids and batches of one: every skill is still embedded, across
+    windows that hold nothing (deleted skills) and windows with more than a batch."""
+    monkeypatch.setattr(semantic_embedder, "WINDOW", 2)
+    monkeypatch.setattr(semantic_embedder, "BATCH", 1)
+    monkeypatch.setattr(semantic_embedder, "FULL_PASS_SECONDS", 0.0)  # every pass is full
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        for name in ("fix-ci-failures", "dispatching-parallel-agents", "git-commit-messages"):
+            deleted = await client.delete(f"/api/v1/skills/alice/{name}", headers=auth("alice"))
+            assert deleted.status_code == 204
+        await published(client, "later", "1.0.0", description="Summarise meeting notes.")
+        await context.semantic.embedder.settled()
+        ids = await _skill_ids(hybrid_settings.database_url)
+        embedded = {skill for skill, _ in await _vectors(hybrid_settings.database_url)}
+        for name in ("pdf", "frontend-design", "pdf-tools", "later"):
+            assert ids[name] in embedded, name
+        gap = sorted(ids[n] for n in ("fix-ci-failures", "dispatching-parallel-agents",
+                                      "git-commit-messages"))  # fmt: skip
+        assert ids["pdf"] < gap[0]  # the deleted skills' ids make windows with nothing
+        assert gap[-1] < ids["frontend-design"]
+
+
 async def _skill_ids(database_url: str) -> dict[str, int]:
     engine = create_engine(database_url)
     try:
