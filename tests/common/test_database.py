@@ -14,10 +14,12 @@ from skreg_common.db import (
     create_sessionmaker,
     is_sqlite,
     rows_affected,
+    statement_engine,
     utcnow,
 )
 from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import current_revisions, downgrade, upgrade
+from skreg_common.quickread import QuickReader
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -154,6 +156,42 @@ async def test_is_sqlite_and_rows_affected(backend: str, engine: AsyncEngine) ->
             nothing = await session.execute(table.delete().where(table.c.id > 100))
             assert rows_affected(nothing) == 0
             await session.rollback()
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.drop)
+
+
+async def test_transactions_stay_atomic_and_quick_reads_run_statement_by_statement(
+    backend: str, engine: AsyncEngine
+) -> None:
+    """PostgreSQL's pool idles in autocommit (a one-round-trip pre-ping); the engine every
+    session and `begin()` use still wraps its work in a transaction, and the engine of
+    quick reads (`QuickReader`) runs each statement alone, with no BEGIN before it."""
+    table = Table("atomic_probe", MetaData(), Column("id", Integer, primary_key=True))
+    async with engine.begin() as conn:
+        await conn.run_sync(table.create)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(table.insert().values(id=1))
+            await conn.rollback()
+        async with create_sessionmaker(engine)() as session:
+            await session.execute(table.insert().values(id=2))
+            await session.rollback()
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(table.c.id))).all() == []
+            if backend == "postgresql":
+                assert not (await conn.get_raw_connection()).dbapi_connection.autocommit
+        async with statement_engine(engine).connect() as conn:
+            if backend == "postgresql":
+                assert (await conn.get_raw_connection()).dbapi_connection.autocommit
+            await conn.execute(table.insert().values(id=3))
+            if backend == "sqlite":
+                await conn.commit()  # SQLite's engine is the transactional one itself
+        async with engine.connect() as conn:  # back to transactions after autocommit use
+            await conn.execute(table.insert().values(id=4))
+            await conn.rollback()
+        reader = QuickReader(engine, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        assert await reader.all(select(table.c.id), {}) == [{"id": 3}]
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(table.drop)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -184,7 +185,7 @@ def create_engine(
         return engine
     # pre-ping replaces connections a PostgreSQL restart killed; the timeouts keep a
     # request from hanging while it is away (it gets a 503: skreg_common.outages).
-    return create_async_engine(
+    pooled = create_async_engine(
         url,
         echo=echo,
         connect_args={"timeout": connect_timeout},
@@ -194,7 +195,26 @@ def create_engine(
         max_overflow=pool_size,
         pool_recycle=1800,
         json_deserializer=read_json,
+        # Idle pooled connections are in autocommit, so the pre-ping is one round trip
+        # (asyncpg's adapter wraps it in BEGIN ... ROLLBACK otherwise: three) and single
+        # statements (`skreg_common.quickread`) need no transaction around them.
+        isolation_level="AUTOCOMMIT",
     )
+    # Everything else gets transactions, at PostgreSQL's default level, on the same pool.
+    engine = pooled.execution_options(isolation_level="READ COMMITTED")
+    _STATEMENT_ENGINES[engine.sync_engine] = pooled
+    return engine
+
+
+# The autocommit engine beneath each PostgreSQL engine `create_engine` made (an engine
+# derived from a transactional one stays transactional: the first level set wins).
+_STATEMENT_ENGINES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def statement_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads of one statement each, outside any transaction: on
+    PostgreSQL, `engine`'s own pool in autocommit; otherwise `engine` itself."""
+    return _STATEMENT_ENGINES.get(engine.sync_engine, engine)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
