@@ -117,7 +117,10 @@ async def test_bounded_top_k_pages_like_full_scoring(
     query = {"q": "docker deploy service", "sort": sort}
     in_sql, sql_totals, _ = await pages(**query)  # scored and ranked by the database
     monkeypatch.setattr(lexical, "RESIDENT_FROM", 0)  # scored over postings in memory
-    resident, resident_totals, _ = await pages(**query)
+    in_memory, resident_totals, _ = await pages(**query)
+    monkeypatch.setattr(resident, "DENSE_SPAN", 0)  # matches gathered by sorting
+    sorted_ids, sorted_totals, _ = await pages(**query)
+    assert (sorted_ids, sorted_totals) == (in_memory, resident_totals)
     monkeypatch.setattr(lexical, "RESIDENT_FROM", 10**9)
     monkeypatch.setattr(lexical, "SQL_SCORING_LIMIT", 0)
     monkeypatch.setattr(lexical, "EXACT_TOTAL_LIMIT", 10**9)  # every list read whole
@@ -126,7 +129,7 @@ async def test_bounded_top_k_pages_like_full_scoring(
     monkeypatch.setattr(lexical, "FIRST_DEPTH", 2)
     monkeypatch.setattr(lexical, "MAX_DEPTH", 8)
     bounded, bounded_totals, approximate = await pages(**query)
-    assert bounded == full == in_sql == resident  # same rows and order, no duplicates or gaps
+    assert bounded == full == in_sql == in_memory  # same rows and order, no duplicates or gaps
     assert len(full) == len(set(full)) == 14
     assert set(full_totals) == set(sql_totals) == set(resident_totals) == {14}
     # Past the exact limit a total may be an estimate, and then says so.
