@@ -122,9 +122,10 @@ def graph_figures(sizes: list[int]) -> None:
             exact.append({s for s, _ in index.nearest(query, 50, -1.0)})
             exact_ms.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
-        graph = semantic_index._graph_of(index._matrix, size)
+        asyncio.run(index._build())  # as the server does past APPROXIMATE_FROM vectors
         built = time.perf_counter() - t0
-        index._graph, index._graph_size = graph, size
+        graph = index._graph
+        assert graph is not None
         found, graph_ms = [], []
         for query in queries:
             t0 = time.perf_counter()

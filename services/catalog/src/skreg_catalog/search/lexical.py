@@ -690,9 +690,7 @@ async def _scored_in_sql(
         counted = await reader.all(statement, {**params, "after": 0, "limit": 1})
         return Ranking([], int(counted[0]["total"]) if counted else 0, False)
     candidates = [
-        Candidate(
-            row["skill_id"], int(row["exact"]), int(row["score"]), tuple(field_names(row["fields"]))
-        )
+        Candidate(row["skill_id"], int(row["exact"]), int(row["score"]), field_names(row["fields"]))
         for row in rows
     ]
     return Ranking(candidates, int(rows[0]["total"]), False)
@@ -765,7 +763,7 @@ def _rank(
             skill_id=skill_id,
             exact=exact,
             score=scorer.score({t: w for t, (w, _) in held.items()}),
-            fields=tuple(field_names(bits)),
+            fields=field_names(bits),
         )
         if after is None or not after.before(candidate):
             ranked.append(candidate)

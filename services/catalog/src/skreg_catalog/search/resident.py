@@ -262,7 +262,7 @@ def rank_resident(
         chosen += _best(np.flatnonzero(keep & ~exact), scores, ids, size - len(chosen))
     picked = np.array(chosen, dtype=np.intp)
     candidates: list[Candidate] = [
-        Candidate(skill_id, int(is_exact), score, _field_names(field_bits))
+        Candidate(skill_id, int(is_exact), score, field_names(field_bits))
         for skill_id, is_exact, score, field_bits in zip(
             ids[picked].tolist(),
             exact[picked].tolist(),
@@ -272,11 +272,6 @@ def rank_resident(
         )
     ]
     return Ranking(candidates, count, False)
-
-
-@lru_cache(maxsize=256)
-def _field_names(bits: int) -> tuple[str, ...]:
-    return tuple(field_names(bits))
 
 
 DENSE_SPAN = 16

@@ -60,9 +60,11 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-def field_names(bits: int) -> list[str]:
-    """The names of the fields set in a `fields` bit mask, most important first."""
-    return [field.name for field in FIELDS if bits & field.bit]
+@lru_cache(maxsize=256)
+def field_names(bits: int) -> tuple[str, ...]:
+    """The names of the fields set in a `fields` bit mask, most important first (a few
+    masks, met on every ranked candidate: worked out once each)."""
+    return tuple(field.name for field in FIELDS if bits & field.bit)
 
 
 @dataclass(frozen=True)

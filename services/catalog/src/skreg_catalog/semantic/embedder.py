@@ -182,8 +182,11 @@ async def embed_pending(
     """Embed every skill (or every one `among` those ids) without a current vector; how
     many were stored."""
     last_id, stored, model_id = 0, 0, load.model_id
-    async with reading() as session:
-        top = int((await session.execute(_LAST_SKILL)).scalar_one())
+    if among is not None:
+        top = max(among, default=0)
+    else:
+        async with reading() as session:
+            top = int((await session.execute(_LAST_SKILL)).scalar_one())
     while last_id < top:
         # A window of ids at a time (a look-up per id when `among` is given).
         until = top if among is not None else min(top, last_id + WINDOW)
