@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.rendering import RENDERER_VERSION, Rendered
 from skreg_catalog.rendering.models import RenderedBody
-from skreg_catalog.rendering.stored import store_renderings
+from skreg_catalog.rendering.stored import Stored, store_renderings
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.models import Version
 from skreg_common.db import create_sessionmaker, unit_of_work
@@ -136,7 +136,8 @@ async def test_storing_never_replaces_a_newer_renderers_output(
             update(RenderedBody).values(html="<p>newer</p>", renderer_version=RENDERER_VERSION + 1)
         )
     async with unit_of_work(sessions) as session:  # what an older process would store
-        await store_renderings(session, [(version_id, Rendered("<p>older</p>", 10, 10))])
+        older = Stored(version_id, Rendered("<p>older</p>", 10, 10), b'{"older":1}')
+        await store_renderings(session, [older])
     assert (await stored_rows(engine))[version_id].html == "<p>newer</p>"
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.publishing.limits import check_quota
 from skreg_catalog.publishing.validate import CheckedSkill
-from skreg_catalog.rendering.stored import store_renderings
+from skreg_catalog.rendering.stored import store_renderings, to_store
 from skreg_catalog.review.service import record_withheld, trust_values
 from skreg_catalog.signing.service import sign_version
 from skreg_catalog.skills.convert import version_fields
@@ -256,7 +256,7 @@ class PublishService:
             )
         ).scalar_one_or_none()
         if version is not None:
-            await self._store_rendering(version.id, checked)
+            await self._store_rendering(skill, version, checked)
             await check_quota(self.session, self.catalog.settings, skill)
             if version.withheld:
                 # Absent for everyone else: neither latest nor "recently updated".
@@ -284,15 +284,24 @@ class PublishService:
             existing.deleted_at = None  # re-publishing the identical content restores it
             if existing.purged_at is not None:
                 restore_purged(existing, checked, text, origin)
-                await self._store_rendering(existing.id, checked)
+                await self._store_rendering(skill, existing, checked, restored=True)
                 await check_quota(self.session, self.catalog.settings, skill)
             await refresh_skill(self.session, skill)
         return Written(skill, existing, created=False, new_skill=False)
 
-    async def _store_rendering(self, version_id: int, checked: CheckedSkill) -> None:
+    async def _store_rendering(
+        self, skill: Skill, version: Version, checked: CheckedSkill, *, restored: bool = False
+    ) -> None:
         # Rendered before the transaction opened; None: the read path renders it meanwhile.
-        if checked.rendered is not None:
-            await store_renderings(self.session, [(version_id, checked.rendered)])
+        if checked.rendered is None:
+            return
+        if restored:
+            # The page is made from the row as the database gives it back (as a read
+            # would see it), not from the values just assigned.
+            await self.session.flush()
+            await self.session.refresh(version)
+        stored = to_store(skill.namespace, skill.name, version, checked.rendered)
+        await store_renderings(self.session, [stored])
 
 
 def ci_provenance(principal: Principal) -> Provenance | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_catalog.database import Base
@@ -29,3 +29,5 @@ class RenderedBody(Base):
     rendered_bytes: Mapped[int] = mapped_column(Integer)  # how much of it was rendered
     plain: Mapped[bool] = mapped_column(Boolean, default=False)  # shown preformatted
     renderer_version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    document_version: Mapped[int | None] = mapped_column(Integer, default=None)

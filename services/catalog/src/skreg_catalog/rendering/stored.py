@@ -7,9 +7,14 @@ imported (before the write transaction opens, off the event loop) and stored wit
 so no version is ever without a body, and poke the `BodyRefresher`, which replaces
 stale rows in bounded batches. It also runs once at start-up.
 
+Each stored row also holds the version's page as JSON (`skreg_catalog.skills.document`),
+made with the HTML; a row whose document is older than `DOCUMENT_VERSION` (or has
+none: rows from before documents) gets one from the background pass, which re-uses
+the stored HTML when the renderer has not changed.
+
 Several processes may refresh at once: every store is an upsert guarded by
-`renderer_version < :current`, so the last of two identical renderings is a no-op
-and an older process never overwrites a newer renderer's output.
+`(renderer_version, document_version) < (:current)`, so the last of two identical
+renderings is a no-op and an older process never overwrites a newer one's output.
 """
 
 from __future__ import annotations
@@ -17,17 +22,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 from skreg_common.db import insert_for
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_catalog.rendering.markdown import RENDERER_VERSION, Rendered
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.pool import RenderPool, RenderUnavailable
-from skreg_catalog.skills.models import Version
+from skreg_catalog.skills.document import DOCUMENT_VERSION, stored_document
+from skreg_catalog.skills.models import Skill, Version
 
 log = structlog.get_logger(__name__)
 
@@ -61,27 +67,41 @@ async def render_for_storage(pool: RenderPool, digest: str, body: str) -> Render
         return None
 
 
-async def store_renderings(
-    session: AsyncSession, renderings: Sequence[tuple[int, Rendered]]
-) -> None:
-    """Store `(version id, rendering)` pairs; a row the current renderer made stays."""
+class Stored(NamedTuple):
+    """What is stored for one version: its rendering, and its page made with it."""
+
+    version_id: int
+    rendered: Rendered
+    document: bytes
+
+
+def to_store(namespace: str, name: str, version: Version, rendered: Rendered) -> Stored:
+    """The row to store for `version` of `namespace/name`, rendered as `rendered`."""
+    return Stored(version.id, rendered, stored_document(namespace, name, version, rendered))
+
+
+async def store_renderings(session: AsyncSession, renderings: Sequence[Stored]) -> None:
+    """Store renderings and documents; a row the current renderer and document made stays."""
     if not renderings:
         return
     insert = insert_for(session)
     statement = insert(RenderedBody).values(
         [
             {
-                "version_id": version_id,
-                "html": rendered.html,
-                "source_bytes": rendered.source_bytes,
-                "rendered_bytes": rendered.rendered_bytes,
-                "plain": rendered.plain,
+                "version_id": stored.version_id,
+                "html": stored.rendered.html,
+                "source_bytes": stored.rendered.source_bytes,
+                "rendered_bytes": stored.rendered.rendered_bytes,
+                "plain": stored.rendered.plain,
                 "renderer_version": RENDERER_VERSION,
+                "document": stored.document,
+                "document_version": DOCUMENT_VERSION,
             }
-            for version_id, rendered in renderings
+            for stored in renderings
         ]
     )
     excluded = statement.excluded
+    made_by = tuple_(RenderedBody.renderer_version, func.coalesce(RenderedBody.document_version, 0))
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[RenderedBody.version_id],
@@ -91,16 +111,20 @@ async def store_renderings(
                 "rendered_bytes": excluded.rendered_bytes,
                 "plain": excluded.plain,
                 "renderer_version": excluded.renderer_version,
+                "document": excluded.document,
+                "document_version": excluded.document_version,
             },
-            where=RenderedBody.renderer_version < excluded.renderer_version,
+            where=made_by < tuple_(excluded.renderer_version, excluded.document_version),
         )
     )
 
 
 def _stale_after(last_id: int) -> Any:
-    """Visible, unpurged versions after `last_id` with no rendering by the current renderer."""
+    """Visible, unpurged versions after `last_id` (with their skill's name and stored
+    row) without a rendering by the current renderer or a current document."""
     return (
-        select(Version.id, Version.digest, Version.body)
+        select(Version, Skill.namespace, Skill.name, RenderedBody)
+        .join(Skill, Skill.id == Version.skill_id)
         .outerjoin(RenderedBody, RenderedBody.version_id == Version.id)
         .where(
             Version.id > last_id,
@@ -109,6 +133,8 @@ def _stale_after(last_id: int) -> Any:
             or_(
                 RenderedBody.version_id.is_(None),
                 RenderedBody.renderer_version < RENDERER_VERSION,
+                RenderedBody.document_version.is_(None),
+                RenderedBody.document_version < DOCUMENT_VERSION,
             ),
         )
         .order_by(Version.id)
@@ -167,12 +193,15 @@ class BodyRefresher:
                 rows = (await session.execute(_stale_after(last_id))).all()
             if not rows:
                 break
-            last_id = rows[-1].id
+            last_id = rows[-1][0].id
             renderings = []
-            for version_id, digest, body in rows:
-                rendered = await render_for_storage(self.pool, digest, body)
+            for version, namespace, name, row in rows:
+                # Only the document is stale: the stored HTML is still the current one.
+                rendered = stored_rendering(row)
+                if rendered is None:
+                    rendered = await render_for_storage(self.pool, version.digest, version.body)
                 if rendered is not None:
-                    renderings.append((version_id, rendered))
+                    renderings.append(to_store(namespace, name, version, rendered))
             async with writing() as session:
                 await store_renderings(session, renderings)
             stored += len(renderings)

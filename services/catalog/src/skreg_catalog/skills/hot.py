@@ -3,8 +3,8 @@
 - `read_detail` (`GET /api/v1/skills/{namespace}/{name}`): the skill, its owner,
   its latest version (without the body) and its version count;
 - `locate_version` (downloads and single files): where a version's bytes are;
-- `read_version` (`…/versions/{version}`): a version with its body and the HTML
-  stored at publish (`skreg_catalog.rendering.stored`).
+- `read_version` (`…/versions/{version}`): a version's page, stored as JSON with the
+  HTML at publish (`skreg_catalog.skills.document`), with what changes spliced in.
 
 Both run on `Runtime.quick` (no session, no pool on SQLite; see
 `skreg_common.quickread`). The detail row's parts become plain attribute holders
@@ -20,14 +20,22 @@ from typing import Any, NamedTuple, cast
 
 from skreg_common.errors import NotFound
 from skreg_common.quickread import QuickReader
-from skreg_proto.catalog import SkillDetail, VersionDetail
+from skreg_proto.catalog import SkillDetail
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased
 
 from skreg_catalog.context import CatalogContext
+from skreg_catalog.rendering.markdown import RENDERER_VERSION
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import stored_rendering
-from skreg_catalog.skills.convert import to_detail, to_version_detail
+from skreg_catalog.skills.convert import to_detail
+from skreg_catalog.skills.document import (
+    CHANGING_COLUMNS,
+    DOCUMENT_VERSION,
+    changing_members,
+    spliced,
+    stored_document,
+)
 from skreg_catalog.skills.models import PUBLIC_VERSION, Namespace, Skill, Version
 from skreg_catalog.skills.service import (
     EXISTING_SKILL,
@@ -195,57 +203,106 @@ async def locate_cached(
 
 _DETAIL_SKILL_KEYS = ("namespace", "name", "latest_version_id")
 _DETAIL_VERSION_KEYS = tuple(column.key for column in Version.__table__.columns)
-_BODY_KEYS = tuple(column.key for column in RenderedBody.__table__.columns)
-_DETAIL_COLUMNS = (
-    *_labelled(Skill, _DETAIL_SKILL_KEYS, "s_"),
-    # The visibility rule's gate row (skreg_catalog.visibility.Gate), read in the same
-    # select: a separate gate lookup was a third of this read's database time.
+_BODY_KEYS = tuple(
+    column.key
+    for column in RenderedBody.__table__.columns
+    if column.key not in ("document", "document_version")
+)
+# The visibility rule's gate row (skreg_catalog.visibility.Gate), read in the same
+# select: a separate gate lookup was a third of this read's database time.
+_GATE_COLUMNS = (
+    Skill.namespace.label("s_namespace"),
     Skill.visibility.label("g_visibility"),
     Namespace.owner_id.label("g_owner_id"),
     Namespace.org.label("g_org"),
+)
+_DOCUMENT_COLUMNS = (
+    *_GATE_COLUMNS,
+    Skill.latest_version_id.label("s_latest_version_id"),
+    *_labelled(Version, CHANGING_COLUMNS, "v_"),
+    RenderedBody.document.label("r_document"),
+    RenderedBody.document_version.label("r_document_version"),
+    RenderedBody.renderer_version.label("r_renderer_version"),
+)
+_DETAIL_COLUMNS = (
+    *_GATE_COLUMNS,
+    *_labelled(Skill, ("name", "latest_version_id"), "s_"),
     *_labelled(Version, _DETAIL_VERSION_KEYS, "v_"),
     *_labelled(RenderedBody, _BODY_KEYS, "r_"),
 )
 
 
-def _with_body(*, latest: bool) -> Select[Any]:
+def _with_body(columns: tuple[Any, ...], *, latest: bool) -> Select[Any]:
     return (
-        with_version(_DETAIL_COLUMNS, latest=latest)
+        with_version(columns, latest=latest)
         .join(Namespace, Namespace.id == Skill.namespace_id)
         .outerjoin(RenderedBody, RenderedBody.version_id == Version.id)
     )
 
 
-VERSION = (_with_body(latest=True), _with_body(latest=False))
+# The stored page and what changes; the whole version for one without a current page.
+DOCUMENT = (
+    _with_body(_DOCUMENT_COLUMNS, latest=True),
+    _with_body(_DOCUMENT_COLUMNS, latest=False),
+)
+VERSION = (_with_body(_DETAIL_COLUMNS, latest=True), _with_body(_DETAIL_COLUMNS, latest=False))
 
 
 class VersionRead(NamedTuple):
     """A version read: the skill's gate row (None: no skill of that name with a visible
-    version), and the document, or why there is none."""
+    version), and the page as JSON, or why there is none."""
 
     gate: Gate | None
-    detail: VersionDetail | None
-    missing: str | None  # the NotFound message when `detail` is None
+    page: bytes | None
+    missing: str | None  # the NotFound message when `page` is None
+
+
+def _current(row: Mapping[str, Any]) -> bool:
+    """The row's stored page was made by the current renderer and document version."""
+    return (
+        row["r_document"] is not None
+        and row["r_renderer_version"] == RENDERER_VERSION
+        and row["r_document_version"] == DOCUMENT_VERSION
+    )
 
 
 async def read_version(
     reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
 ) -> VersionRead:
-    """One version with its body and sanitised HTML (`latest` allowed), with the gate row
-    the caller's sight must allow before anything of it is shown (`check_visible`);
-    `missing` as `resolve` words it when the skill or the version is missing.
+    """One version's page with its body and sanitised HTML (`latest` allowed), with the
+    gate row the caller's sight must allow before anything of it is shown
+    (`check_visible`); `missing` as `resolve` words it when the skill or the version is
+    missing.
 
-    The HTML is the one stored at publish; a version without a current one (from
-    before the renderer changed) is rendered now and queued for the background pass.
+    The page is the one stored with the HTML at publish (`skills.document`), with what
+    changes spliced in. A version without a current one (from before documents, or
+    after the renderer or the page changed) is made now, from the whole row, and
+    queued for the background pass.
     """
-    row = await _find_row(reader, VERSION, namespace, name, version)
+    row = await _find_row(reader, DOCUMENT, namespace, name, version)
     missing = _missing(row, "v_id", namespace, name, version)
     if row is None:
         return VersionRead(None, None, missing)
     gate = Gate(row["g_visibility"], row["s_namespace"], row["g_owner_id"], row["g_org"])
     if missing is not None:
         return VersionRead(gate, None, missing)
-    skill = cast(Skill, SimpleNamespace(**_part(row, _DETAIL_SKILL_KEYS, "s_")))
+    if _current(row):
+        changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
+        return VersionRead(gate, spliced(row["r_document"], changing), None)
+    return await _read_whole(reader, catalog, namespace, name, version)
+
+
+async def _read_whole(
+    reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
+) -> VersionRead:
+    """`read_version` for a version without a current stored page: from every column."""
+    row = await _find_row(reader, VERSION, namespace, name, version)
+    missing = _missing(row, "v_id", namespace, name, version)
+    if row is None:
+        return VersionRead(None, None, missing)
+    gate = Gate(row["g_visibility"], row["s_namespace"], row["g_owner_id"], row["g_org"])
+    if missing is not None:  # deleted or yanked between the two selects
+        return VersionRead(gate, None, missing)
     found = cast(Version, SimpleNamespace(**_part(row, _DETAIL_VERSION_KEYS, "v_")))
     stored = None
     if row["r_version_id"] is not None:
@@ -253,5 +310,7 @@ async def read_version(
     rendered = stored_rendering(stored)
     if rendered is None:
         rendered = await catalog.renderer.markdown(found.digest, found.body)
-        catalog.bodies.poke()
-    return VersionRead(gate, to_version_detail(skill, found, rendered), None)
+    catalog.bodies.poke()
+    document = stored_document(row["s_namespace"], row["s_name"], found, rendered)
+    changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
+    return VersionRead(gate, spliced(document, changing), None)

@@ -17,7 +17,6 @@ from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
 from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
-from skreg_proto.codec import to_json
 from skreg_proto.pagination import Page
 
 from skreg_catalog.context import CatalogContext
@@ -197,9 +196,9 @@ async def _encoded_detail(
     reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
 ) -> EncodedDetail:
     read = await read_version(reader, catalog, namespace, name, version)
-    if read.detail is None:
+    if read.page is None:
         return EncodedDetail(read.gate, b"", "", read.missing)
-    body = to_json(read.detail)
+    body = read.page
     etag = "v-" + hashlib.blake2b(body, digest_size=16).hexdigest()
     return EncodedDetail(read.gate, body, etag, None)
 

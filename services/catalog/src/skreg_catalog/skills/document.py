@@ -1,0 +1,86 @@
+"""A version's page stored as JSON once, with only what changes spliced in per read.
+
+A version is immutable except for a few fields (its yank state, downloads, signature,
+review and whether it is the latest), so its page (`VersionDetail`) is encoded once,
+without those fields, when its body is rendered (`skreg_catalog.rendering.stored`),
+and kept beside the HTML. A read selects that JSON and the changing columns, and
+splices them together: the same members as `to_version_detail` encodes, the changing
+ones last. Measured at 10k skills: turning the fifty columns of a version into a
+Struct and encoding it was most of the version page's own CPU.
+
+`DOCUMENT_VERSION` is to the stored JSON what `RENDERER_VERSION` is to the HTML: bump
+it whenever the page's shape or how a field is shown changes, and stored documents
+of an older version are served the old way until the background pass replaces them.
+tests/catalog/test_version_documents.py pins `VersionDetail`'s schema to this number.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import msgspec
+from skreg_proto.catalog import VersionDetail
+from skreg_proto.codec import to_json
+
+from skreg_catalog.rendering import Rendered
+from skreg_catalog.review.convert import to_scan
+from skreg_catalog.skills.convert import to_version_detail
+from skreg_catalog.skills.models import Skill, Version
+
+DOCUMENT_VERSION = 1
+
+# The page's members that may change after publish: never stored, read per request.
+CHANGING = (
+    "yanked",
+    "yank_reason",
+    "yanked_at",
+    "downloads",
+    "signature_keyid",
+    "scan",
+    "withheld",
+    "is_latest",
+)
+# The version columns they are made from (with `id`, to tell `is_latest`).
+CHANGING_COLUMNS = (
+    "id",
+    "yanked",
+    "yank_reason",
+    "yanked_at",
+    "downloads",
+    "signature_keyid",
+    "scan",
+    "review_state",
+    "review",
+    "withheld",
+)
+assert set(CHANGING) <= set(VersionDetail.__struct_fields__)
+
+
+def stored_document(namespace: str, name: str, version: Version, rendered: Rendered) -> bytes:
+    """The version's page without its `CHANGING` members, as JSON (an object)."""
+    skill = cast(Skill, SimpleNamespace(namespace=namespace, name=name, latest_version_id=None))
+    page = msgspec.json.decode(to_json(to_version_detail(skill, version, rendered)))
+    for member in CHANGING:
+        del page[member]
+    return to_json(page)
+
+
+def changing_members(row: dict[str, Any], latest_version_id: int | None) -> dict[str, Any]:
+    """The `CHANGING` members from the version's columns (`row`, keyed as `CHANGING_COLUMNS`)."""
+    return {
+        "yanked": row["yanked"],
+        "yank_reason": row["yank_reason"],
+        "yanked_at": row["yanked_at"],
+        "downloads": row["downloads"],
+        "signature_keyid": row["signature_keyid"],
+        "scan": to_scan(row["scan"], row["review_state"], row["review"]),
+        "withheld": bool(row["withheld"]),
+        "is_latest": latest_version_id == row["id"],
+    }
+
+
+def spliced(document: bytes, changing: dict[str, Any]) -> bytes:
+    """The whole page: the stored `document` with the `changing` members appended."""
+    # Both are JSON objects with members (the document always has `namespace`).
+    return document[:-1] + b"," + to_json(changing)[1:]
