@@ -32,7 +32,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Compiled
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from skreg_common.db import is_sqlite, sqlite_location, statement_engine
+from skreg_common.db import is_sqlite, sqlite_location, sqlite_read_pragmas, statement_engine
 from skreg_common.sqlite_inline import SQLiteDialect_inline, retry_busy
 
 Processor = Callable[[Any], Any] | None
@@ -153,6 +153,7 @@ class QuickReader:
                 database, uri=uri, timeout=0, isolation_level=None, check_same_thread=False
             )
             connection.execute("PRAGMA query_only=ON")  # this connection never writes
+            sqlite_read_pragmas(connection)
             self._sqlite = connection
         return self._sqlite
 
