@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from skreg_common.scopeheaders import scope_header
 
 from skreg_catalog.skills.service import LATEST
 
@@ -38,6 +39,6 @@ def cached_by_etag(
     if not shared:  # not everyone may see it: no proxy may keep it for others
         policy = policy.replace("public", "private")
     headers = {"ETag": f'"{etag}"', "Cache-Control": policy}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(scope_header(request.scope, b"if-none-match"), etag):
         return headers, Response(b"", status_code=304, headers=headers)
     return headers, None

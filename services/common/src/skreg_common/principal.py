@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from skreg_common.errors import Forbidden, Unauthorized
+from skreg_common.scopeheaders import ScopeHeaders
 
 Scope = Literal["read", "publish", "yank", "keys", "admin"]
 # `keys`: list, create and revoke API keys. A signed-in session has it; a key has it
@@ -120,7 +121,7 @@ async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
     cached = state.get("principal")
     if isinstance(cached, Principal):
         return cached
-    credential = credential_from_headers(connection.headers)
+    credential = credential_from_headers(ScopeHeaders(connection.scope))
     if credential is None:
         principal = ANONYMOUS
     else:
