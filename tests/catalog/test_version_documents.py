@@ -11,13 +11,14 @@ import hashlib
 from typing import Any
 
 import msgspec
+from skreg_catalog.blobs.models import Blob
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import Stored, store_renderings, stored_rendering
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.convert import to_version_detail
 from skreg_catalog.skills.document import DOCUMENT_VERSION
 from skreg_catalog.skills.models import Skill, Version
-from skreg_common.db import create_sessionmaker, unit_of_work
+from skreg_common.db import create_sessionmaker, unit_of_work, utcnow
 from skreg_proto.catalog import VersionDetail
 from skreg_proto.codec import to_json
 from sqlalchemy import select, update
@@ -137,3 +138,19 @@ async def test_storing_never_replaces_a_newer_document(
     async with unit_of_work(sessions) as session:  # what an older process would store
         await store_renderings(session, [Stored(row.version_id, rendered, b'{"older":1}')])
     assert (await stored_rows(engine))[row.version_id].document == b'{"newer":1}'
+
+
+async def test_the_digest_served_is_always_the_versions_rows_own(
+    catalog_settings: CatalogSettings, engine: AsyncEngine
+) -> None:
+    # Clients check bundles and signatures against it: a stored copy must never hide a
+    # change to the row (here, a tampered database), as `skreg verify` relies on.
+    altered = "sha256:" + "ab" * 32
+    async with catalog_process(catalog_settings) as (client, _):
+        await published(client, "demo", "1.0.0", body=BODY)
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            blob = {"digest": altered, "data": b"x", "size": 1, "created_at": utcnow()}
+            await session.execute(Blob.__table__.insert().values(**blob))
+            await session.execute(update(Version).values(digest=altered))
+        for version in ("1.0.0", "latest"):
+            assert (await client.get(PAGE.format(version))).json()["digest"] == altered

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skreg_catalog.database import Base
@@ -30,4 +30,6 @@ class RenderedBody(Base):
     plain: Mapped[bool] = mapped_column(Boolean, default=False)  # shown preformatted
     renderer_version: Mapped[int] = mapped_column(Integer)
     document: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # Its BLAKE2b-128 (hex): the page's ETag hashes this and what changes, not the page.
+    document_digest: Mapped[str | None] = mapped_column(String(32), default=None)
     document_version: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.rendering.markdown import RENDERER_VERSION, Rendered
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.pool import RenderPool, RenderUnavailable
-from skreg_catalog.skills.document import DOCUMENT_VERSION, stored_document
+from skreg_catalog.skills.document import DOCUMENT_VERSION, document_digest, stored_document
 from skreg_catalog.skills.models import Skill, Version
 
 log = structlog.get_logger(__name__)
@@ -95,6 +95,7 @@ async def store_renderings(session: AsyncSession, renderings: Sequence[Stored]) 
                 "plain": stored.rendered.plain,
                 "renderer_version": RENDERER_VERSION,
                 "document": stored.document,
+                "document_digest": document_digest(stored.document),
                 "document_version": DOCUMENT_VERSION,
             }
             for stored in renderings
@@ -112,6 +113,7 @@ async def store_renderings(session: AsyncSession, renderings: Sequence[Stored]) 
                 "plain": excluded.plain,
                 "renderer_version": excluded.renderer_version,
                 "document": excluded.document,
+                "document_digest": excluded.document_digest,
                 "document_version": excluded.document_version,
             },
             where=made_by < tuple_(excluded.renderer_version, excluded.document_version),

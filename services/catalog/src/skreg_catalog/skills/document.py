@@ -16,8 +16,9 @@ tests/catalog/test_version_documents.py pins `VersionDetail`'s schema to this nu
 
 from __future__ import annotations
 
+import hashlib
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import msgspec
 from skreg_proto.catalog import VersionDetail
@@ -31,7 +32,10 @@ from skreg_catalog.skills.models import Skill, Version
 DOCUMENT_VERSION = 1
 
 # The page's members that may change after publish: never stored, read per request.
+# `digest` never changes, but it is what clients check the bundle and its signature
+# against, so it is always the versions row's own, never a copy's.
 CHANGING = (
+    "digest",
     "yanked",
     "yank_reason",
     "yanked_at",
@@ -44,6 +48,7 @@ CHANGING = (
 # The version columns they are made from (with `id`, to tell `is_latest`).
 CHANGING_COLUMNS = (
     "id",
+    "digest",
     "yanked",
     "yank_reason",
     "yanked_at",
@@ -69,6 +74,7 @@ def stored_document(namespace: str, name: str, version: Version, rendered: Rende
 def changing_members(row: dict[str, Any], latest_version_id: int | None) -> dict[str, Any]:
     """The `CHANGING` members from the version's columns (`row`, keyed as `CHANGING_COLUMNS`)."""
     return {
+        "digest": row["digest"],
         "yanked": row["yanked"],
         "yank_reason": row["yank_reason"],
         "yanked_at": row["yanked_at"],
@@ -80,7 +86,24 @@ def changing_members(row: dict[str, Any], latest_version_id: int | None) -> dict
     }
 
 
-def spliced(document: bytes, changing: dict[str, Any]) -> bytes:
-    """The whole page: the stored `document` with the `changing` members appended."""
+def document_digest(document: bytes) -> str:
+    """The stored document's digest (hex), stored beside it for the page's ETag."""
+    return hashlib.blake2b(document, digest_size=16).hexdigest()
+
+
+class Page(NamedTuple):
+    """A version's page as sent, and its ETag."""
+
+    body: bytes
+    etag: str
+
+
+def spliced(document: bytes, digest: str, changing: dict[str, Any]) -> Page:
+    """The whole page: the stored `document` (whose digest is `digest`) with the
+    `changing` members appended. The ETag hashes the digest and those members, which
+    together decide every byte of the page, so a read never hashes the whole page."""
+    members = to_json(changing)
     # Both are JSON objects with members (the document always has `namespace`).
-    return document[:-1] + b"," + to_json(changing)[1:]
+    body = b"".join((memoryview(document)[:-1], b",", memoryview(members)[1:]))
+    etag = "v-" + hashlib.blake2b(digest.encode() + members, digest_size=16).hexdigest()
+    return Page(body, etag)

@@ -32,7 +32,9 @@ from skreg_catalog.skills.convert import to_detail
 from skreg_catalog.skills.document import (
     CHANGING_COLUMNS,
     DOCUMENT_VERSION,
+    Page,
     changing_members,
+    document_digest,
     spliced,
     stored_document,
 )
@@ -206,7 +208,7 @@ _DETAIL_VERSION_KEYS = tuple(column.key for column in Version.__table__.columns)
 _BODY_KEYS = tuple(
     column.key
     for column in RenderedBody.__table__.columns
-    if column.key not in ("document", "document_version")
+    if column.key not in ("document", "document_digest", "document_version")
 )
 # The visibility rule's gate row (skreg_catalog.visibility.Gate), read in the same
 # select: a separate gate lookup was a third of this read's database time.
@@ -221,6 +223,7 @@ _DOCUMENT_COLUMNS = (
     Skill.latest_version_id.label("s_latest_version_id"),
     *_labelled(Version, CHANGING_COLUMNS, "v_"),
     RenderedBody.document.label("r_document"),
+    RenderedBody.document_digest.label("r_document_digest"),
     RenderedBody.document_version.label("r_document_version"),
     RenderedBody.renderer_version.label("r_renderer_version"),
 )
@@ -250,10 +253,10 @@ VERSION = (_with_body(_DETAIL_COLUMNS, latest=True), _with_body(_DETAIL_COLUMNS,
 
 class VersionRead(NamedTuple):
     """A version read: the skill's gate row (None: no skill of that name with a visible
-    version), and the page as JSON, or why there is none."""
+    version), and the page as sent with its ETag, or why there is none."""
 
     gate: Gate | None
-    page: bytes | None
+    page: Page | None
     missing: str | None  # the NotFound message when `page` is None
 
 
@@ -261,6 +264,7 @@ def _current(row: Mapping[str, Any]) -> bool:
     """The row's stored page was made by the current renderer and document version."""
     return (
         row["r_document"] is not None
+        and row["r_document_digest"] is not None
         and row["r_renderer_version"] == RENDERER_VERSION
         and row["r_document_version"] == DOCUMENT_VERSION
     )
@@ -288,7 +292,8 @@ async def read_version(
         return VersionRead(gate, None, missing)
     if _current(row):
         changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
-        return VersionRead(gate, spliced(row["r_document"], changing), None)
+        page = spliced(row["r_document"], row["r_document_digest"], changing)
+        return VersionRead(gate, page, None)
     return await _read_whole(reader, catalog, namespace, name, version)
 
 
@@ -313,4 +318,4 @@ async def _read_whole(
     catalog.bodies.poke()
     document = stored_document(row["s_namespace"], row["s_name"], found, rendered)
     changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
-    return VersionRead(gate, spliced(document, changing), None)
+    return VersionRead(gate, spliced(document, document_digest(document), changing), None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
 from litestar import MediaType, Request, Response, delete, get, post
@@ -15,7 +13,6 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from skreg_common.errors import Forbidden, NotFound, Unauthorized
 from skreg_common.openapi import raw_bodies
 from skreg_common.principal import Guard, Principal, Scope, resolve_principal
-from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import SkillDetail, SkillVersion, VersionDetail, YankRequest
 from skreg_proto.pagination import Page
 
@@ -32,7 +29,7 @@ from skreg_catalog.review.visibility import PRIVATE_CACHING
 from skreg_catalog.skills.hot import locate_cached, read_detail, read_version
 from skreg_catalog.skills.resolve import resolve_spec
 from skreg_catalog.skills.service import LATEST, Located, SkillService
-from skreg_catalog.visibility import Gate, require_visible, shared_caching, sight_for
+from skreg_catalog.visibility import require_visible, shared_caching, sight_for
 from skreg_catalog.writer import CatalogWriter
 
 SKILL = "/api/v1/skills/{namespace:str}/{name:str}"
@@ -180,29 +177,6 @@ async def resolve_version(
     )
 
 
-@dataclass(frozen=True)
-class EncodedDetail:
-    """A version read as sent: the skill's gate row (None: no skill with a visible
-    version of that name), the document's bytes and ETag (a hash of those bytes), or
-    the NotFound message when there is no document."""
-
-    gate: Gate | None
-    body: bytes
-    etag: str
-    missing: str | None
-
-
-async def _encoded_detail(
-    reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
-) -> EncodedDetail:
-    read = await read_version(reader, catalog, namespace, name, version)
-    if read.page is None:
-        return EncodedDetail(read.gate, b"", "", read.missing)
-    body = read.page
-    etag = "v-" + hashlib.blake2b(body, digest_size=16).hexdigest()
-    return EncodedDetail(read.gate, body, etag, None)
-
-
 @get(VERSION, summary="One version", tags=["catalog"])
 async def get_version(
     request: Request[Any, Any, Any],
@@ -213,34 +187,35 @@ async def get_version(
 ) -> Response[VersionDetail]:
     """Manifest, digest, frontmatter, body and sanitised HTML; `latest` allowed.
 
-    The body's HTML was stored at publish. `ETag` hashes the document (it changes with
-    the yank state and downloads); 304 on match; `latest` is always revalidated.
+    The page was stored with the body's HTML at publish (`skills.document`). `ETag`
+    changes with every byte of it (the yank state and downloads too); 304 on match;
+    `latest` is always revalidated.
     """
     # One select reads the version and the skill's gate row; the caller's sight is
     # applied to the gate before anything else (a hidden skill is a missing one).
-    encoded = await catalog.read_quick(
+    read = await catalog.read_quick(
         request,
         ("version", namespace, name, version),
-        lambda quick: _encoded_detail(quick, catalog, namespace, name, version),
-        weigh=lambda detail: len(detail.body) + 256,
+        lambda quick: read_version(quick, catalog, namespace, name, version),
+        weigh=lambda read: (len(read.page.body) if read.page else 0) + 256,
     )
-    gate = encoded.gate
+    gate = read.gate
     if gate is None:
         # No skill with a visible version: hidden, missing, or with withheld ones only.
         gate = await require_visible(request, catalog, namespace, name)
     elif not (await sight_for(request, catalog)).allows(gate):
         raise NotFound(f"no skill {namespace}/{name}")
-    if encoded.missing is not None:
-        missing = NotFound(encoded.missing)
+    if read.page is None:
+        missing = NotFound(read.missing or f"no skill {namespace}/{name}")
         detail = await withheld_detail(request, catalog, namespace, name, version, missing)
         return Response(detail, headers={"Cache-Control": PRIVATE_CACHING})
     headers, unchanged = cached_by_etag(
-        request, version, encoded.etag, SETTLING, shared=shared_caching(gate, catalog)
+        request, version, read.page.etag, SETTLING, shared=shared_caching(gate, catalog)
     )
     if unchanged is not None:
         return cast("Response[VersionDetail]", unchanged)
     # Already JSON: Litestar sends bytes as they are (the annotation keeps the schema).
-    content = cast(VersionDetail, encoded.body)
+    content = cast(VersionDetail, read.page.body)
     return Response(content, media_type=MediaType.JSON, headers=headers)
 
 
