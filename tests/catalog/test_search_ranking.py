@@ -121,6 +121,9 @@ async def test_bounded_top_k_pages_like_full_scoring(
     monkeypatch.setattr(resident, "DENSE_SPAN", 0)  # matches gathered by sorting
     sorted_ids, sorted_totals, _ = await pages(**query)
     assert (sorted_ids, sorted_totals) == (in_memory, resident_totals)
+    monkeypatch.setattr(resident, "BLOCK", 2)  # the best first cut by blocks' maxima
+    blocked_ids, blocked_totals, _ = await pages(**query)
+    assert (blocked_ids, blocked_totals) == (in_memory, resident_totals)
     monkeypatch.setattr(lexical, "RESIDENT_FROM", 10**9)
     monkeypatch.setattr(lexical, "SQL_SCORING_LIMIT", 0)
     monkeypatch.setattr(lexical, "EXACT_TOTAL_LIMIT", 10**9)  # every list read whole

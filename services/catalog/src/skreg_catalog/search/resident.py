@@ -304,6 +304,25 @@ def _matched(
     return ids, [slot[posting] for posting in postings]
 
 
+BLOCK = 64
+"""Scores per block whose maximum stands for the block when bounding the best (`_floor_of_best`)."""
+
+
+def _floor_of_best(scores: np.ndarray[Any, Any], n: int) -> Any:
+    """A score no higher than the `n`-th largest of `scores` (None: not worth finding).
+
+    The n-th largest of the blocks' maxima is one: n different scores reach it. Cutting
+    to the scores at or above it before `np.partition` keeps a few dozen of a broad
+    query's matches instead of all: at 100k skills `np.partition` over every match was
+    a quarter of a search's CPU (py-spy), and this cut made it ~100 µs instead of
+    ~600-800 µs for 100k scores (~10 instead of ~35 µs for 5k)."""
+    blocks = len(scores) // BLOCK
+    if blocks <= n:
+        return None
+    maxima = scores[: blocks * BLOCK].reshape(blocks, BLOCK).max(axis=1)
+    return np.partition(maxima, blocks - n)[blocks - n]
+
+
 def _best(
     where: np.ndarray[Any, Any] | None,
     scores: np.ndarray[Any, Any],
@@ -320,6 +339,10 @@ def _best(
     if n <= 0 or not len(where):
         return []
     if len(where) > n:
+        floor = _floor_of_best(picked, n)
+        if floor is not None:  # only what may be among the n best (order kept)
+            within = np.flatnonzero(picked >= floor)
+            where, picked = where[within], picked[within]
         kth = np.partition(picked, len(where) - n)[len(where) - n]  # the n-th largest
         above = where[picked > kth]
         ties = where[picked == kth][: n - len(above)]  # the smallest ids among the ties
