@@ -40,7 +40,6 @@ them with another ranked list of skill ids by reciprocal rank.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from skreg_common.quickread import QuickReader
+from skreg_proto.codec import to_json
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -254,7 +254,8 @@ def listed(dialect: str, column: Any, name: str, kind: Any) -> ColumnElement[boo
 def list_param(dialect: str, values: Iterable[Any]) -> Any:
     """The bound value of a `listed` parameter."""
     values = list(values)
-    return values if dialect == "postgresql" else json.dumps(values)
+    # msgspec, not json.dumps: this runs for every statement of every search.
+    return values if dialect == "postgresql" else to_json(values).decode()
 
 
 # Is any skill hidden from a caller who sees public (and internal) skills?
