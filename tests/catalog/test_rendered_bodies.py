@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from skreg_catalog.context import CatalogContext
@@ -19,6 +20,7 @@ from skreg_catalog.rendering import RENDERER_VERSION, Rendered
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import Stored, store_renderings
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.skills.document import DOCUMENT_VERSION
 from skreg_catalog.skills.models import Version
 from skreg_common.db import create_sessionmaker, unit_of_work
 from skreg_proto.codec import to_json
@@ -56,6 +58,12 @@ async def stored_rows(engine: AsyncEngine) -> dict[int, RenderedBody]:
     async with unit_of_work(create_sessionmaker(engine)) as session:
         rows = (await session.execute(select(RenderedBody))).scalars().all()
         return {row.version_id: row for row in rows}
+
+
+async def two_versions(client: AsyncTestClient[Litestar]) -> None:
+    """alice/demo 1.0.0 with `BODY`, and 1.1.0 with one more paragraph."""
+    await published(client, "demo", "1.0.0", body=BODY)
+    await published(client, "demo", "1.1.0", body=BODY + "\nMore.\n")
 
 
 async def test_a_published_body_is_stored_and_served_without_rendering(
@@ -99,8 +107,7 @@ async def test_a_stale_or_missing_rendering_is_served_fresh_then_replaced_in_the
     catalog_settings: CatalogSettings, engine: AsyncEngine
 ) -> None:
     async with catalog_process(catalog_settings) as (client, _):
-        await published(client, "demo", "1.0.0", body=BODY)
-        await published(client, "demo", "1.1.0", body=BODY + "\nMore.\n")
+        await two_versions(client)
     sessions = create_sessionmaker(engine)
     first, second = sorted(await stored_rows(engine))
     async with unit_of_work(sessions) as session:  # as an older renderer left them
@@ -124,17 +131,20 @@ async def test_a_stale_or_missing_rendering_is_served_fresh_then_replaced_in_the
     assert "More." in rows[second].html
 
 
+@pytest.mark.parametrize(
+    "newer",
+    [{"renderer_version": RENDERER_VERSION + 1}, {"document_version": DOCUMENT_VERSION + 1}],
+    ids=["renderer", "document"],
+)
 async def test_storing_never_replaces_a_newer_renderers_output(
-    catalog_settings: CatalogSettings, engine: AsyncEngine
+    catalog_settings: CatalogSettings, engine: AsyncEngine, newer: dict[str, int]
 ) -> None:
     async with catalog_process(catalog_settings) as (client, _):
         await published(client, "demo", "1.0.0", body=BODY)
     sessions = create_sessionmaker(engine)
     async with unit_of_work(sessions) as session:
         version_id = (await session.execute(select(Version.id))).scalar_one()
-        await session.execute(
-            update(RenderedBody).values(html="<p>newer</p>", renderer_version=RENDERER_VERSION + 1)
-        )
+        await session.execute(update(RenderedBody).values(html="<p>newer</p>", **newer))
     async with unit_of_work(sessions) as session:  # what an older process would store
         older = Stored(version_id, Rendered("<p>older</p>", 10, 10), b'{"older":1}')
         await store_renderings(session, [older])

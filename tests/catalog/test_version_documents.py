@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from skreg_catalog.blobs.models import Blob
 from skreg_catalog.rendering.models import RenderedBody
-from skreg_catalog.rendering.stored import Stored, store_renderings, stored_rendering
+from skreg_catalog.rendering.stored import stored_rendering
 from skreg_catalog.settings import CatalogSettings
 from skreg_catalog.skills.convert import to_version_detail
 from skreg_catalog.skills.document import DOCUMENT_VERSION
@@ -25,7 +25,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.catalog.helpers import auth, published
-from tests.catalog.test_rendered_bodies import BODY, catalog_process, settled, stored_rows
+from tests.catalog.test_rendered_bodies import (
+    BODY,
+    catalog_process,
+    settled,
+    stored_rows,
+    two_versions,
+)
 
 PAGE = "/api/v1/skills/alice/demo/versions/{}"
 # `VersionDetail`'s JSON schema when DOCUMENT_VERSION was last bumped. Changed the page?
@@ -59,8 +65,7 @@ async def test_the_stored_page_is_the_page_the_whole_row_makes(
     catalog_settings: CatalogSettings, engine: AsyncEngine
 ) -> None:
     async with catalog_process(catalog_settings) as (client, _):
-        await published(client, "demo", "1.0.0", body=BODY)
-        await published(client, "demo", "1.1.0", body=BODY + "\nMore.\n")
+        await two_versions(client)
         async with unit_of_work(create_sessionmaker(engine)) as session:
             await session.execute(
                 update(Version).where(Version.version == "1.0.0").values(downloads=7)
@@ -121,23 +126,6 @@ async def test_a_stale_document_is_served_whole_then_made_again_without_renderin
     assert b'"version":"1.0.0"' in remade[0]
     assert b"stale" not in remade[0]
     assert b'"version":"1.1.0"' in remade[1]
-
-
-async def test_storing_never_replaces_a_newer_document(
-    catalog_settings: CatalogSettings, engine: AsyncEngine
-) -> None:
-    async with catalog_process(catalog_settings) as (client, _):
-        await published(client, "demo", "1.0.0", body=BODY)
-    sessions = create_sessionmaker(engine)
-    async with unit_of_work(sessions) as session:
-        (row,) = (await session.execute(select(RenderedBody))).scalars()
-        newer = {"document": b'{"newer":1}', "document_version": DOCUMENT_VERSION + 1}
-        await session.execute(update(RenderedBody).values(**newer))
-        rendered = stored_rendering(row)
-        assert rendered is not None
-    async with unit_of_work(sessions) as session:  # what an older process would store
-        await store_renderings(session, [Stored(row.version_id, rendered, b'{"older":1}')])
-    assert (await stored_rows(engine))[row.version_id].document == b'{"newer":1}'
 
 
 async def test_the_digest_served_is_always_the_versions_rows_own(

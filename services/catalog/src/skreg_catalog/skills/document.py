@@ -34,31 +34,10 @@ DOCUMENT_VERSION = 1
 # The page's members that may change after publish: never stored, read per request.
 # `digest` never changes, but it is what clients check the bundle and its signature
 # against, so it is always the versions row's own, never a copy's.
-CHANGING = (
-    "digest",
-    "yanked",
-    "yank_reason",
-    "yanked_at",
-    "downloads",
-    "signature_keyid",
-    "scan",
-    "withheld",
-    "is_latest",
-)
+_AS_IN_THE_ROW = ("digest", "yanked", "yank_reason", "yanked_at", "downloads", "signature_keyid")
+CHANGING = (*_AS_IN_THE_ROW, "scan", "withheld", "is_latest")
 # The version columns they are made from (with `id`, to tell `is_latest`).
-CHANGING_COLUMNS = (
-    "id",
-    "digest",
-    "yanked",
-    "yank_reason",
-    "yanked_at",
-    "downloads",
-    "signature_keyid",
-    "scan",
-    "review_state",
-    "review",
-    "withheld",
-)
+CHANGING_COLUMNS = ("id", *_AS_IN_THE_ROW, "scan", "review_state", "review", "withheld")
 assert set(CHANGING) <= set(VersionDetail.__struct_fields__)
 
 
@@ -74,12 +53,7 @@ def stored_document(namespace: str, name: str, version: Version, rendered: Rende
 def changing_members(row: dict[str, Any], latest_version_id: int | None) -> dict[str, Any]:
     """The `CHANGING` members from the version's columns (`row`, keyed as `CHANGING_COLUMNS`)."""
     return {
-        "digest": row["digest"],
-        "yanked": row["yanked"],
-        "yank_reason": row["yank_reason"],
-        "yanked_at": row["yanked_at"],
-        "downloads": row["downloads"],
-        "signature_keyid": row["signature_keyid"],
+        **{member: row[member] for member in _AS_IN_THE_ROW},
         "scan": to_scan(row["scan"], row["review_state"], row["review"]),
         "withheld": bool(row["withheld"]),
         "is_latest": latest_version_id == row["id"],
