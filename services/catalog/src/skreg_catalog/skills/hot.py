@@ -270,6 +270,27 @@ def _current(row: Mapping[str, Any]) -> bool:
     )
 
 
+def _gate(row: Mapping[str, Any]) -> Gate:
+    return Gate(row["g_visibility"], row["s_namespace"], row["g_owner_id"], row["g_org"])
+
+
+def _without_page(
+    row: Mapping[str, Any] | None, namespace: str, name: str, version: str
+) -> VersionRead | None:
+    """The read when `row` holds no version (with the gate when the skill is there);
+    None when it holds one."""
+    missing = _missing(row, "v_id", namespace, name, version)
+    if missing is None:
+        return None
+    return VersionRead(None if row is None else _gate(row), None, missing)
+
+
+def _page(row: Mapping[str, Any], document: bytes, digest: str) -> VersionRead:
+    """The read of `row`'s version: its page `document` with the row's changing members."""
+    changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
+    return VersionRead(_gate(row), spliced(document, digest, changing), None)
+
+
 async def read_version(
     reader: QuickReader, catalog: CatalogContext, namespace: str, name: str, version: str
 ) -> VersionRead:
@@ -284,16 +305,11 @@ async def read_version(
     queued for the background pass.
     """
     row = await _find_row(reader, DOCUMENT, namespace, name, version)
-    missing = _missing(row, "v_id", namespace, name, version)
-    if row is None:
-        return VersionRead(None, None, missing)
-    gate = Gate(row["g_visibility"], row["s_namespace"], row["g_owner_id"], row["g_org"])
-    if missing is not None:
-        return VersionRead(gate, None, missing)
+    early = _without_page(row, namespace, name, version)
+    if early is not None or row is None:
+        return early or VersionRead(None, None, f"no skill {namespace}/{name}")
     if _current(row):
-        changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
-        page = spliced(row["r_document"], row["r_document_digest"], changing)
-        return VersionRead(gate, page, None)
+        return _page(row, row["r_document"], row["r_document_digest"])
     return await _read_whole(reader, catalog, namespace, name, version)
 
 
@@ -302,12 +318,10 @@ async def _read_whole(
 ) -> VersionRead:
     """`read_version` for a version without a current stored page: from every column."""
     row = await _find_row(reader, VERSION, namespace, name, version)
-    missing = _missing(row, "v_id", namespace, name, version)
-    if row is None:
-        return VersionRead(None, None, missing)
-    gate = Gate(row["g_visibility"], row["s_namespace"], row["g_owner_id"], row["g_org"])
-    if missing is not None:  # deleted or yanked between the two selects
-        return VersionRead(gate, None, missing)
+    # Deleted or yanked between the two selects: as if read first.
+    early = _without_page(row, namespace, name, version)
+    if early is not None or row is None:
+        return early or VersionRead(None, None, f"no skill {namespace}/{name}")
     found = cast(Version, SimpleNamespace(**_part(row, _DETAIL_VERSION_KEYS, "v_")))
     stored = None
     if row["r_version_id"] is not None:
@@ -317,5 +331,4 @@ async def _read_whole(
         rendered = await catalog.renderer.markdown(found.digest, found.body)
     catalog.bodies.poke()
     document = stored_document(row["s_namespace"], row["s_name"], found, rendered)
-    changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
-    return VersionRead(gate, spliced(document, document_digest(document), changing), None)
+    return _page(row, document, document_digest(document))
