@@ -11,14 +11,18 @@ import hashlib
 from typing import Any
 
 import msgspec
+import pytest
 from skreg_catalog.blobs.models import Blob
 from skreg_catalog.rendering.models import RenderedBody
 from skreg_catalog.rendering.stored import stored_rendering
 from skreg_catalog.settings import CatalogSettings
+from skreg_catalog.skills import hot
 from skreg_catalog.skills.convert import to_version_detail
 from skreg_catalog.skills.document import DOCUMENT_VERSION
+from skreg_catalog.skills.hot import read_version
 from skreg_catalog.skills.models import Skill, Version
 from skreg_common.db import create_sessionmaker, unit_of_work, utcnow
+from skreg_common.quickread import QuickReader
 from skreg_proto.catalog import VersionDetail
 from skreg_proto.codec import to_json
 from sqlalchemy import select, update
@@ -142,3 +146,36 @@ async def test_the_digest_served_is_always_the_versions_rows_own(
             await session.execute(update(Version).values(digest=altered))
         for version in ("1.0.0", "latest"):
             assert (await client.get(PAGE.format(version))).json()["digest"] == altered
+
+
+async def test_the_fast_select_reads_what_the_outer_one_reads(
+    catalog_settings: CatalogSettings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page is first read inner-joined to a visible version (no EXISTS); whatever it
+    # misses is read again the outer way. Both must give the same read in every state.
+    quick = QuickReader(engine, busy_timeout_ms=5000)  # on this loop (the app runs on another)
+
+    async def reads(context: Any) -> list[Any]:
+        return [
+            await read_version(quick, context, "alice", name, version)
+            for name in ("demo", "absent")
+            for version in ("1.0.0", "1.1.0", "latest", "9.9.9")
+        ]
+
+    states = [
+        Version.version == "nothing",  # as published
+        Version.version == "1.1.0",  # the latest withheld
+        Version.id.is_not(None),  # every version withheld: the skill is hidden
+    ]
+    async with catalog_process(catalog_settings) as (client, context):
+        await two_versions(client)
+        for withheld in states:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                await session.execute(update(Version).values(withheld=withheld))
+            fast = await reads(context)
+            with monkeypatch.context() as patched:
+                patched.setattr(hot, "FOUND_DOCUMENT", hot.DOCUMENT)
+                assert await reads(context) == fast
+            found = [read.page is not None for read in fast]
+            assert any(found) == (withheld is not states[-1])
+            assert all(read.gate is None for read in fast[4:])  # no such skill
