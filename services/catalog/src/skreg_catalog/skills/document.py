@@ -16,13 +16,16 @@ tests/catalog/test_version_documents.py pins `VersionDetail`'s schema to this nu
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, NamedTuple, cast
 
 import msgspec
 from skreg_proto.catalog import VersionDetail
 from skreg_proto.codec import to_json
+from skreg_proto.trust import VersionScan
 
 from skreg_catalog.rendering import Rendered
 from skreg_catalog.review.convert import to_scan
@@ -31,13 +34,32 @@ from skreg_catalog.skills.models import Skill, Version
 
 DOCUMENT_VERSION = 1
 
-# The page's members that may change after publish: never stored, read per request.
-# `digest` never changes, but it is what clients check the bundle and its signature
-# against, so it is always the versions row's own, never a copy's.
-_AS_IN_THE_ROW = ("digest", "yanked", "yank_reason", "yanked_at", "downloads", "signature_keyid")
-CHANGING = (*_AS_IN_THE_ROW, "scan", "withheld", "is_latest")
+
+class Changing(msgspec.Struct):
+    """The page's members that may change after publish: never stored, read per request
+    (a Struct, not a dict: encoded as the same JSON object in half the time).
+
+    `digest` never changes, but it is what clients check the bundle and its signature
+    against, so it is always the versions row's own, never a copy's.
+    """
+
+    digest: str
+    yanked: bool
+    yank_reason: str | None
+    yanked_at: dt.datetime | None
+    downloads: int
+    signature_keyid: str | None
+    scan: VersionScan | None
+    withheld: bool
+    is_latest: bool
+
+
+CHANGING = Changing.__struct_fields__
 # The version columns they are made from (with `id`, to tell `is_latest`).
-CHANGING_COLUMNS = ("id", *_AS_IN_THE_ROW, "scan", "review_state", "review", "withheld")
+CHANGING_COLUMNS = (
+    *("id", "digest", "yanked", "yank_reason", "yanked_at", "downloads", "signature_keyid"),
+    *("scan", "review_state", "review", "withheld"),
+)
 assert set(CHANGING) <= set(VersionDetail.__struct_fields__)
 
 
@@ -50,14 +72,22 @@ def stored_document(namespace: str, name: str, version: Version, rendered: Rende
     return to_json(page)
 
 
-def changing_members(row: dict[str, Any], latest_version_id: int | None) -> dict[str, Any]:
-    """The `CHANGING` members from the version's columns (`row`, keyed as `CHANGING_COLUMNS`)."""
-    return {
-        **{member: row[member] for member in _AS_IN_THE_ROW},
-        "scan": to_scan(row["scan"], row["review_state"], row["review"]),
-        "withheld": bool(row["withheld"]),
-        "is_latest": latest_version_id == row["id"],
-    }
+def changing_members(
+    row: Mapping[str, Any], latest_version_id: int | None, prefix: str = ""
+) -> Changing:
+    """The changing members from the version's columns: `row` holds `CHANGING_COLUMNS`,
+    each under its name after `prefix`."""
+    return Changing(
+        digest=row[prefix + "digest"],
+        yanked=row[prefix + "yanked"],
+        yank_reason=row[prefix + "yank_reason"],
+        yanked_at=row[prefix + "yanked_at"],
+        downloads=row[prefix + "downloads"],
+        signature_keyid=row[prefix + "signature_keyid"],
+        scan=to_scan(row[prefix + "scan"], row[prefix + "review_state"], row[prefix + "review"]),
+        withheld=bool(row[prefix + "withheld"]),
+        is_latest=latest_version_id == row[prefix + "id"],
+    )
 
 
 def document_digest(document: bytes) -> str:
@@ -72,7 +102,7 @@ class Page(NamedTuple):
     etag: str
 
 
-def spliced(document: bytes, digest: str, changing: dict[str, Any]) -> Page:
+def spliced(document: bytes, digest: str, changing: Changing) -> Page:
     """The whole page: the stored `document` (whose digest is `digest`) with the
     `changing` members appended. The ETag hashes the digest and those members, which
     together decide every byte of the page, so a read never hashes the whole page."""

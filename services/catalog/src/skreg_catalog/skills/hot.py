@@ -309,7 +309,7 @@ def _without_page(
 
 def _page(row: Mapping[str, Any], document: bytes, digest: str) -> VersionRead:
     """The read of `row`'s version: its page `document` with the row's changing members."""
-    changing = changing_members(_part(row, CHANGING_COLUMNS, "v_"), row["s_latest_version_id"])
+    changing = changing_members(row, row["s_latest_version_id"], prefix="v_")
     return VersionRead(_gate(row), spliced(document, digest, changing), None)
 
 
