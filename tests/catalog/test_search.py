@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+from skreg_catalog.skills.convert import SUMMARY_FIELDS, search_hit
 
 from tests.catalog.helpers import auth, published
 
@@ -271,3 +272,15 @@ async def test_browse_total_stays_equal_to_a_real_count(client) -> None:
     await published(client, "pdf", "1.1.0")  # already visible: no change
     await check()
     assert (await _search(client))["total"] == 6
+
+
+def test_a_search_hit_carries_every_summary_field() -> None:
+    # `search_hit` names the fields one by one (for speed): a field added to
+    # `SkillSummary` and not there fails here.
+    row: dict[str, Any] = {name: object() for name in SUMMARY_FIELDS}
+    row["extra"] = object()  # browse rows carry their sort keys too
+    hit = search_hit(row, ["name"])
+    assert {name: getattr(hit, name) for name in SUMMARY_FIELDS} == {
+        name: row[name] for name in SUMMARY_FIELDS
+    }
+    assert hit.matched == ["name"]

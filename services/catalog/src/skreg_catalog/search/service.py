@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from skreg_common.quickread import QuickReader
-from skreg_proto.catalog import CatalogStats, SearchHit, SearchPage, SearchSort, TagCount
+from skreg_proto.catalog import CatalogStats, SearchPage, SearchSort, TagCount
 from skreg_proto.pagination import Page, clamp_limit, encode_cursor
 from sqlalchemy import (
     and_,
@@ -37,7 +36,7 @@ from skreg_catalog.search.statements import (
 from skreg_catalog.search.suggest import SUGGEST_BELOW, suggest
 from skreg_catalog.semantic.hybrid import hybrid_page
 from skreg_catalog.semantic.service import SemanticSearch
-from skreg_catalog.skills.convert import SUMMARY_FIELDS, to_summary
+from skreg_catalog.skills.convert import search_hit, to_summary
 from skreg_catalog.skills.models import PUBLIC_VERSION, Skill, SkillTag, Version
 from skreg_catalog.visibility import ALL, Sight, visible_to
 
@@ -110,7 +109,9 @@ async def search_skills(
         rows = rows[:size]
         last = rows[-1]
         next_cursor = encode_cursor([sort, *[encode_key(last[key.column]) for key in keys]])
-    return SearchPage(items=[_hit(row, ()) for row in rows], next_cursor=next_cursor, total=total)
+    return SearchPage(
+        items=[search_hit(row, []) for row in rows], next_cursor=next_cursor, total=total
+    )
 
 
 async def _relevance_page(
@@ -162,7 +163,7 @@ async def _lexical_page(
         candidates = candidates[:size]
         next_cursor = encode_position(candidates[-1], ranking)
     rows = await skill_rows(reader, [c.skill_id for c in candidates])
-    items = [_hit(rows[c.skill_id], c.fields) for c in candidates if c.skill_id in rows]
+    items = [search_hit(rows[c.skill_id], list(c.fields)) for c in candidates if c.skill_id in rows]
     page = SearchPage(
         items=items,
         next_cursor=next_cursor,
@@ -250,7 +251,3 @@ class SearchService:
             downloads=int(downloads),
             top=[to_summary(s) for s in top],
         )
-
-
-def _hit(row: Mapping[str, Any], matched: Sequence[str]) -> SearchHit:
-    return SearchHit(**{name: row[name] for name in SUMMARY_FIELDS}, matched=list(matched))

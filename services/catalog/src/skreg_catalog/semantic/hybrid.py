@@ -37,7 +37,7 @@ from skreg_catalog.search.lexical import (
 from skreg_catalog.search.paging import cursor_tag, decode_position, encode_position
 from skreg_catalog.search.statements import skill_rows, visible
 from skreg_catalog.semantic.service import SemanticSearch
-from skreg_catalog.skills.convert import SUMMARY_FIELDS
+from skreg_catalog.skills.convert import search_hit
 from skreg_catalog.skills.models import Skill, SkillTag
 from skreg_catalog.visibility import Shape, Sight, visible_to
 
@@ -185,4 +185,4 @@ def _hit(row: dict[str, Any], lexical: Candidate | None, close: bool) -> SearchH
     matched = list(lexical.fields) if lexical is not None else []
     if close:
         matched.append(SEMANTIC)
-    return SearchHit(**{name: row[name] for name in SUMMARY_FIELDS}, matched=matched)
+    return search_hit(row, matched)
