@@ -69,19 +69,24 @@ HAS_PUBLIC_VERSION = (
 VISIBLE_SKILL = and_(EXISTING_SKILL, HAS_PUBLIC_VERSION)
 
 
-def with_version(columns: Sequence[Any], *, latest: bool) -> Select[Any]:
+def with_version(columns: Sequence[Any], *, latest: bool, found: bool = False) -> Select[Any]:
     """`columns` of the visible skill `:namespace/:name` and of its latest version, or of
     the version named `:version` (an outer join: the version's columns are None when
-    there is none)."""
+    there is none).
+
+    `found`: only a version the public may see, inner-joined; a row then proves the
+    skill visible, so `VISIBLE_SKILL`'s EXISTS (one more index search) is left out, and
+    no row means missing, hidden or withheld alike (the outer form tells which).
+    """
+    visible = and_(Version.deleted_at.is_(None), PUBLIC_VERSION)
     if latest:
         on = Version.id == Skill.latest_version_id
+        if found:
+            on = and_(on, visible)
     else:
-        on = and_(
-            Version.skill_id == Skill.id,
-            Version.version == bindparam("version"),
-            Version.deleted_at.is_(None),
-            PUBLIC_VERSION,
-        )
+        on = and_(Version.skill_id == Skill.id, Version.version == bindparam("version"), visible)
+    if found:
+        return select(*columns).select_from(Skill).join(Version, on).where(EXISTING_SKILL)
     return select(*columns).select_from(Skill).outerjoin(Version, on).where(VISIBLE_SKILL)
 
 
