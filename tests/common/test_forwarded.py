@@ -16,7 +16,7 @@ from skreg_common.forwarded import (
     sign_client_address,
     verify_client_address,
 )
-from skreg_common.internal import internal_route_guard, is_loopback_host, listen_problem
+from skreg_common.internal import internal_route_middleware, is_loopback_host, listen_problem
 from skreg_common.settings import DEV_SERVICE_SECRET, ServiceSettings
 from skreg_proto.internal import INTERNAL_PREFIX
 
@@ -76,8 +76,10 @@ async def internal_probe() -> dict[str, bool]:
 def _app(settings: ServiceSettings, *, over_network: bool = True) -> Litestar:
     return Litestar(
         route_handlers=[whoami, internal_probe],
-        middleware=[forwarded_middleware(settings)],
-        guards=[internal_route_guard(settings, over_network=over_network)],
+        middleware=[
+            forwarded_middleware(settings),
+            internal_route_middleware(settings, over_network=over_network),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
 

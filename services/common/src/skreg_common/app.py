@@ -8,25 +8,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.connection import ASGIConnection
 from litestar.di import Provide
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.types import ControllerRouterHandler, Guard
+from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skreg_common.db import unit_of_work
 from skreg_common.errors import BrowserErrorPage, exception_handlers
 from skreg_common.forwarded import forwarded_middleware
 from skreg_common.health import HEALTH_HANDLERS
-from skreg_common.internal import internal_route_guard
+from skreg_common.internal import internal_route_middleware
 from skreg_common.logging import request_id_middleware
 from skreg_common.openapi import document_problems
 from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
 from skreg_common.runtime import Runtime
-from skreg_common.settings import ServiceSettings
 from skreg_common.signin import sign_in_guard
 
 Hook = Callable[[Runtime], Awaitable[None]]
@@ -66,27 +63,6 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[A
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """The caller, resolved once per request."""
     return await resolve_principal(request)
-
-
-def app_guard(settings: ServiceSettings, *, internal_over_network: bool) -> Guard:
-    """The app-wide checks as one guard: internal routes hidden from callers they are
-    not for, then, when `REQUIRE_SIGN_IN` is on, the sign-in requirement.
-
-    One guard, not two: Litestar shallow-copies the route handler for every guard it
-    calls, and with two app-level guards those copies were 5-7 % of the CPU of a skill
-    version read (py-spy, 10k skills, read cache off).
-    """
-    internal = internal_route_guard(settings, over_network=internal_over_network)
-    sign_in = sign_in_guard() if settings.require_sign_in else None
-
-    async def guard(
-        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-    ) -> None:
-        await internal(connection, handler)
-        if sign_in is not None:
-            await sign_in(connection, handler)
-
-    return guard
 
 
 def build_app(
@@ -138,10 +114,13 @@ def build_app(
         # The client's address first, so every later layer (logs, throttles) sees the real one.
         middleware=[
             forwarded_middleware(runtime.settings),
+            internal_route_middleware(runtime.settings, over_network=internal_over_network),
             request_id_middleware,
             prometheus.middleware,
         ],
-        guards=[app_guard(runtime.settings, internal_over_network=internal_over_network)],
+        # No app-level guard unless sign-in is required: Litestar copies the route handler
+        # for each one on every request (see internal_route_middleware).
+        guards=[sign_in_guard()] if runtime.settings.require_sign_in else [],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]

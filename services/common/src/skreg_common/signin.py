@@ -59,7 +59,7 @@ AsyncGuard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Aw
 
 
 def sign_in_guard() -> AsyncGuard:
-    """The sign-in requirement (installed by `skreg_common.app.app_guard` only when
+    """The sign-in requirement (installed app-wide by `skreg_common.app.build_app` only when
     `REQUIRE_SIGN_IN` is on)."""
 
     async def guard(
