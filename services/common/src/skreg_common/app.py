@@ -11,7 +11,6 @@ from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +20,7 @@ from skreg_common.forwarded import forwarded_middleware
 from skreg_common.health import HEALTH_HANDLERS
 from skreg_common.internal import internal_route_middleware
 from skreg_common.logging import request_id_middleware
+from skreg_common.metrics import request_metrics
 from skreg_common.openapi import document_problems
 from skreg_common.principal import Principal, PrincipalResolver, resolve_principal
 from skreg_common.runtime import Runtime
@@ -103,7 +103,6 @@ def build_app(
     handlers: list[ControllerRouterHandler] = [*HEALTH_HANDLERS, *extra_handlers]
     for component in components:
         handlers.extend(component.route_handlers)
-    prometheus = PrometheusConfig(app_name="skreg", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=handlers,
         dependencies={
@@ -116,7 +115,7 @@ def build_app(
             forwarded_middleware(runtime.settings),
             internal_route_middleware(runtime.settings, over_network=internal_over_network),
             request_id_middleware,
-            prometheus.middleware,
+            request_metrics("skreg", exclude=["/metrics"]),
         ],
         # No app-level guard unless sign-in is required: Litestar copies the route handler
         # for each one on every request (see internal_route_middleware).
