@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -139,26 +139,30 @@ def _valid_request_id(value: str) -> bool:
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Bind a request id (the caller's `X-Request-ID` if sane, else a new one) for the request."""
+    header = REQUEST_ID_HEADER.encode()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]  # lifespan too
             await app(scope, receive, send)
             return
-        incoming = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == REQUEST_ID_HEADER.encode()),
-            "",
-        )
-        request_id = incoming if _valid_request_id(incoming) else uuid.uuid4().hex
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == header), "")
+        # 128 random bits as hex, as uuid4().hex was, without building a UUID (~2 µs).
+        request_id = incoming if _valid_request_id(incoming) else secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((header, request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # bind/reset rather than `bound_contextvars`: the same, without a generator-based
+        # context manager per request.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware
