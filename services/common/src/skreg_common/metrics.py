@@ -86,13 +86,14 @@ class RequestMetrics(PrometheusMiddleware):
         method = str(scope.get("method") or scope["type"])  # as the parent labels a websocket
         path = scope["path_template"]
         started = time.perf_counter()
-        span = {"status": 200, "duration": 0.0}
+        status, duration = 200, 0.0
 
         async def timed_send(message: Message) -> None:
+            nonlocal status, duration
             if message["type"] == "http.response.start":
-                span["status"] = message["status"]
+                status = message["status"]
             elif message["type"] == "http.response.body":
-                span["duration"] = time.perf_counter() - started
+                duration = time.perf_counter() - started
             await send(message)
 
         progress = self._progress_gauge(method, path)
@@ -101,12 +102,11 @@ class RequestMetrics(PrometheusMiddleware):
             await self.app(scope, receive, timed_send)
         finally:
             progress.dec()
-            status = int(span["status"])
-            count, duration = self._outcome(method, path, status)
+            count, timing = self._outcome(method, path, status)
             if status >= HTTP_500_INTERNAL_SERVER_ERROR:
                 self._count_error(method, path, status)
             count.inc()
-            duration.observe(span["duration"])
+            timing.observe(duration)
 
 
 def request_metrics(app_name: str, *, exclude: list[str]) -> Any:
