@@ -21,6 +21,7 @@ from skreg_common.migrate import installed_migrations
 from skreg_common.migrations import current_revisions, downgrade, upgrade
 from skreg_common.quickread import QuickReader
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import create_pg_database, drop_pg_database
@@ -99,6 +100,39 @@ async def test_timestamps_round_trip_as_aware_utc(engine: AsyncEngine) -> None:
     assert read.tzinfo is not None
     assert read.utcoffset() == dt.timedelta(0)
     assert read == moment
+
+
+SQLITE_STAMPS = [
+    "2026-12-05 18:00:00.123456",  # what the DATETIME type writes
+    "2026-12-05 18:00:00",  # CURRENT_TIMESTAMP
+    "2026-12-05 18:00:00.123",
+    "2026-12-05 18:00:00.1234567",
+    "2026-12-05T18:00:00",
+    "2026-12-05 18:00",
+    "2026-12-05",  # a bare date: "+00:00" makes fromisoformat read a naive date
+    "20261205",
+    "2026-12-05 18:00:00+02:00",
+    "2026-12-05 18:00:00Z",
+]
+
+
+@pytest.mark.parametrize("stored", SQLITE_STAMPS)
+def test_sqlite_timestamps_read_as_the_general_path_reads_them(stored: str) -> None:
+    """The fast SQLite reader of UTCDateTime gives what the impl's parse followed by
+    `process_result_value` gives, for every text form SQLite may hold."""
+    kind, dialect = UTCDateTime(), sqlite.dialect()
+    fast = kind.result_processor(dialect, None)
+    assert fast is not None
+    parse = sqlite.DATETIME().result_processor(dialect, None)  # what an engine adapts to
+    assert parse is not None
+    read = fast(stored)
+    assert read == kind.process_result_value(parse(stored), dialect)
+    assert read == kind.process_result_value(stored, dialect)  # unadapted (quick reads)
+    assert fast(parse(stored)) == read  # an already parsed value too
+    assert read.tzinfo is dt.UTC
+    assert fast(None) is None
+    # PostgreSQL hands back aware datetimes: its processor is SQLAlchemy's own.
+    assert kind.result_processor(postgresql.dialect(), None) is not fast
 
 
 async def test_naive_timestamps_are_refused(engine: AsyncEngine) -> None:

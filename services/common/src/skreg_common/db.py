@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -66,6 +66,9 @@ def utcnow() -> dt.datetime:
 # advanced_alchemy.types.DateTimeUTC does the same. Not taken: installed, advanced-alchemy
 # is imported by every `import litestar` (litestar.pagination: +270 modules per process),
 # for these 20 lines, and it raises a bare TypeError where this says what to use.
+_from_iso = dt.datetime.fromisoformat
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timestamp that is always stored as UTC and always read back timezone-aware.
 
@@ -82,6 +85,28 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to a UTC column; use skreg_common.db.utcnow()")
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if is_sqlite(dialect) else value
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        general = super().result_processor(dialect, coltype)
+        if general is None or not is_sqlite(dialect):
+            return general
+
+        def process(value: Any) -> Any:
+            # SQLite hands back naive UTC text ("2026-12-05 18:00:00.123456"): read it as
+            # UTC in one C call. The general path (the impl's parse, then
+            # `replace(tzinfo=)`, which parses keywords) cost 1.3 µs a value against 0.27,
+            # a sixth of fetching a search page's 21 rows (py-spy). Anything else (an
+            # offset, a bare date) takes the general path.
+            if isinstance(value, str):
+                try:
+                    stamp = _from_iso(value + "+00:00")
+                except ValueError:
+                    return general(value)
+                if stamp.tzinfo is dt.UTC:
+                    return stamp
+            return general(value)
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
