@@ -136,6 +136,42 @@ async def test_task_descriptions_find_skills_lexical_search_misses(
             await engine.dispose()
 
 
+# Queries in words the seeded skills hold, and queries mostly of words no skill holds.
+KNOWN_WORDS = ["production is down, what do we do", "handle the pull request", "several pages"]
+UNKNOWN_WORDS = ["zqxv wprt pdf", "blorfed gnarx agents", "qwpoeiru asdkjh"]
+
+
+async def test_semantic_candidates_need_more_similarity_when_the_words_are_unknown(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    """A query in known words gets every semantic candidate from MIN_SIMILARITY up; one
+    mostly of unknown words (typos, nonsense) only those from CONFIDENT_SIMILARITY up."""
+    low, high = semantic_service.MIN_SIMILARITY, hybrid.CONFIDENT_SIMILARITY
+    async with _catalog(hybrid_settings) as (client, context):
+        await _seed(client, context)
+        engine = create_engine(hybrid_settings.database_url)
+        try:
+            reader = QuickReader(engine, busy_timeout_ms=1000)
+            async with engine.connect() as connection:
+                names = dict((await connection.execute(select(Skill.id, Skill.name))).all())
+            low_band = {"known": 0, "unknown": 0}  # candidates between the two floors
+            for kind, queries in (("known", KNOWN_WORDS), ("unknown", UNKNOWN_WORDS)):
+                floor = low if kind == "known" else high
+                for query in queries:
+                    near = await context.semantic.nearest(reader, query)
+                    assert all(similarity >= low for _, similarity in near)
+                    low_band[kind] += sum(similarity < high for _, similarity in near)
+                    page = await _search(client, q=query, limit=50)
+                    marked = {i["name"] for i in page["items"] if "semantic" in i["matched"]}
+                    expected = {names[skill_id] for skill_id, sim in near if sim >= floor}
+                    assert marked == expected, (query, near)
+        finally:
+            await engine.dispose()
+    # Both rules were put to the test: some candidates fell between the floors.
+    assert low_band["known"] > 0, low_band
+    assert low_band["unknown"] > 0, low_band
+
+
 def _never() -> SentenceEncoder:
     raise AssertionError("semantic search is off: the model must not load")
 

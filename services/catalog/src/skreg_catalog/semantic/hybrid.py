@@ -42,6 +42,12 @@ from skreg_catalog.skills.models import Skill, SkillTag
 from skreg_catalog.visibility import Shape, Sight, visible_to
 
 LEXICAL_CANDIDATES = 100
+CONFIDENT_SIMILARITY = 0.4
+"""The similarity a semantic candidate needs when most of the query's words are held by
+no skill (typos, made-up words, random tokens): those embed near anything short at
+0.25-0.34, so below this a search for nonsense would answer with skills. A query in
+words the catalogue knows keeps every candidate from `semantic.service.MIN_SIMILARITY`
+(0.25) up: held-out task queries found their skill there (bench/bench_relevance.py)."""
 SCALE = 1_000_000_000  # fused scores go into cursors: integers, never floats
 SEMANTIC = "semantic"  # in `SearchHit.matched`, after the lexical fields
 _FUSED = "hybrid"  # cursor tags: within the fused window, then the lexical rest
@@ -115,6 +121,10 @@ async def hybrid_page(
         ranked_as=position,
         sight=sight,
     )
+    if not _mostly_known(terms, ranking):
+        nearest = [
+            (skill_id, score) for skill_id, score in nearest if score >= CONFIDENT_SIMILARITY
+        ]
     window = ranking.candidates[:LEXICAL_CANDIDATES]
     more_lexical = len(ranking.candidates) > LEXICAL_CANDIDATES
     close = await _semantic_ids(reader, nearest, filters, sight)
@@ -175,6 +185,19 @@ async def hybrid_page(
         items=items, next_cursor=next_cursor, total=total, total_approximate=approximate
     )
     return page, ranking.unknown_words
+
+
+def _mostly_known(terms: QueryTerms, ranking: Ranking) -> bool:
+    """More than half the query's words are held by some skill (the last one also when
+    it completes to one). Judged from the IDFs and completions the ranking used, which
+    later pages take from the cursor: every page keeps the same semantic candidates."""
+    last = len(terms.groups) - 1
+    known = sum(
+        1
+        for index, group in enumerate(terms.groups)
+        if any(term in ranking.idfs for term in group) or (index == last and ranking.completions)
+    )
+    return known * 2 > len(terms.groups)
 
 
 def _position(last: Candidate, ranking: Ranking) -> Position:
