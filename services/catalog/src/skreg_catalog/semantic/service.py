@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
-from cachetools import LRUCache
 from skreg_common.quickread import QuickReader
 
 from skreg_catalog.rendering.stored import Sessions
 from skreg_catalog.semantic.embedder import Embedder, Loader
 from skreg_catalog.semantic.index import VectorIndex
-from skreg_catalog.semantic.model import Vectors
+from skreg_catalog.semantic.queries import QueryVectors
 
 # Semantic candidates per query, and how close one must be to count at all (cosine of
 # unit MiniLM vectors: unrelated English text sits around 0-0.15, a paraphrase above 0.5).
@@ -24,7 +23,6 @@ from skreg_catalog.semantic.model import Vectors
 # (keyboard mashing reached 0.26, a random token beside a known word 0.34).
 CANDIDATES = 50
 MIN_SIMILARITY = 0.25
-QUERY_CACHE = 1024
 INLINE_LIMIT = 20_000  # vectors scanned exactly on the event loop itself (a few ms at most)
 
 
@@ -38,7 +36,7 @@ class SemanticSearch:
         self.loader = loader or Loader()
         self.embedder = Embedder()
         self.index = VectorIndex(self.loader.model_id, refresh_seconds)
-        self._queries: LRUCache[str, Vectors] = LRUCache(QUERY_CACHE)
+        self.queries = QueryVectors(self.loader)
 
     def start(self, reading: Sessions, writing: Sessions) -> None:
         """Embed what is missing now and after every commit (poked by the writer)."""
@@ -59,9 +57,10 @@ class SemanticSearch:
             self.index.stale()
 
     async def stop(self) -> None:
-        """Stop the background embedder and any graph being built."""
+        """Stop the background embedder, any graph being built and any query pass."""
         await self.embedder.stop()
         await self.index.stop()
+        await self.queries.stop()
 
     async def nearest(self, reader: QuickReader, text: str) -> list[tuple[int, float]]:
         """(skill id, similarity) of the closest skills, best first; [] when off."""
@@ -70,11 +69,7 @@ class SemanticSearch:
         await self.index.refresh(reader)
         if not len(self.index):
             return []  # nothing embedded yet: no reason to load the model for a query
-        vector = self._queries.get(text)
-        if vector is None:
-            encoder = await self.loader()
-            vector = (await asyncio.to_thread(encoder.embed, [text]))[0]
-            self._queries[text] = vector
+        vector = await self.queries.vector(text)
         if self.index.approximate or len(self.index) < INLINE_LIMIT:
             return self.index.nearest(vector, CANDIDATES, MIN_SIMILARITY)
         # The exact scan, ~4 ms per 10k vectors, until the index has its graph: off the
