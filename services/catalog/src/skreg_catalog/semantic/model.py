@@ -195,7 +195,8 @@ class SentenceEncoder:
             x = _layer_norm(x + context @ layer.out + layer.out_bias, *layer.norm1)
             inner = _gelu(x @ layer.up + layer.up_bias)
             x = _layer_norm(x + inner @ layer.down + layer.down_bias, *layer.norm2)
-        return x.reshape(batch, length, DIMENSIONS).astype(np.float32, copy=False)
+        hidden: Vectors = x.reshape(batch, length, DIMENSIONS).astype(np.float32, copy=False)
+        return hidden
 
 
 def _like_lengths(encoded: list[list[int]]) -> list[list[int]]:
