@@ -23,13 +23,13 @@ TEXTS = [
 
 
 class CountingEncoder:
-    """The real encoder, with the texts of each pass it was asked for recorded; `fail`
-    makes the next pass raise."""
+    """The real encoder, with the texts of each pass it was asked for recorded; a pass
+    holding `poison` raises."""
 
     def __init__(self) -> None:
         self.real = shared_encoder()
         self.passes: list[list[str]] = []
-        self.fail = False
+        self.poison: str | None = None
         self.entered = threading.Event()
         self.release = threading.Event()
         self.release.set()
@@ -38,8 +38,7 @@ class CountingEncoder:
         self.passes.append(list(texts))
         self.entered.set()
         self.release.wait(10)
-        if self.fail:
-            self.fail = False
+        if self.poison in texts:
             raise RuntimeError("the encoder broke")
         return self.real.embed(texts)
 
@@ -63,14 +62,14 @@ async def test_queries_arriving_together_share_a_pass_and_get_their_own_vectors(
     encoder.release.clear()  # hold the first pass so the others queue behind it
     first = asyncio.create_task(queries.vector(TEXTS[0]))
     assert await asyncio.to_thread(encoder.entered.wait, 10)  # the pass is in the encoder
-    rest = [asyncio.create_task(queries.vector(t)) for t in [*TEXTS[1:], TEXTS[1]]]
+    asked = [*TEXTS[1:], TEXTS[1], TEXTS[0]]  # one queued twice, one in the pass under way
+    rest = [asyncio.create_task(queries.vector(t)) for t in asked]
     await asyncio.sleep(0.05)
     encoder.release.set()
     vectors = await asyncio.gather(first, *rest)
-    # One pass for the first, one for everything that arrived during it (the repeated
-    # text once).
+    # One pass for the first, one for everything that arrived during it (each text once).
     assert encoder.passes == [[TEXTS[0]], TEXTS[1:]]
-    for text, vector in zip([*TEXTS, TEXTS[1]], vectors, strict=True):
+    for text, vector in zip([TEXTS[0], *asked], vectors, strict=True):
         assert vector.shape == (384,)
         np.testing.assert_allclose(vector, alone[text], atol=1e-5)
     # Remembered: asked again, no pass.
@@ -106,18 +105,40 @@ async def test_a_search_that_gives_up_leaves_the_vector_to_the_others() -> None:
     assert quitter.cancelled()
 
 
-async def test_an_encoder_error_reaches_its_pass_and_the_next_query_works(
+async def test_a_text_the_encoder_fails_on_fails_its_own_searches_only(
     alone: dict[str, Vectors],
 ) -> None:
     encoder = CountingEncoder()
     queries = _queries(encoder)
-    encoder.fail = True
+    encoder.poison = TEXTS[1]
     results = await asyncio.gather(
         queries.vector(TEXTS[0]), queries.vector(TEXTS[1]), return_exceptions=True
     )
-    assert all(isinstance(r, RuntimeError) for r in results), results
-    vector = await queries.vector(TEXTS[0])  # not remembered as failed: embedded now
-    np.testing.assert_allclose(vector, alone[TEXTS[0]], atol=1e-5)
+    # The pass failed; each text was then tried alone.
+    assert encoder.passes == [TEXTS[:2], [TEXTS[0]], [TEXTS[1]]]
+    assert isinstance(results[1], RuntimeError), results
+    assert not isinstance(results[0], BaseException)
+    np.testing.assert_allclose(results[0], alone[TEXTS[0]], atol=1e-5)
+    encoder.poison = None
+    vector = await queries.vector(TEXTS[1])  # not remembered as failed: embedded now
+    np.testing.assert_allclose(vector, alone[TEXTS[1]], atol=1e-5)
+
+
+async def test_a_model_that_will_not_load_fails_the_searches_and_is_tried_again() -> None:
+    attempts: list[int] = []
+
+    def broken() -> SentenceEncoder:
+        attempts.append(1)
+        raise OSError("no weights")
+
+    queries = QueryVectors(Loader(make=broken))
+    results = await asyncio.gather(
+        queries.vector(TEXTS[0]), queries.vector(TEXTS[1]), return_exceptions=True
+    )
+    assert all(isinstance(r, OSError) for r in results), results
+    with pytest.raises(OSError, match="no weights"):
+        await queries.vector(TEXTS[0])
+    assert len(attempts) == 2  # once per pass: a later search loads again
 
 
 async def test_stopping_cancels_the_searches_still_waiting() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -119,7 +120,7 @@ SQLITE_STAMPS = [
 @pytest.mark.parametrize("stored", SQLITE_STAMPS)
 def test_sqlite_timestamps_read_as_the_general_path_reads_them(stored: str) -> None:
     """The fast SQLite reader of UTCDateTime gives what the impl's parse followed by
-    `process_result_value` gives, for every text form SQLite may hold."""
+    `process_result_value` gives, for the text forms SQLite holds here and nearby ones."""
     kind, dialect = UTCDateTime(), sqlite.dialect()
     fast = kind.result_processor(dialect, None)
     assert fast is not None
@@ -133,6 +134,39 @@ def test_sqlite_timestamps_read_as_the_general_path_reads_them(stored: str) -> N
     assert fast(None) is None
     # PostgreSQL hands back aware datetimes: its processor is SQLAlchemy's own.
     assert kind.result_processor(postgresql.dialect(), None) is not fast
+
+
+def test_malformed_sqlite_timestamps_fail_as_before() -> None:
+    """Text near the stored shapes (a character changed, dropped or added) reads as the
+    general path reads it, or fails as it fails: the fast path never makes malformed
+    text parse."""
+    kind, dialect = UTCDateTime(), sqlite.dialect()
+    fast = kind.result_processor(dialect, None)
+    assert fast is not None
+    rng = random.Random(20261205)
+    alphabet = "0123456789-: T.+Z"
+    outcomes = {"same value": 0, "both failed": 0}
+    for _ in range(5000):
+        chars = list(rng.choice(SQLITE_STAMPS[:2]))
+        at = rng.randrange(len(chars) + 1)
+        edit = rng.choice(("change", "drop", "add"))
+        if edit == "change" and at < len(chars):
+            chars[at] = rng.choice(alphabet)
+        elif edit == "drop" and at < len(chars):
+            del chars[at]
+        else:
+            chars.insert(at, rng.choice(alphabet))
+        text = "".join(chars)
+        try:
+            expected = kind.process_result_value(text, dialect)
+        except ValueError:
+            with pytest.raises(ValueError):
+                fast(text)
+            outcomes["both failed"] += 1
+            continue
+        assert fast(text) == expected, text
+        outcomes["same value"] += 1
+    assert min(outcomes.values()) > 100, outcomes  # both kinds were put to the test
 
 
 async def test_naive_timestamps_are_refused(engine: AsyncEngine) -> None:

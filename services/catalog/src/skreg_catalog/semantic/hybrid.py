@@ -43,8 +43,8 @@ from skreg_catalog.visibility import Shape, Sight, visible_to
 
 LEXICAL_CANDIDATES = 100
 CONFIDENT_SIMILARITY = 0.4
-"""The similarity a semantic candidate needs when most of the query's words are held by
-no skill (typos, made-up words, random tokens): those embed near anything short at
+"""The similarity a semantic candidate needs when half or more of the query's words are
+held by no skill (typos, made-up words, random tokens): those embed near anything short at
 0.25-0.34, so below this a search for nonsense would answer with skills. A query in
 words the catalogue knows keeps every candidate from `semantic.service.MIN_SIMILARITY`
 (0.25) up: held-out task queries found their skill there (bench/bench_relevance.py)."""

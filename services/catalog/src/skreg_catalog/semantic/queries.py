@@ -9,9 +9,11 @@ one after another (the encoder takes one at a time), so a process answered at mo
 Here a query that is not remembered waits for the pass under way, if any, and then
 goes through the next one with every other query that arrived meanwhile (up to
 `MAX_BATCH`): the weights are read once for all of them. An idle process embeds a
-lone query at once, as before. The same text asked twice while waiting shares one
-vector. Vectors are the ones `SentenceEncoder.embed` gives for the text alone: rows
-of a batch are padded only within groups of like lengths, and padding never attends.
+lone query at once. The same text asked again before its vector is ready (queued or
+in the pass under way) shares that vector. A batch's vectors equal those of each text
+embedded alone up to float rounding (~1e-7): rows are padded only within groups of
+like lengths, and padding never attends. Should a pass fail, each of its texts is
+tried alone, so one text the encoder cannot take fails its own searches only.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import itertools
 from cachetools import LRUCache
 
 from skreg_catalog.semantic.embedder import Loader
-from skreg_catalog.semantic.model import Vectors
+from skreg_catalog.semantic.model import SentenceEncoder, Vectors
 
 REMEMBERED = 1024
 """Query vectors kept per process (1.5 KB each)."""
@@ -36,7 +38,8 @@ class QueryVectors:
     def __init__(self, loader: Loader, remembered: int = REMEMBERED) -> None:
         self._loader = loader
         self._remembered: LRUCache[str, Vectors] = LRUCache(remembered)
-        self._waiting: dict[str, asyncio.Future[Vectors]] = {}
+        self._waiting: dict[str, asyncio.Future[Vectors]] = {}  # for the next pass
+        self._embedding: dict[str, asyncio.Future[Vectors]] = {}  # in the pass under way
         self._passes: asyncio.Task[None] | None = None
 
     async def vector(self, text: str) -> Vectors:
@@ -44,37 +47,44 @@ class QueryVectors:
         known = self._remembered.get(text)
         if known is not None:
             return known
-        future = self._waiting.get(text)
+        future = self._embedding.get(text)
+        if future is None:
+            future = self._waiting.get(text)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._waiting[text] = future
-            if self._passes is None or self._passes.done():
-                self._passes = asyncio.create_task(self._embed_waiting())
+        if self._waiting and (self._passes is None or self._passes.done()):
+            self._passes = asyncio.create_task(self._embed_waiting())
         # Shielded: a search that gives up must not cancel the vector others wait for.
         return await asyncio.shield(future)
 
     async def _embed_waiting(self) -> None:
         while self._waiting:
             texts = list(itertools.islice(self._waiting, MAX_BATCH))
-            futures = [self._waiting.pop(text) for text in texts]
+            self._embedding = {text: self._waiting.pop(text) for text in texts}
             try:
                 encoder = await self._loader()
-                vectors = await asyncio.to_thread(encoder.embed, texts)
-            except Exception as error:  # every search waiting on this pass gets it
-                for future in futures:
+                vectors = await asyncio.to_thread(_embed_each, encoder, texts)
+                for text, vector in zip(texts, vectors, strict=True):
+                    future = self._embedding[text]
+                    if future.done():
+                        continue
+                    if isinstance(vector, Exception):
+                        future.set_exception(vector)
+                        future.exception()  # retrieved: its searches may have given up
+                    else:
+                        self._remembered[text] = vector
+                        future.set_result(vector)
+            except Exception as error:  # the model would not load
+                for future in self._embedding.values():
                     if not future.done():
                         future.set_exception(error)
-                        future.exception()  # retrieved: a waiter may have given up
-            else:
-                for text, future, vector in zip(texts, futures, vectors, strict=True):
-                    own = vector.copy()  # a row of its own, not a view keeping the batch alive
-                    self._remembered[text] = own
-                    if not future.done():
-                        future.set_result(own)
+                        future.exception()
             finally:
-                for future in futures:  # the pass was cancelled (the service stopping)
+                for future in self._embedding.values():  # cancelled: the service stopping
                     if not future.done():
                         future.cancel()
+                self._embedding = {}
 
     async def stop(self) -> None:
         """Cancel the pass under way and every search waiting for a vector."""
@@ -84,3 +94,20 @@ class QueryVectors:
         for future in self._waiting.values():
             future.cancel()
         self._waiting.clear()
+
+
+def _embed_each(encoder: SentenceEncoder, texts: list[str]) -> list[Vectors | Exception]:
+    """Each text's vector (a row of its own, not a view keeping the batch alive), in one
+    pass; if the pass fails, text by text, with the error of any text that fails alone."""
+    try:
+        return [row.copy() for row in encoder.embed(texts)]
+    except Exception as error:
+        if len(texts) == 1:
+            return [error]
+    found: list[Vectors | Exception] = []
+    for text in texts:
+        try:
+            found.append(encoder.embed([text])[0].copy())
+        except Exception as error:  # each text its own outcome
+            found.append(error)
+    return found

@@ -19,7 +19,7 @@ from skreg_catalog.semantic.queries import QueryVectors
 # A task described in other words than the skill's often lands at 0.25-0.4 ("production
 # is down, what do we do" and incident-response: 0.18-0.27, "run a job every night at
 # 2am" and cron-scheduling: 0.27), so the floor is 0.25; `semantic.hybrid` asks for
-# `CONFIDENT_SIMILARITY` where most of the query's words are unknown to the index
+# `CONFIDENT_SIMILARITY` where half or more of the query's words are unknown to the index
 # (keyboard mashing reached 0.26, a random token beside a known word 0.34).
 CANDIDATES = 50
 MIN_SIMILARITY = 0.25
