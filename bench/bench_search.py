@@ -21,10 +21,10 @@ within 2x of selective; version with body >= 60 % of /health.
 
 Semantic ranking is on as in a default install: every new query is embedded on a worker
 thread, in batches with the queries that arrive with it (`semantic.queries`: ~2-4 ms of
-CPU a query at 32 connections, 9-15 ms alone; repeated queries hit a per-process cache). SEMANTIC_SEARCH=false
-in the environment measures lexical ranking alone. Stored skill vectors are written
-with the catalogue (bench_catalog.catalog_rows), so no background embedding runs while
-it measures.
+CPU a query at 32 connections, 9-15 ms alone; repeated queries hit a per-process cache).
+SEMANTIC_SEARCH=false in the environment measures lexical ranking alone. Stored skill
+vectors are written with the catalogue (bench_catalog.catalog_rows), so no background
+embedding runs while it measures.
 
 100k skills take about two minutes to build here (`--sizes 1000,10000,100000`).
 bench_search_split.py prints the same workloads on PostgreSQL + Redis with one auth and one

@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from skreg_catalog.context import CatalogContext
 from skreg_catalog.search.lexical import Candidate, fuse
 from skreg_catalog.search.service import SearchQuery, search_skills
+from skreg_catalog.search.suggest import SUGGEST_BELOW
 from skreg_catalog.semantic import embedder as semantic_embedder
 from skreg_catalog.semantic import hybrid
 from skreg_catalog.semantic import index as semantic_index
@@ -170,6 +171,28 @@ async def test_semantic_candidates_need_more_similarity_when_the_words_are_unkno
     # Both rules were put to the test: some candidates fell between the floors.
     assert low_band["known"] > 0, low_band
     assert low_band["unknown"] > 0, low_band
+
+
+async def test_a_typo_gets_suggestions_whatever_the_semantic_neighbours(
+    hybrid_settings: CatalogSettings,
+) -> None:
+    """ "Did you mean" counts lexical matches only: semantic neighbours of a misspelt
+    query must not hide the suggestion."""
+    async with _catalog(hybrid_settings) as (client, context):
+        for name, description in {
+            "document-merger": "Combine several scanned documents into one portable document.",
+            "form-filler": "Fill in the fields of fillable portable documents.",
+            "page-numbering": "Add page numbers and a table of contents to documents.",
+        }.items():  # near in meaning, without the query's words
+            await published(client, name, "1.0.0", description=description)
+        await _seed(client, context)
+        page = await _search(client, q="pdf toolz")
+        semantic_only = [i for i in page["items"] if i["matched"] == ["semantic"]]
+        lexical = [i for i in page["items"] if i["matched"] != ["semantic"]]
+        assert semantic_only, page  # the neighbours are there ...
+        assert page["total"] >= SUGGEST_BELOW  # ... and would have hidden the suggestion
+        assert len(lexical) < SUGGEST_BELOW, page
+        assert "pdf tools" in page["suggestions"], page
 
 
 def _never() -> SentenceEncoder:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skreg_catalog.search.lexical import (
     Filters,
     QueryTerms,
+    Ranking,
     complete,
     list_param,
     rank_lexical,
@@ -137,10 +138,12 @@ async def _relevance_page(
             sight=sight,
         )
     if hybrid is not None:
-        page, unknown_words = hybrid
+        page, lexical = hybrid
     else:
-        page, unknown_words = await _lexical_page(reader, terms, query.cursor, size, filters, sight)
-    if query.cursor is None and (unknown_words or (page.total or 0) < SUGGEST_BELOW):
+        page, lexical = await _lexical_page(reader, terms, query.cursor, size, filters, sight)
+    # "Did you mean" is about spelling: a word no skill holds, or words few skills hold
+    # (semantic neighbours do not count: they would hide the suggestion for a typo).
+    if query.cursor is None and (lexical.unknown_words or lexical.total < SUGGEST_BELOW):
         page.suggestions = await suggest(reader, query.q, sight)
     return page
 
@@ -152,7 +155,7 @@ async def _lexical_page(
     size: int,
     filters: Filters,
     sight: Sight,
-) -> tuple[SearchPage, bool]:
+) -> tuple[SearchPage, Ranking]:
     after = decode_position(cursor) if cursor is not None else None
     ranking = await rank_lexical(
         reader, terms, size=size + 1, after=after, filters=filters, sight=sight
@@ -170,7 +173,7 @@ async def _lexical_page(
         total=ranking.total,
         total_approximate=ranking.total_approximate,
     )
-    return page, ranking.unknown_words
+    return page, ranking
 
 
 class SearchService:

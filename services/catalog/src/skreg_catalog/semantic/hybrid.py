@@ -99,8 +99,9 @@ async def hybrid_page(
     cursor: str | None,
     filters: Filters,
     sight: Sight,
-) -> tuple[SearchPage, bool] | None:
-    """One page of the fused ranking and whether a query word is unknown (a typo?).
+) -> tuple[SearchPage, Ranking] | None:
+    """One page of the fused ranking, and the lexical ranking it fused (its total and
+    unknown words decide whether to suggest spellings).
 
     None when the semantic side has nothing to add (off, or nothing embedded yet) and
     the cursor is not a hybrid one: rank lexically then."""
@@ -184,7 +185,7 @@ async def hybrid_page(
     page = SearchPage(
         items=items, next_cursor=next_cursor, total=total, total_approximate=approximate
     )
-    return page, ranking.unknown_words
+    return page, ranking
 
 
 def _mostly_known(terms: QueryTerms, ranking: Ranking) -> bool:
