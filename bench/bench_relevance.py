@@ -60,12 +60,7 @@ watch, and the outside measurement on real skills the one that counts)."""
 
 
 async def run(verbose: bool) -> None:
-    for name in QUERY_SETS:
-        print(f"-- {name}")
-        await run_set(json.loads((HERE / name).read_text()), verbose)
-
-
-async def run_set(queries: list[dict[str, Any]], verbose: bool) -> None:
+    """Load and embed the catalogue once, then score every query set against it."""
     with tempfile.TemporaryDirectory() as workdir:
         database = Path(workdir) / "relevance.db"
         await migrate(database)
@@ -88,24 +83,32 @@ async def run_set(queries: list[dict[str, Any]], verbose: bool) -> None:
         started = time.perf_counter()
         embedded = await embed_pending(semantic.loader, reading, writing)
         took = time.perf_counter() - started
+        print(f"{len(skills)} skills; embedded {embedded} in {took:.1f} s")
         reader = QuickReader(engine, busy_timeout_ms=5000)
-        ranks: dict[str, list[int | None]] = {"lexical": [], "hybrid": []}
-        spent = {"lexical": 0.0, "hybrid": 0.0}
-        for case in queries:
-            await semantic.nearest(reader, case["query"])  # the query's vector, cached
-            for mode, side in (("lexical", None), ("hybrid", semantic)):
-                t0 = time.perf_counter()
-                page = await search_skills(
-                    reader, SearchQuery(q=case["query"], limit=TOP), ALL, side
-                )
-                spent[mode] += time.perf_counter() - t0
-                names = [item.name for item in page.items]
-                rank = next((i for i, n in enumerate(names) if n in case["relevant"]), None)
-                ranks[mode].append(rank)
-                if verbose and mode == "hybrid" and rank != 0:
-                    print(f"  {case['query']!r}: {names[:3]} (rank {rank})")
+        for name in QUERY_SETS:
+            queries = json.loads((HERE / name).read_text())
+            print(f"-- {name}: {len(queries)} queries")
+            await score_set(reader, semantic, queries, verbose)
         await engine.dispose()
-    print(f"{len(skills)} skills, {len(queries)} queries; embedded {embedded} in {took:.1f} s")
+
+
+async def score_set(
+    reader: QuickReader, semantic: SemanticSearch, queries: list[dict[str, Any]], verbose: bool
+) -> None:
+    """Print hit@1, hit@5 and MRR@10 of lexical and hybrid ranking for `queries`."""
+    ranks: dict[str, list[int | None]] = {"lexical": [], "hybrid": []}
+    spent = {"lexical": 0.0, "hybrid": 0.0}
+    for case in queries:
+        await semantic.nearest(reader, case["query"])  # the query's vector, cached
+        for mode, side in (("lexical", None), ("hybrid", semantic)):
+            t0 = time.perf_counter()
+            page = await search_skills(reader, SearchQuery(q=case["query"], limit=TOP), ALL, side)
+            spent[mode] += time.perf_counter() - t0
+            names = [item.name for item in page.items]
+            rank = next((i for i, n in enumerate(names) if n in case["relevant"]), None)
+            ranks[mode].append(rank)
+            if verbose and mode == "hybrid" and rank != 0:
+                print(f"  {case['query']!r}: {names[:3]} (rank {rank})")
     print(f"{'ranking':<10}{'hit@1':>8}{'hit@5':>8}{'MRR@10':>8}{'ms/query':>10}")
     for mode, found in ranks.items():
         h1, h5, mrr = scores(found)

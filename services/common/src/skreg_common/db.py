@@ -63,13 +63,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-# advanced_alchemy.types.DateTimeUTC does the same. Not taken: installed, advanced-alchemy
-# is imported by every `import litestar` (litestar.pagination: +270 modules per process),
-# for these 20 lines, and it raises a bare TypeError where this says what to use.
 _from_iso = dt.datetime.fromisoformat
 _STORED_LENGTHS = (19, 26)  # "2026-12-05 18:00:00" and "2026-12-05 18:00:00.123456"
 
 
+# advanced_alchemy.types.DateTimeUTC does the same. Not taken: installed, advanced-alchemy
+# is imported by every `import litestar` (litestar.pagination: +270 modules per process),
+# for these 20 lines, and it raises a bare TypeError where this says what to use.
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timestamp that is always stored as UTC and always read back timezone-aware.
 

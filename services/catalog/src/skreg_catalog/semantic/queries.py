@@ -63,23 +63,21 @@ class QueryVectors:
             texts = list(itertools.islice(self._waiting, MAX_BATCH))
             self._embedding = {text: self._waiting.pop(text) for text in texts}
             try:
-                encoder = await self._loader()
-                vectors = await asyncio.to_thread(_embed_each, encoder, texts)
-                for text, vector in zip(texts, vectors, strict=True):
+                try:
+                    encoder = await self._loader()
+                    outcomes = await asyncio.to_thread(_embed_each, encoder, texts)
+                except Exception as error:  # the model would not load
+                    outcomes = [error] * len(texts)
+                for text, outcome in zip(texts, outcomes, strict=True):
                     future = self._embedding[text]
                     if future.done():
                         continue
-                    if isinstance(vector, Exception):
-                        future.set_exception(vector)
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
                         future.exception()  # retrieved: its searches may have given up
                     else:
-                        self._remembered[text] = vector
-                        future.set_result(vector)
-            except Exception as error:  # the model would not load
-                for future in self._embedding.values():
-                    if not future.done():
-                        future.set_exception(error)
-                        future.exception()
+                        self._remembered[text] = outcome
+                        future.set_result(outcome)
             finally:
                 for future in self._embedding.values():  # cancelled: the service stopping
                     if not future.done():
